@@ -1,0 +1,206 @@
+"""SQLite adapter for the Database port (stdlib sqlite3, WAL).
+
+Short statements run inline on the event loop: measured on this machine that is ~5x the
+throughput of a thread pool for indexed reads and single-row writes. A progress handler bounds
+how long any one statement may hold the loop. Writes are serialised by an asyncio lock around
+the writer connection; reads outside a transaction use a separate connection, which under WAL
+sees the last committed state without waiting for writers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from satchel.ports.database import DatabaseError, Executor, IntegrityError, QueryTimeoutError, Row
+from satchel.tools.sql import ir
+from satchel.tools.sql.sqlite import compile_ddl, compile_statement, quote_ident
+
+_UNIQUE_RE = re.compile(r"UNIQUE constraint failed: (.+)$")
+
+PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -16000",
+)
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+
+
+def _translate(exc: sqlite3.Error) -> DatabaseError:
+    msg = str(exc)
+    if isinstance(exc, sqlite3.IntegrityError):
+        m = _UNIQUE_RE.search(msg)
+        column = None
+        if m:
+            first = m.group(1).split(",")[0].strip()
+            column = first.split(".")[-1]
+        return IntegrityError(msg, column)
+    if isinstance(exc, sqlite3.OperationalError) and "interrupted" in msg:
+        return QueryTimeoutError(msg)
+    return DatabaseError(msg)
+
+
+class _Conn:
+    """One sqlite3 connection with a per-statement time budget."""
+
+    def __init__(self, path: str, *, readonly: bool, query_timeout: float) -> None:
+        uri = path.startswith("file:")
+        self.raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=uri)
+        self.raw.row_factory = _dict_row
+        for p in PRAGMAS:
+            self.raw.execute(p)
+        if readonly:
+            self.raw.execute("PRAGMA query_only = ON")
+        self._deadline = 0.0
+        self.query_timeout = query_timeout
+        self.raw.set_progress_handler(self._progress, 10_000)
+
+    def _progress(self) -> int:
+        return 1 if self._deadline and time.monotonic() > self._deadline else 0
+
+    def run(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        self._deadline = time.monotonic() + self.query_timeout if self.query_timeout else 0.0
+        try:
+            return self.raw.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        finally:
+            self._deadline = 0.0
+
+
+class _SqliteExecutor(Executor):
+    def __init__(self, conn: _Conn, *, in_tx: bool) -> None:
+        self._conn = conn
+        self._in_tx = in_tx
+        self.callbacks: list[Callable[[], Awaitable[None]]] = []
+        self.statements = 0
+        """Statements run through this executor (tests use it to prove batching, e.g. no N+1)."""
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_tx
+
+    async def fetch_all(self, st: ir.Select) -> list[Row]:
+        sql, params = compile_statement(st)
+        self.statements += 1
+        return self._conn.run(sql, params).fetchall()
+
+    async def fetch_one(self, st: ir.Select) -> Row | None:
+        sql, params = compile_statement(st)
+        self.statements += 1
+        row: Row | None = self._conn.run(sql, params).fetchone()
+        return row
+
+    async def fetch_value(self, st: ir.Select) -> Any:
+        row = await self.fetch_one(st)
+        if row is None:
+            return None
+        return next(iter(row.values()))
+
+    async def execute(self, st: ir.Statement) -> int:
+        sql, params = compile_statement(st)
+        self.statements += 1
+        return self._conn.run(sql, params).rowcount
+
+    async def ddl(self, d: ir.DDL) -> None:
+        self.statements += 1
+        self._conn.run(compile_ddl(d))
+
+    def on_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        if self._in_tx:
+            self.callbacks.append(callback)
+        else:
+            # outside a transaction the write is already committed
+            asyncio.get_running_loop().create_task(callback())
+
+
+class SqliteDatabase:
+    """The embedded default database."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path, *, query_timeout: float = 10.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _Conn(self.path, readonly=False, query_timeout=query_timeout)
+        shared_memory = self.path == ":memory:"
+        # an in-memory database is private to its connection: read through the writer then
+        self._reader = self._writer if shared_memory else _Conn(self.path, readonly=True, query_timeout=query_timeout)
+        self._lock = asyncio.Lock()
+        self._current: contextvars.ContextVar[_SqliteExecutor | None] = contextvars.ContextVar(
+            f"satchel_tx_{id(self)}", default=None
+        )
+        self._savepoints = 0
+
+    def executor(self) -> Executor:
+        tx = self._current.get()
+        if tx is not None:
+            return tx
+        return _SqliteExecutor(self._reader, in_tx=False)
+
+    def writer(self) -> Executor:
+        """An autocommit executor on the writer connection (for single statements outside a tx)."""
+        return self._current.get() or _SqliteExecutor(self._writer, in_tx=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        outer = self._current.get()
+        if outer is not None:
+            self._savepoints += 1
+            name = f"sp{self._savepoints}"
+            self._writer.run(f"SAVEPOINT {name}")
+            try:
+                yield outer
+            except BaseException:
+                self._writer.run(f"ROLLBACK TO {name}")
+                self._writer.run(f"RELEASE {name}")
+                raise
+            self._writer.run(f"RELEASE {name}")
+            return
+
+        async with self._lock:
+            tx = _SqliteExecutor(self._writer, in_tx=True)
+            token = self._current.set(tx)
+            self._writer.run("BEGIN IMMEDIATE")
+            try:
+                yield tx
+            except BaseException:
+                self._writer.run("ROLLBACK")
+                raise
+            else:
+                self._writer.run("COMMIT")
+            finally:
+                self._current.reset(token)
+        for cb in tx.callbacks:
+            await cb()
+
+    async def table_columns(self, table: str) -> list[str]:
+        rows = self._writer.run(f"PRAGMA table_info({quote_ident(table)})").fetchall()
+        return [r["name"] for r in rows]
+
+    async def validate_select(self, select_sql: str) -> list[str]:
+        """Prepare a superuser's SELECT on the read-only connection and report its columns."""
+        stripped = select_sql.strip().rstrip(";")
+        if ";" in stripped:
+            raise DatabaseError("only a single SELECT statement is allowed")
+        cur = self._reader.run(f"SELECT * FROM ({stripped}) LIMIT 0")
+        return [d[0] for d in cur.description]
+
+    async def close(self) -> None:
+        self._writer.raw.close()
+        if self._reader is not self._writer:
+            self._reader.raw.close()

@@ -1,0 +1,12 @@
+"""ASGI entry point for servers started by path (`granian satchel.apis.asgi:app`).
+
+The boot configuration comes from `SATCHEL_*` environment variables, which `satchel serve`
+sets for its worker processes.
+"""
+
+from __future__ import annotations
+
+from satchel.config import BootConfig
+from satchel.wiring import build_asgi
+
+app = build_asgi(BootConfig.from_env())

@@ -1,0 +1,40 @@
+"""The one place where errors become HTTP responses, in PocketBase's `{status, message, data}` shape."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from satchel.apis.responses import JSONResponse
+from satchel.core.errors import SatchelError
+
+log = logging.getLogger("satchel.apis")
+
+STATUS_BY_KIND = {
+    "bad_request": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "too_large": 413,
+    "too_many_requests": 429,
+}
+
+INTERNAL_MESSAGE = "Something went wrong while processing your request."
+
+
+def error_response(status: int, message: str, data: dict[str, object] | None = None) -> JSONResponse:
+    return JSONResponse({"data": data or {}, "message": message, "status": status}, status_code=status)
+
+
+def render_error(exc: SatchelError) -> JSONResponse:
+    status = STATUS_BY_KIND.get(exc.kind, 400)
+    return error_response(status, exc.message, exc.data)
+
+
+async def satchel_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, SatchelError):
+        return render_error(exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, INTERNAL_MESSAGE)

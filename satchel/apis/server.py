@@ -1,0 +1,79 @@
+"""Assembles the ASGI application: routes from each endpoint module, middleware, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from satchel.apis.errors import error_response, satchel_error_handler
+from satchel.apis.middleware.auth import AuthMiddleware
+from satchel.apis.middleware.body_limit import BodyLimitMiddleware
+from satchel.apis.rest import batch, collections, health, realtime, record_auth, records, settings
+from satchel.core.app import App
+from satchel.core.errors import SatchelError
+
+NOT_FOUND = "The requested resource wasn't found."
+
+
+def all_routes() -> list[BaseRoute]:
+    # order matters: fixed paths (import, meta/scaffolds) before `{collection}` patterns
+    return [
+        *health.routes,
+        *collections.routes,
+        *records.routes,
+        *record_auth.routes,
+        *settings.routes,
+        *batch.routes,
+        *realtime.routes,
+    ]
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 404:
+            return error_response(404, NOT_FOUND)
+        if exc.status_code == 405:
+            return error_response(405, "Method Not Allowed.")
+        return error_response(exc.status_code, exc.detail)
+    return error_response(400, "Something went wrong while processing your request.")
+
+
+def create_app(
+    app: App, *, on_startup: Callable[[], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if on_startup is not None:
+            await on_startup()
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                await on_shutdown()
+
+    asgi = Starlette(
+        routes=all_routes(),
+        middleware=[
+            Middleware(BodyLimitMiddleware, max_bytes=app.config.max_body_size),
+            Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"],
+                       allow_headers=["*"], expose_headers=["*"]),
+            Middleware(AuthMiddleware, app=app),
+        ],
+        exception_handlers={
+            SatchelError: satchel_error_handler,
+            HTTPException: _http_exception,
+            Exception: satchel_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    asgi.state.satchel = app
+    return asgi

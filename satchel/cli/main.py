@@ -1,0 +1,119 @@
+"""The `satchel` command line: `serve` and `superuser`, each taking `--dir` like PocketBase."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from satchel import __version__
+from satchel.config import BootConfig, ConfigError, parse_http
+
+DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="satchel")
+def main() -> None:
+    """Satchel: a PocketBase-compatible backend (REST, realtime, auth, rules) on embedded SQLite."""
+
+
+@main.command()
+@click.option("--http", "http", default=None, help="HOST:PORT to listen on (env SATCHEL_HTTP; default 127.0.0.1:8090).")
+@click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False), help=DIR_HELP)
+@click.option("--dev", is_flag=True, default=None, help="Development mode (verbose logs).")
+def serve(http: str | None, data_dir: str | None, dev: bool | None) -> None:
+    """Start the web server."""
+    try:
+        cfg = BootConfig.from_env(http=http, dir=data_dir, dev=dev)
+        host, port = parse_http(cfg.http)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    cfg.dir = cfg.dir.resolve()
+    # bootstrap once in this process so schema creation never races between workers
+    from satchel.wiring import open_app
+
+    async def prepare() -> None:
+        app = await open_app(cfg.dir)
+        await app.close()
+
+    asyncio.run(prepare())
+    os.environ.update(cfg.to_env())
+    base = f"http://{host}:{port}"
+    click.echo(f"Server started at {base}\n├─ REST API:  {base}/api/\n└─ Dashboard: {base}/_/")
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "satchel.apis.asgi:app",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=cfg.workers,
+        log_enabled=cfg.dev,
+        websockets=True,
+    ).serve()
+
+
+@main.group()
+def superuser() -> None:
+    """Manage superusers (works whether or not the server is running)."""
+
+
+def _run_superuser(data_dir: str | None, action: str, email: str, password: str = "") -> None:
+    from satchel.core.auth.superusers import delete_superuser, upsert_superuser
+    from satchel.core.errors import ValidationError
+    from satchel.wiring import open_app
+
+    cfg = BootConfig.from_env(dir=data_dir)
+
+    async def run() -> None:
+        app = await open_app(cfg.dir)
+        try:
+            if action == "upsert":
+                await upsert_superuser(app, email, password)
+                click.echo(f'Successfully saved superuser "{email}"!')
+            elif await delete_superuser(app, email):
+                click.echo(f'Successfully deleted superuser "{email}"!')
+            else:
+                raise click.ClickException(f'Superuser "{email}" was not found.')
+        except ValidationError as exc:
+            details = ", ".join(f"{k}: {v.get('message', v)}" for k, v in exc.data.items() if isinstance(v, dict))
+            raise click.ClickException(f"Invalid superuser data: {details}") from exc
+        finally:
+            await app.close()
+
+    asyncio.run(run())
+
+
+@superuser.command("upsert")
+@click.argument("email")
+@click.argument("password")
+@click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False), help=DIR_HELP)
+def superuser_upsert(email: str, password: str, data_dir: str | None) -> None:
+    """Create a superuser or update its password."""
+    _run_superuser(data_dir, "upsert", email, password)
+
+
+@superuser.command("create")
+@click.argument("email")
+@click.argument("password")
+@click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False), help=DIR_HELP)
+def superuser_create(email: str, password: str, data_dir: str | None) -> None:
+    """Create a superuser (alias of upsert for a new email)."""
+    _run_superuser(data_dir, "upsert", email, password)
+
+
+@superuser.command("delete")
+@click.argument("email")
+@click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False), help=DIR_HELP)
+def superuser_delete(email: str, data_dir: str | None) -> None:
+    """Delete a superuser."""
+    _run_superuser(data_dir, "delete", email)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

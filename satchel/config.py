@@ -1,0 +1,62 @@
+"""Boot configuration: flags > `SATCHEL_*` environment > defaults. Fixed for the process lifetime."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+ENV_PREFIX = "SATCHEL_"
+
+
+class ConfigError(ValueError):
+    """A boot option is malformed; raised at start-up with a message naming the option."""
+
+
+def parse_http(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--http expects HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@dataclass(slots=True)
+class BootConfig:
+    dir: Path = Path("satchel_data")
+    http: str = "127.0.0.1:8090"
+    dev: bool = False
+    query_timeout: float = 10.0
+    max_body_size: int = 32 << 20
+    workers: int = 1
+
+    @staticmethod
+    def from_env(**overrides: object) -> BootConfig:
+        """Defaults, then `SATCHEL_<NAME>` variables, then explicit (non-None) overrides."""
+        cfg = BootConfig()
+        for f in fields(BootConfig):
+            raw = os.environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                setattr(cfg, f.name, _convert(f.name, raw, getattr(cfg, f.name)))
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(cfg, name, Path(str(value)) if name == "dir" else value)
+        parse_http(cfg.http)
+        return cfg
+
+    def to_env(self) -> dict[str, str]:
+        return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(BootConfig)}
+
+
+def _convert(name: str, raw: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}: invalid value {raw!r}") from exc
+    return raw

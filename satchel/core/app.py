@@ -1,0 +1,62 @@
+"""The App hub: the one handle every service, hook and plugin receives.
+
+It only holds things (ports, runtime settings, the collection registry, services); behaviour
+lives in the services. Built by `satchel.wiring` from the boot configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from satchel.core.collections.registry import CollectionRegistry
+from satchel.core.settings import SettingsStore, load_or_create_secret
+from satchel.ports.database import Database
+
+if TYPE_CHECKING:
+    from satchel.core.auth.service import AuthService
+    from satchel.core.collections.service import CollectionsService
+    from satchel.core.hooks import Hooks
+    from satchel.core.realtime.broker import RealtimeBroker
+    from satchel.core.records.service import RecordsService
+
+
+@dataclass(slots=True)
+class AppConfig:
+    """Boot-time options that core services need (the rest stays in wiring)."""
+
+    data_dir: Path
+    dev: bool = False
+    query_timeout: float = 10.0
+    max_body_size: int = 32 << 20
+    password_time_cost: int = 2
+    password_memory_cost: int = 19456
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class App:
+    def __init__(self, db: Database, config: AppConfig) -> None:
+        self.db = db
+        self.config = config
+        self.collections = CollectionRegistry()
+        self.settings = SettingsStore(db)
+        self.secret = ""
+        """Signs auth tokens (with each record's tokenKey); generated once and kept in `_params`."""
+        # set by wiring once the corresponding modules are built (avoids import cycles)
+        self.hooks: Hooks
+        self.realtime: RealtimeBroker
+        self.records: RecordsService
+        self.auth: AuthService
+        self.collections_service: CollectionsService
+
+    async def bootstrap(self) -> None:
+        """Create the system tables and collections on first run, then load them."""
+        from satchel.core.collections.bootstrap import bootstrap_collections
+
+        await bootstrap_collections(self)
+        await self.settings.load()
+        self.secret = await load_or_create_secret(self.db)
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,106 @@
+"""The app's hook points and their event types.
+
+Each hook wraps the real work (the innermost handler of the chain): a handler may change the
+event, short-circuit by not calling `next()`, or run code after it. `*_request` hooks wrap a
+whole API action; model hooks (`on_record_create`...) wrap the database write inside the
+transaction; `*_after_*_success` hooks run after commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from satchel.tools.hooks import Event, Hook, TaggedHook
+
+if TYPE_CHECKING:
+    from satchel.core.collections.model import Collection
+    from satchel.core.records.model import Record
+    from satchel.core.rules.request_info import RequestInfo
+
+
+@dataclass(eq=False)
+class RecordEvent(Event):
+    """A record being created, updated or deleted (model level, inside the transaction)."""
+
+    record: Record
+    request: RequestInfo | None = None
+
+    def tags(self) -> tuple[str, ...]:
+        return (self.record.collection.id, self.record.collection.name)
+
+
+@dataclass(eq=False)
+class RecordRequestEvent(Event):
+    """An API action on one record; `response` may be replaced by a handler."""
+
+    collection: Collection
+    request: RequestInfo
+    record: Record | None = None
+    response: Any = None
+
+    def tags(self) -> tuple[str, ...]:
+        return (self.collection.id, self.collection.name)
+
+
+@dataclass(eq=False)
+class RecordsListEvent(Event):
+    collection: Collection
+    request: RequestInfo
+    records: list[Record] = field(default_factory=list)
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def tags(self) -> tuple[str, ...]:
+        return (self.collection.id, self.collection.name)
+
+
+@dataclass(eq=False)
+class RecordAuthEvent(Event):
+    """A successful authentication about to be answered with a token."""
+
+    collection: Collection
+    request: RequestInfo
+    record: Record
+    token: str
+    method: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def tags(self) -> tuple[str, ...]:
+        return (self.collection.id, self.collection.name)
+
+
+@dataclass(eq=False)
+class CollectionEvent(Event):
+    collection: Collection
+
+    def tags(self) -> tuple[str, ...]:
+        return (self.collection.id, self.collection.name)
+
+
+class Hooks:
+    """All hook points. Attribute names are the public hook API (`app.hooks.on_record_create`)."""
+
+    def __init__(self) -> None:
+        self.on_record_create: Hook[RecordEvent] = Hook()
+        self.on_record_update: Hook[RecordEvent] = Hook()
+        self.on_record_delete: Hook[RecordEvent] = Hook()
+        self.on_record_after_create_success: Hook[RecordEvent] = Hook()
+        self.on_record_after_update_success: Hook[RecordEvent] = Hook()
+        self.on_record_after_delete_success: Hook[RecordEvent] = Hook()
+        self.on_record_create_request: Hook[RecordRequestEvent] = Hook()
+        self.on_record_update_request: Hook[RecordRequestEvent] = Hook()
+        self.on_record_delete_request: Hook[RecordRequestEvent] = Hook()
+        self.on_record_view_request: Hook[RecordRequestEvent] = Hook()
+        self.on_records_list_request: Hook[RecordsListEvent] = Hook()
+        self.on_record_auth_request: Hook[RecordAuthEvent] = Hook()
+        self.on_collection_create: Hook[CollectionEvent] = Hook()
+        self.on_collection_update: Hook[CollectionEvent] = Hook()
+        self.on_collection_delete: Hook[CollectionEvent] = Hook()
+
+    def names(self) -> list[str]:
+        return [k for k, v in vars(self).items() if isinstance(v, Hook)]
+
+    @staticmethod
+    def for_collections(hook: Hook[Any], *names: str) -> TaggedHook[Any]:
+        """`hooks.for_collections(hooks.on_record_create, "posts").bind(handler)`."""
+        return TaggedHook(hook, *names)

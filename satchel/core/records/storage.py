@@ -1,0 +1,77 @@
+"""Moving records between rows and `Record` objects, and the plain statements on one table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from satchel.core.collections.model import Collection
+from satchel.core.records.model import Record
+from satchel.ports.database import Executor, Row
+from satchel.tools.sql import ir
+
+
+def record_from_row(collection: Collection, row: Row) -> Record:
+    data: dict[str, Any] = {}
+    for f in collection.fields:
+        data[f.name] = f.from_db(row.get(f.name))
+    return Record(collection, data, dict(data))
+
+
+def row_from_record(record: Record) -> dict[str, ir.Expr]:
+    values: dict[str, ir.Expr] = {}
+    for f in record.collection.fields:
+        values[f.name] = ir.Param(f.to_db(record.data.get(f.name, f.zero())))
+    return values
+
+
+def by_id(collection: Collection, record_id: str, extra: ir.Expr | None = None) -> ir.Select:
+    where: ir.Expr = ir.eq(ir.col(collection.name, "id"), ir.Param(record_id))
+    if extra is not None:
+        where = ir.Binary("AND", where, extra)
+    return ir.Select((ir.Star(collection.name),), ir.Table(collection.name), where=where, limit=1)
+
+
+async def fetch_by_id(
+    ex: Executor, collection: Collection, record_id: str, extra: ir.Expr | None = None
+) -> Record | None:
+    row = await ex.fetch_one(by_id(collection, record_id, extra))
+    return record_from_row(collection, row) if row is not None else None
+
+
+async def fetch_by_ids(ex: Executor, collection: Collection, ids: list[str], extra: ir.Expr | None = None) -> list[Record]:
+    if not ids:
+        return []
+    where: ir.Expr = ir.InList(ir.col(collection.name, "id"), tuple(ir.Param(i) for i in ids))
+    if extra is not None:
+        where = ir.Binary("AND", where, extra)
+    rows = await ex.fetch_all(ir.Select((ir.Star(collection.name),), ir.Table(collection.name), where=where))
+    return [record_from_row(collection, r) for r in rows]
+
+
+async def existing_ids(ex: Executor, collection: Collection, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    rows = await ex.fetch_all(
+        ir.Select(
+            (ir.col("id"),),
+            ir.Table(collection.name),
+            where=ir.InList(ir.col("id"), tuple(ir.Param(i) for i in ids)),
+        )
+    )
+    return {str(r["id"]) for r in rows}
+
+
+async def insert(ex: Executor, record: Record) -> None:
+    await ex.execute(ir.Insert(record.collection.name, row_from_record(record)))
+
+
+async def update(ex: Executor, record: Record) -> None:
+    values = row_from_record(record)
+    original_id = (record.original or {}).get("id", record.id)
+    await ex.execute(
+        ir.Update(record.collection.name, values, ir.eq(ir.col("id"), ir.Param(original_id)))
+    )
+
+
+async def delete(ex: Executor, record: Record) -> None:
+    await ex.execute(ir.Delete(record.collection.name, ir.eq(ir.col("id"), ir.Param(record.id))))

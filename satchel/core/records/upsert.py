@@ -1,0 +1,149 @@
+"""Loading a submitted body into a record and validating it (PocketBase's record upsert form).
+
+Order matters for compatible errors: auth form checks (email/verified changes, password
+confirmation, old password) come first and alone; only when they pass are the fields validated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
+from satchel.core.fields.base import ValueContext
+from satchel.core.records.model import Record
+from satchel.tools.ids import random_string_by_regex
+from satchel.tools.passwords import hash_password, verify_password
+
+FORM_ONLY_AUTH_KEYS = ("passwordConfirm", "oldPassword")
+
+
+class Access(IntEnum):
+    DEFAULT = 0
+    MANAGER = 1
+    SUPERUSER = 2
+
+
+@dataclass(slots=True)
+class PasswordInput:
+    password: str = ""
+    confirm: str = ""
+    old: str = ""
+    given: bool = False
+
+
+def _as_str(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def split_modifier(key: str) -> tuple[str, str | None]:
+    """`views+` -> ("views", "append"), `+tags` -> ("tags", "prepend"), `tags-` -> ("tags", "remove")."""
+    if key.endswith("+"):
+        return key[:-1], "append"
+    if key.startswith("+"):
+        return key[1:], "prepend"
+    if key.endswith("-"):
+        return key[:-1], "remove"
+    return key, None
+
+
+def load_body(record: Record, body: dict[str, Any], access: Access) -> PasswordInput:
+    """Apply submitted values (with modifiers) to `record`; returns the auth password inputs."""
+    collection = record.collection
+    pw = PasswordInput()
+    if collection.is_auth:
+        if "password" in body:
+            pw.password, pw.given = _as_str(body["password"]), True
+        pw.confirm = _as_str(body.get("passwordConfirm", ""))
+        pw.old = _as_str(body.get("oldPassword", ""))
+    # plain keys first, then modifiers, so `{"tags": [...], "tags+": "x"}` works as in PocketBase
+    items = sorted(body.items(), key=lambda kv: split_modifier(kv[0])[1] is not None)
+    for key, raw in items:
+        if key in ("expand", "collectionId", "collectionName") or (collection.is_auth and key in FORM_ONLY_AUTH_KEYS):
+            continue
+        name, modifier = split_modifier(key)
+        field = collection.field(name)
+        if field is None or field.type == "autodate":
+            continue
+        if collection.is_auth and name == "password":
+            continue  # hashed after validation
+        if field.hidden and access < Access.SUPERUSER:
+            continue
+        if field.type == "file":
+            continue  # uploads are handled by the files service (later issue); metadata only here
+        if modifier is None:
+            record.set(name, field.coerce(raw))
+        else:
+            record.set(name, field.modify(record.get(name, field.zero()), modifier, raw))
+    return pw
+
+
+def _mismatch() -> FieldError:
+    return FieldError("validation_values_mismatch", "Values don't match.")
+
+
+def validate_auth_form(record: Record, pw: PasswordInput, access: Access) -> None:
+    if not record.collection.is_auth:
+        return
+    original = record.original or {}
+    is_new = record.is_new
+    manage = access >= Access.MANAGER
+    errors: ErrorTree = {}
+    if not is_new and not manage and record.get("email") != original.get("email"):
+        errors["email"] = _mismatch()
+    original_verified = bool(original.get("verified", False))
+    if not manage and bool(record.get("verified")) != original_verified:
+        errors["verified"] = _mismatch()
+    if (is_new or pw.confirm or pw.old) and not pw.password:
+        errors["password"] = required()
+    if (is_new or pw.password or pw.old) and not pw.confirm:
+        errors["passwordConfirm"] = required()
+    elif pw.confirm != pw.password:
+        errors["passwordConfirm"] = _mismatch()
+    if not is_new and not manage and (pw.password or pw.confirm):
+        if not pw.old:
+            errors["oldPassword"] = required()
+        elif not verify_password(str(original.get("password", "")), pw.old):
+            errors["oldPassword"] = FieldError("validation_invalid_old_password", "Missing or invalid old password.")
+    if errors:
+        raise ValidationError(None, errors)
+
+
+async def validate_fields(record: Record, ctx: ValueContext, pw: PasswordInput) -> None:
+    """Fill derived values, then validate each field; raises ValidationError with every failing field."""
+    errors: ErrorTree = {}
+    for field in record.collection.fields:
+        record.set(field.name, field.before_save(record.get(field.name, field.zero()), ctx))
+    for field in record.collection.fields:
+        if record.collection.is_auth and field.name == "password":
+            err = _validate_password(record, field, pw)
+        else:
+            err = await field.validate(record.get(field.name, field.zero()), ctx)
+        if err is not None:
+            errors[field.name] = err
+    if errors:
+        raise ValidationError(None, errors)
+
+
+def _validate_password(record: Record, field: Any, pw: PasswordInput) -> FieldError | None:
+    if pw.password:
+        err: FieldError | None = field.validate_plain(pw.password)
+        return err
+    if field.required and not record.get("password"):
+        return required()
+    return None
+
+
+def finalize_password(record: Record, pw: PasswordInput) -> None:
+    """Hash a new password and rotate tokenKey, which revokes every token issued before."""
+    if not record.collection.is_auth or not pw.password:
+        return
+    record.set("password", hash_password(pw.password))
+    token_key = record.collection.field("tokenKey")
+    pattern = getattr(token_key, "autogenerate_pattern", "") or "[a-zA-Z0-9]{50}"
+    record.set("tokenKey", random_string_by_regex(pattern))

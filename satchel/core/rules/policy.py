@@ -1,0 +1,64 @@
+"""The one access policy: what a request may list, view, create, update or delete.
+
+Every API (REST, realtime, batch, and later GraphQL/gRPC) asks here. A rule is `None`
+(superusers only), `""` (everyone) or a filter expression that must match the record.
+Compiled rule ASTs are cached by the parser; the SQL tree is cheap to rebuild per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from satchel.core.collections.model import Collection
+from satchel.core.errors import ForbiddenError
+from satchel.core.rules.request_info import RequestInfo
+from satchel.core.rules.resolver import FilterError, Resolver
+from satchel.tools.filter.errors import FilterSyntaxError
+from satchel.tools.filter.parser import parse
+from satchel.tools.sql import ir
+
+SUPERUSERS_ONLY = "Only superusers can perform this action."
+
+Finder = Callable[[str], Collection | None]
+
+
+class RuleDenied(Exception):
+    """The rule is null and the caller is not a superuser."""
+
+
+def rule_condition(
+    collection: Collection, rule: str | None, request: RequestInfo, find: Finder
+) -> ir.Expr | None:
+    """SQL condition a record must meet under `rule`, or None when every record passes.
+
+    Raises ForbiddenError when the rule is null (superusers only) and the caller is not one.
+    Superusers bypass every rule.
+    """
+    if request.is_superuser:
+        return None
+    if rule is None:
+        raise ForbiddenError(SUPERUSERS_ONLY)
+    if rule.strip() == "":
+        return None
+    return compile_rule(collection, rule, request, find)
+
+
+def compile_rule(collection: Collection, rule: str, request: RequestInfo, find: Finder) -> ir.Expr:
+    """Rules are written by superusers and may use hidden fields, `@request.*` and `@collection.*`."""
+    try:
+        node = parse(rule)
+    except FilterSyntaxError as exc:
+        raise FilterError(f"Invalid rule: {exc}") from exc
+    return Resolver(collection, find, request, allow_hidden=True).where(node)
+
+
+def check_rule_syntax(collection: Collection, rule: str, find: Finder) -> str | None:
+    """Validate a rule at collection save time; returns an error message or None."""
+    if rule.strip() == "":
+        return None
+    try:
+        node = parse(rule)
+        Resolver(collection, find, RequestInfo(), allow_hidden=True).where(node)
+    except (FilterSyntaxError, FilterError) as exc:
+        return str(exc) or "Invalid rule."
+    return None

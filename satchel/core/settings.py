@@ -1,0 +1,200 @@
+"""Runtime settings: PocketBase's `/api/settings` document, stored in the database.
+
+Boot configuration (where the data lives, which port) is fixed at start; these settings are
+edited while running, so they are validated section by section and swapped atomically.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
+from satchel.ports.database import Database
+from satchel.tools.datetime import now_str
+from satchel.tools.ids import random_string
+from satchel.tools.jsonutil import dumps, loads
+from satchel.tools.sql import ir
+
+PARAMS_TABLE = "_params"
+SETTINGS_KEY = "settings"
+
+# Keys never sent back to clients (PocketBase omits them from the settings JSON).
+SECRET_PATHS = (("smtp", "password"), ("s3", "secret"), ("backups", "s3", "secret"))
+
+
+def default_settings() -> dict[str, Any]:
+    s3 = {"enabled": False, "bucket": "", "region": "", "endpoint": "", "accessKey": "", "forcePathStyle": False}
+    return {
+        "meta": {
+            "appName": "Acme",
+            "appURL": "http://localhost:8090",
+            "senderName": "Support",
+            "senderAddress": "support@example.com",
+            "hideControls": False,
+            "accentColor": "#1055c9",
+        },
+        "logs": {"maxDays": 5, "minLevel": 0, "logIP": True, "logAuthId": False, "maxDataSize": 0},
+        "smtp": {
+            "enabled": False,
+            "port": 587,
+            "host": "smtp.example.com",
+            "username": "",
+            "password": "",
+            "authMethod": "",
+            "tls": False,
+            "localName": "",
+        },
+        "backups": {"cron": "", "cronMaxKeep": 3, "s3": {**s3, "secret": ""}},
+        "s3": {**s3, "secret": ""},
+        "batch": {"enabled": False, "maxRequests": 50, "timeout": 3, "maxBodySize": 0},
+        "rateLimits": {
+            "rules": [
+                {"label": "*:auth", "audience": "", "duration": 3, "maxRequests": 2},
+                {"label": "*:create", "audience": "", "duration": 5, "maxRequests": 20},
+                {"label": "/api/batch", "audience": "", "duration": 1, "maxRequests": 3},
+                {"label": "/api/", "audience": "", "duration": 10, "maxRequests": 300},
+            ],
+            "excludedIPs": [],
+            "enabled": False,
+        },
+        "trustedProxy": {"headers": [], "useLeftmostIP": False},
+        "superuserIPs": [],
+    }
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """Merge known keys only; a value's JSON type must match the default's."""
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if key not in defaults:
+            continue
+        default = defaults[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise TypeError(key)
+            out[key] = _merge(base.get(key, {}), value, default)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise TypeError(key)
+            out[key] = value
+        elif isinstance(default, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(key)
+            out[key] = int(value) if isinstance(default, int) and float(value).is_integer() else value
+        elif isinstance(default, str):
+            if not isinstance(value, str):
+                raise TypeError(key)
+            out[key] = value
+        elif isinstance(default, list):
+            if not isinstance(value, list):
+                raise TypeError(key)
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _validate(s: dict[str, Any]) -> ErrorTree:
+    errors: ErrorTree = {}
+    meta: ErrorTree = {}
+    if not s["meta"]["appName"].strip():
+        meta["appName"] = required()
+    if not s["meta"]["appURL"].strip():
+        meta["appURL"] = required()
+    if meta:
+        errors["meta"] = meta
+    batch: ErrorTree = {}
+    if s["batch"]["enabled"]:
+        if s["batch"]["maxRequests"] <= 0:
+            batch["maxRequests"] = required()
+        if s["batch"]["timeout"] <= 0:
+            batch["timeout"] = required()
+    if s["batch"]["maxBodySize"] < 0:
+        batch["maxBodySize"] = FieldError("validation_min_greater_equal_than_required", "Must be no less than 0.")
+    if batch:
+        errors["batch"] = batch
+    logs: ErrorTree = {}
+    if s["logs"]["maxDays"] < 0:
+        logs["maxDays"] = FieldError("validation_min_greater_equal_than_required", "Must be no less than 0.")
+    if logs:
+        errors["logs"] = logs
+    rl_rules = s["rateLimits"]["rules"]
+    if not all(isinstance(r, dict) for r in rl_rules):
+        errors["rateLimits"] = {"rules": FieldError("validation_invalid_value", "Invalid value.")}
+    return errors
+
+
+def public_view(s: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(s)
+    for path in SECRET_PATHS:
+        node = out
+        for k in path[:-1]:
+            node = node.get(k, {})
+        node.pop(path[-1], None)
+    return out
+
+
+SECRET_KEY = "appSecret"
+
+
+async def load_or_create_secret(db: Database) -> str:
+    """The app-wide token secret, created on first start and kept across restarts."""
+    where = ir.eq(ir.col("id"), ir.Param(SECRET_KEY))
+    row = await db.executor().fetch_one(ir.Select((ir.col("value"),), ir.Table(PARAMS_TABLE), where=where))
+    if row is not None and isinstance(row["value"], str) and row["value"]:
+        return row["value"]
+    secret = random_string(50)
+    now = now_str()
+    async with db.transaction() as tx:
+        await tx.execute(
+            ir.Insert(PARAMS_TABLE, {"id": ir.Param(SECRET_KEY), "value": ir.Param(secret),
+                                     "created": ir.Param(now), "updated": ir.Param(now)})
+        )
+    return secret
+
+
+class SettingsStore:
+    """Holds the current settings; `patch` validates and persists a partial update."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.current: dict[str, Any] = default_settings()
+
+    async def load(self) -> None:
+        row = await self._db.executor().fetch_one(
+            ir.Select(
+                (ir.col("value"),),
+                ir.Table(PARAMS_TABLE),
+                where=ir.eq(ir.col("id"), ir.Param(SETTINGS_KEY)),
+            )
+        )
+        if row is None:
+            return
+        stored = loads(row["value"])
+        if isinstance(stored, dict):
+            self.current = _merge(default_settings(), stored, default_settings())
+
+    async def patch(self, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            new = _merge(self.current, data, default_settings())
+        except TypeError as exc:
+            raise ValidationError("An error occurred while loading the submitted data.", {}) from exc
+        errors = _validate(new)
+        if errors:
+            raise ValidationError("An error occurred while saving the new settings.", errors)
+        await self._save(new)
+        self.current = new
+        return new
+
+    async def _save(self, s: dict[str, Any]) -> None:
+        value = dumps(s).decode()
+        async with self._db.transaction() as tx:
+            n = await tx.execute(
+                ir.Update(PARAMS_TABLE, {"value": ir.Param(value), "updated": ir.Param(now_str())},
+                          ir.eq(ir.col("id"), ir.Param(SETTINGS_KEY)))
+            )
+            if n == 0:
+                now = now_str()
+                await tx.execute(
+                    ir.Insert(PARAMS_TABLE, {"id": ir.Param(SETTINGS_KEY), "value": ir.Param(value),
+                                             "created": ir.Param(now), "updated": ir.Param(now)})
+                )

@@ -1,0 +1,82 @@
+"""The Database port: what core needs from a relational store.
+
+Core builds statements as `satchel.tools.sql.ir` trees; the adapter compiles them with its dialect
+and runs them. Transactions nest (savepoints) and know which callbacks to run after the outermost
+commit, which is where "after success" hooks and realtime publishing hang.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from satchel.tools.sql import ir
+
+Row = dict[str, Any]
+
+
+class DatabaseError(Exception):
+    """A driver error translated at the adapter boundary."""
+
+
+class IntegrityError(DatabaseError):
+    """A constraint failed (unique index, not null); `column` names the offending column when known."""
+
+    def __init__(self, message: str, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+class QueryTimeoutError(DatabaseError):
+    """The query ran longer than the configured budget and was interrupted."""
+
+
+class Executor(Protocol):
+    """Runs statements on one connection (inside or outside a transaction)."""
+
+    async def fetch_all(self, st: ir.Select) -> list[Row]: ...
+
+    async def fetch_one(self, st: ir.Select) -> Row | None: ...
+
+    async def fetch_value(self, st: ir.Select) -> Any: ...
+
+    async def execute(self, st: ir.Statement) -> int:
+        """Run a write; returns the number of affected rows."""
+        ...
+
+    async def ddl(self, d: ir.DDL) -> None: ...
+
+    def on_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` after the outermost transaction commits (immediately when outside one)."""
+        ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+
+class Database(Protocol):
+    dialect: str
+
+    def executor(self) -> Executor:
+        """The current task's transaction if one is open, else an autocommit reader."""
+        ...
+
+    def writer(self) -> Executor:
+        """The current transaction, else an autocommit executor on the write connection."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Executor]:
+        """Open (or nest into) a write transaction; rolls back when the block raises."""
+        ...
+
+    async def table_columns(self, table: str) -> list[str]: ...
+
+    async def validate_select(self, select_sql: str) -> list[str]:
+        """Check a superuser-written SELECT on a read-only path; returns its column names."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+RowStream = AsyncIterator[Row]

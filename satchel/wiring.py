@@ -1,0 +1,51 @@
+"""Composition root: boot configuration in, a running App out. The only importer of adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from satchel.adapters.db.sqlite import SqliteDatabase
+from satchel.apis.server import create_app
+from satchel.config import BootConfig
+from satchel.core.app import App, AppConfig
+from satchel.core.auth.service import AuthService
+from satchel.core.collections.service import CollectionsService
+from satchel.core.hooks import Hooks
+from satchel.core.realtime.broker import RealtimeBroker
+from satchel.core.records.service import RecordsService
+from satchel.core.rules.policy import check_rule_syntax
+
+DB_FILE = "data.db"
+
+
+def build_app(data_dir: Path | str, *, query_timeout: float = 10.0, max_body_size: int = 32 << 20) -> App:
+    """An App over the embedded SQLite database in `data_dir` (not yet bootstrapped)."""
+    path = Path(data_dir)
+    db = SqliteDatabase(path / DB_FILE, query_timeout=query_timeout)
+    app = App(db, AppConfig(data_dir=path, query_timeout=query_timeout, max_body_size=max_body_size))
+    app.hooks = Hooks()
+    app.records = RecordsService(app)
+    app.auth = AuthService(app)
+    app.collections_service = CollectionsService(
+        app, lambda collection, rule: check_rule_syntax(collection, rule, app.collections.get)
+    )
+    app.realtime = RealtimeBroker(app)
+    return app
+
+
+async def open_app(data_dir: Path | str, **options: float | int) -> App:
+    app = build_app(data_dir, **options)  # type: ignore[arg-type]
+    await app.bootstrap()
+    return app
+
+
+def build_asgi(config: BootConfig) -> Starlette:
+    app = build_app(config.dir, query_timeout=config.query_timeout, max_body_size=config.max_body_size)
+
+    async def shutdown() -> None:
+        await app.realtime.close()
+        await app.close()
+
+    return create_app(app, on_startup=app.bootstrap, on_shutdown=shutdown)

@@ -1,0 +1,102 @@
+"""The SQLite adapter: nested transactions, after-commit callbacks, error translation, time budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from satchel.adapters.db.sqlite import SqliteDatabase
+from satchel.ports.database import IntegrityError, QueryTimeoutError
+from satchel.tools.sql import ir
+
+
+async def _db(tmp_path: Path, **kw: float) -> SqliteDatabase:
+    db = SqliteDatabase(tmp_path / "data.db", **kw)
+    async with db.transaction() as tx:
+        await tx.ddl(ir.CreateTable("t", (ir.ColumnDef("id", "TEXT", primary_key=True), ir.ColumnDef("n", "NUMERIC", default=0))))
+        await tx.ddl(ir.CreateIndex("idx_n", "t", (ir.IndexColumn("n"),), unique=True))
+    return db
+
+
+def _ids() -> ir.Select:
+    return ir.Select((ir.col("id"),), ir.Table("t"), order_by=(ir.OrderBy(ir.col("id")),))
+
+
+async def test_commit_rollback_and_savepoints(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    async with db.transaction() as tx:
+        await tx.execute(ir.Insert("t", {"id": ir.Param("a"), "n": ir.Param(1)}))
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as inner:
+                assert inner is tx
+                await inner.execute(ir.Insert("t", {"id": ir.Param("b"), "n": ir.Param(2)}))
+                raise RuntimeError("inner fails")
+        # the inner savepoint is gone, the outer write is still there (and visible inside the tx)
+        assert [r["id"] for r in await db.executor().fetch_all(_ids())] == ["a"]
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute(ir.Insert("t", {"id": ir.Param("c"), "n": ir.Param(3)}))
+            raise RuntimeError("outer fails")
+    assert [r["id"] for r in await db.executor().fetch_all(_ids())] == ["a"]
+    await db.close()
+
+
+async def test_on_commit_runs_only_after_outer_commit(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    fired: list[str] = []
+
+    async def cb() -> None:
+        # by now the write is visible to the separate reader connection
+        fired.append(",".join(r["id"] for r in await db.executor().fetch_all(_ids())))
+
+    async with db.transaction() as tx:
+        await tx.execute(ir.Insert("t", {"id": ir.Param("a"), "n": ir.Param(1)}))
+        tx.on_commit(cb)
+        async with db.transaction() as inner:
+            inner.on_commit(cb)
+        assert fired == []
+    assert fired == ["a", "a"]
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            tx.on_commit(cb)
+            raise RuntimeError
+    assert fired == ["a", "a"]
+    await db.close()
+
+
+async def test_unique_violation_names_the_column(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    async with db.transaction() as tx:
+        await tx.execute(ir.Insert("t", {"id": ir.Param("a"), "n": ir.Param(1)}))
+    with pytest.raises(IntegrityError) as info:
+        async with db.transaction() as tx:
+            await tx.execute(ir.Insert("t", {"id": ir.Param("b"), "n": ir.Param(1)}))
+    assert info.value.column == "n"
+    await db.close()
+
+
+async def test_reader_is_read_only(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    with pytest.raises(Exception, match="readonly|read-only|query_only|attempt to write"):
+        await db.executor().execute(ir.Insert("t", {"id": ir.Param("a")}))
+    await db.close()
+
+
+async def test_long_query_is_interrupted(tmp_path: Path) -> None:
+    db = await _db(tmp_path, query_timeout=0.05)
+    # a recursive CTE that would run for a very long time; only reachable through validate_select
+    slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) AS m FROM c"
+    with pytest.raises(QueryTimeoutError):
+        db._reader.run(slow)  # the statement path every executor call goes through
+    # the connection stays usable afterwards
+    assert db._reader.run("SELECT 1 AS one").fetchone() == {"one": 1}
+    await db.close()
+
+
+async def test_validate_select_reports_columns_and_refuses_two_statements(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    assert await db.validate_select("SELECT id, n AS total FROM t") == ["id", "total"]
+    with pytest.raises(Exception, match="single SELECT"):
+        await db.validate_select("SELECT 1; DELETE FROM t")
+    await db.close()
