@@ -1,0 +1,73 @@
+"""Password auth, refresh, impersonation, auth-methods, token revocation and email visibility."""
+
+from __future__ import annotations
+
+import httpx2
+
+from satchel.testing import HookRecorder
+from tests.apis.helpers import create_user, error, login
+
+
+async def test_auth_with_password_and_refresh(client: httpx2.AsyncClient, hooks: HookRecorder) -> None:
+    user = await create_user(client, "Alice@Example.com", name="Alice")
+    assert "email" not in user  # emailVisibility is off for guests
+    hooks.clear()
+    r = await client.post("/api/collections/users/auth-with-password",
+                          json={"identity": "alice@example.com", "password": "password-123"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"token", "record"} and body["record"]["email"] == "Alice@Example.com"
+    assert hooks.fired == ["on_record_auth_request"]
+    h = {"Authorization": "Bearer " + body["token"]}
+    r = await client.post("/api/collections/users/auth-refresh", headers=h)
+    assert r.status_code == 200 and r.json()["record"]["id"] == user["id"]
+    r = await client.post("/api/collections/users/auth-refresh")
+    assert r.status_code == 401 and r.json() == error(401, "The request requires valid record authorization token.")
+
+
+async def test_wrong_credentials_and_missing_fields(client: httpx2.AsyncClient) -> None:
+    await create_user(client, "bob@example.com")
+    for body in ({"identity": "bob@example.com", "password": "nope-nope"}, {"identity": "x@y.z", "password": "nope-nope"}):
+        r = await client.post("/api/collections/users/auth-with-password", json=body)
+        assert r.status_code == 400 and r.json() == error(400, "Failed to authenticate.")
+    r = await client.post("/api/collections/users/auth-with-password", json={})
+    assert r.status_code == 400 and set(r.json()["data"]) == {"identity", "password"}
+
+
+async def test_password_change_revokes_tokens(client: httpx2.AsyncClient) -> None:
+    user = await create_user(client, "carol@example.com")
+    h = await login(client, "carol@example.com")
+    r = await client.patch(f"/api/collections/users/records/{user['id']}",
+                           json={"password": "new-password-1", "passwordConfirm": "new-password-1"}, headers=h)
+    assert r.status_code == 400 and r.json()["data"]["oldPassword"]["code"] == "validation_required"
+    r = await client.patch(f"/api/collections/users/records/{user['id']}",
+                           json={"password": "new-password-1", "passwordConfirm": "new-password-1",
+                                 "oldPassword": "password-123"}, headers=h)
+    assert r.status_code == 200, r.text
+    # the old token no longer authenticates
+    assert (await client.post("/api/collections/users/auth-refresh", headers=h)).status_code == 401
+    await login(client, "carol@example.com", "new-password-1")
+
+
+async def test_impersonate_and_auth_methods(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+    user = await create_user(client, "dave@example.com")
+    r = await client.post(f"/api/collections/users/impersonate/{user['id']}", json={"duration": 60})
+    assert r.status_code == 401
+    r = await client.post(f"/api/collections/users/impersonate/{user['id']}", json={"duration": 60}, headers=su_headers)
+    assert r.status_code == 200 and r.json()["record"]["id"] == user["id"]
+    token = r.json()["token"]
+    # impersonation tokens are not refreshable
+    r = await client.post("/api/collections/users/auth-refresh", headers={"Authorization": token})
+    assert r.status_code == 403
+    r = await client.get("/api/collections/users/auth-methods")
+    assert r.json()["password"] == {"identityFields": ["email"], "enabled": True}
+    assert r.json()["emailPassword"] is True
+
+
+async def test_verified_and_email_changes_need_manage_access(client: httpx2.AsyncClient) -> None:
+    user = await create_user(client, "erin@example.com")
+    h = await login(client, "erin@example.com")
+    r = await client.patch(f"/api/collections/users/records/{user['id']}", json={"verified": True}, headers=h)
+    assert r.status_code == 400 and r.json()["data"]["verified"]["code"] == "validation_values_mismatch"
+    r = await client.patch(f"/api/collections/users/records/{user['id']}", json={"email": "x@example.com"}, headers=h)
+    assert r.status_code == 400 and r.json()["data"]["email"]["code"] == "validation_values_mismatch"
