@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from satchel.core.errors import ErrorTree, FieldError
+from satchel.core.fields.options import COMMON, REQUIRED_HELP, Option, dump_options, load_options
+from satchel.tools.datetime import now_str
 from satchel.tools.sql import ir
 
 if TYPE_CHECKING:
@@ -45,6 +48,8 @@ class ValueContext:
     """The stored values before this change; None on create."""
     existing_ids: Callable[[str, list[str]], Awaitable[set[str]]]
     """`await existing_ids(collection_id, ids)` returns which of `ids` exist in that collection."""
+    now: str = dataclass_field(default_factory=now_str)
+    """One timestamp per save, so `created` and `updated` of a new record are equal."""
 
     @property
     def is_new(self) -> bool:
@@ -67,6 +72,9 @@ class Field:
     required: bool = False
     help: str = ""
 
+    options: ClassVar[tuple[Option, ...]] = ()
+    """Type-specific options as (wire key, attribute, kind), in addition to the common keys."""
+
     # ---------------------------------------------------------------- options JSON
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Field:
@@ -74,11 +82,22 @@ class Field:
 
         Raises `FieldOptionsError` with per-key codes when a key has the wrong JSON type.
         """
-        raise NotImplementedError
+        field = cls()
+        errors = load_options(field, data, cls._all_options())
+        if errors:
+            raise FieldOptionsError(errors)
+        return field
+
+    @classmethod
+    def _all_options(cls) -> tuple[Option, ...]:
+        extra = REQUIRED_HELP if cls.has_required else ()
+        return COMMON + extra + cls.options
 
     def to_json(self) -> dict[str, Any]:
-        """PocketBase's field JSON with every option key present."""
-        raise NotImplementedError
+        """PocketBase's field JSON with every option key present (keys sorted as PocketBase emits them)."""
+        out = dump_options(self, self._all_options())
+        out["type"] = self.type
+        return dict(sorted(out.items()))
 
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
         """Check option values (min <= max, known collection ids, ...); {} when valid."""
