@@ -293,6 +293,8 @@ class CreateIndex:
     table: str
     columns: tuple[IndexColumn, ...]
     unique: bool = False
+    where_not_empty: str | None = None
+    """Makes a partial index over rows whose column is not '' (PocketBase's unique email index)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -209,13 +209,14 @@ def compile_ddl(d: ir.DDL) -> str:  # noqa: C901 - flat dispatch
             return f"ALTER TABLE {quote_ident(table)} DROP COLUMN {quote_ident(column)}"
         case ir.RenameColumn(table, old, new):
             return f"ALTER TABLE {quote_ident(table)} RENAME COLUMN {quote_ident(old)} TO {quote_ident(new)}"
-        case ir.CreateIndex(name, table, columns, unique):
+        case ir.CreateIndex(name, table, columns, unique, where_not_empty):
             cols = ", ".join(
                 quote_ident(c.name) + (f" COLLATE {c.collate}" if c.collate else "") + (" DESC" if c.desc else "")
                 for c in columns
             )
             kw = "CREATE UNIQUE INDEX" if unique else "CREATE INDEX"
-            return f"{kw} {quote_ident(name)} ON {quote_ident(table)} ({cols})"
+            where = f" WHERE {quote_ident(where_not_empty)} != ''" if where_not_empty else ""
+            return f"{kw} {quote_ident(name)} ON {quote_ident(table)} ({cols}){where}"
         case ir.DropIndex(name):
             return f"DROP INDEX IF EXISTS {quote_ident(name)}"
         case ir.CreateView(name, select_sql):

@@ -1,0 +1,126 @@
+"""Turning submitted collection JSON into a Collection (create and update).
+
+Submitted data is merged over the existing collection (or a fresh one of the given type); the
+system fields, auth options and auth indexes an auth collection needs are filled in; new
+fields get PocketBase's derived ids. Validation happens afterwards, on the built object.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from satchel.core.collections.model import RULE_KEYS, Collection, default_auth_options
+from satchel.core.collections.system import auth_indexes, auth_system_fields, id_field
+from satchel.core.errors import ErrorTree, FieldError, ValidationError
+from satchel.core.fields.base import Field, FieldOptionsError
+from satchel.core.fields.registry import field_from_json
+from satchel.tools.ids import collection_id, field_id
+
+AUTH_SYSTEM_NAMES = ("password", "tokenKey", "email", "emailVisibility", "verified")
+
+
+def _merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in patch.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _rule(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _fields(raw: Any, existing: list[Field], errors: ErrorTree) -> list[Field]:
+    if not isinstance(raw, list):
+        errors["fields"] = FieldError("validation_invalid_value", "Invalid value.")
+        return list(existing)
+    by_id = {f.id: f for f in existing}
+    by_name = {f.name: f for f in existing}
+    out: list[Field] = []
+    field_errors: ErrorTree = {}
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            field_errors[str(i)] = FieldError("validation_invalid_value", "Invalid value.")
+            continue
+        data = dict(item)
+        type_ = data.get("type")
+        name = data.get("name")
+        old = by_id.get(str(data.get("id", ""))) if data.get("id") else by_name.get(str(name))
+        if old is not None and (type_ is None or type_ == old.type):
+            data = {**old.to_json(), **data, "id": old.id}
+        elif not data.get("id") and isinstance(type_, str) and isinstance(name, str):
+            data["id"] = field_id(type_, name)
+        try:
+            out.append(field_from_json(data))
+        except FieldOptionsError as exc:
+            field_errors[str(i)] = exc.errors
+    if field_errors:
+        errors["fields"] = field_errors
+    return out
+
+
+def _ensure_system_fields(c: Collection) -> None:
+    names = {f.name for f in c.fields}
+    if "id" not in names:
+        c.fields.insert(0, id_field())
+    if c.is_auth:
+        pos = 1
+        for sys_field in auth_system_fields():
+            current = c.field(sys_field.name)
+            if current is None:
+                c.fields.insert(pos, sys_field)
+            elif current.type != sys_field.type:
+                c.fields[c.fields.index(current)] = sys_field
+            pos += 1
+        for sql in auth_indexes(c.id, c.name):
+            marker = sql.split("`")[1].split("_")[1]  # tokenKey / email
+            if not any(f"idx_{marker}_" in existing for existing in c.indexes):
+                c.indexes.append(sql)
+
+
+def build_collection(data: Mapping[str, Any], existing: Collection | None) -> Collection:
+    """Raises ValidationError (without a message; the caller sets it) for structurally bad JSON."""
+    errors: ErrorTree = {}
+    if existing is None:
+        type_ = data.get("type") or "base"
+        name = data.get("name") if isinstance(data.get("name"), str) else ""
+        c = Collection(id="", name=str(name), type=type_ if type_ in ("base", "auth", "view") else "base")
+        given_id = data.get("id")
+        c.id = given_id if isinstance(given_id, str) and given_id else collection_id(c.type, c.name)
+        if type_ not in ("base", "auth", "view"):
+            errors["type"] = FieldError("validation_in_invalid", "Must be a valid value.")
+        if c.is_auth:
+            c.auth = default_auth_options(c.name)
+    else:
+        c = existing.clone()
+        type_ = data.get("type", c.type)
+        if type_ != c.type:
+            errors["type"] = FieldError("validation_collection_type_change", "Collection type cannot be changed.")
+        if isinstance(data.get("name"), str):
+            c.name = data["name"]
+    for key in RULE_KEYS:
+        if key in data:
+            setattr(c, key, _rule(data[key]))
+    if "fields" in data:
+        c.fields = _fields(data["fields"], c.fields if existing else [], errors)
+    if "indexes" in data:
+        raw = data["indexes"]
+        c.indexes = [str(i) for i in raw] if isinstance(raw, list) else c.indexes
+    if c.is_view and "viewQuery" in data:
+        c.view_query = str(data["viewQuery"] or "")
+    if c.is_auth:
+        patch = {k: v for k, v in data.items() if k in c.auth}
+        c.auth = _merge(c.auth, patch)
+        for key in ("authRule", "manageRule"):
+            if key in data:
+                c.auth[key] = _rule(data[key])
+    if not c.is_view:
+        _ensure_system_fields(c)
+    if errors:
+        raise ValidationError(None, errors)
+    return c
