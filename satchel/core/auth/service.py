@@ -184,8 +184,10 @@ class AuthService:
         self, id_or_name: str, record_id: str, body: dict[str, Any], request: RequestInfo, expand: str = ""
     ) -> dict[str, Any]:
         collection = self._auth_collection(id_or_name)
+        if request.auth is None:
+            raise UnauthorizedError()
         if not request.is_superuser:
-            raise ForbiddenError("Only superusers can perform this action.")
+            raise ForbiddenError("The authorized record is not allowed to perform this action.")
         duration = body.get("duration", 0)
         if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
             raise ValidationError(

@@ -26,7 +26,7 @@ def _name_errors(c: Collection, old: Collection | None, find: Finder) -> FieldEr
     if len(c.name) > 255 or not NAME_RE.match(c.name):
         return FieldError("validation_match_invalid", "Must be in a valid format.")
     other = find(c.name)
-    if other is not None and other.id != c.id:
+    if other is not None and (old is None or other.id != c.id):
         return FieldError("validation_collection_name_exists", "Collection name must be unique (case insensitive).")
     if old is not None and old.system and old.name != c.name:
         return FieldError("validation_collection_system_name_change", "System collection name cannot be changed.")
@@ -86,6 +86,8 @@ async def validate_collection(
     view_columns: Callable[[str], Awaitable[list[str]]],
 ) -> ErrorTree:
     errors: ErrorTree = {}
+    if old is None and c.id and find(c.id) is not None and find(c.name) is None:
+        errors["id"] = FieldError("validation_collection_id_exists", "Collection id must be unique.")
     name_error = _name_errors(c, old, find)
     if name_error is not None:
         errors["name"] = name_error

@@ -25,7 +25,7 @@ from satchel.core.records.upsert import (
     validate_auth_form,
     validate_fields,
 )
-from satchel.core.rules.policy import SUPERUSERS_ONLY, compile_rule, rule_condition
+from satchel.core.rules.policy import SUPERUSERS_ONLY, rule_condition, rule_probe
 from satchel.core.rules.request_info import RequestInfo
 from satchel.core.rules.resolver import FilterError, Resolver
 from satchel.ports.database import Executor, IntegrityError
@@ -106,7 +106,7 @@ class RecordsService:
         if not text.strip():
             return None
         try:
-            return resolver.where(parse(text))
+            return resolver.standalone(resolver.where(parse(text)))
         except FilterSyntaxError as exc:
             raise FilterError(str(exc)) from exc
 
@@ -216,8 +216,7 @@ class RecordsService:
         for f in collection.fields:
             columns.append(ir.Alias(ir.Param(f.to_db(record.data.get(f.name, f.zero()))), f.name))
         dummy = ir.SubquerySource(ir.Select(tuple(columns)), collection.name)
-        condition = compile_rule(collection, rule, request, self.find)
-        row = await ex.fetch_one(ir.Select((ir.Raw("1"),), dummy, where=condition, limit=1))
+        row = await ex.fetch_one(rule_probe(collection, rule, request, self.find, dummy))
         return row is not None
 
     async def _access(

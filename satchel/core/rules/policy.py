@@ -43,13 +43,27 @@ def rule_condition(
     return compile_rule(collection, rule, request, find)
 
 
-def compile_rule(collection: Collection, rule: str, request: RequestInfo, find: Finder) -> ir.Expr:
-    """Rules are written by superusers and may use hidden fields, `@request.*` and `@collection.*`."""
+def _resolve(collection: Collection, rule: str, request: RequestInfo, find: Finder) -> tuple[Resolver, ir.Expr]:
     try:
         node = parse(rule)
     except FilterSyntaxError as exc:
         raise FilterError(f"Invalid rule: {exc}") from exc
-    return Resolver(collection, find, request, allow_hidden=True).where(node)
+    resolver = Resolver(collection, find, request, allow_hidden=True)
+    return resolver, resolver.where(node)
+
+
+def compile_rule(collection: Collection, rule: str, request: RequestInfo, find: Finder) -> ir.Expr:
+    """Rules are written by superusers and may use hidden fields, `@request.*` and `@collection.*`."""
+    resolver, expr = _resolve(collection, rule, request, find)
+    return resolver.standalone(expr)
+
+
+def rule_probe(
+    collection: Collection, rule: str, request: RequestInfo, find: Finder, source: ir.Source
+) -> ir.Select:
+    """`SELECT 1 FROM source ... WHERE rule`: evaluates a rule on rows that are not stored (yet)."""
+    resolver, expr = _resolve(collection, rule, request, find)
+    return ir.Select((ir.Raw("1"),), source, joins=tuple(resolver.joins.values()), where=expr, limit=1)
 
 
 def check_rule_syntax(collection: Collection, rule: str, find: Finder) -> str | None:

@@ -113,6 +113,13 @@ class Exists(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class InSelect(Expr):
+    operand: Expr
+    query: Select
+    negate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Subquery(Expr):
     query: Select
 

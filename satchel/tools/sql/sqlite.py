@@ -97,6 +97,9 @@ class SqliteCompiler:
                 return f"CAST({self.expr(operand)} AS {typ})"
             case ir.Exists(query, negate):
                 return f"({'NOT ' if negate else ''}EXISTS ({self.select(query)}))"
+            case ir.InSelect(operand, query, negate):
+                kw = "NOT IN" if negate else "IN"
+                return f"({self.expr(operand)} {kw} ({self.select(query)}))"
             case ir.Subquery(query):
                 return f"({self.select(query)})"
             case ir.JsonExtract(operand, path):
