@@ -55,7 +55,9 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    app: App, *, on_startup: Callable[[], Awaitable[None]] | None = None,
+    app: App,
+    *,
+    on_startup: Callable[[], Awaitable[None]] | None = None,
     on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> Starlette:
     @asynccontextmanager
@@ -72,8 +74,13 @@ def create_app(
         routes=all_routes(),
         middleware=[
             Middleware(BodyLimitMiddleware, max_bytes=app.config.max_body_size),
-            Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"],
-                       allow_headers=["*"], expose_headers=["*"]),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"],
+                allow_headers=["*"],
+                expose_headers=["*"],
+            ),
             Middleware(AuthMiddleware, app=app),
         ],
         exception_handlers={

@@ -63,6 +63,24 @@ def default_settings() -> dict[str, Any]:
     }
 
 
+def _typed(key: str, value: Any, default: Any) -> Any:
+    """`value` when its JSON type matches the default's (ints stay ints); TypeError otherwise."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        if isinstance(default, bool) and isinstance(value, bool):
+            return value
+        raise TypeError(key)
+    if isinstance(default, int | float):
+        if not isinstance(value, int | float):
+            raise TypeError(key)
+        return int(value) if isinstance(default, int) and float(value).is_integer() else value
+    for kind in (str, list):
+        if isinstance(default, kind):
+            if not isinstance(value, kind):
+                raise TypeError(key)
+            return copy.deepcopy(value)
+    raise TypeError(key)
+
+
 def _merge(base: dict[str, Any], patch: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """Merge known keys only; a value's JSON type must match the default's."""
     out = copy.deepcopy(base)
@@ -74,22 +92,8 @@ def _merge(base: dict[str, Any], patch: dict[str, Any], defaults: dict[str, Any]
             if not isinstance(value, dict):
                 raise TypeError(key)
             out[key] = _merge(base.get(key, {}), value, default)
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise TypeError(key)
-            out[key] = value
-        elif isinstance(default, int | float):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise TypeError(key)
-            out[key] = int(value) if isinstance(default, int) and float(value).is_integer() else value
-        elif isinstance(default, str):
-            if not isinstance(value, str):
-                raise TypeError(key)
-            out[key] = value
-        elif isinstance(default, list):
-            if not isinstance(value, list):
-                raise TypeError(key)
-            out[key] = copy.deepcopy(value)
+        else:
+            out[key] = _typed(key, value, default)
     return out
 
 
@@ -133,7 +137,7 @@ def public_view(s: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-SECRET_KEY = "appSecret"
+SECRET_KEY = "appSecret"  # noqa: S105 - the row id of the secret, not the secret
 
 
 async def load_or_create_secret(db: Database) -> str:
@@ -146,8 +150,15 @@ async def load_or_create_secret(db: Database) -> str:
     now = now_str()
     async with db.transaction() as tx:
         await tx.execute(
-            ir.Insert(PARAMS_TABLE, {"id": ir.Param(SECRET_KEY), "value": ir.Param(secret),
-                                     "created": ir.Param(now), "updated": ir.Param(now)})
+            ir.Insert(
+                PARAMS_TABLE,
+                {
+                    "id": ir.Param(SECRET_KEY),
+                    "value": ir.Param(secret),
+                    "created": ir.Param(now),
+                    "updated": ir.Param(now),
+                },
+            )
         )
     return secret
 
@@ -189,12 +200,22 @@ class SettingsStore:
         value = dumps(s).decode()
         async with self._db.transaction() as tx:
             n = await tx.execute(
-                ir.Update(PARAMS_TABLE, {"value": ir.Param(value), "updated": ir.Param(now_str())},
-                          ir.eq(ir.col("id"), ir.Param(SETTINGS_KEY)))
+                ir.Update(
+                    PARAMS_TABLE,
+                    {"value": ir.Param(value), "updated": ir.Param(now_str())},
+                    ir.eq(ir.col("id"), ir.Param(SETTINGS_KEY)),
+                )
             )
             if n == 0:
                 now = now_str()
                 await tx.execute(
-                    ir.Insert(PARAMS_TABLE, {"id": ir.Param(SETTINGS_KEY), "value": ir.Param(value),
-                                             "created": ir.Param(now), "updated": ir.Param(now)})
+                    ir.Insert(
+                        PARAMS_TABLE,
+                        {
+                            "id": ir.Param(SETTINGS_KEY),
+                            "value": ir.Param(value),
+                            "created": ir.Param(now),
+                            "updated": ir.Param(now),
+                        },
+                    )
                 )

@@ -19,7 +19,7 @@ from satchel.tools.hooks import Hook
 from satchel.wiring import open_app
 
 SUPERUSER_EMAIL = "admin@example.com"
-SUPERUSER_PASSWORD = "Admin12345!"
+SUPERUSER_PASSWORD = "Admin12345!"  # noqa: S105 - a test fixture value
 
 
 class HookRecorder:

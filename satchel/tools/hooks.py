@@ -44,7 +44,7 @@ class Hook(Generic[E]):
     def __init__(self) -> None:
         self._handlers: list[_Bound[E]] = []
 
-    def bind(self, handler: Callable[[E], Awaitable[None]], *, id: str | None = None, priority: int = 0) -> str:  # noqa: A002
+    def bind(self, handler: Callable[[E], Awaitable[None]], *, id: str | None = None, priority: int = 0) -> str:
         hid = id or f"h{next(_ids)}"
         self.unbind(hid)
         self._handlers.append(_Bound(hid, priority, next(_ids), handler))
@@ -87,7 +87,7 @@ class TaggedHook(Generic[E]):
         self.hook = hook
         self.tags = frozenset(tags)
 
-    def bind(self, handler: Callable[[E], Awaitable[None]], *, id: str | None = None, priority: int = 0) -> str:  # noqa: A002
+    def bind(self, handler: Callable[[E], Awaitable[None]], *, id: str | None = None, priority: int = 0) -> str:
         tags = self.tags
 
         async def filtered(e: E) -> None:
@@ -102,4 +102,4 @@ class TaggedHook(Generic[E]):
         self.hook.unbind(*ids)
 
 
-__all__ = ["Event", "Handler", "Hook", "TaggedHook", "Any"]
+__all__ = ["Any", "Event", "Handler", "Hook", "TaggedHook"]

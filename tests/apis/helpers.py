@@ -36,7 +36,9 @@ async def create_collection(client: httpx2.AsyncClient, su: dict[str, str], data
     return result
 
 
-async def create_user(client: httpx2.AsyncClient, email: str, password: str = "password-123", **extra: Any) -> dict[str, Any]:
+async def create_user(
+    client: httpx2.AsyncClient, email: str, password: str = "password-123", **extra: Any
+) -> dict[str, Any]:
     r = await client.post(
         "/api/collections/users/records",
         json={"email": email, "password": password, "passwordConfirm": password, **extra},

@@ -19,25 +19,45 @@ async def test_batch_commits_all_or_nothing(client: httpx2.AsyncClient, su_heade
     assert r.status_code == 200 and r.json()["batch"]["enabled"] is True
     user = await create_user(client, "alice@example.com")
     h = await login(client, "alice@example.com")
-    ok = {"requests": [
-        {"method": "POST", "url": "/api/collections/posts/records", "body": {"title": "A", "author": user["id"]}},
-        {"method": "PUT", "url": "/api/collections/posts/records", "body": {"id": "abcdefghijklmno", "title": "B",
-                                                                          "author": user["id"]}},
-        {"method": "PATCH", "url": "/api/collections/posts/records/abcdefghijklmno", "body": {"title": "B2"}},
-    ]}
+    ok = {
+        "requests": [
+            {"method": "POST", "url": "/api/collections/posts/records", "body": {"title": "A", "author": user["id"]}},
+            {
+                "method": "PUT",
+                "url": "/api/collections/posts/records",
+                "body": {"id": "abcdefghijklmno", "title": "B", "author": user["id"]},
+            },
+            {"method": "PATCH", "url": "/api/collections/posts/records/abcdefghijklmno", "body": {"title": "B2"}},
+        ]
+    }
     r = await client.post("/api/batch", json=ok, headers=h)
     assert r.status_code == 200, r.text
     assert [x["status"] for x in r.json()] == [200, 200, 200] and r.json()[2]["body"]["title"] == "B2"
-    bad = {"requests": [
-        {"method": "POST", "url": "/api/collections/posts/records", "body": {"title": "C", "author": user["id"]}},
-        {"method": "POST", "url": "/api/collections/posts/records", "body": {"author": user["id"]}},
-    ]}
+    bad = {
+        "requests": [
+            {"method": "POST", "url": "/api/collections/posts/records", "body": {"title": "C", "author": user["id"]}},
+            {"method": "POST", "url": "/api/collections/posts/records", "body": {"author": user["id"]}},
+        ]
+    }
     r = await client.post("/api/batch", json=bad, headers=h)
     assert r.status_code == 400
-    assert r.json() == error(400, "Batch transaction failed.", {"requests": {"1": {
-        "code": "batch_request_failed", "message": "Batch request failed.",
-        "response": error(400, "Failed to create record.", {"title": {"code": "validation_required",
-                                                                        "message": "Cannot be blank."}})}}})
+    assert r.json() == error(
+        400,
+        "Batch transaction failed.",
+        {
+            "requests": {
+                "1": {
+                    "code": "batch_request_failed",
+                    "message": "Batch request failed.",
+                    "response": error(
+                        400,
+                        "Failed to create record.",
+                        {"title": {"code": "validation_required", "message": "Cannot be blank."}},
+                    ),
+                }
+            }
+        },
+    )
     r = await client.get("/api/collections/posts/records", headers=h)
     assert sorted(x["title"] for x in r.json()["items"]) == ["A", "B2"]
 

@@ -57,8 +57,11 @@ async def test_create_update_delete_collection(client: httpx2.AsyncClient, su_he
 
 async def test_view_collection_and_scaffolds(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
     await create_user(client, "v@example.com", name="Vee")
-    r = await client.post("/api/collections", headers=su_headers, json={
-        "name": "names", "type": "view", "listRule": "", "viewQuery": "SELECT id, name FROM users"})
+    r = await client.post(
+        "/api/collections",
+        headers=su_headers,
+        json={"name": "names", "type": "view", "listRule": "", "viewQuery": "SELECT id, name FROM users"},
+    )
     assert r.status_code == 200, r.text
     r = await client.get("/api/collections/names/records")
     assert [i["name"] for i in r.json()["items"]] == ["Vee"]
@@ -69,9 +72,15 @@ async def test_view_collection_and_scaffolds(client: httpx2.AsyncClient, su_head
 
 
 async def test_import(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
-    r = await client.put("/api/collections/import", json={"collections": [
-        {"name": "tags", "type": "base", "fields": [{"name": "label", "type": "text"}]},
-    ]}, headers=su_headers)
+    r = await client.put(
+        "/api/collections/import",
+        json={
+            "collections": [
+                {"name": "tags", "type": "base", "fields": [{"name": "label", "type": "text"}]},
+            ]
+        },
+        headers=su_headers,
+    )
     assert r.status_code == 204, r.text
     assert (await client.get("/api/collections/tags", headers=su_headers)).status_code == 200
     r = await client.put("/api/collections/import", json={"collections": "nope"}, headers=su_headers)

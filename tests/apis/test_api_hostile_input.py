@@ -22,10 +22,56 @@ from tests.apis.helpers import POSTS, create_user, login
 MARK = "ZQXMARK"
 # pieces that exercise the lexer and resolver: operators, quotes, comments, paths, modifiers, NUL, unicode
 PIECES = [
-    MARK, "title", "views", "author.email", "author.name", "tags", "meta.a.b", "@request.auth.id", "@collection.users.id",
-    "posts_via_author.title", ":length", ":each", ":lower", ":isset", "=", "!=", "~", "!~", "?=", ">", "<=", "&&", "||",
-    "(", ")", "'", '"', "\\", "//", "\n", "\x00", "é", "💥", "1", "-1.5e3", "null", "true", "@now", "*", ",", ".", "-",
-    "+", "@random", "geoDistance(1,2,3,4)", "strftime('%Y', created)", ";", "--", "/*", "DROP TABLE posts",
+    MARK,
+    "title",
+    "views",
+    "author.email",
+    "author.name",
+    "tags",
+    "meta.a.b",
+    "@request.auth.id",
+    "@collection.users.id",
+    "posts_via_author.title",
+    ":length",
+    ":each",
+    ":lower",
+    ":isset",
+    "=",
+    "!=",
+    "~",
+    "!~",
+    "?=",
+    ">",
+    "<=",
+    "&&",
+    "||",
+    "(",
+    ")",
+    "'",
+    '"',
+    "\\",
+    "//",
+    "\n",
+    "\x00",
+    "é",
+    "💥",
+    "1",
+    "-1.5e3",
+    "null",
+    "true",
+    "@now",
+    "*",
+    ",",
+    ".",
+    "-",
+    "+",
+    "@random",
+    "geoDistance(1,2,3,4)",
+    "strftime('%Y', created)",
+    ";",
+    "--",
+    "/*",
+    "DROP TABLE posts",
 ]
 hostile = st.lists(st.sampled_from(PIECES), max_size=12).map("".join) | st.text(max_size=40)
 
@@ -44,8 +90,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, ...]]
         user = await create_user(client, "alice@example.com")
         h = await login(client, "alice@example.com")
         for i in range(3):
-            r = await client.post("/api/collections/posts/records",
-                                  json={"title": f"t{i}", "author": user["id"], "meta": {"a": {"b": i}}}, headers=h)
+            r = await client.post(
+                "/api/collections/posts/records",
+                json={"title": f"t{i}", "author": user["id"], "meta": {"a": {"b": i}}},
+                headers=h,
+            )
             assert r.status_code == 200
         return app, client, h, su
 
@@ -69,15 +118,19 @@ class _World(tuple):  # type: ignore[type-arg]
 def _dump(app: App) -> list[Any]:
     con = sqlite3.connect(app.db.path)  # type: ignore[attr-defined]
     try:
-        return con.execute("SELECT * FROM posts ORDER BY rowid").fetchall() + con.execute(
-            "SELECT id, email, tokenKey FROM users ORDER BY rowid").fetchall()
+        return (
+            con.execute("SELECT * FROM posts ORDER BY rowid").fetchall()
+            + con.execute("SELECT id, email, tokenKey FROM users ORDER BY rowid").fetchall()
+        )
     finally:
         con.close()
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(filter_=hostile, sort=hostile, expand=hostile, fields=hostile)
-def test_hostile_list_params_never_500_nor_reach_sql(world: Any, filter_: str, sort: str, expand: str, fields: str) -> None:
+def test_hostile_list_params_never_500_nor_reach_sql(
+    world: Any, filter_: str, sort: str, expand: str, fields: str
+) -> None:
     loop, _app, client, statements, h, _su = world
     statements.clear()
     params = {"filter": filter_, "sort": sort, "expand": expand, "fields": fields}
@@ -95,8 +148,24 @@ json_values = st.recursive(
     max_leaves=12,
 )
 bodies = st.dictionaries(
-    st.sampled_from(["title", "views", "views+", "tags", "tags-", "+tags", "meta", "author", "published", "id",
-                     "secret", "created", "expand", MARK]),
+    st.sampled_from(
+        [
+            "title",
+            "views",
+            "views+",
+            "tags",
+            "tags-",
+            "+tags",
+            "meta",
+            "author",
+            "published",
+            "id",
+            "secret",
+            "created",
+            "expand",
+            MARK,
+        ]
+    ),
     json_values,
     max_size=6,
 )

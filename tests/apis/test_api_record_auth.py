@@ -12,8 +12,9 @@ async def test_auth_with_password_and_refresh(client: httpx2.AsyncClient, hooks:
     user = await create_user(client, "Alice@Example.com", name="Alice")
     assert "email" not in user  # emailVisibility is off for guests
     hooks.clear()
-    r = await client.post("/api/collections/users/auth-with-password",
-                          json={"identity": "alice@example.com", "password": "password-123"})
+    r = await client.post(
+        "/api/collections/users/auth-with-password", json={"identity": "alice@example.com", "password": "password-123"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"token", "record"} and body["record"]["email"] == "Alice@Example.com"
@@ -27,7 +28,10 @@ async def test_auth_with_password_and_refresh(client: httpx2.AsyncClient, hooks:
 
 async def test_wrong_credentials_and_missing_fields(client: httpx2.AsyncClient) -> None:
     await create_user(client, "bob@example.com")
-    for body in ({"identity": "bob@example.com", "password": "nope-nope"}, {"identity": "x@y.z", "password": "nope-nope"}):
+    for body in (
+        {"identity": "bob@example.com", "password": "nope-nope"},
+        {"identity": "x@y.z", "password": "nope-nope"},
+    ):
         r = await client.post("/api/collections/users/auth-with-password", json=body)
         assert r.status_code == 400 and r.json() == error(400, "Failed to authenticate.")
     r = await client.post("/api/collections/users/auth-with-password", json={})
@@ -37,12 +41,17 @@ async def test_wrong_credentials_and_missing_fields(client: httpx2.AsyncClient) 
 async def test_password_change_revokes_tokens(client: httpx2.AsyncClient) -> None:
     user = await create_user(client, "carol@example.com")
     h = await login(client, "carol@example.com")
-    r = await client.patch(f"/api/collections/users/records/{user['id']}",
-                           json={"password": "new-password-1", "passwordConfirm": "new-password-1"}, headers=h)
+    r = await client.patch(
+        f"/api/collections/users/records/{user['id']}",
+        json={"password": "new-password-1", "passwordConfirm": "new-password-1"},
+        headers=h,
+    )
     assert r.status_code == 400 and r.json()["data"]["oldPassword"]["code"] == "validation_required"
-    r = await client.patch(f"/api/collections/users/records/{user['id']}",
-                           json={"password": "new-password-1", "passwordConfirm": "new-password-1",
-                                 "oldPassword": "password-123"}, headers=h)
+    r = await client.patch(
+        f"/api/collections/users/records/{user['id']}",
+        json={"password": "new-password-1", "passwordConfirm": "new-password-1", "oldPassword": "password-123"},
+        headers=h,
+    )
     assert r.status_code == 200, r.text
     # the old token no longer authenticates
     assert (await client.post("/api/collections/users/auth-refresh", headers=h)).status_code == 401

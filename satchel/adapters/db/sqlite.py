@@ -23,6 +23,8 @@ from satchel.ports.database import DatabaseError, Executor, IntegrityError, Quer
 from satchel.tools.sql import ir
 from satchel.tools.sql.sqlite import compile_ddl, compile_statement, quote_ident
 
+_background: set[asyncio.Future[None]] = set()
+"""Strong references to after-commit callbacks scheduled outside a transaction."""
 _UNIQUE_RE = re.compile(r"UNIQUE constraint failed: (.+)$")
 
 PRAGMAS = (
@@ -124,7 +126,9 @@ class _SqliteExecutor(Executor):
             self.callbacks.append(callback)
         else:
             # outside a transaction the write is already committed
-            asyncio.get_running_loop().create_task(callback())
+            task = asyncio.ensure_future(callback())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
 
 
 class SqliteDatabase:

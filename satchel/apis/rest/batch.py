@@ -22,7 +22,6 @@ from satchel.apis.request import read_body, request_info
 from satchel.apis.responses import JSONResponse
 from satchel.core.app import App
 from satchel.core.errors import BadRequestError, ForbiddenError, SatchelError
-from satchel.core.records.service import ListParams
 from satchel.core.rules.request_info import RequestInfo
 
 CONTEXT_BATCH = "batch"
@@ -57,11 +56,19 @@ def _validate(body: dict[str, Any], max_requests: int) -> list[dict[str, Any]]:
     if len(requests) > max_requests:
         raise BadRequestError(
             "Invalid batch request data.",
-            {"requests": {"code": "validation_length_too_long",
-                          "message": f"The length must be no more than {max_requests}."}},
+            {
+                "requests": {
+                    "code": "validation_length_too_long",
+                    "message": f"The length must be no more than {max_requests}.",
+                }
+            },
         )
     for item in requests:
-        if not isinstance(item, dict) or not isinstance(item.get("method"), str) or not isinstance(item.get("url"), str):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("method"), str)
+            or not isinstance(item.get("url"), str)
+        ):
             raise _invalid("Invalid batch request data.")
     return requests
 
@@ -76,8 +83,9 @@ def _handler(app: App, item: dict[str, Any], base: RequestInfo) -> Handler:
         raise BadRequestError("Invalid batch request data.")
     collection = unquote(m.group("collection"))
     record_id = unquote(m.group("id") or "")
-    info = RequestInfo(auth=base.auth, method=method, context=CONTEXT_BATCH, query=query,
-                       headers=base.headers, body=body)
+    info = RequestInfo(
+        auth=base.auth, method=method, context=CONTEXT_BATCH, query=query, headers=base.headers, body=body
+    )
     expand, fields = query.get("expand", ""), query.get("fields", "")
 
     async def create() -> tuple[int, Any]:
@@ -133,8 +141,15 @@ async def batch(request: Request) -> Response:
     except _SubRequestFailed as failed:
         raise BadRequestError(
             "Batch transaction failed.",
-            {"requests": {str(failed.index): {"code": "batch_request_failed", "message": "Batch request failed.",
-                                              "response": _error_json(failed.error)}}},
+            {
+                "requests": {
+                    str(failed.index): {
+                        "code": "batch_request_failed",
+                        "message": "Batch request failed.",
+                        "response": _error_json(failed.error),
+                    }
+                }
+            },
         ) from failed
     except TimeoutError as exc:
         raise BadRequestError("Batch transaction failed.") from exc

@@ -45,15 +45,22 @@ async def auth_refresh(request: Request) -> Response:
 
 async def auth_methods(request: Request) -> Response:
     app = _app(request)
-    return JSONResponse(apply_fields(app.auth.auth_methods(request.path_params["collection"]),
-                                     parse_fields(request.query_params.get("fields", ""))))
+    return JSONResponse(
+        apply_fields(
+            app.auth.auth_methods(request.path_params["collection"]),
+            parse_fields(request.query_params.get("fields", "")),
+        )
+    )
 
 
 async def impersonate(request: Request) -> Response:
     app = _app(request)
     body = await read_body(request)
     result = await app.auth.impersonate(
-        request.path_params["collection"], request.path_params["id"], body, request_info(request, body),
+        request.path_params["collection"],
+        request.path_params["id"],
+        body,
+        request_info(request, body),
         _expand(request),
     )
     return await _finish(request, result)

@@ -28,8 +28,11 @@ async def view_record(request: Request) -> Response:
     app = _app(request)
     q = request.query_params
     result = await app.records.view(
-        request.path_params["collection"], request.path_params["id"], request_info(request),
-        q.get("expand", ""), q.get("fields", ""),
+        request.path_params["collection"],
+        request.path_params["id"],
+        request_info(request),
+        q.get("expand", ""),
+        q.get("fields", ""),
     )
     return JSONResponse(result)
 
@@ -49,8 +52,12 @@ async def update_record(request: Request) -> Response:
     body = await read_body(request)
     q = request.query_params
     result = await app.records.update(
-        request.path_params["collection"], request.path_params["id"], body, request_info(request, body),
-        q.get("expand", ""), q.get("fields", ""),
+        request.path_params["collection"],
+        request.path_params["id"],
+        body,
+        request_info(request, body),
+        q.get("expand", ""),
+        q.get("fields", ""),
     )
     return JSONResponse(result)
 

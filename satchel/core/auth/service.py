@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from satchel.core.collections.model import Collection
 from satchel.core.auth.tokens import issue_auth_token, token_subject, verify_auth_token
+from satchel.core.collections.model import Collection
 from satchel.core.errors import (
     BadRequestError,
     ErrorTree,
@@ -59,8 +59,14 @@ class AuthService:
         return record
 
     async def respond(
-        self, record: Record, request: RequestInfo, method: str, *, token: str | None = None,
-        meta: dict[str, Any] | None = None, expand: str = "",
+        self,
+        record: Record,
+        request: RequestInfo,
+        method: str,
+        *,
+        token: str | None = None,
+        meta: dict[str, Any] | None = None,
+        expand: str = "",
     ) -> dict[str, Any]:
         """Build `{token, record}` through the auth hook (which may add data or veto)."""
         event = RecordAuthEvent(
@@ -118,8 +124,12 @@ class AuthService:
         if record is None or not valid:
             raise BadRequestError(FAILED)
         auth_request = RequestInfo(
-            auth=record, method=request.method, context=CONTEXT_PASSWORD, query=request.query,
-            headers=request.headers, body=request.body,
+            auth=record,
+            method=request.method,
+            context=CONTEXT_PASSWORD,
+            query=request.query,
+            headers=request.headers,
+            body=request.body,
         )
         if not await self._passes_auth_rule(record, auth_request):
             raise BadRequestError(FAILED)
@@ -139,7 +149,9 @@ class AuthService:
                 if field.type == "email"
                 else ir.eq(column, ir.Param(identity))
             )
-            row = await ex.fetch_one(ir.Select((ir.Star(collection.name),), ir.Table(collection.name), where=cond, limit=1))
+            row = await ex.fetch_one(
+                ir.Select((ir.Star(collection.name),), ir.Table(collection.name), where=cond, limit=1)
+            )
             if row is not None:
                 return storage.record_from_row(collection, row)
         return None
@@ -166,9 +178,7 @@ class AuthService:
             )
 
     # ---------------------------------------------------------------- refresh
-    async def auth_refresh(
-        self, id_or_name: str, request: RequestInfo, token: str, expand: str = ""
-    ) -> dict[str, Any]:
+    async def auth_refresh(self, id_or_name: str, request: RequestInfo, token: str, expand: str = "") -> dict[str, Any]:
         collection = self._auth_collection(id_or_name)
         if request.auth is None:
             raise UnauthorizedError()
@@ -211,8 +221,14 @@ class AuthService:
         return {
             "password": {"identityFields": identity, "enabled": bool(pa.get("enabled"))},
             "oauth2": {"providers": [], "enabled": bool(oauth2.get("enabled"))},
-            "mfa": {"enabled": bool(mfa.get("enabled")), "duration": int(mfa.get("duration", 0)) if mfa.get("enabled") else 0},
-            "otp": {"enabled": bool(otp.get("enabled")), "duration": int(otp.get("duration", 0)) if otp.get("enabled") else 0},
+            "mfa": {
+                "enabled": bool(mfa.get("enabled")),
+                "duration": int(mfa.get("duration", 0)) if mfa.get("enabled") else 0,
+            },
+            "otp": {
+                "enabled": bool(otp.get("enabled")),
+                "duration": int(otp.get("duration", 0)) if otp.get("enabled") else 0,
+            },
             # legacy keys kept by PocketBase for older SDKs
             "authProviders": [],
             "usernamePassword": bool(pa.get("enabled")) and "username" in identity,

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from satchel.core.collections.model import RULE_KEYS, Collection, default_auth_options
+from satchel.core.collections.model import RULE_KEYS, Collection, CollectionType, default_auth_options
 from satchel.core.collections.system import auth_indexes, auth_system_fields, id_field
 from satchel.core.errors import ErrorTree, FieldError, ValidationError
 from satchel.core.fields.base import Field, FieldOptionsError
@@ -83,42 +83,51 @@ def _ensure_system_fields(c: Collection) -> None:
                 c.indexes.append(sql)
 
 
-def build_collection(data: Mapping[str, Any], existing: Collection | None) -> Collection:
-    """Raises ValidationError (without a message; the caller sets it) for structurally bad JSON."""
-    errors: ErrorTree = {}
-    if existing is None:
-        type_ = data.get("type") or "base"
-        name = data.get("name") if isinstance(data.get("name"), str) else ""
-        c = Collection(id="", name=str(name), type=type_ if type_ in ("base", "auth", "view") else "base")
-        given_id = data.get("id")
-        c.id = given_id if isinstance(given_id, str) and given_id else collection_id(c.type, c.name)
-        if type_ not in ("base", "auth", "view"):
-            errors["type"] = FieldError("validation_in_invalid", "Must be a valid value.")
-        if c.is_auth:
-            c.auth = default_auth_options(c.name)
-    else:
+def _start(data: Mapping[str, Any], existing: Collection | None, errors: ErrorTree) -> Collection:
+    """A fresh collection of the submitted type, or a copy of the existing one."""
+    if existing is not None:
         c = existing.clone()
-        type_ = data.get("type", c.type)
-        if type_ != c.type:
+        if data.get("type", c.type) != c.type:
             errors["type"] = FieldError("validation_collection_type_change", "Collection type cannot be changed.")
         if isinstance(data.get("name"), str):
             c.name = data["name"]
+        return c
+    type_ = data.get("type") or "base"
+    name = data.get("name") if isinstance(data.get("name"), str) else ""
+    ctype: CollectionType = "auth" if type_ == "auth" else "view" if type_ == "view" else "base"
+    c = Collection(id="", name=str(name), type=ctype)
+    given_id = data.get("id")
+    c.id = given_id if isinstance(given_id, str) and given_id else collection_id(c.type, c.name)
+    if type_ not in ("base", "auth", "view"):
+        errors["type"] = FieldError("validation_in_invalid", "Must be a valid value.")
+    if c.is_auth:
+        c.auth = default_auth_options(c.name)
+    return c
+
+
+def _apply_auth_options(c: Collection, data: Mapping[str, Any]) -> None:
+    patch = {k: v for k, v in data.items() if k in c.auth}
+    c.auth = _merge(c.auth, patch)
+    for key in ("authRule", "manageRule"):
+        if key in data:
+            c.auth[key] = _rule(data[key])
+
+
+def build_collection(data: Mapping[str, Any], existing: Collection | None) -> Collection:
+    """Raises ValidationError (without a message; the caller sets it) for structurally bad JSON."""
+    errors: ErrorTree = {}
+    c = _start(data, existing, errors)
     for key in RULE_KEYS:
         if key in data:
             setattr(c, key, _rule(data[key]))
     if "fields" in data:
         c.fields = _fields(data["fields"], c.fields if existing else [], errors)
-    if "indexes" in data:
-        raw = data["indexes"]
-        c.indexes = [str(i) for i in raw] if isinstance(raw, list) else c.indexes
+    if isinstance(data.get("indexes"), list):
+        c.indexes = [str(i) for i in data["indexes"]]
     if c.is_view and "viewQuery" in data:
         c.view_query = str(data["viewQuery"] or "")
     if c.is_auth:
-        patch = {k: v for k, v in data.items() if k in c.auth}
-        c.auth = _merge(c.auth, patch)
-        for key in ("authRule", "manageRule"):
-            if key in data:
-                c.auth[key] = _rule(data[key])
+        _apply_auth_options(c, data)
     if not c.is_view:
         _ensure_system_fields(c)
     if errors:

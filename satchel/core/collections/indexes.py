@@ -13,7 +13,10 @@ from satchel.tools.sql import ir
 
 _IDENT = r"(?:`([^`]+)`|\"([^\"]+)\"|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_]*))"
 _INDEX_RE = re.compile(
-    r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _IDENT + r"\s+ON\s+" + _IDENT
+    r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    + _IDENT
+    + r"\s+ON\s+"
+    + _IDENT
     + r"\s*\((.+?)\)\s*(?:WHERE\s+(.+?))?\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
@@ -23,7 +26,7 @@ _COLUMN_RE = re.compile(
 _NOT_EMPTY_RE = re.compile(r"^\s*" + _IDENT + r"\s*!=\s*''\s*$")
 
 
-class IndexError_(ValueError):  # noqa: N801 - avoid shadowing the builtin IndexError
+class IndexError_(ValueError):
     """An index string Satchel cannot (or will not) run."""
 
 

@@ -59,8 +59,14 @@ async def list_collections(app: App, query: dict[str, str], request: RequestInfo
     if not params.skip_total:
         total = int(await ex.fetch_value(ir.Select((ir.Raw("COUNT(*)"),), source, where=where)) or 0)
     rows = await ex.fetch_all(
-        ir.Select((ir.col(TABLE, "id"),), source, where=where, order_by=order,
-                  limit=params.per_page, offset=(params.page - 1) * params.per_page)
+        ir.Select(
+            (ir.col(TABLE, "id"),),
+            source,
+            where=where,
+            order_by=order,
+            limit=params.per_page,
+            offset=(params.page - 1) * params.per_page,
+        )
     )
     items = []
     for row in rows:

@@ -98,11 +98,11 @@ class Collection:
     system: bool = False
     fields: list[Field] = field(default_factory=list)
     indexes: list[str] = field(default_factory=list)
-    listRule: str | None = None  # noqa: N815 - PocketBase's wire names, kept to avoid a mapping layer
-    viewRule: str | None = None  # noqa: N815
-    createRule: str | None = None  # noqa: N815
-    updateRule: str | None = None  # noqa: N815
-    deleteRule: str | None = None  # noqa: N815
+    listRule: str | None = None
+    viewRule: str | None = None
+    createRule: str | None = None
+    updateRule: str | None = None
+    deleteRule: str | None = None
     created: str = ""
     updated: str = ""
     view_query: str = ""

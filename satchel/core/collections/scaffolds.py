@@ -13,7 +13,11 @@ def scaffolds() -> dict[str, Any]:
     base = Collection(id="", name="", type="base", fields=[id_field()])
     suffix = random_id(10)
     auth = Collection(
-        id="", name="", type="auth", fields=[id_field(), *auth_system_fields()], auth=default_auth_options(),
+        id="",
+        name="",
+        type="auth",
+        fields=[id_field(), *auth_system_fields()],
+        auth=default_auth_options(),
         indexes=[
             f"CREATE UNIQUE INDEX `idx_tokenKey_{suffix}` ON `` (`tokenKey`)",
             f"CREATE UNIQUE INDEX `idx_email_{suffix}` ON `` (`email`) WHERE `email` != ''",

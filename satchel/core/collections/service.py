@@ -114,8 +114,9 @@ class CollectionsService:
                 async with self.app.db.transaction() as tx:
                     await self._persist(tx, e.collection, None)
             except DatabaseError as exc:
-                raise BadRequestError("Failed to create collection.", {"name": {"code": "validation_invalid_value",
-                                                                                 "message": str(exc)}}) from exc
+                raise BadRequestError(
+                    "Failed to create collection.", {"name": {"code": "validation_invalid_value", "message": str(exc)}}
+                ) from exc
 
         await hook.trigger(CollectionEvent(collection=c), write)
         self.app.collections.put(c)
@@ -130,8 +131,10 @@ class CollectionsService:
                 async with self.app.db.transaction() as tx:
                     await self._persist(tx, e.collection, old)
             except DatabaseError as exc:
-                raise BadRequestError("Failed to update collection.", {"fields": {"code": "validation_invalid_value",
-                                                                                   "message": str(exc)}}) from exc
+                raise BadRequestError(
+                    "Failed to update collection.",
+                    {"fields": {"code": "validation_invalid_value", "message": str(exc)}},
+                ) from exc
 
         await self.app.hooks.on_collection_update.trigger(CollectionEvent(collection=c), write)
         self.app.collections.put(c)
@@ -155,8 +158,12 @@ class CollectionsService:
         if refs:
             raise BadRequestError(
                 "Failed to delete collection.",
-                {"id": {"code": "validation_collection_in_use",
-                        "message": f"The collection is referenced by: {', '.join(refs)}."}},
+                {
+                    "id": {
+                        "code": "validation_collection_in_use",
+                        "message": f"The collection is referenced by: {', '.join(refs)}.",
+                    }
+                },
             )
 
         async def write(e: CollectionEvent) -> None:
@@ -212,4 +219,3 @@ class CollectionsService:
 
     async def _reload(self) -> None:
         self.app.collections.set_all(await store.load_all(self.app.db.executor()))
-

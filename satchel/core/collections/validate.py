@@ -58,7 +58,11 @@ def _field_errors(c: Collection, old: Collection | None, find: Finder) -> ErrorT
         kept = {f.id for f in c.fields}
         for f in old.fields:
             if f.system and f.id not in kept:
-                return {"fields": FieldError("validation_field_system_remove", f"System field {f.name!r} cannot be removed.")}
+                return {
+                    "fields": FieldError(
+                        "validation_field_system_remove", f"System field {f.name!r} cannot be removed."
+                    )
+                }
     return {"fields": errors} if errors else {}
 
 

@@ -46,4 +46,3 @@ class AutodateField(Field):
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:
         return None
-

@@ -56,13 +56,15 @@ class DateField(Field):
         lo = parse_dt(self.min) if self.min else None
         if lo is not None and dt < lo:
             human, iso = _threshold(self.min)
-            return FieldError("validation_min_greater_equal_than_required", f"Must be no less than {human}.",
-                              {"threshold": iso})
+            return FieldError(
+                "validation_min_greater_equal_than_required", f"Must be no less than {human}.", {"threshold": iso}
+            )
         hi = parse_dt(self.max) if self.max else None
         if hi is not None and dt > hi:
             human, iso = _threshold(self.max)
-            return FieldError("validation_max_less_equal_than_required", f"Must be no greater than {human}.",
-                              {"threshold": iso})
+            return FieldError(
+                "validation_max_less_equal_than_required", f"Must be no greater than {human}.", {"threshold": iso}
+            )
         return None
 
 

@@ -39,6 +39,7 @@ class EditorField(Field):
             return required() if self.required else None
         limit = self.max_size or DEFAULT_MAX_SIZE
         if len(text.encode()) > limit:
-            return ferr("validation_content_size_limit", "The maximum allowed content size is {maxSize} bytes.",
-                        maxSize=limit)
+            return ferr(
+                "validation_content_size_limit", "The maximum allowed content size is {maxSize} bytes.", maxSize=limit
+            )
         return None

@@ -21,7 +21,9 @@ EMAIL_RE = re.compile(
 
 def domains_conflict(only: list[str], exclude: list[str]) -> ErrorTree:
     if only and exclude:
-        conflict = FieldError("validation_domains_conflict", "onlyDomains and exceptDomains can't be used at the same time.")
+        conflict = FieldError(
+            "validation_domains_conflict", "onlyDomains and exceptDomains can't be used at the same time."
+        )
         return {"onlyDomains": conflict, "exceptDomains": conflict}
     return {}
 

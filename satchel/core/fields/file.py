@@ -43,5 +43,7 @@ class FileField(MultiValue, Field):
         if not names:
             return required() if self.required else None
         if len(names) > max(self.max_select, 1):
-            return ferr("validation_too_many_files", "The maximum allowed files is {maxSelect}.", maxSelect=self.max_select)
+            return ferr(
+                "validation_too_many_files", "The maximum allowed files is {maxSelect}.", maxSelect=self.max_select
+            )
         return None

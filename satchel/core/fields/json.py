@@ -59,5 +59,7 @@ class JSONField(Field):
             return FieldError("validation_invalid_json", "Must be a valid json value.")
         limit = self.max_size or DEFAULT_MAX_SIZE
         if size > limit:
-            return ferr("validation_json_size_limit", "The maximum allowed JSON size is {maxSize} bytes.", maxSize=limit)
+            return ferr(
+                "validation_json_size_limit", "The maximum allowed JSON size is {maxSize} bytes.", maxSize=limit
+            )
         return None

@@ -46,8 +46,13 @@ class NumberField(Field):
 
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
         if self.min is not None and self.max is not None and self.max < self.min:
-            return {"max": ferr("validation_min_greater_equal_than_required", "Must be no less than {threshold}.",
-                                threshold=clean_number(self.min))}
+            return {
+                "max": ferr(
+                    "validation_min_greater_equal_than_required",
+                    "Must be no less than {threshold}.",
+                    threshold=clean_number(self.min),
+                )
+            }
         return {}
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:
@@ -57,9 +62,11 @@ class NumberField(Field):
         if self.only_int and not float(number).is_integer():
             return FieldError("validation_only_int_constraint", "Decimal numbers are not allowed.")
         if self.min is not None and number < self.min:
-            return ferr("validation_min_number_constraint", "Must be greater or equal than {min}.",
-                        min=clean_number(self.min))
+            return ferr(
+                "validation_min_number_constraint", "Must be greater or equal than {min}.", min=clean_number(self.min)
+            )
         if self.max is not None and number > self.max:
-            return ferr("validation_max_number_constraint", "Must be less or equal than {max}.",
-                        max=clean_number(self.max))
+            return ferr(
+                "validation_max_number_constraint", "Must be less or equal than {max}.", max=clean_number(self.max)
+            )
         return None

@@ -25,8 +25,20 @@ from satchel.core.fields.url import URLField
 FIELD_TYPES: dict[str, type[Field]] = {
     cls.type: cls
     for cls in (
-        TextField, EditorField, NumberField, BoolField, EmailField, URLField, DateField, AutodateField,
-        SelectField, JSONField, RelationField, FileField, PasswordField, GeoPointField,
+        TextField,
+        EditorField,
+        NumberField,
+        BoolField,
+        EmailField,
+        URLField,
+        DateField,
+        AutodateField,
+        SelectField,
+        JSONField,
+        RelationField,
+        FileField,
+        PasswordField,
+        GeoPointField,
     )
 }
 

@@ -32,21 +32,27 @@ class RelationField(MultiValue, Field):
         if self.collection_id == ctx.collection.id:
             target = ctx.collection
         if target is None:
-            errors["collectionId"] = FieldError("validation_missing_rel_collection",
-                                                "The relation collection doesn't exist.")
+            errors["collectionId"] = FieldError(
+                "validation_missing_rel_collection", "The relation collection doesn't exist."
+            )
         elif target.is_view and not ctx.collection.is_view:
-            errors["collectionId"] = FieldError("validation_invalid_view_relation",
-                                                "Non view collections are not allowed to have a view relation.")
+            errors["collectionId"] = FieldError(
+                "validation_invalid_view_relation", "Non view collections are not allowed to have a view relation."
+            )
         elif target.id != self.collection_id:
             self.collection_id = target.id  # a name was given: store the id, as PocketBase does
         if self.max_select < 1:
             self.max_select = 1
         if self.min_select < 0:
-            errors["minSelect"] = ferr("validation_min_greater_equal_than_required", "Must be no less than {threshold}.",
-                                       threshold=0)
+            errors["minSelect"] = ferr(
+                "validation_min_greater_equal_than_required", "Must be no less than {threshold}.", threshold=0
+            )
         elif self.min_select > self.max_select:
-            errors["maxSelect"] = ferr("validation_min_greater_equal_than_required", "Must be no less than {threshold}.",
-                                       threshold=self.min_select)
+            errors["maxSelect"] = ferr(
+                "validation_min_greater_equal_than_required",
+                "Must be no less than {threshold}.",
+                threshold=self.min_select,
+            )
         return errors
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:
@@ -59,5 +65,7 @@ class RelationField(MultiValue, Field):
             return ferr("validation_too_many_values", "Select no more than {maxSelect}.", maxSelect=self.max_select)
         found = await ctx.existing_ids(self.collection_id, ids)
         if len(found) != len(ids):
-            return FieldError("validation_missing_rel_records", "Failed to find all relation records with the provided ids.")
+            return FieldError(
+                "validation_missing_rel_records", "Failed to find all relation records with the provided ids."
+            )
         return None

@@ -26,8 +26,11 @@ class SelectField(MultiValue, Field):
         if self.max_select < 1:
             self.max_select = 1
         if self.values and self.max_select > len(self.values):
-            errors["maxSelect"] = ferr("validation_max_less_equal_than_required", "Must be no greater than {threshold}.",
-                                       threshold=len(self.values))
+            errors["maxSelect"] = ferr(
+                "validation_max_less_equal_than_required",
+                "Must be no greater than {threshold}.",
+                threshold=len(self.values),
+            )
         return errors
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:

@@ -52,10 +52,13 @@ class TextField(Field):
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
         errors: ErrorTree = {}
         if self.min < 0:
-            errors["min"] = ferr("validation_min_greater_equal_than_required", "Must be no less than {threshold}.", threshold=0)
+            errors["min"] = ferr(
+                "validation_min_greater_equal_than_required", "Must be no less than {threshold}.", threshold=0
+            )
         if self.max and self.max < self.min:
-            errors["max"] = ferr("validation_min_greater_equal_than_required", "Must be no less than {threshold}.",
-                                 threshold=self.min)
+            errors["max"] = ferr(
+                "validation_min_greater_equal_than_required", "Must be no less than {threshold}.", threshold=self.min
+            )
         for key, pattern in (("pattern", self.pattern), ("autogeneratePattern", self.autogenerate_pattern)):
             if pattern:
                 try:
@@ -94,6 +97,7 @@ class TextField(Field):
             if ch in text:
                 return ferr("validation_forbidden_pk_character", "'{ch}' is not a valid primary key character.", ch=ch)
         if text.lower() in ("_new", "new"):
-            return ferr("validation_reserved_pk", "The primary key '{reserved}' is reserved and cannot be used.",
-                        reserved=text)
+            return ferr(
+                "validation_reserved_pk", "The primary key '{reserved}' is reserved and cannot be used.", reserved=text
+            )
         return self.check_text(text)

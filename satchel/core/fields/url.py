@@ -21,7 +21,9 @@ def _is_url(text: str) -> bool:
         parts = urlsplit(text)
     except ValueError:
         return False
-    return bool(parts.scheme) and bool(parts.hostname) and "." in (parts.hostname or "") or parts.hostname == "localhost"
+    return (
+        bool(parts.scheme) and bool(parts.hostname) and "." in (parts.hostname or "")
+    ) or parts.hostname == "localhost"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -49,7 +49,9 @@ def parse_fields(raw: str) -> _Node | None:
 
 def _split(raw: str) -> list[str]:
     """Split on commas that are not inside parentheses (`a:excerpt(10,true),b`)."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in raw:
         if ch == "(":
             depth += 1

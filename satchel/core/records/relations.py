@@ -19,9 +19,7 @@ from satchel.tools.sql import ir
 if TYPE_CHECKING:
     from satchel.core.records.service import RecordsService
 
-REQUIRED_REFERENCE = (
-    "Failed to delete record. Make sure that the record is not part of a required relation reference."
-)
+REQUIRED_REFERENCE = "Failed to delete record. Make sure that the record is not part of a required relation reference."
 
 
 async def on_delete_references(

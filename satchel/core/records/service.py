@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections.model import Collection
-from satchel.core.errors import BadRequestError, FieldError, ForbiddenError, NotFoundError, ValidationError
+from satchel.core.errors import BadRequestError, ErrorTree, FieldError, ForbiddenError, NotFoundError, ValidationError
 from satchel.core.fields.base import ValueContext
 from satchel.core.hooks import RecordEvent, RecordRequestEvent, RecordsListEvent
 from satchel.core.records import storage
@@ -171,7 +171,7 @@ class RecordsService:
         event = RecordRequestEvent(collection=collection, request=request, record=record)
 
         async def final(e: RecordRequestEvent) -> None:
-            assert e.record is not None  # noqa: S101 - set above, narrowed for the type checker
+            assert e.record is not None
             e.response = (await self.export([e.record], request, expand, ex))[0]
 
         await self.app.hooks.on_record_view_request.trigger(event, final)
@@ -207,9 +207,7 @@ class RecordsService:
             collection=record.collection, data=record.data, original=record.original, existing_ids=existing
         )
 
-    async def _passes_on_values(
-        self, record: Record, rule: str, request: RequestInfo, ex: Executor
-    ) -> bool:
+    async def _passes_on_values(self, record: Record, rule: str, request: RequestInfo, ex: Executor) -> bool:
         """Evaluate a rule against not-yet-saved values by presenting them as a one-row table."""
         collection = record.collection
         columns: list[ir.SelectItem] = []
@@ -219,9 +217,7 @@ class RecordsService:
         row = await ex.fetch_one(rule_probe(collection, rule, request, self.find, dummy))
         return row is not None
 
-    async def _access(
-        self, record: Record, request: RequestInfo, ex: Executor, *, stored: bool
-    ) -> Access:
+    async def _access(self, record: Record, request: RequestInfo, ex: Executor, *, stored: bool) -> Access:
         if request.is_superuser:
             return Access.SUPERUSER
         manage = record.collection.auth.get("manageRule") if record.collection.is_auth else None
@@ -262,7 +258,7 @@ class RecordsService:
         event = RecordRequestEvent(collection=collection, request=request, record=record)
 
         async def final(e: RecordRequestEvent) -> None:
-            assert e.record is not None  # noqa: S101
+            assert e.record is not None
             saved = await self._save(e.record, pw, access, request, "Failed to create record.")
             e.response = await self._respond(saved, request, expand, fields)
 
@@ -296,7 +292,7 @@ class RecordsService:
         event = RecordRequestEvent(collection=collection, request=request, record=record)
 
         async def final(e: RecordRequestEvent) -> None:
-            assert e.record is not None  # noqa: S101
+            assert e.record is not None
             saved = await self._save(e.record, pw, access, request, "Failed to update record.")
             e.response = await self._respond(saved, request, expand, fields)
 
@@ -309,9 +305,7 @@ class RecordsService:
         result: dict[str, Any] = apply_fields(exported, parse_fields(fields))
         return result
 
-    async def _save(
-        self, record: Record, pw: Any, access: Access, request: RequestInfo, message: str
-    ) -> Record:
+    async def _save(self, record: Record, pw: Any, access: Access, request: RequestInfo, message: str) -> Record:
         """Validate and write in one transaction; publish after commit."""
         try:
             validate_auth_form(record, pw, access)
@@ -323,7 +317,7 @@ class RecordsService:
             raise ValidationError(message, exc.errors) from exc
         except IntegrityError as exc:
             column = exc.column if exc.column and record.collection.field(exc.column) else None
-            errors = {column: _not_unique()} if column else {}
+            errors: ErrorTree = {column: _not_unique()} if column else {}
             raise ValidationError(message, errors) from exc
         return record
 
@@ -365,7 +359,7 @@ class RecordsService:
         event = RecordRequestEvent(collection=collection, request=request, record=record)
 
         async def final(e: RecordRequestEvent) -> None:
-            assert e.record is not None  # noqa: S101
+            assert e.record is not None
             async with self.app.db.transaction() as tx:
                 await self.delete_record(e.record, tx, request)
 
@@ -382,7 +376,9 @@ class RecordsService:
         await self.app.hooks.on_record_delete.trigger(event, write)
 
         async def after_commit() -> None:
-            await self.app.hooks.on_record_after_delete_success.trigger(RecordEvent(record=record, request=request), _noop)
+            await self.app.hooks.on_record_after_delete_success.trigger(
+                RecordEvent(record=record, request=request), _noop
+            )
             await self.app.realtime.publish("delete", record)
 
         tx.on_commit(after_commit)

@@ -38,7 +38,9 @@ async def fetch_by_id(
     return record_from_row(collection, row) if row is not None else None
 
 
-async def fetch_by_ids(ex: Executor, collection: Collection, ids: list[str], extra: ir.Expr | None = None) -> list[Record]:
+async def fetch_by_ids(
+    ex: Executor, collection: Collection, ids: list[str], extra: ir.Expr | None = None
+) -> list[Record]:
     if not ids:
         return []
     where: ir.Expr = ir.InList(ir.col(collection.name, "id"), tuple(ir.Param(i) for i in ids))
@@ -68,9 +70,7 @@ async def insert(ex: Executor, record: Record) -> None:
 async def update(ex: Executor, record: Record) -> None:
     values = row_from_record(record)
     original_id = (record.original or {}).get("id", record.id)
-    await ex.execute(
-        ir.Update(record.collection.name, values, ir.eq(ir.col("id"), ir.Param(original_id)))
-    )
+    await ex.execute(ir.Update(record.collection.name, values, ir.eq(ir.col("id"), ir.Param(original_id))))
 
 
 async def delete(ex: Executor, record: Record) -> None:

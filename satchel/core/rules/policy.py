@@ -26,9 +26,7 @@ class RuleDenied(Exception):
     """The rule is null and the caller is not a superuser."""
 
 
-def rule_condition(
-    collection: Collection, rule: str | None, request: RequestInfo, find: Finder
-) -> ir.Expr | None:
+def rule_condition(collection: Collection, rule: str | None, request: RequestInfo, find: Finder) -> ir.Expr | None:
     """SQL condition a record must meet under `rule`, or None when every record passes.
 
     Raises ForbiddenError when the rule is null (superusers only) and the caller is not one.
@@ -58,9 +56,7 @@ def compile_rule(collection: Collection, rule: str, request: RequestInfo, find: 
     return resolver.standalone(expr)
 
 
-def rule_probe(
-    collection: Collection, rule: str, request: RequestInfo, find: Finder, source: ir.Source
-) -> ir.Select:
+def rule_probe(collection: Collection, rule: str, request: RequestInfo, find: Finder, source: ir.Source) -> ir.Select:
     """`SELECT 1 FROM source ... WHERE rule`: evaluates a rule on rows that are not stored (yet)."""
     resolver, expr = _resolve(collection, rule, request, find)
     return ir.Select((ir.Raw("1"),), source, joins=tuple(resolver.joins.values()), where=expr, limit=1)

@@ -15,7 +15,7 @@ from satchel.core.records.model import Record
 CONTEXT_DEFAULT = "default"
 CONTEXT_OAUTH2 = "oauth2"
 CONTEXT_OTP = "otp"
-CONTEXT_PASSWORD = "password"
+CONTEXT_PASSWORD = "password"  # noqa: S105 - a context name, not a secret
 CONTEXT_REALTIME = "realtime"
 CONTEXT_PROTECTED_FILE = "protectedFile"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from satchel.core.collections.model import Collection
 from satchel.core.errors import BadRequestError
@@ -88,7 +88,7 @@ class Resolver:
     # ----------------------------------------------------------------- public
     def where(self, node: ast.Node) -> ir.Expr:
         if isinstance(node, ast.Join):
-            op = "AND" if node.op == "&&" else "OR"
+            op: Literal["AND", "OR"] = "AND" if node.op == "&&" else "OR"
             return ir.Binary(op, self.where(node.left), self.where(node.right))
         return self._comparison(node)
 
@@ -136,7 +136,7 @@ class Resolver:
             return self._call(op)
         return self._identifier(op.name)
 
-    def _identifier(self, name: str) -> _Source:  # noqa: C901 - dispatch over PocketBase's namespaces
+    def _identifier(self, name: str) -> _Source:
         if name in ("null", "NULL"):
             return _param(None)
         if name == "true":
@@ -159,7 +159,7 @@ class Resolver:
             return self._collection_ref(path)
         if path.parts[0].startswith("@"):
             raise FilterError(f"unknown identifier {name!r}")
-        return self._field_path(self.collection, ir.col(self.collection.name, "id"), self.collection.name, path, ())
+        return self._field_path(self.collection, self.collection.name, path, ())
 
     def _request(self, path: Path) -> _Source:
         req = self.request
@@ -228,7 +228,7 @@ class Resolver:
         # a relation path starting at the auth record: resolve against its table, by id
         alias = self._alias(("@auth", coll.id))
         anchor = ir.Join("LEFT JOIN", ir.Table(coll.name, alias), ir.eq(ir.col(alias, "id"), ir.Param(auth.id)))
-        return self._field_path(coll, ir.col(alias, "id"), alias, Path(parts, path.modifier), ((alias, anchor),))
+        return self._field_path(coll, alias, Path(parts, path.modifier), ((alias, anchor),))
 
     def _collection_ref(self, path: Path) -> _Source:
         if len(path.parts) < 3:
@@ -239,7 +239,7 @@ class Resolver:
             raise FilterError(f"unknown collection {name!r}")
         alias = self._alias(("@collection", target.id, alias_name))
         join = ir.Join("LEFT JOIN", ir.Table(target.name, alias), ir.Raw("1"))
-        src = self._field_path(target, ir.col(alias, "id"), alias, Path(path.parts[2:], path.modifier), ((alias, join),))
+        src = self._field_path(target, alias, Path(path.parts[2:], path.modifier), ((alias, join),))
         src.multi = True
         return src
 
@@ -254,10 +254,9 @@ class Resolver:
             raise FilterError(f"field {name!r} is not filterable")
         return f
 
-    def _field_path(  # noqa: C901 - walks a path step by step
+    def _field_path(
         self,
         coll: Collection,
-        row_id: ir.Expr,
         alias: str,
         path: Path,
         joins: tuple[tuple[str, ir.Join], ...],
@@ -272,7 +271,7 @@ class Resolver:
                 depth += 1
                 if depth > MAX_RELATION_DEPTH:
                     raise FilterError("relation path too deep")
-                coll, alias, row_id, chain = self._back_relation(coll, alias, name, chain)
+                coll, alias, chain = self._back_relation(coll, alias, name, chain)
                 multi = True
                 continue
             f = self._field(coll, name)
@@ -302,7 +301,7 @@ class Resolver:
                     ref = column
                 rel = self._alias(key)
                 chain.append((rel, ir.Join("LEFT JOIN", ir.Table(target.name, rel), ir.eq(ir.col(rel, "id"), ref))))
-                coll, alias, row_id = target, rel, ir.col(rel, "id")
+                coll, alias = target, rel
                 continue
             if f.type in ("json", "geoPoint"):
                 keys: list[str | int] = [int(p) if p.isdigit() else p for p in parts]
@@ -312,7 +311,7 @@ class Resolver:
 
     def _back_relation(
         self, coll: Collection, alias: str, name: str, chain: list[tuple[str, ir.Join]]
-    ) -> tuple[Collection, str, ir.Expr, list[tuple[str, ir.Join]]]:
+    ) -> tuple[Collection, str, list[tuple[str, ir.Join]]]:
         source_name, _, field_name = name.partition(_VIA)
         source = self.find(source_name)
         if source is None:
@@ -324,12 +323,13 @@ class Resolver:
         ref = ir.col(rel, field_name)
         if f.is_multiple:
             je = self._alias((rel, "via_je"))
-            on: ir.Expr = ir.Exists(ir.Select((ir.Raw("1"),), ir.JsonEach(ref, je),
-                                              where=ir.eq(ir.col(je, "value"), ir.col(alias, "id"))))
+            on: ir.Expr = ir.Exists(
+                ir.Select((ir.Raw("1"),), ir.JsonEach(ref, je), where=ir.eq(ir.col(je, "value"), ir.col(alias, "id")))
+            )
         else:
             on = ir.eq(ref, ir.col(alias, "id"))
         chain = [*chain, (rel, ir.Join("LEFT JOIN", ir.Table(source.name, rel), on))]
-        return source, rel, ir.col(rel, "id"), chain
+        return source, rel, chain
 
     def _expand_multi(self, src: _Source, column: ir.Expr, alias: str, name: str, modifier: str | None) -> _Source:
         if modifier == "length":
@@ -383,7 +383,7 @@ class Resolver:
         """A single value for contexts that need one (sorting, function arguments)."""
         if not src.joins:
             return src.value
-        first_alias, first = src.joins[0]
+        _, first = src.joins[0]
         rest = tuple(j for _, j in src.joins[1:])
         source = first.source
         where = first.on if first.on is not None and not isinstance(first.on, ir.Raw) else None
@@ -393,8 +393,14 @@ class Resolver:
     def _comparison(self, node: ast.Comparison) -> ir.Expr:
         left = self._operand(node.left)
         right = self._operand(node.right)
-        if left.static_list is None and not left.joins and isinstance(left.value, ir.Param) and \
-                right.static_list is None and not right.joins and isinstance(right.value, ir.Param):
+        if (
+            left.static_list is None
+            and not left.joins
+            and isinstance(left.value, ir.Param)
+            and right.static_list is None
+            and not right.joins
+            and isinstance(right.value, ir.Param)
+        ):
             pass  # literal vs literal is allowed (e.g. `@request.auth.id != ""`)
         any_op = node.op.startswith("?")
         op = node.op.lstrip("?")
@@ -464,8 +470,14 @@ def _rename(e: ir.Expr, mapping: dict[str, str]) -> ir.Expr:
         return ir.JsonArrayOf(_rename(e.operand, mapping))
     if isinstance(e, ir.Exists):
         q = e.query
-        return ir.Exists(ir.Select(q.columns, _rename_source(q.source, mapping) if q.source else None,
-                                   where=_rename(q.where, mapping) if q.where else None), e.negate)
+        return ir.Exists(
+            ir.Select(
+                q.columns,
+                _rename_source(q.source, mapping) if q.source else None,
+                where=_rename(q.where, mapping) if q.where else None,
+            ),
+            e.negate,
+        )
     return e
 
 
@@ -482,8 +494,11 @@ def _rename_join(j: ir.Join, mapping: dict[str, str]) -> ir.Join:
 
 
 def _like_pattern(src: _Source) -> ir.Expr:
-    if isinstance(src.value, ir.Param) and isinstance(src.value.value, str | int | float) \
-            and not isinstance(src.value.value, bool):
+    if (
+        isinstance(src.value, ir.Param)
+        and isinstance(src.value.value, str | int | float)
+        and not isinstance(src.value.value, bool)
+    ):
         text = str(src.value.value)
         if "%" not in text:
             text = "%" + text.replace("\\", "\\\\").replace("_", "\\_") + "%"

@@ -13,8 +13,22 @@ from typing import Literal as TypingLiteral
 # Sign operators exactly as PocketBase spells them. The `?` forms are the "any of" variants
 # for multi-valued operands; the plain forms require every value to match.
 SignOp = TypingLiteral[
-    "=", "!=", ">", ">=", "<", "<=", "~", "!~",
-    "?=", "?!=", "?>", "?>=", "?<", "?<=", "?~", "?!~",
+    "=",
+    "!=",
+    ">",
+    ">=",
+    "<",
+    "<=",
+    "~",
+    "!~",
+    "?=",
+    "?!=",
+    "?>",
+    "?>=",
+    "?<",
+    "?<=",
+    "?~",
+    "?!~",
 ]
 SIGN_OPS: frozenset[str] = frozenset(
     ["=", "!=", ">", ">=", "<", "<=", "~", "!~", "?=", "?!=", "?>", "?>=", "?<", "?<=", "?~", "?!~"]

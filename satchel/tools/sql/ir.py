@@ -13,8 +13,23 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 BinaryOp = Literal[
-    "=", "!=", "<", "<=", ">", ">=", "IS", "IS NOT", "AND", "OR", "+", "-", "*", "/", "||",
-    "LIKE", "NOT LIKE",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "IS",
+    "IS NOT",
+    "AND",
+    "OR",
+    "+",
+    "-",
+    "*",
+    "/",
+    "||",
+    "LIKE",
+    "NOT LIKE",
 ]
 
 
@@ -327,8 +342,16 @@ class DropView:
 
 
 DDL = (
-    CreateTable | DropTable | RenameTable | AddColumn | DropColumn | RenameColumn | CreateIndex | DropIndex
-    | CreateView | DropView
+    CreateTable
+    | DropTable
+    | RenameTable
+    | AddColumn
+    | DropColumn
+    | RenameColumn
+    | CreateIndex
+    | DropIndex
+    | CreateView
+    | DropView
 )
 
 

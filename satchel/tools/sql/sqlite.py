@@ -12,10 +12,40 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 # Functions a tree may call. Anything else is a programming error, not user input.
 ALLOWED_FUNCS = frozenset(
     {
-        "LOWER", "UPPER", "LENGTH", "COALESCE", "IFNULL", "NULLIF", "ABS", "MIN", "MAX", "COUNT", "SUM",
-        "TYPEOF", "TRIM", "SUBSTR", "INSTR", "REPLACE", "STRFTIME", "JSON", "JSON_ARRAY", "JSON_OBJECT",
-        "JSON_TYPE", "JSON_QUOTE", "RANDOM", "DATETIME", "GEO_DISTANCE", "SIN", "COS", "ACOS", "RADIANS",
-        "POWER", "SQRT", "ATAN2", "ROUND", "CAST",
+        "LOWER",
+        "UPPER",
+        "LENGTH",
+        "COALESCE",
+        "IFNULL",
+        "NULLIF",
+        "ABS",
+        "MIN",
+        "MAX",
+        "COUNT",
+        "SUM",
+        "TYPEOF",
+        "TRIM",
+        "SUBSTR",
+        "INSTR",
+        "REPLACE",
+        "STRFTIME",
+        "JSON",
+        "JSON_ARRAY",
+        "JSON_OBJECT",
+        "JSON_TYPE",
+        "JSON_QUOTE",
+        "RANDOM",
+        "DATETIME",
+        "GEO_DISTANCE",
+        "SIN",
+        "COS",
+        "ACOS",
+        "RADIANS",
+        "POWER",
+        "SQRT",
+        "ATAN2",
+        "ROUND",
+        "CAST",
     }
 )
 
@@ -89,10 +119,10 @@ class SqliteCompiler:
                 kw = "NOT IN" if negate else "IN"
                 return f"({self.expr(operand)} {kw} ({', '.join(self.expr(v) for v in values)}))"
             case ir.Case(whens, default):
-                parts = [f"WHEN {self.expr(c)} THEN {self.expr(v)}" for c, v in whens]
+                branches = [f"WHEN {self.expr(c)} THEN {self.expr(v)}" for c, v in whens]
                 if default is not None:
-                    parts.append(f"ELSE {self.expr(default)}")
-                return f"(CASE {' '.join(parts)} END)"
+                    branches.append(f"ELSE {self.expr(default)}")
+                return f"(CASE {' '.join(branches)} END)"
             case ir.Cast(operand, typ):
                 return f"CAST({self.expr(operand)} AS {typ})"
             case ir.Exists(query, negate):
@@ -133,8 +163,16 @@ class SqliteCompiler:
                 # json_each over a scalar yields one row, over NULL/invalid nothing: normalise first
                 inner = self.expr(
                     ir.Case(
-                        ((ir.Binary("AND", ir.JsonValid(operand), ir.Binary("=", ir.Func("JSON_TYPE", (operand,)),
-                                                                               ir.Param("array"))), operand),),
+                        (
+                            (
+                                ir.Binary(
+                                    "AND",
+                                    ir.JsonValid(operand),
+                                    ir.Binary("=", ir.Func("JSON_TYPE", (operand,)), ir.Param("array")),
+                                ),
+                                operand,
+                            ),
+                        ),
                         ir.Func("JSON_ARRAY", (operand,)),
                     )
                 )
@@ -198,7 +236,7 @@ def _column_def(c: ir.ColumnDef) -> str:
     return sql
 
 
-def compile_ddl(d: ir.DDL) -> str:  # noqa: C901 - flat dispatch
+def compile_ddl(d: ir.DDL) -> str:
     match d:
         case ir.CreateTable(name, columns):
             return f"CREATE TABLE {quote_ident(name)} ({', '.join(_column_def(c) for c in columns)})"

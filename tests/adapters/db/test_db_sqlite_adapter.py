@@ -14,7 +14,9 @@ from satchel.tools.sql import ir
 async def _db(tmp_path: Path, **kw: float) -> SqliteDatabase:
     db = SqliteDatabase(tmp_path / "data.db", **kw)
     async with db.transaction() as tx:
-        await tx.ddl(ir.CreateTable("t", (ir.ColumnDef("id", "TEXT", primary_key=True), ir.ColumnDef("n", "NUMERIC", default=0))))
+        await tx.ddl(
+            ir.CreateTable("t", (ir.ColumnDef("id", "TEXT", primary_key=True), ir.ColumnDef("n", "NUMERIC", default=0)))
+        )
         await tx.ddl(ir.CreateIndex("idx_n", "t", (ir.IndexColumn("n"),), unique=True))
     return db
 
@@ -78,7 +80,7 @@ async def test_unique_violation_names_the_column(tmp_path: Path) -> None:
 
 async def test_reader_is_read_only(tmp_path: Path) -> None:
     db = await _db(tmp_path)
-    with pytest.raises(Exception, match="readonly|read-only|query_only|attempt to write"):
+    with pytest.raises(Exception, match=r"readonly|read-only|query_only|attempt to write"):
         await db.executor().execute(ir.Insert("t", {"id": ir.Param("a")}))
     await db.close()
 
@@ -97,6 +99,6 @@ async def test_long_query_is_interrupted(tmp_path: Path) -> None:
 async def test_validate_select_reports_columns_and_refuses_two_statements(tmp_path: Path) -> None:
     db = await _db(tmp_path)
     assert await db.validate_select("SELECT id, n AS total FROM t") == ["id", "total"]
-    with pytest.raises(Exception, match="single SELECT"):
+    with pytest.raises(Exception, match=r"single SELECT"):
         await db.validate_select("SELECT 1; DELETE FROM t")
     await db.close()

@@ -14,8 +14,11 @@ def test_select_with_params_and_quoting() -> None:
     st = ir.Select(
         (ir.Star("posts"),),
         ir.Table("posts"),
-        where=ir.Binary("AND", ir.eq(ir.col("posts", "title"), ir.Param("x' OR 1=1 --")),
-                        ir.Binary(">", ir.col("posts", "views"), ir.Param(10))),
+        where=ir.Binary(
+            "AND",
+            ir.eq(ir.col("posts", "title"), ir.Param("x' OR 1=1 --")),
+            ir.Binary(">", ir.col("posts", "views"), ir.Param(10)),
+        ),
         order_by=(ir.OrderBy(ir.col("posts", "views"), desc=True),),
         limit=20,
         offset=40,
@@ -42,7 +45,7 @@ def test_unknown_function_is_refused() -> None:
 
 
 def test_json_path_is_a_parameter() -> None:
-    sql, params = compile_expr(ir.JsonExtract(ir.col("t", "meta"), ("a\"b", 0)))
+    sql, params = compile_expr(ir.JsonExtract(ir.col("t", "meta"), ('a"b', 0)))
     assert sql == 'JSON_EXTRACT("t"."meta", ?)'
     assert params == ['$."a\\"b"[0]']
 
@@ -50,7 +53,9 @@ def test_json_path_is_a_parameter() -> None:
 def test_like_and_in_and_exists_execute_on_sqlite() -> None:
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE t (id TEXT PRIMARY KEY, tags JSON, title TEXT)")
-    db.executemany("INSERT INTO t VALUES (?, ?, ?)", [("a", '["x","y"]', "Hello"), ("b", 'z', "World"), ("c", None, "")])
+    db.executemany(
+        "INSERT INTO t VALUES (?, ?, ?)", [("a", '["x","y"]', "Hello"), ("b", "z", "World"), ("c", None, "")]
+    )
     je = ir.JsonEach(ir.col("t", "tags"), "je")
     has_x = ir.Exists(ir.Select((ir.Raw("1"),), je, where=ir.eq(ir.col("je", "value"), ir.Param("x"))))
     has_z = ir.Exists(ir.Select((ir.Raw("1"),), je, where=ir.eq(ir.col("je", "value"), ir.Param("z"))))
@@ -61,8 +66,9 @@ def test_like_and_in_and_exists_execute_on_sqlite() -> None:
         (ir.InList(ir.col("t", "id"), (ir.Param("b"), ir.Param("c"))), ["b", "c"]),
         (ir.InList(ir.col("t", "id"), ()), []),
     ]:
-        sql, params = compile_statement(ir.Select((ir.col("t", "id"),), ir.Table("t"), where=cond,
-                                                  order_by=(ir.OrderBy(ir.col("t", "id")),)))
+        sql, params = compile_statement(
+            ir.Select((ir.col("t", "id"),), ir.Table("t"), where=cond, order_by=(ir.OrderBy(ir.col("t", "id")),))
+        )
         assert [r[0] for r in db.execute(sql, params)] == expected, sql
 
 
@@ -76,12 +82,17 @@ def test_insert_update_delete() -> None:
 
 
 def test_ddl_defaults_are_escaped() -> None:
-    sql = compile_ddl(ir.CreateTable("t", (
-        ir.ColumnDef("id", "TEXT", primary_key=True),
-        ir.ColumnDef("s", "TEXT", default="it's"),
-        ir.ColumnDef("b", "BOOLEAN", default=False),
-        ir.ColumnDef("j", "JSON", not_null=False),
-    )))
+    sql = compile_ddl(
+        ir.CreateTable(
+            "t",
+            (
+                ir.ColumnDef("id", "TEXT", primary_key=True),
+                ir.ColumnDef("s", "TEXT", default="it's"),
+                ir.ColumnDef("b", "BOOLEAN", default=False),
+                ir.ColumnDef("j", "JSON", not_null=False),
+            ),
+        )
+    )
     assert sql == (
         'CREATE TABLE "t" ("id" TEXT PRIMARY KEY NOT NULL, "s" TEXT NOT NULL DEFAULT \'it\'\'s\', '
         '"b" BOOLEAN NOT NULL DEFAULT FALSE, "j" JSON)'
