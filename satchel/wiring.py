@@ -13,6 +13,7 @@ from satchel.core.app import App, AppConfig
 from satchel.core.auth.service import AuthService
 from satchel.core.collections.service import CollectionsService
 from satchel.core.hooks import Hooks
+from satchel.core.realtime.broker import RealtimeBroker
 from satchel.core.records.service import RecordsService
 from satchel.core.rules.policy import check_rule_syntax
 
@@ -30,10 +31,6 @@ def build_app(data_dir: Path | str, *, query_timeout: float = 10.0, max_body_siz
     app.collections_service = CollectionsService(
         app, lambda collection, rule: check_rule_syntax(collection, rule, app.collections.get)
     )
-    try:
-        from satchel.core.realtime.broker import RealtimeBroker
-    except ImportError:  # TEMPORARY until the realtime module lands
-        from satchel.core.realtime.null import NullBroker as RealtimeBroker  # type: ignore[assignment]
     app.realtime = RealtimeBroker(app)
     return app
 

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute
 from satchel.apis.errors import error_response, satchel_error_handler
 from satchel.apis.middleware.auth import AuthMiddleware
 from satchel.apis.middleware.body_limit import BodyLimitMiddleware
-from satchel.apis.rest import batch, collections, health, record_auth, records, settings
+from satchel.apis.rest import batch, collections, health, realtime, record_auth, records, settings
 from satchel.core.app import App
 from satchel.core.errors import SatchelError
 
@@ -32,16 +32,8 @@ def all_routes() -> list[BaseRoute]:
         *record_auth.routes,
         *settings.routes,
         *batch.routes,
-        *_realtime_routes(),
+        *realtime.routes,
     ]
-
-
-def _realtime_routes() -> list[BaseRoute]:
-    try:
-        from satchel.apis.rest import realtime
-    except ImportError:  # pragma: no cover - TEMPORARY until the realtime module lands
-        return []
-    return list(realtime.routes)
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
