@@ -47,7 +47,7 @@ def serve(http: str | None, data_dir: str | None, dev: bool | None) -> None:
     from granian.constants import Interfaces
 
     Granian(
-        "satchel.apis.asgi:app",
+        "satchel.asgi:app",
         address=host,
         port=port,
         interface=Interfaces.ASGI,

@@ -1,4 +1,4 @@
-"""ASGI entry point for servers started by path (`granian satchel.apis.asgi:app`).
+"""ASGI entry point for servers started by path (`granian satchel.asgi:app`).
 
 The boot configuration comes from `SATCHEL_*` environment variables, which `satchel serve`
 sets for its worker processes.
