@@ -34,10 +34,10 @@ def id_field() -> Field:
     )
 
 
-def timestamps() -> list[Field]:
+def timestamps(*, system: bool = False) -> list[Field]:
     return [
-        _f("autodate", "created", onCreate=True, onUpdate=False),
-        _f("autodate", "updated", onCreate=True, onUpdate=True),
+        _f("autodate", "created", onCreate=True, onUpdate=False, system=system),
+        _f("autodate", "updated", onCreate=True, onUpdate=True, system=system),
     ]
 
 
@@ -79,7 +79,7 @@ def _ref_collection(name: str, extra: list[Field], indexes: list[str]) -> Collec
             _f("text", "collectionRef", system=True, required=True),
             _f("text", "recordRef", system=True, required=True),
             *extra,
-            *timestamps(),
+            *timestamps(system=True),
         ],
         indexes=indexes,
         listRule=OWNER_RULE,
@@ -89,8 +89,6 @@ def _ref_collection(name: str, extra: list[Field], indexes: list[str]) -> Collec
 
 
 def system_collections() -> list[Collection]:
-    for f in timestamps():
-        f.system = True
     mfas = _ref_collection(
         "_mfas",
         [_f("text", "method", system=True, required=True)],
@@ -99,7 +97,7 @@ def system_collections() -> list[Collection]:
     otps = _ref_collection(
         "_otps",
         [
-            _f("password", "password", system=True, hidden=True, required=True),
+            _f("password", "password", system=True, hidden=True, required=True, cost=8),
             _f("text", "sentTo", system=True, hidden=True),
         ],
         ["CREATE INDEX `idx_otps_collectionRef_recordRef` ON `_otps` (collectionRef, recordRef)"],
@@ -127,7 +125,7 @@ def system_collections() -> list[Collection]:
         name=SUPERUSERS,
         type="auth",
         system=True,
-        fields=[id_field(), *auth_system_fields(), *timestamps()],
+        fields=[id_field(), *auth_system_fields(), *timestamps(system=True)],
         indexes=auth_indexes(SUPERUSERS_ID, SUPERUSERS),
         auth=default_auth_options(SUPERUSERS),
     )

@@ -50,8 +50,9 @@ def tokenize(text: str) -> list[Token]:  # noqa: C901 - one scanner loop reads b
             tokens.append(Token("join", text[i : i + 2], i))
             i += 2
         elif ch in "'\"":
+            start = i
             value, i = _scan_text(text, i)
-            tokens.append(Token("text", value, i))
+            tokens.append(Token("text", value, start))
         elif ch.isdigit() or (ch in "-." and i + 1 < n and (text[i + 1].isdigit() or text[i + 1] == ".")):
             start = i
             i += 1
