@@ -191,6 +191,8 @@ async def test_back_relation_expand_and_cascade(client: httpx2.AsyncClient, worl
 
 async def test_unknown_collection_and_bad_json(client: httpx2.AsyncClient) -> None:
     r = await client.get("/api/collections/nope/records")
+    assert r.status_code == 404 and r.json() == error(404, "Missing collection context.")
+    r = await client.post("/api/collections/nope/records", json={})
     assert r.status_code == 404 and r.json() == error(404, "Missing or invalid collection context.")
     r = await client.post(
         "/api/collections/users/records", content=b"{not json", headers={"content-type": "application/json"}

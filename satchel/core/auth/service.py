@@ -41,7 +41,7 @@ class AuthService:
         if c is None:
             raise NotFoundError("Missing or invalid collection context.")
         if not c.is_auth:
-            raise BadRequestError("The collection is not an auth collection.")
+            raise NotFoundError("Missing or invalid auth collection context.")
         return c
 
     # ----------------------------------------------------------------- tokens
@@ -186,7 +186,8 @@ class AuthService:
             raise ForbiddenError("The request requires valid auth record of the current collection.")
         claims = _claims(token)
         if not claims.get("refreshable", False):
-            raise ForbiddenError("The current auth token is not refreshable.")
+            # a non-refreshable (impersonation) token is answered with itself, as PocketBase does
+            return await self.respond(request.auth, request, "refresh", token=token, expand=expand)
         return await self.respond(request.auth, request, "refresh", expand=expand)
 
     # ------------------------------------------------------------ impersonate

@@ -13,11 +13,12 @@ from typing import Any
 
 from satchel.core.collections.model import RULE_KEYS, Collection, CollectionType, default_auth_options
 from satchel.core.collections.system import auth_indexes, auth_system_fields, id_field
-from satchel.core.errors import ErrorTree, FieldError, ValidationError
+from satchel.core.errors import BadRequestError, ErrorTree, FieldError, ValidationError
 from satchel.core.fields.base import Field, FieldOptionsError
 from satchel.core.fields.registry import field_from_json
 from satchel.tools.ids import collection_id, field_id
 
+LOAD_ERROR = "Failed to load the submitted data due to invalid formatting."
 AUTH_SYSTEM_NAMES = ("password", "tokenKey", "email", "emailVisibility", "verified")
 
 
@@ -42,11 +43,9 @@ def _fields(raw: Any, existing: list[Field], errors: ErrorTree) -> list[Field]:
     by_id = {f.id: f for f in existing}
     by_name = {f.name: f for f in existing}
     out: list[Field] = []
-    field_errors: ErrorTree = {}
-    for i, item in enumerate(raw):
+    for item in raw:
         if not isinstance(item, Mapping):
-            field_errors[str(i)] = FieldError("validation_invalid_value", "Invalid value.")
-            continue
+            raise BadRequestError(LOAD_ERROR)
         data = dict(item)
         type_ = data.get("type")
         name = data.get("name")
@@ -56,11 +55,16 @@ def _fields(raw: Any, existing: list[Field], errors: ErrorTree) -> list[Field]:
         elif not data.get("id") and isinstance(type_, str) and isinstance(name, str):
             data["id"] = field_id(type_, name)
         try:
-            out.append(field_from_json(data))
+            field = field_from_json(data)
         except FieldOptionsError as exc:
-            field_errors[str(i)] = exc.errors
-    if field_errors:
-        errors["fields"] = field_errors
+            raise BadRequestError(LOAD_ERROR) from exc
+        # a repeated name replaces the earlier definition in place, keeping its id (as PocketBase)
+        same = next((i for i, f in enumerate(out) if f.name == field.name), None)
+        if same is None:
+            out.append(field)
+        else:
+            field.id = out[same].id
+            out[same] = field
     return out
 
 

@@ -33,7 +33,7 @@ class RelationField(MultiValue, Field):
             target = ctx.collection
         if target is None:
             errors["collectionId"] = FieldError(
-                "validation_missing_rel_collection", "The relation collection doesn't exist."
+                "validation_field_relation_missing_collection", "The relation collection doesn't exist."
             )
         elif target.is_view and not ctx.collection.is_view:
             errors["collectionId"] = FieldError(

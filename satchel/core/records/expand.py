@@ -56,16 +56,27 @@ class Expander:
         return exported
 
     async def _fill(self, records: list[Record], exported: list[dict[str, Any]], tree: dict[str, Any]) -> None:
-        for out in exported:
-            out.setdefault("expand", {})
         if not records:
             return
         collection = records[0].collection
+        if not any(self._is_relation(collection, key) for key in tree):
+            return  # nothing expandable was asked for: PocketBase then adds no `expand` key
+        for out in exported:
+            out.setdefault("expand", {})
         for key, subtree in tree.items():
             try:
                 await self._fill_key(collection, records, exported, key, subtree)
             except SatchelError:
                 continue  # an expand that cannot be resolved is skipped, never an error
+
+    def _is_relation(self, collection: Collection, key: str) -> bool:
+        if _VIA in key:
+            source_name, _, field_name = key.partition(_VIA)
+            source = self.find(source_name)
+            field = source.field(field_name) if source is not None else None
+            return field is not None and field.type == "relation"
+        field = collection.field(key)
+        return field is not None and field.type == "relation"
 
     async def _fill_key(
         self,

@@ -37,6 +37,7 @@ from satchel.tools.sql import ir
 if TYPE_CHECKING:
     from satchel.core.app import App
 
+WRITE_CONTEXT = "Missing or invalid collection context."
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 1000
 
@@ -87,10 +88,11 @@ class RecordsService:
     def find(self, id_or_name: str) -> Collection | None:
         return self.app.collections.get(id_or_name)
 
-    def collection(self, id_or_name: str) -> Collection:
+    def collection(self, id_or_name: str, message: str = "Missing collection context.") -> Collection:
+        """The collection or a 404 (PocketBase words it differently for reads and for writes)."""
         c = self.find(id_or_name)
         if c is None:
-            raise NotFoundError("Missing or invalid collection context.")
+            raise NotFoundError(message)
         return c
 
     def _user_filter(self, collection: Collection, request: RequestInfo, text: str, sort: str) -> Resolver:
@@ -234,7 +236,7 @@ class RecordsService:
     async def create(
         self, id_or_name: str, body: dict[str, Any], request: RequestInfo, expand: str = "", fields: str = ""
     ) -> dict[str, Any]:
-        collection = self.collection(id_or_name)
+        collection = self.collection(id_or_name, WRITE_CONTEXT)
         if collection.is_view:
             raise BadRequestError("Unsupported collection type.")
         if not request.is_superuser and collection.createRule is None:
@@ -275,7 +277,7 @@ class RecordsService:
         expand: str = "",
         fields: str = "",
     ) -> dict[str, Any]:
-        collection = self.collection(id_or_name)
+        collection = self.collection(id_or_name, WRITE_CONTEXT)
         if collection.is_view:
             raise BadRequestError("Unsupported collection type.")
         if not request.is_superuser and collection.updateRule is None:
