@@ -24,10 +24,16 @@ def main() -> None:
 @click.option("--http", "http", default=None, help="HOST:PORT to listen on (env SATCHEL_HTTP; default 127.0.0.1:8090).")
 @click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False), help=DIR_HELP)
 @click.option("--dev", is_flag=True, default=None, help="Development mode (verbose logs).")
-def serve(http: str | None, data_dir: str | None, dev: bool | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes sharing the port and the database (env SATCHEL_WORKERS; default 1).",
+)
+def serve(http: str | None, data_dir: str | None, dev: bool | None, workers: int | None) -> None:
     """Start the web server."""
     try:
-        cfg = BootConfig.from_env(http=http, dir=data_dir, dev=dev)
+        cfg = BootConfig.from_env(http=http, dir=data_dir, dev=dev, workers=workers)
         host, port = parse_http(cfg.http)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc

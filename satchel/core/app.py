@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from satchel.core.collections.registry import CollectionRegistry
+from satchel.core.collections.store import load_all
+from satchel.core.params import read_version
 from satchel.core.settings import SettingsStore, load_or_create_secret
 from satchel.ports.database import Database
 
@@ -42,6 +44,7 @@ class App:
         self.collections = CollectionRegistry()
         self.settings = SettingsStore(db)
         self.secret = ""
+        self._schema_version = ""
         """Signs auth tokens (with each record's tokenKey); generated once and kept in `_params`."""
         # set by wiring once the corresponding modules are built (avoids import cycles)
         self.hooks: Hooks
@@ -57,6 +60,16 @@ class App:
         await bootstrap_collections(self)
         await self.settings.load()
         self.secret = await load_or_create_secret(self.db)
+        self._schema_version = await read_version(self.db.executor())
+
+    async def sync(self) -> None:
+        """Reload collections and settings when another process changed them (one cheap read)."""
+        version = await read_version(self.db.executor())
+        if version == self._schema_version:
+            return
+        self.collections.set_all(await load_all(self.db.executor()))
+        await self.settings.load()
+        self._schema_version = version
 
     async def close(self) -> None:
         await self.db.close()

@@ -10,13 +10,11 @@ import copy
 from typing import Any
 
 from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
+from satchel.core.params import bump_version, get_param, put_param
 from satchel.ports.database import Database
-from satchel.tools.datetime import now_str
 from satchel.tools.ids import random_string
 from satchel.tools.jsonutil import dumps, loads
-from satchel.tools.sql import ir
 
-PARAMS_TABLE = "_params"
 SETTINGS_KEY = "settings"
 
 # Keys never sent back to clients (PocketBase omits them from the settings JSON).
@@ -142,24 +140,12 @@ SECRET_KEY = "appSecret"  # noqa: S105 - the row id of the secret, not the secre
 
 async def load_or_create_secret(db: Database) -> str:
     """The app-wide token secret, created on first start and kept across restarts."""
-    where = ir.eq(ir.col("id"), ir.Param(SECRET_KEY))
-    row = await db.executor().fetch_one(ir.Select((ir.col("value"),), ir.Table(PARAMS_TABLE), where=where))
-    if row is not None and isinstance(row["value"], str) and row["value"]:
-        return row["value"]
+    value = await get_param(db.executor(), SECRET_KEY)
+    if isinstance(value, str) and value:
+        return value
     secret = random_string(50)
-    now = now_str()
     async with db.transaction() as tx:
-        await tx.execute(
-            ir.Insert(
-                PARAMS_TABLE,
-                {
-                    "id": ir.Param(SECRET_KEY),
-                    "value": ir.Param(secret),
-                    "created": ir.Param(now),
-                    "updated": ir.Param(now),
-                },
-            )
-        )
+        await put_param(tx, SECRET_KEY, secret)
     return secret
 
 
@@ -171,16 +157,10 @@ class SettingsStore:
         self.current: dict[str, Any] = default_settings()
 
     async def load(self) -> None:
-        row = await self._db.executor().fetch_one(
-            ir.Select(
-                (ir.col("value"),),
-                ir.Table(PARAMS_TABLE),
-                where=ir.eq(ir.col("id"), ir.Param(SETTINGS_KEY)),
-            )
-        )
-        if row is None:
+        raw = await get_param(self._db.executor(), SETTINGS_KEY)
+        if raw is None:
             return
-        stored = loads(row["value"])
+        stored = loads(raw)
         if isinstance(stored, dict):
             self.current = _merge(default_settings(), stored, default_settings())
 
@@ -197,25 +177,6 @@ class SettingsStore:
         return new
 
     async def _save(self, s: dict[str, Any]) -> None:
-        value = dumps(s).decode()
         async with self._db.transaction() as tx:
-            n = await tx.execute(
-                ir.Update(
-                    PARAMS_TABLE,
-                    {"value": ir.Param(value), "updated": ir.Param(now_str())},
-                    ir.eq(ir.col("id"), ir.Param(SETTINGS_KEY)),
-                )
-            )
-            if n == 0:
-                now = now_str()
-                await tx.execute(
-                    ir.Insert(
-                        PARAMS_TABLE,
-                        {
-                            "id": ir.Param(SETTINGS_KEY),
-                            "value": ir.Param(value),
-                            "created": ir.Param(now),
-                            "updated": ir.Param(now),
-                        },
-                    )
-                )
+            await put_param(tx, SETTINGS_KEY, dumps(s).decode())
+            await bump_version(tx)

@@ -21,6 +21,7 @@ from satchel.core.errors import BadRequestError, ErrorTree, FieldError, NotFound
 from satchel.core.fields.base import Field
 from satchel.core.fields.registry import field_from_json
 from satchel.core.hooks import CollectionEvent
+from satchel.core.params import bump_version
 from satchel.core.records.storage import record_from_row
 from satchel.ports.database import DatabaseError, Executor
 from satchel.tools.datetime import now_str
@@ -103,6 +104,7 @@ class CollectionsService:
         else:
             await sync_table(tx, old, c)
         await store.save(tx, c)
+        await bump_version(tx)
 
     # ------------------------------------------------------------------ writes
     async def create(self, data: Mapping[str, Any]) -> Collection:
@@ -170,6 +172,7 @@ class CollectionsService:
             async with self.app.db.transaction() as tx:
                 await drop_table(tx, e.collection)
                 await store.delete(tx, e.collection.id)
+                await bump_version(tx)
 
         try:
             await self.app.hooks.on_collection_delete.trigger(CollectionEvent(collection=c), write)

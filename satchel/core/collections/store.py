@@ -6,12 +6,12 @@ from typing import Any
 
 from satchel.core.collections.model import Collection
 from satchel.core.fields.registry import field_from_json
+from satchel.core.params import PARAMS_TABLE
 from satchel.ports.database import Executor
 from satchel.tools.jsonutil import dumps, loads
 from satchel.tools.sql import ir
 
 COLLECTIONS_TABLE = "_collections"
-PARAMS_TABLE = "_params"
 
 COLLECTIONS_DDL = ir.CreateTable(
     COLLECTIONS_TABLE,
