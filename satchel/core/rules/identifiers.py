@@ -45,8 +45,22 @@ LITERALS: dict[str, int | None] = {"null": None, "true": 1, "false": 0}
 
 MACROS = frozenset(
     {
-        "@now", "@yesterday", "@tomorrow", "@second", "@minute", "@hour", "@day", "@month", "@weekday",
-        "@year", "@todayStart", "@todayEnd", "@monthStart", "@monthEnd", "@yearStart", "@yearEnd",
+        "@now",
+        "@yesterday",
+        "@tomorrow",
+        "@second",
+        "@minute",
+        "@hour",
+        "@day",
+        "@month",
+        "@weekday",
+        "@year",
+        "@todayStart",
+        "@todayEnd",
+        "@monthStart",
+        "@monthEnd",
+        "@yearStart",
+        "@yearEnd",
     }
 )
 
@@ -161,8 +175,11 @@ def go_json(value: Any) -> str:
     """Compact JSON as Go's encoding/json writes it (sorted keys, HTML-safe escapes)."""
     text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=str)
     return (
-        text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
     )
 
 

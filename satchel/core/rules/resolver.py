@@ -116,7 +116,11 @@ class _Ids:
 # ------------------------------------------------------------------------ resolver
 class Resolver:
     def __init__(
-        self, collection: Collection, find_collection: Finder, request: RequestInfo | None, *,
+        self,
+        collection: Collection,
+        find_collection: Finder,
+        request: RequestInfo | None,
+        *,
         allow_hidden: bool = False,
     ) -> None:
         self.collection = collection
@@ -303,10 +307,15 @@ class Resolver:
         assert req is not None
         auth: dict[str, Any] | None = None
         if req.auth is not None:
-            auth = {**req.auth.data, "collectionId": req.auth.collection_id,
-                    "collectionName": req.auth.collection_name}
-        return {"context": req.context, "method": req.method, "query": req.query, "headers": req.headers,
-                "body": req.body, "auth": auth}
+            auth = {**req.auth.data, "collectionId": req.auth.collection_id, "collectionName": req.auth.collection_name}
+        return {
+            "context": req.context,
+            "method": req.method,
+            "query": req.query,
+            "headers": req.headers,
+            "body": req.body,
+            "auth": auth,
+        }
 
     def _static(self, path: list[str]) -> Operand:
         last, modifier = ids.split_modifier(path[-1])
@@ -355,8 +364,15 @@ class Resolver:
         key = ("@body", target.name, f.name)
         alias = self._register(key, lambda a: ir.Join("LEFT JOIN", ir.Table(target.name, a), on(a)), target)
         m = self._ids.next("__m")
-        st = _Path(target, alias, key, m, [ir.Join("LEFT JOIN", ir.Table(target.name, m), on(m))],
-                   with_mm=f.is_multiple, nullify=True)
+        st = _Path(
+            target,
+            alias,
+            key,
+            m,
+            [ir.Join("LEFT JOIN", ir.Table(target.name, m), on(m))],
+            with_mm=f.is_multiple,
+            nullify=True,
+        )
         return self._walk(st, props[3:])
 
     def _body_modifier(self, f: Field, modifier: str | None) -> Operand:
@@ -447,7 +463,7 @@ class Resolver:
             if f is not None:
                 self._check_hidden(f)
             if f is not None and f.type in ("json", "geoPoint"):
-                path = tuple(ids.json_key(p) for p in props[i + 1:])
+                path = tuple(ids.json_key(p) for p in props[i + 1 :])
                 mm = self._mm(st, json_extract(ir.col(st.mm_alias, f.name), path))
                 return Operand(json_extract(ir.col(st.alias, f.name), path), fallback="disabled", mm=mm)
             if i >= MAX_RELATION_DEPTH:
@@ -595,9 +611,7 @@ def array_length(column: ir.Expr) -> ir.Expr:
     """Items of a JSON array column; a plain value counts as one, '' and NULL as none."""
     is_array = ir.Binary("AND", ir.JsonValid(column), ir.eq(ir.Func("JSON_TYPE", (column,)), ir.Param("array")))
     is_empty = ir.Binary("OR", ir.eq(column, EMPTY), ir.Binary("IS", column, ir.NULL))
-    normalised = ir.Case(
-        ((is_array, column), (is_empty, ir.Func("JSON_ARRAY", ()))), ir.Func("JSON_ARRAY", (column,))
-    )
+    normalised = ir.Case(((is_array, column), (is_empty, ir.Func("JSON_ARRAY", ()))), ir.Func("JSON_ARRAY", (column,)))
     return ir.JsonArrayLength(normalised)
 
 

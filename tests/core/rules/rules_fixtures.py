@@ -101,7 +101,7 @@ def make_db() -> sqlite3.Connection:
     for c in COLLECTIONS:
         db.execute(compile_ddl(ir.CreateTable(c.name, tuple(fl.column() for fl in c.fields))))
         for row in ROWS[c.name]:
-            values = {fl.name: ir.Param(fl.to_db(row.get(fl.name, fl.zero()))) for fl in c.fields}
+            values: dict[str, ir.Expr] = {fl.name: ir.Param(fl.to_db(row.get(fl.name, fl.zero()))) for fl in c.fields}
             sql, params = compile_statement(ir.Insert(c.name, values))
             db.execute(sql, params)
     return db
