@@ -6,7 +6,7 @@ renders what comes back; everything PocketBase decides about records happens her
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections.model import Collection
@@ -22,6 +22,7 @@ from satchel.core.records.upsert import (
     Access,
     finalize_password,
     load_body,
+    resolved_body,
     validate_auth_form,
     validate_fields,
 )
@@ -244,6 +245,7 @@ class RecordsService:
         record = Record(collection, {f.name: f.zero() for f in collection.fields})
         access = Access.SUPERUSER if request.is_superuser else Access.DEFAULT
         pw = load_body(record, body, access)
+        request = replace(request, body=resolved_body(record, body))
         given_id = record.get("id")
         if not given_id:
             record.set("id", random_id())
@@ -282,10 +284,16 @@ class RecordsService:
             raise BadRequestError("Unsupported collection type.")
         if not request.is_superuser and collection.updateRule is None:
             raise ForbiddenError(SUPERUSERS_ONLY)
-        rule = rule_condition(collection, collection.updateRule, request, self.find)
         ex = self.app.db.executor()
-        record = await storage.fetch_by_id(ex, collection, record_id, rule)
+        record = await storage.fetch_by_id(ex, collection, record_id)
         if record is None:
+            raise NotFoundError()
+        # the rule sees the submitted values (modifiers resolved) and the stored row
+        loaded = Record(collection, dict(record.data), record.original)
+        load_body(loaded, body, Access.SUPERUSER)
+        request = replace(request, body=resolved_body(loaded, body))
+        rule = rule_condition(collection, collection.updateRule, request, self.find)
+        if rule is not None and await storage.fetch_by_id(ex, collection, record_id, rule) is None:
             raise NotFoundError()
         access = await self._access(record, request, ex, stored=True)
         pw = load_body(record, body, access)

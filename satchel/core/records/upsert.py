@@ -83,6 +83,20 @@ def load_body(record: Record, body: dict[str, Any], access: Access) -> PasswordI
     return pw
 
 
+def resolved_body(record: Record, body: dict[str, Any]) -> dict[str, Any]:
+    """The body as rules see it (`@request.body.*`): every key naming a field, modifiers included,
+    replaced by that field's final coerced value under its plain name, as PocketBase does."""
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        name, _ = split_modifier(key)
+        field = record.collection.field(name)
+        if field is None or (record.collection.is_auth and name == "password"):
+            out[key] = value
+        else:
+            out[name] = record.get(name, field.zero())
+    return out
+
+
 def _mismatch() -> FieldError:
     return FieldError("validation_values_mismatch", "Values don't match.")
 

@@ -183,3 +183,24 @@ async def test_filter_values_never_reach_sql_text(world: tuple[App, RequestInfo,
     sql, params = compile_expr(r.where(parse(f"title = \"{payload}\" || tags.label ?~ \"{payload}\"")))
     assert payload not in sql and "DROP" not in sql
     assert payload in params
+
+
+async def test_rules_see_the_resolved_body(world: tuple[App, RequestInfo, dict[str, Any]]) -> None:
+    """`@request.body.x` holds the final coerced value, modifiers applied (PocketBase's ReplaceModifiers)."""
+    app, su, ids = world
+    ann = await app.records.get_by_id(app.collections.get("users"), ids["users"]["ann"])  # type: ignore[arg-type]
+    await app.collections_service.update("posts", {"updateRule": "@request.body.views < 100"})
+    p1 = (await app.records.list("posts", su, ListParams(filter="title = 'p1'")))["items"][0]
+
+    async def update(body: dict[str, Any]) -> int:
+        try:
+            await app.records.update("posts", p1["id"], body, RequestInfo(auth=ann, body=body))
+        except BadRequestError:
+            return 400
+        except Exception as exc:  # NotFoundError is how a failed update rule answers
+            return 404 if getattr(exc, "kind", "") == "not_found" else 500
+        return 200
+
+    assert await update({"views+": 50}) == 200  # 10 + 50 = 60 < 100
+    assert await update({"views+": 50}) == 404  # 60 + 50 = 110: denied although the operand is small
+    assert await update({"views": "99"}) == 200  # coerced to a number before the rule compares it
