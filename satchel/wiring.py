@@ -20,11 +20,16 @@ from satchel.core.rules.policy import check_rule_syntax
 DB_FILE = "data.db"
 
 
-def build_app(data_dir: Path | str, *, query_timeout: float = 10.0, max_body_size: int = 32 << 20) -> App:
+def build_app(
+    data_dir: Path | str, *, query_timeout: float = 10.0, max_body_size: int = 32 << 20, workers: int = 1
+) -> App:
     """An App over the embedded SQLite database in `data_dir` (not yet bootstrapped)."""
     path = Path(data_dir)
     db = SqliteDatabase(path / DB_FILE, query_timeout=query_timeout)
-    app = App(db, AppConfig(data_dir=path, query_timeout=query_timeout, max_body_size=max_body_size))
+    config = AppConfig(
+        data_dir=path, query_timeout=query_timeout, max_body_size=max_body_size, shared_schema=workers > 1
+    )
+    app = App(db, config)
     app.hooks = Hooks()
     app.records = RecordsService(app)
     app.auth = AuthService(app)
@@ -42,7 +47,9 @@ async def open_app(data_dir: Path | str, **options: float | int) -> App:
 
 
 def build_asgi(config: BootConfig) -> Starlette:
-    app = build_app(config.dir, query_timeout=config.query_timeout, max_body_size=config.max_body_size)
+    app = build_app(
+        config.dir, query_timeout=config.query_timeout, max_body_size=config.max_body_size, workers=config.workers
+    )
 
     async def shutdown() -> None:
         await app.realtime.close()

@@ -49,6 +49,12 @@ def serve(http: str | None, data_dir: str | None, dev: bool | None, workers: int
     os.environ.update(cfg.to_env())
     base = f"http://{host}:{port}"
     click.echo(f"Server started at {base}\n├─ REST API:  {base}/api/\n└─ Dashboard: {base}/_/")
+    if cfg.workers > 1:
+        click.echo(
+            f"Running {cfg.workers} worker processes. Note: realtime subscriptions are per process for now; "
+            "use --workers 1 for apps that rely on realtime.",
+            err=True,
+        )
     from granian import Granian
     from granian.constants import Interfaces
 

@@ -34,6 +34,8 @@ class AppConfig:
     max_body_size: int = 32 << 20
     password_time_cost: int = 2
     password_memory_cost: int = 19456
+    shared_schema: bool = False
+    """True when other processes (worker siblings) may change collections and settings."""
     extra: dict[str, str] = field(default_factory=dict)
 
 

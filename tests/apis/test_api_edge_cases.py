@@ -93,3 +93,31 @@ async def test_email_visibility_rules(client: httpx2.AsyncClient, su_headers: di
     assert r.json()["email"] == "hidden@example.com"
     r = await client.get(f"/api/collections/users/records/{hidden['id']}", headers=su_headers)
     assert r.json()["email"] == "hidden@example.com" and "password" not in r.json() and "tokenKey" not in r.json()
+
+
+async def test_workers_see_each_others_schema_changes(tmp_path: object) -> None:
+    """Two apps on one database file (as two worker processes): a collection made through one is usable through
+    the other on its very next request."""
+    from pathlib import Path
+
+    from satchel.testing import client_for, superuser_token
+    from satchel.wiring import build_app
+
+    data = Path(str(tmp_path)) / "shared"
+    a, b = build_app(data, workers=2), build_app(data, workers=2)
+    await a.bootstrap()
+    await b.bootstrap()
+    try:
+        async with client_for(a) as ca, client_for(b) as cb:
+            su = {"Authorization": await superuser_token(a, ca)}
+            r = await ca.post("/api/collections", json={"name": "notes", "createRule": "", "listRule": "",
+                                                         "fields": [{"name": "t", "type": "text"}]}, headers=su)
+            assert r.status_code == 200
+            r = await cb.post("/api/collections/notes/records", json={"t": "via b"})
+            assert r.status_code == 200, r.text
+            r = await ca.patch("/api/settings", json={"meta": {"appName": "Shared"}}, headers=su)
+            assert r.status_code == 200
+            assert (await cb.get("/api/settings", headers=su)).json()["meta"]["appName"] == "Shared"
+    finally:
+        await a.close()
+        await b.close()

@@ -19,8 +19,9 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            # another worker process may have changed collections or settings: see it first
-            await self.app.sync()
+            if self.app.config.shared_schema:
+                # a sibling worker may have changed collections or settings: see it first
+                await self.app.sync()
             state = scope.setdefault("state", {})
             state["auth"] = None
             state["token"] = ""
