@@ -63,6 +63,9 @@ class Hook(Generic[E]):
         return len(self._handlers)
 
     async def trigger(self, event: E, final: Callable[[E], Awaitable[None]]) -> None:
+        if not self._handlers:  # the common case: no hooks bound, no chain to build
+            await final(event)
+            return
         handlers = [b.fn for b in self._handlers]
         previous = event._next
 

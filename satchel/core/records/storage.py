@@ -13,8 +13,13 @@ from satchel.tools.sql import ir
 def record_from_row(collection: Collection, row: Row) -> Record:
     data: dict[str, Any] = {}
     for f in collection.fields:
-        data[f.name] = f.from_db(row.get(f.name))
+        raw = row.get(f.name)
+        # text-like columns already hold their final value: skip the per-field call on the hot path
+        data[f.name] = raw if type(raw) is str and f.type in _PLAIN_TEXT else f.from_db(raw)
     return Record(collection, data, dict(data))
+
+
+_PLAIN_TEXT = frozenset({"text", "editor", "email", "url", "password"})
 
 
 def row_from_record(record: Record) -> dict[str, ir.Expr]:
