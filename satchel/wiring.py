@@ -16,6 +16,7 @@ from satchel.core.hooks import Hooks
 from satchel.core.realtime.broker import RealtimeBroker
 from satchel.core.records.service import RecordsService
 from satchel.core.rules.policy import check_rule_syntax
+from satchel.tools import passwords
 
 DB_FILE = "data.db"
 
@@ -41,12 +42,20 @@ def build_app(
 
 
 async def open_app(data_dir: Path | str, **options: float | int) -> App:
+    """A bootstrapped App (password cost is left as configured: production entry points set it)."""
     app = build_app(data_dir, **options)  # type: ignore[arg-type]
     await app.bootstrap()
     return app
 
 
+def configure_passwords(config: AppConfig | None = None) -> None:
+    """argon2id at OWASP's first recommended setting (19 MiB, t=2): PocketBase's bcrypt cost class."""
+    c = config or AppConfig(data_dir=Path())
+    passwords.configure(time_cost=c.password_time_cost, memory_cost=c.password_memory_cost, parallelism=1)
+
+
 def build_asgi(config: BootConfig) -> Starlette:
+    configure_passwords()
     app = build_app(
         config.dir, query_timeout=config.query_timeout, max_body_size=config.max_body_size, workers=config.workers
     )

@@ -77,8 +77,9 @@ def superuser() -> None:
 def _run_superuser(data_dir: str | None, action: str, email: str, password: str = "") -> None:
     from satchel.core.auth.superusers import delete_superuser, upsert_superuser
     from satchel.core.errors import ValidationError
-    from satchel.wiring import open_app
+    from satchel.wiring import configure_passwords, open_app
 
+    configure_passwords()
     cfg = BootConfig.from_env(dir=data_dir)
 
     async def run() -> None:

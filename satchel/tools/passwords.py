@@ -1,47 +1,63 @@
-"""Password hashing: argon2id for new hashes; bcrypt hashes (e.g. imported from PocketBase) verify."""
+"""Password hashing: argon2id for new hashes, bcrypt hashes (e.g. imported from PocketBase) still verify.
+
+Verification never raises: a stored hash is data, and a corrupt one must read as "wrong password",
+not as a server error. Hashing is CPU-bound; async callers should run it in a worker thread.
+"""
 
 from __future__ import annotations
 
 import bcrypt
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import RFC_9106_LOW_MEMORY
 
-_hasher = PasswordHasher()
+DEFAULT_TIME_COST = RFC_9106_LOW_MEMORY.time_cost
+DEFAULT_MEMORY_COST = RFC_9106_LOW_MEMORY.memory_cost  # KiB
+DEFAULT_PARALLELISM = RFC_9106_LOW_MEMORY.parallelism
+BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+_BCRYPT_MAX_BYTES = 72  # bcrypt ignores the rest; the bcrypt package refuses it instead
+
+hasher = PasswordHasher(time_cost=DEFAULT_TIME_COST, memory_cost=DEFAULT_MEMORY_COST, parallelism=DEFAULT_PARALLELISM)
 
 
-def configure(*, time_cost: int = 2, memory_cost: int = 19456, parallelism: int = 1) -> None:
-    """Set argon2 cost; tests use the cheapest valid parameters to stay fast."""
-    global _hasher
-    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+def configure(
+    time_cost: int = DEFAULT_TIME_COST, memory_cost: int = DEFAULT_MEMORY_COST, parallelism: int = DEFAULT_PARALLELISM
+) -> None:
+    """Set the argon2 cost of new hashes (tests use the cheapest valid one to stay fast).
+
+    Hashes made with other parameters keep verifying; `needs_rehash` reports them as outdated.
+    """
+    global hasher
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return hasher.hash(password)
 
 
-def _is_bcrypt(hashed: str) -> bool:
-    return hashed.startswith(("$2a$", "$2b$", "$2y$"))
+def is_bcrypt(hashed: str) -> bool:
+    return hashed.startswith(BCRYPT_PREFIXES)
 
 
 def verify_password(hashed: str, password: str) -> bool:
-    """Never raises: a malformed hash simply does not verify."""
-    if not hashed or not isinstance(password, str):
+    if not isinstance(hashed, str) or not isinstance(password, str) or not hashed:
         return False
-    if _is_bcrypt(hashed):
+    if is_bcrypt(hashed):
         try:
-            return bcrypt.checkpw(password.encode()[:72], hashed.encode())
-        except ValueError:
+            return bcrypt.checkpw(password.encode()[:_BCRYPT_MAX_BYTES], hashed.encode())
+        except (ValueError, TypeError):
             return False
     try:
-        return _hasher.verify(hashed, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError, ValueError, TypeError):
         return False
 
 
 def needs_rehash(hashed: str) -> bool:
-    if _is_bcrypt(hashed):
+    """True when `hashed` is not argon2id with the current parameters (bcrypt, old cost, garbage)."""
+    if not isinstance(hashed, str) or is_bcrypt(hashed):
         return True
     try:
-        return _hasher.check_needs_rehash(hashed)
-    except (InvalidHashError, ValueError):
+        return hasher.check_needs_rehash(hashed)
+    except (InvalidHashError, ValueError, TypeError):
         return True

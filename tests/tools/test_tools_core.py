@@ -28,7 +28,7 @@ def test_random_by_regex(pattern: str) -> None:
         assert re.fullmatch(pattern, random_string_by_regex(pattern))
 
 
-@pytest.mark.parametrize("pattern", ["(a|b)", "a*", "[z-a]", "a{5,1}"])
+@pytest.mark.parametrize("pattern", ["^a", "[^a]", "[z-a]", "a{5,1}"])
 def test_random_by_regex_rejects_unsupported(pattern: str) -> None:
     with pytest.raises(ValueError):
         random_string_by_regex(pattern)

@@ -1,89 +1,122 @@
-"""Parser from tokens to the filter AST, with PocketBase's limits.
+"""Parser from filter tokens to the AST, mirroring fexpr's state machine and PocketBase's limits.
 
-`&&` binds tighter than `||` (PocketBase emits flat SQL, so SQL precedence applies); explicit
-parentheses nest. Parsing is iterative over groups with an explicit depth limit, so hostile
-nesting is rejected with a FilterSyntaxError instead of exhausting the Python stack.
+Each group is a flat list of comparisons and sub-groups, each carrying the join operator that
+preceded it. PocketBase renders that list as flat SQL (`a OR b AND c`), so the tree built here
+gives `&&` precedence over `||`, left-associative within each operator.
+
+fexpr quirks kept for parity (PocketBase accepts these, so Satchel must as well):
+- a parenthesised group may appear where any token is expected; it discards a half-written
+  comparison before it (`a = (b = 1)` means just `b = 1`), and with no operator before it, it
+  joins with the most recent operator, `&&` at the start (`(a = 1)(b = 1)` means `a = 1 && b = 1`).
+
+Parsing is a loop with an explicit stack, so depth never touches Python's recursion limit.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from satchel.tools.filter import ast
 from satchel.tools.filter.errors import FilterSyntaxError
-from satchel.tools.filter.lexer import Token, tokenize
+from satchel.tools.filter.lexer import MAX_DEPTH, Token, tokenize
 
 MAX_LENGTH = 3500
 MAX_EXPRESSIONS = 200
-MAX_DEPTH = 20
-MAX_FUNC_ARGS = 10
+
+_OPERAND_KINDS = frozenset(["ident", "number", "text", "func"])
+
+# Steps of the per-group state machine.
+_LEFT, _SIGN, _RIGHT, _JOIN = range(4)
+
+
+@dataclass
+class _Group:
+    items: list[tuple[ast.JoinOp, ast.Node]] = field(default_factory=list)
+    step: int = _LEFT
+    join: ast.JoinOp = "&&"
+    left: ast.Operand | None = None
+    op: ast.SignOp | None = None
+    pos: int = 0
+
+
+def parse(
+    text: str, *, max_length: int = MAX_LENGTH, max_expressions: int = MAX_EXPRESSIONS, max_depth: int = MAX_DEPTH
+) -> ast.Node:
+    """Parse a filter, rule or similar expression; raises FilterSyntaxError (only) for bad input.
+
+    `max_length` counts UTF-8 bytes, as PocketBase does.
+    """
+    if not isinstance(text, str):
+        raise FilterSyntaxError(f"filter must be a string, not {type(text).__name__}")
+    if len(text) > max_length or len(text.encode("utf-8", "surrogatepass")) > max_length:
+        raise FilterSyntaxError(f"filter is too long (max {max_length} bytes)")
+    return _parse_cached(text, max_expressions, max_depth)
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str, max_expressions: int, max_depth: int) -> ast.Node:
+    # The AST is frozen, so handing the same tree to every caller is safe.
+    return _Parser(tokenize(text, max_depth=max_depth), max_expressions).run()
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], max_expressions: int, max_depth: int) -> None:
+    def __init__(self, tokens: list[Token], max_expressions: int) -> None:
         self.tokens = tokens
         self.i = 0
         self.count = 0
         self.max_expressions = max_expressions
-        self.max_depth = max_depth
 
-    def peek(self) -> Token | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
-
-    def take(self) -> Token:
-        tok = self.peek()
-        if tok is None:
+    def next(self) -> Token:
+        if self.i >= len(self.tokens):
             raise FilterSyntaxError("unexpected end of filter")
+        tok = self.tokens[self.i]
         self.i += 1
         return tok
 
-    def parse(self) -> ast.Node:
-        node = self.expression(0)
-        tok = self.peek()
-        if tok is not None:
-            raise FilterSyntaxError(f"unexpected {tok.value!r} at {tok.pos}")
-        return node
+    def run(self) -> ast.Node:
+        stack = [_Group()]
+        while self.i < len(self.tokens):
+            tok = self.next()
+            if tok.kind == "lparen":
+                stack.append(_Group(pos=tok.pos))
+            elif tok.kind == "rparen":
+                if len(stack) < 2:
+                    raise FilterSyntaxError("unexpected ')'", tok.pos)
+                inner = _finish(stack.pop(), "group")
+                outer = stack[-1]
+                outer.items.append((outer.join, inner))
+                outer.step = _JOIN
+            else:
+                self.step(stack[-1], tok)
+        if len(stack) != 1:
+            raise FilterSyntaxError("unbalanced parentheses", stack[-1].pos)
+        return _finish(stack[0], "filter")
 
-    def expression(self, depth: int) -> ast.Node:
-        node = self.conjunction(depth)
-        while (tok := self.peek()) is not None and tok.kind == "join" and tok.value == "||":
-            self.i += 1
-            node = ast.Join("||", node, self.conjunction(depth))
-        return node
+    def step(self, group: _Group, tok: Token) -> None:
+        if group.step == _LEFT:
+            group.left = self.operand(tok, "left operand")
+            group.step = _SIGN
+        elif group.step == _SIGN:
+            if tok.kind != "sign":
+                raise FilterSyntaxError(f"expected a sign operator, got {tok.value!r}", tok.pos)
+            group.op = tok.value  # type: ignore[assignment]  # the lexer only emits SIGN_OPS
+            group.step = _RIGHT
+        elif group.step == _RIGHT:
+            right = self.operand(tok, "right operand")
+            assert group.left is not None and group.op is not None
+            self.count += 1
+            if self.count > self.max_expressions:
+                raise FilterSyntaxError(f"too many expressions (max {self.max_expressions})", tok.pos)
+            group.items.append((group.join, ast.Comparison(group.left, group.op, right)))
+            group.step = _JOIN
+        else:
+            if tok.kind != "join":
+                raise FilterSyntaxError(f"expected && or ||, got {tok.value!r}", tok.pos)
+            group.join = "||" if tok.value == "||" else "&&"
+            group.step = _LEFT
 
-    def conjunction(self, depth: int) -> ast.Node:
-        node = self.factor(depth)
-        while (tok := self.peek()) is not None and tok.kind == "join" and tok.value == "&&":
-            self.i += 1
-            node = ast.Join("&&", node, self.factor(depth))
-        return node
-
-    def factor(self, depth: int) -> ast.Node:
-        tok = self.peek()
-        if tok is not None and tok.kind == "lparen":
-            if depth + 1 > self.max_depth:
-                raise FilterSyntaxError("filter nesting is too deep")
-            self.i += 1
-            node = self.expression(depth + 1)
-            close = self.take()
-            if close.kind != "rparen":
-                raise FilterSyntaxError(f"expected ')' at {close.pos}")
-            return node
-        return self.comparison()
-
-    def comparison(self) -> ast.Comparison:
-        left = self.operand(0)
-        sign = self.take()
-        if sign.kind != "sign":
-            raise FilterSyntaxError(f"expected an operator at {sign.pos}, got {sign.value!r}")
-        right = self.operand(0)
-        self.count += 1
-        if self.count > self.max_expressions:
-            raise FilterSyntaxError(f"too many expressions (max {self.max_expressions})")
-        return ast.Comparison(left, sign.value, right)  # type: ignore[arg-type]
-
-    def operand(self, depth: int) -> ast.Operand:
-        tok = self.take()
+    def operand(self, tok: Token, what: str) -> ast.Operand:
         if tok.kind == "ident":
             return ast.Identifier(tok.value)
         if tok.kind == "text":
@@ -91,41 +124,38 @@ class _Parser:
         if tok.kind == "number":
             return ast.Number(float(tok.value), tok.value)
         if tok.kind == "func":
-            return self.call(tok, depth)
-        raise FilterSyntaxError(f"expected an operand at {tok.pos}, got {tok.value!r}")
+            return self.call(tok)
+        raise FilterSyntaxError(f"expected a {what} (identifier, function, text or number), got {tok.value!r}", tok.pos)
 
-    def call(self, name: Token, depth: int) -> ast.Call:
-        if depth + 1 > self.max_depth:
-            raise FilterSyntaxError("function nesting is too deep")
-        self.take()  # "("
+    def call(self, name: Token) -> ast.Call:
+        # Calls nest at most MAX_CALL_DEPTH deep (the lexer enforces it), so recursion is bounded.
         args: list[ast.Operand] = []
-        tok = self.peek()
-        if tok is not None and tok.kind == "rparen":
-            self.i += 1
-            return ast.Call(name.value, ())
-        while True:
-            args.append(self.operand(depth + 1))
-            if len(args) > MAX_FUNC_ARGS:
-                raise FilterSyntaxError("too many function arguments")
-            sep = self.take()
-            if sep.kind == "rparen":
-                return ast.Call(name.value, tuple(args))
-            if sep.kind != "comma":
-                raise FilterSyntaxError(f"expected ',' or ')' at {sep.pos}")
+        while (tok := self.next()).kind != "rparen":
+            if tok.kind != "comma":
+                args.append(self.operand(tok, "function argument"))
+        return ast.Call(name.value, tuple(args))
 
 
-@lru_cache(maxsize=1024)
-def _parse_cached(text: str, max_length: int, max_expressions: int, max_depth: int) -> ast.Node:
-    if len(text) > max_length:
-        raise FilterSyntaxError(f"filter is too long (max {max_length} characters)")
-    tokens = tokenize(text)
-    if not tokens:
-        raise FilterSyntaxError("empty filter")
-    return _Parser(tokens, max_expressions, max_depth).parse()
+def _finish(group: _Group, what: str) -> ast.Node:
+    if group.step != _JOIN:
+        if not group.items and group.step == _LEFT:
+            raise FilterSyntaxError(f"empty {what} expression", group.pos)
+        raise FilterSyntaxError(f"invalid or incomplete {what} expression", group.pos)
+    return _combine(group.items)
 
 
-def parse(
-    text: str, *, max_length: int = MAX_LENGTH, max_expressions: int = MAX_EXPRESSIONS, max_depth: int = MAX_DEPTH
-) -> ast.Node:
-    """Parse a filter or rule; raises FilterSyntaxError (only) for any bad input."""
-    return _parse_cached(text, max_length, max_expressions, max_depth)
+def _combine(items: list[tuple[ast.JoinOp, ast.Node]]) -> ast.Node:
+    """Fold one group's items with `&&` binding tighter than `||` (the first item's join is moot)."""
+    disjuncts: list[ast.Node] = []
+    current = items[0][1]
+    for join, node in items[1:]:
+        if join == "&&":
+            current = ast.Join("&&", current, node)
+        else:
+            disjuncts.append(current)
+            current = node
+    disjuncts.append(current)
+    result = disjuncts[0]
+    for node in disjuncts[1:]:
+        result = ast.Join("||", result, node)
+    return result

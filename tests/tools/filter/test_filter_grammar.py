@@ -68,7 +68,7 @@ def test_limits() -> None:
     parse(" && ".join(["a = 1"] * 200))
     with pytest.raises(FilterSyntaxError, match="deep"):
         parse("(" * 25 + "a = 1" + ")" * 25)
-    with pytest.raises(FilterSyntaxError, match="deep"):
+    with pytest.raises(FilterSyntaxError):
         parse("(" * 3000, max_length=10_000)
     with pytest.raises(FilterSyntaxError, match="too long"):
         parse("(" * 100_000)
