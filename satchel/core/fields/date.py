@@ -37,6 +37,8 @@ class DateField(Field):
         return normalize_dt(raw)
 
     def coerce(self, raw: Any) -> Any:
+        if isinstance(raw, bool | int | float):
+            return ""  # PocketBase's date field does not read JSON numbers as unix times
         return normalize_dt(raw)
 
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
