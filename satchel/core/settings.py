@@ -7,6 +7,7 @@ edited while running, so they are validated section by section and swapped atomi
 from __future__ import annotations
 
 import copy
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
@@ -152,8 +153,9 @@ async def load_or_create_secret(db: Database) -> str:
 class SettingsStore:
     """Holds the current settings; `patch` validates and persists a partial update."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_change: Callable[[str], Awaitable[None]] | None = None) -> None:
         self._db = db
+        self._on_change = on_change
         self.current: dict[str, Any] = default_settings()
 
     async def load(self) -> None:
@@ -179,4 +181,6 @@ class SettingsStore:
     async def _save(self, s: dict[str, Any]) -> None:
         async with self._db.transaction() as tx:
             await put_param(tx, SETTINGS_KEY, dumps(s).decode())
-            await bump_version(tx)
+            version = await bump_version(tx)
+        if self._on_change is not None:
+            await self._on_change(version)

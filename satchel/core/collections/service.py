@@ -104,7 +104,15 @@ class CollectionsService:
         else:
             await sync_table(tx, old, c)
         await store.save(tx, c)
-        await bump_version(tx)
+        await self._changed(tx)
+
+    async def _changed(self, tx: Executor) -> None:
+        version = await bump_version(tx)
+
+        async def announce() -> None:
+            await self.app.schema_changed(version)
+
+        tx.on_commit(announce)
 
     # ------------------------------------------------------------------ writes
     async def create(self, data: Mapping[str, Any]) -> Collection:
@@ -172,7 +180,7 @@ class CollectionsService:
             async with self.app.db.transaction() as tx:
                 await drop_table(tx, e.collection)
                 await store.delete(tx, e.collection.id)
-                await bump_version(tx)
+                await self._changed(tx)
 
         try:
             await self.app.hooks.on_collection_delete.trigger(CollectionEvent(collection=c), write)

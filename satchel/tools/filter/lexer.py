@@ -18,8 +18,7 @@ fexpr's less obvious behaviours on purpose:
   calls (three levels of calls in all), and allow one trailing comma.
 
 Everything is a linear scan; the regular expressions are single character classes (or one
-escape pair), so there is no backtracking. Group extents are rescanned per nesting level, which `max_depth`
-bounds, so the work is at most O(length x max_depth).
+escape pair), so there is no backtracking, and nested group extents are remembered, not rescanned.
 """
 
 from __future__ import annotations
@@ -97,6 +96,7 @@ class _Lexer:
         self.text = text
         self.max_depth = max_depth
         self.tokens: list[Token] = []
+        self.group_ends: dict[int, int] = {}
 
     def emit(self, kind: Kind, value: str, pos: int) -> None:
         self.tokens.append(Token(kind, value, pos))
@@ -210,18 +210,26 @@ class _Lexer:
         return close + 1
 
     def group_end(self, pos: int, end: int) -> int:
-        """Index of the `)` closing the group opened at `pos`, counting parens outside texts only."""
-        text, open_groups, i = self.text, 1, pos + 1
+        """Index of the `)` closing the group opened at `pos`, counting parens outside texts only.
+
+        A fresh scan from a nested `(` met on the way would read the same characters in the same
+        state, so its match is remembered and nesting costs no rescans. (The `< end` guard covers
+        a `(` that an enclosing scan read inside quotes because of a quote in a comment.)
+        """
+        known = self.group_ends.get(pos)
+        if known is not None and known < end:
+            return known
+        text, opened, i = self.text, [pos], pos + 1
         while True:
             stop = _GROUP_STOP.search(text, i, end)
             if stop is None or stop.group() == _NUL:
-                raise FilterSyntaxError(f"unbalanced parentheses: missing {open_groups} closing bracket(s)", pos)
+                raise FilterSyntaxError(f"unbalanced parentheses: missing {len(opened)} closing bracket(s)", pos)
             j, ch = stop.start(), stop.group()
             if ch == "(":
-                open_groups += 1
+                opened.append(j)
             elif ch == ")":
-                open_groups -= 1
-                if open_groups == 0:
+                self.group_ends[opened.pop()] = j
+                if not opened:
                     return j
             else:
                 j = self.text_end(j, end)
