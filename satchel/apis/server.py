@@ -24,15 +24,16 @@ NOT_FOUND = "The requested resource wasn't found."
 
 
 def all_routes() -> list[BaseRoute]:
-    # order matters: fixed paths (import, meta/scaffolds) before `{collection}` patterns
+    # Starlette tries routes in order: the hot record routes go first. Fixed collection paths
+    # (import, meta/scaffolds) stay ahead of the `{collection}` patterns inside their module.
     return [
-        *health.routes,
-        *collections.routes,
         *records.routes,
         *record_auth.routes,
-        *settings.routes,
-        *batch.routes,
         *realtime.routes,
+        *batch.routes,
+        *collections.routes,
+        *settings.routes,
+        *health.routes,
     ]
 
 
