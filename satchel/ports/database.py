@@ -41,6 +41,10 @@ class Executor(Protocol):
 
     async def fetch_value(self, st: ir.Select) -> Any: ...
 
+    async def fetch_one_prepared(self, st: ir.Select, args: tuple[Any, ...]) -> Row | None:
+        """Run a statement whose `ir.Slot`s take `args`; it is compiled once and cached."""
+        ...
+
     async def execute(self, st: ir.Statement) -> int:
         """Run a write; returns the number of affected rows."""
         ...

@@ -21,8 +21,10 @@ from typing import Any
 
 from satchel.ports.database import DatabaseError, Executor, IntegrityError, QueryTimeoutError, Row
 from satchel.tools.sql import ir
-from satchel.tools.sql.sqlite import compile_ddl, compile_statement, quote_ident
+from satchel.tools.sql.sqlite import Prepared, compile_ddl, compile_statement, prepare, quote_ident
 
+_PREPARED: dict[ir.Select, Prepared] = {}
+"""Compiled prepared statements by their (hashable, slot-only) tree; bounded by the schema's size."""
 _background: set[asyncio.Future[None]] = set()
 """Strong references to after-commit callbacks scheduled outside a transaction."""
 _UNIQUE_RE = re.compile(r"UNIQUE constraint failed: (.+)$")
@@ -104,6 +106,14 @@ class _SqliteExecutor(Executor):
         sql, params = compile_statement(st)
         self.statements += 1
         row: Row | None = self._conn.run(sql, params).fetchone()
+        return row
+
+    async def fetch_one_prepared(self, st: ir.Select, args: tuple[Any, ...]) -> Row | None:
+        prepared = _PREPARED.get(st)
+        if prepared is None:
+            prepared = _PREPARED[st] = prepare(st)
+        self.statements += 1
+        row: Row | None = self._conn.run(prepared.sql, prepared.bind(args)).fetchone()
         return row
 
     async def fetch_value(self, st: ir.Select) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from satchel.core.collections.model import Collection
@@ -29,6 +30,12 @@ def row_from_record(record: Record) -> dict[str, ir.Expr]:
     return values
 
 
+@functools.lru_cache(maxsize=1024)
+def _by_id_prepared(name: str) -> ir.Select:
+    where = ir.eq(ir.col(name, "id"), ir.Slot(0))
+    return ir.Select((ir.Star(name),), ir.Table(name), where=where, limit=1)
+
+
 def by_id(collection: Collection, record_id: str, extra: ir.Expr | None = None) -> ir.Select:
     where: ir.Expr = ir.eq(ir.col(collection.name, "id"), ir.Param(record_id))
     if extra is not None:
@@ -39,6 +46,9 @@ def by_id(collection: Collection, record_id: str, extra: ir.Expr | None = None) 
 async def fetch_by_id(
     ex: Executor, collection: Collection, record_id: str, extra: ir.Expr | None = None
 ) -> Record | None:
+    if extra is None:  # the hot path: one prepared statement per collection
+        row = await ex.fetch_one_prepared(_by_id_prepared(collection.name), (record_id,))
+        return record_from_row(collection, row) if row is not None else None
     row = await ex.fetch_one(by_id(collection, record_id, extra))
     return record_from_row(collection, row) if row is not None else None
 

@@ -61,6 +61,16 @@ class Param(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Slot(Expr):
+    """A parameter of a prepared statement, supplied by position when it runs.
+
+    Lets hot statements (fetch by id) be compiled once and reused with new values.
+    """
+
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
 class Null(Expr):
     pass
 

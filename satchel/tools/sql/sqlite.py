@@ -96,6 +96,9 @@ class SqliteCompiler:
             case ir.Param(value):
                 self.params.append(value)
                 return "?"
+            case ir.Slot(index):
+                self.params.append(_SlotRef(index))
+                return "?"
             case ir.Null():
                 return "NULL"
             case ir.Star(table):
@@ -265,6 +268,32 @@ def compile_ddl(d: ir.DDL) -> str:
         case ir.DropView(name):
             return f"DROP VIEW IF EXISTS {quote_ident(name)}"
     raise SqlCompileError(f"cannot compile DDL {type(d).__name__}")
+
+
+class _SlotRef:
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+class Prepared:
+    """A statement compiled once; `bind(args)` gives the parameter list for one execution."""
+
+    __slots__ = ("_template", "sql")
+
+    def __init__(self, sql: str, template: list[Any]) -> None:
+        self.sql = sql
+        self._template = template
+
+    def bind(self, args: tuple[Any, ...]) -> list[Any]:
+        return [args[p.index] if isinstance(p, _SlotRef) else p for p in self._template]
+
+
+def prepare(st: ir.Select) -> Prepared:
+    c = SqliteCompiler()
+    sql = c.statement(st)
+    return Prepared(sql, c.params)
 
 
 def compile_statement(st: ir.Statement) -> tuple[str, list[Any]]:
