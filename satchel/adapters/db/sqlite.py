@@ -39,8 +39,14 @@ PRAGMAS = (
 )
 
 
-def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
-    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+def _rows(cursor: sqlite3.Cursor) -> list[Row]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def _row(cursor: sqlite3.Cursor) -> Row | None:
+    r = cursor.fetchone()
+    return None if r is None else dict(zip([d[0] for d in cursor.description], r, strict=True))
 
 
 def _translate(exc: sqlite3.Error) -> DatabaseError:
@@ -63,7 +69,6 @@ class _Conn:
     def __init__(self, path: str, *, readonly: bool, query_timeout: float) -> None:
         uri = path.startswith("file:")
         self.raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=uri)
-        self.raw.row_factory = _dict_row
         for p in PRAGMAS:
             self.raw.execute(p)
         if readonly:
@@ -100,21 +105,19 @@ class _SqliteExecutor(Executor):
     async def fetch_all(self, st: ir.Select) -> list[Row]:
         sql, params = compile_statement(st)
         self.statements += 1
-        return self._conn.run(sql, params).fetchall()
+        return _rows(self._conn.run(sql, params))
 
     async def fetch_one(self, st: ir.Select) -> Row | None:
         sql, params = compile_statement(st)
         self.statements += 1
-        row: Row | None = self._conn.run(sql, params).fetchone()
-        return row
+        return _row(self._conn.run(sql, params))
 
     async def fetch_one_prepared(self, st: ir.Select, args: tuple[Any, ...]) -> Row | None:
         prepared = _PREPARED.get(st)
         if prepared is None:
             prepared = _PREPARED[st] = prepare(st)
         self.statements += 1
-        row: Row | None = self._conn.run(prepared.sql, prepared.bind(args)).fetchone()
-        return row
+        return _row(self._conn.run(prepared.sql, prepared.bind(args)))
 
     async def fetch_value(self, st: ir.Select) -> Any:
         row = await self.fetch_one(st)
@@ -203,7 +206,7 @@ class SqliteDatabase:
             await cb()
 
     async def table_columns(self, table: str) -> list[str]:
-        rows = self._writer.run(f"PRAGMA table_info({quote_ident(table)})").fetchall()
+        rows = _rows(self._writer.run(f"PRAGMA table_info({quote_ident(table)})"))
         return [r["name"] for r in rows]
 
     async def validate_select(self, select_sql: str) -> list[str]:

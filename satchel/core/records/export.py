@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from satchel.core.records.model import Record
+from satchel.core.records.plans import visible_fields
 from satchel.core.rules.request_info import RequestInfo
-
-NEVER_EXPORTED = frozenset({"password", "tokenKey"})
 
 
 def can_see_email(record: Record, request: RequestInfo | None, *, manager: bool = False) -> bool:
@@ -36,14 +35,10 @@ def export_record(
     """The record's public JSON object (without `expand`; the caller adds it)."""
     superuser = request is not None and request.is_superuser
     reveal_hidden = superuser if show_hidden is None else show_hidden
-    out: dict[str, Any] = {}
-    for f in record.collection.fields:
-        name = f.name
-        if name in NEVER_EXPORTED and record.collection.is_auth:
-            continue
-        if f.hidden and not reveal_hidden:
-            continue
-        out[name] = record.data.get(name, f.zero())
+    data = record.data
+    out: dict[str, Any] = {
+        name: data.get(name, zero) for name, zero in visible_fields(record.collection, reveal_hidden)
+    }
     if record.collection.is_auth and "email" in out and not can_see_email(record, request, manager=manager):
         del out["email"]
     out["collectionId"] = record.collection.id

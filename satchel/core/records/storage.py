@@ -7,20 +7,25 @@ from typing import Any
 
 from satchel.core.collections.model import Collection
 from satchel.core.records.model import Record
+from satchel.core.records.plans import decoder
 from satchel.ports.database import Executor, Row
 from satchel.tools.sql import ir
 
 
 def record_from_row(collection: Collection, row: Row) -> Record:
     data: dict[str, Any] = {}
-    for f in collection.fields:
-        raw = row.get(f.name)
-        # text-like columns already hold their final value: skip the per-field call on the hot path
-        data[f.name] = raw if type(raw) is str and f.type in _PLAIN_TEXT else f.from_db(raw)
+    for name, convert in decoder(collection):
+        raw = row.get(name)
+        # text-like columns already hold their final value: no per-field call on the hot path
+        data[name] = raw if convert is None and type(raw) is str else _convert(collection, name, convert, raw)
     return Record(collection, data, dict(data))
 
 
-_PLAIN_TEXT = frozenset({"text", "editor", "email", "url", "password"})
+def _convert(collection: Collection, name: str, convert: Any, raw: Any) -> Any:
+    if convert is not None:
+        return convert(raw)
+    field = collection.field(name)
+    return field.from_db(raw) if field is not None else raw
 
 
 def row_from_record(record: Record) -> dict[str, ir.Expr]:
