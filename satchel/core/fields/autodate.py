@@ -12,6 +12,14 @@ from satchel.tools.datetime import normalize_dt
 from satchel.tools.sql import ir
 
 
+def _neither() -> FieldError:
+    return FieldError("validation_required", "Either onCreate or onUpdate must be enabled.")
+
+
+def _changed() -> FieldError:
+    return FieldError("validation_values_mismatch", "Values don't match.")
+
+
 @dataclass(slots=True, kw_only=True)
 class AutodateField(Field):
     type: ClassVar[str] = "autodate"
@@ -40,9 +48,17 @@ class AutodateField(Field):
         return value
 
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
+        errors: ErrorTree = {}
+        old = ctx.old.field_by_id(self.id) if ctx.old is not None and self.id else None
+        if self.system and isinstance(old, AutodateField):
+            if self.on_create != old.on_create:
+                errors["onCreate"] = _changed()
+            if self.on_update != old.on_update:
+                errors["onUpdate"] = _changed()
         if not self.on_create and not self.on_update:
-            return {"onCreate": FieldError("validation_required", "Cannot be blank.")}
-        return {}
+            errors.setdefault("onCreate", _neither())
+            errors.setdefault("onUpdate", _neither())
+        return errors
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:
         return None

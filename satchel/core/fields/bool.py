@@ -7,8 +7,20 @@ from typing import Any, ClassVar
 
 from satchel.core.errors import FieldError, required
 from satchel.core.fields.base import Field, ValueContext
-from satchel.core.fields.common import to_bool
 from satchel.tools.sql import ir
+
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
+def cast_bool(raw: Any) -> bool:
+    """PocketBase's `cast.ToBool`: Go's `strconv.ParseBool` for strings ("on", "yes" are false)."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int | float):
+        return raw != 0
+    if isinstance(raw, str):
+        return raw in _TRUE
+    return False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -22,15 +34,15 @@ class BoolField(Field):
         return False
 
     def from_db(self, raw: Any) -> Any:
-        return to_bool(raw)
+        return cast_bool(raw)
 
     def to_db(self, value: Any) -> Any:
-        return 1 if to_bool(value) else 0
+        return 1 if cast_bool(value) else 0
 
     def coerce(self, raw: Any) -> Any:
-        return to_bool(raw)
+        return cast_bool(raw)
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:
-        if self.required and not to_bool(value):
+        if self.required and not cast_bool(value):
             return required()
         return None

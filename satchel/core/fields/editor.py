@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from satchel.core.errors import FieldError, required
-from satchel.core.fields.base import Field, ValueContext
-from satchel.core.fields.common import ferr, to_text
+from satchel.core.errors import ErrorTree, FieldError, required
+from satchel.core.fields.base import Field, OptionsContext, ValueContext
+from satchel.core.fields.number import MAX_SAFE_INT, check_range
 from satchel.core.fields.options import Option
+from satchel.core.fields.text import cast_string
 from satchel.tools.sql import ir
 
 DEFAULT_MAX_SIZE = 5 << 20
@@ -28,18 +29,24 @@ class EditorField(Field):
         return ""
 
     def from_db(self, raw: Any) -> Any:
-        return to_text(raw)
+        return raw if isinstance(raw, str) else cast_string(raw)
 
     def coerce(self, raw: Any) -> Any:
-        return to_text(raw)
+        return cast_string(raw)
+
+    def validate_options(self, ctx: OptionsContext) -> ErrorTree:
+        problem = check_range(self.max_size, 0, MAX_SAFE_INT)
+        return {"maxSize": problem} if problem is not None else {}
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:
-        text = value if isinstance(value, str) else ""
-        if text == "":
-            return required() if self.required else None
-        limit = self.max_size or DEFAULT_MAX_SIZE
+        text = value if isinstance(value, str) else cast_string(value)
+        if text == "" and self.required:
+            return required()
+        limit = self.max_size if self.max_size > 0 else DEFAULT_MAX_SIZE
         if len(text.encode()) > limit:
-            return ferr(
-                "validation_content_size_limit", "The maximum allowed content size is {maxSize} bytes.", maxSize=limit
+            return FieldError(
+                "validation_content_size_limit",
+                f"The maximum allowed content size is {limit} bytes.",
+                {"maxSize": limit},
             )
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -9,19 +10,33 @@ import orjson
 
 from satchel.core.errors import FieldError, required
 from satchel.core.fields.base import Field, ValueContext
-from satchel.core.fields.common import clean_number, to_number
+from satchel.core.fields.number import clean_number
 from satchel.tools.sql import ir
 
 
-def _point(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, bytes | str):
+def to_point(raw: Any) -> dict[str, Any]:
+    """PocketBase's `GeoPoint.Scan`: an object (or its JSON text) with exact `lon`/`lat` keys.
+
+    Keys are read in document order and the first non-number value stops the decoding: what
+    was read before it is kept, the rest stays 0 (as PocketBase's JSON decoder leaves it).
+    """
+    if isinstance(raw, bytes):
+        raw = raw.decode(errors="replace")
+    if isinstance(raw, str):
         try:
-            raw = orjson.loads(raw)
+            raw = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             raw = None
+    point: dict[str, Any] = {"lon": 0, "lat": 0}
     if not isinstance(raw, dict):
-        return {"lon": 0, "lat": 0}
-    return {"lon": clean_number(to_number(raw.get("lon"))), "lat": clean_number(to_number(raw.get("lat")))}
+        return point
+    for key, value in raw.items():
+        if key not in point or value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            break
+        point[key] = clean_number(value)
+    return {"lon": point["lon"], "lat": point["lat"]}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -35,16 +50,16 @@ class GeoPointField(Field):
         return {"lon": 0, "lat": 0}
 
     def from_db(self, raw: Any) -> Any:
-        return _point(raw)
+        return to_point(raw)
 
     def to_db(self, value: Any) -> Any:
-        return orjson.dumps(_point(value)).decode()
+        return orjson.dumps(to_point(value)).decode()
 
     def coerce(self, raw: Any) -> Any:
-        return _point(raw)
+        return to_point(raw)
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:
-        point = _point(value)
+        point = to_point(value)
         if point["lon"] == 0 and point["lat"] == 0:
             return required() if self.required else None
         if not -90 <= point["lat"] <= 90:

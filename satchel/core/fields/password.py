@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from satchel.core.errors import FieldError, required
-from satchel.core.fields.base import Field, ValueContext
-from satchel.core.fields.common import ferr, to_text
+from satchel.core.errors import ErrorTree, FieldError, required
+from satchel.core.fields.base import Field, OptionsContext, ValueContext
+from satchel.core.fields.number import check_range
 from satchel.core.fields.options import Option
+from satchel.core.fields.text import cast_string, go_match, regex_error
 from satchel.tools.sql import ir
 
-MAX_PASSWORD = 256
+MAX_PASSWORD = 71  # PocketBase's default and ceiling (bcrypt reads at most 72 bytes)
+MAX_PASSWORD_BYTES = 72
+MIN_COST, MAX_COST = 4, 31  # bcrypt's cost bounds
 
 
 @dataclass(slots=True, kw_only=True)
@@ -36,18 +38,36 @@ class PasswordField(Field):
         return ""
 
     def from_db(self, raw: Any) -> Any:
-        return to_text(raw)
+        return raw if isinstance(raw, str) else cast_string(raw)
 
     def coerce(self, raw: Any) -> Any:
-        return to_text(raw)
+        return cast_string(raw)
+
+    def validate_options(self, ctx: OptionsContext) -> ErrorTree:
+        errors: ErrorTree = {}
+        for key, problem in (
+            ("min", check_range(self.min, 1, MAX_PASSWORD)),
+            ("max", check_range(self.max, self.min, MAX_PASSWORD)),
+            ("cost", check_range(self.cost, MIN_COST, MAX_COST)),
+            ("pattern", regex_error(self.pattern)),
+        ):
+            if problem is not None:
+                errors[key] = problem
+        return errors
 
     def validate_plain(self, plain: str) -> FieldError | None:
-        if self.min and len(plain) < self.min:
-            return ferr("validation_min_text_constraint", "Must be at least {min} character(s).", min=self.min)
-        limit = self.max or MAX_PASSWORD
-        if len(plain) > limit:
-            return ferr("validation_max_text_constraint", "Must be no more than {max} character(s).", max=limit)
-        if self.pattern and not re.search(self.pattern, plain):
+        """Checks on a new plaintext; PocketBase's messages here carry no params."""
+        if plain == "":
+            return None
+        if len(plain.encode()) > MAX_PASSWORD_BYTES:
+            return FieldError("validation_invalid_value", "Invalid value.")  # bcrypt refuses to hash it
+        length = len(plain)
+        if length < self.min:
+            return FieldError("validation_min_text_constraint", f"Must be at least {self.min} character(s).")
+        limit = self.max if self.max > 0 else MAX_PASSWORD
+        if length > limit:
+            return FieldError("validation_max_text_constraint", f"Must be less than {limit} character(s).")
+        if self.pattern and not go_match(self.pattern, plain):
             return FieldError("validation_invalid_format", "Invalid value format.")
         return None
 
