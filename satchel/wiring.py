@@ -7,6 +7,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from satchel.adapters.db.sqlite import SqliteDatabase
+from satchel.apis.rest.realtime import close_streams_on_signal
 from satchel.apis.server import create_app
 from satchel.config import BootConfig
 from satchel.core.app import App, AppConfig
@@ -60,8 +61,13 @@ def build_asgi(config: BootConfig) -> Starlette:
         config.dir, query_timeout=config.query_timeout, max_body_size=config.max_body_size, workers=config.workers
     )
 
+    async def startup() -> None:
+        await app.bootstrap()
+        # granian drains open connections before the lifespan shutdown: end SSE streams on the signal
+        close_streams_on_signal(app)
+
     async def shutdown() -> None:
         await app.realtime.close()
         await app.close()
 
-    return create_app(app, on_startup=app.bootstrap, on_shutdown=shutdown)
+    return create_app(app, on_startup=startup, on_shutdown=shutdown)

@@ -1,84 +1,230 @@
-"""`GET/POST /api/realtime`: PocketBase's Server-Sent Events protocol."""
+"""`GET/POST /api/realtime`: PocketBase's Server-Sent Events protocol.
+
+GET opens the stream: a `PB_CONNECT` frame carrying the client id, then one frame per message,
+each `id:<clientId>\\nevent:<topic>\\ndata:<json>\\n\\n` (no spaces, no retry line, no keep-alive
+comments, exactly as PocketBase writes them). POST replaces a client's subscriptions and binds
+the auth of that request to the client.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import ipaddress
+import signal
+import time
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from satchel.apis.request import read_body
 from satchel.apis.responses import no_content
 from satchel.core.app import App
-from satchel.core.errors import FieldError, ForbiddenError, NotFoundError, ValidationError, required
-from satchel.core.realtime.broker import MAX_TOPIC_LENGTH, MAX_TOPICS, Client
+from satchel.core.errors import BadRequestError, FieldError, ForbiddenError, NotFoundError, ValidationError, required
+from satchel.core.realtime.broker import RealtimeBroker
+from satchel.core.realtime.subscriptions import Client
+from satchel.core.records.model import Record
 
-IDLE_TIMEOUT = 5 * 60.0
-SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+MAX_CLIENT_ID = 255
+MAX_TOPICS = 1000
+MAX_TOPIC_LENGTH = 2500
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-def _frame(client_id: str, event: str, data: bytes) -> bytes:
+def frame(client_id: str, event: str, data: bytes) -> bytes:
     return b"id:" + client_id.encode() + b"\nevent:" + event.encode() + b"\ndata:" + data + b"\n\n"
 
 
-async def _stream(app: App, client: Client) -> AsyncIterator[bytes]:
-    try:
-        yield _frame(client.id, "PB_CONNECT", orjson.dumps({"clientId": client.id}))
+class EventStream(Response):
+    """The SSE response: writes the client's messages until it is discarded, idle or too old.
+
+    A raw ASGI response rather than a streaming one so that a client hanging up is noticed at
+    once (the receive channel is watched while waiting for messages) and the client is freed.
+    """
+
+    def __init__(self, broker: RealtimeBroker, client: Client) -> None:
+        # Response.__init__ would add a charset and a zero content-length: headers are set by hand
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream"),
+            (b"cache-control", b"no-store"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        self.broker = broker
+        self.client = client
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hangup = asyncio.ensure_future(_wait_disconnect(receive))
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            await self._pump(send, hangup)
+            with contextlib.suppress(OSError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            pass  # the peer went away mid-write
+        finally:
+            hangup.cancel()
+            self.broker.disconnect(self.client.id)
+
+    async def _pump(self, send: Send, hangup: asyncio.Future[None]) -> None:
+        client = self.client
+        data = orjson.dumps({"clientId": client.id})
+        await send({"type": "http.response.body", "body": frame(client.id, "PB_CONNECT", data), "more_body": True})
+        end_of_life = time.monotonic() + self.broker.max_lifetime
+        idle_until = time.monotonic() + self.broker.idle_timeout
         while True:
-            try:
-                item = await asyncio.wait_for(client.queue.get(), IDLE_TIMEOUT)
-            except TimeoutError:
-                return  # idle clients are closed, as PocketBase does; the SDK reconnects
-            if item is None:
+            wait = min(end_of_life, idle_until) - time.monotonic()
+            if wait <= 0:
                 return
-            event, data = item
-            yield _frame(client.id, event, data)
-    finally:
-        app.realtime.disconnect(client.id)
+            getter = asyncio.ensure_future(client.queue.get())
+            waiting: set[asyncio.Future[Any]] = {getter, hangup}
+            done, _ = await asyncio.wait(waiting, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                return  # hung up, idle or too old
+            message = getter.result()
+            if message is None:
+                return  # discarded: server shutdown or too far behind
+            name, payload = message
+            await send({"type": "http.response.body", "body": frame(client.id, name, payload), "more_body": True})
+            idle_until = time.monotonic() + self.broker.idle_timeout
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def close_streams_on_signal(app: App) -> None:
+    """End realtime streams as soon as the worker is told to stop (call once at startup, in the loop).
+
+    Granian drains open connections before it runs the lifespan shutdown, so streams closed only
+    there would hold the process until every client hung up. Granian's workers stop on a loop
+    signal handler; this chains onto it. Without such a handler nothing is installed, so a
+    server that handles signals differently keeps its own behaviour.
+    """
+    loop = asyncio.get_running_loop()
+    handlers: dict[int, asyncio.Handle] = getattr(loop, "_signal_handlers", {})
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = handlers.get(sig)
+        if previous is None:
+            continue
+        callback, args = previous._callback, previous._args  # type: ignore[attr-defined]
+
+        def stop(callback: Any = callback, args: Any = args) -> None:
+            app.realtime.disconnect_all()
+            callback(*args)
+
+        loop.add_signal_handler(sig, stop)
+
+
+def real_ip(request: Request, app: App) -> str:
+    """The caller's address, through the trusted proxy headers when settings name any."""
+    proxy = app.settings.current.get("trustedProxy") or {}
+    leftmost = bool(proxy.get("useLeftmostIP"))
+    for header in proxy.get("headers") or []:
+        values = request.headers.getlist(str(header))
+        if not values or not values[-1]:
+            continue
+        candidates = [p.strip() for p in values[-1].split(",")]
+        for candidate in candidates if leftmost else reversed(candidates):
+            with contextlib.suppress(ValueError):
+                return _expanded(candidate)
+    host = request.client.host if request.client else ""
+    with contextlib.suppress(ValueError):
+        return _expanded(host)
+    return host
+
+
+def _expanded(text: str) -> str:
+    ip = ipaddress.ip_address(text)
+    return ip.exploded if ip.version == 6 else str(ip)
 
 
 async def connect(request: Request) -> Response:
     app: App = request.app.state.satchel
-    client = app.realtime.connect()
-    return StreamingResponse(_stream(app, client), media_type="text/event-stream", headers=SSE_HEADERS)
+    client = app.realtime.connect(real_ip(request, app))
+    return EventStream(app.realtime, client)
 
 
-def _validate(body: dict[str, Any]) -> tuple[str, list[str]]:
-    client_id = body.get("clientId")
-    subs = body.get("subscriptions", [])
+def _bind(body: dict[str, Any], form: bool) -> tuple[str, list[str]]:
+    """Read the form the way Go binds JSON into a struct: keys case-insensitive, wrong types refused."""
+    client_id: Any = ""
+    topics: Any = []
+    for key, value in body.items():
+        name = key.lower()
+        if name == "clientid":
+            client_id = "" if value is None else value
+        elif name == "subscriptions":
+            topics = [] if value is None else [value] if form and isinstance(value, str) else value
+    if not isinstance(client_id, str) or not isinstance(topics, list):
+        raise BadRequestError()
+    if not all(t is None or isinstance(t, str) for t in topics):
+        raise BadRequestError()
+    return client_id, ["" if t is None else t for t in topics]
+
+
+def _validate(client_id: str, topics: list[str]) -> None:
     errors: dict[str, Any] = {}
-    if not isinstance(client_id, str) or not client_id:
+    if not client_id:
         errors["clientId"] = required()
-    elif len(client_id) > 255:
-        errors["clientId"] = FieldError("validation_length_out_of_range", "The length must be between 1 and 255.")
-    if not isinstance(subs, list) or not all(isinstance(s, str) for s in subs):
-        errors["subscriptions"] = FieldError("validation_invalid_value", "Invalid value.")
-    elif len(subs) > MAX_TOPICS:
-        errors["subscriptions"] = FieldError(
-            "validation_length_too_long", f"The length must be no more than {MAX_TOPICS}."
+    elif len(client_id) > MAX_CLIENT_ID:
+        errors["clientId"] = FieldError(
+            "validation_length_out_of_range",
+            f"The length must be between 1 and {MAX_CLIENT_ID}.",
+            {"max": MAX_CLIENT_ID, "min": 1},
         )
-    elif any(len(s) > MAX_TOPIC_LENGTH for s in subs):
-        errors["subscriptions"] = FieldError("validation_length_too_long", "A topic is too long.")
+    if len(topics) > MAX_TOPICS:
+        errors["subscriptions"] = FieldError(
+            "validation_length_too_long",
+            f"The length must be no more than {MAX_TOPICS}.",
+            {"max": MAX_TOPICS, "min": 0},
+        )
+    else:
+        too_long = {
+            str(i): FieldError(
+                "validation_length_too_long",
+                f"The length must be no more than {MAX_TOPIC_LENGTH}.",
+                {"max": MAX_TOPIC_LENGTH, "min": 0},
+            )
+            for i, t in enumerate(topics)
+            if len(t) > MAX_TOPIC_LENGTH
+        }
+        if too_long:
+            errors["subscriptions"] = too_long
     if errors:
-        raise ValidationError("An error occurred while validating the submitted data.", errors)
-    return str(client_id), list(subs)
+        raise ValidationError(None, errors)
+
+
+def _same_auth(a: Record | None, b: Record | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.id == b.id and a.collection_id == b.collection_id
 
 
 async def set_subscriptions(request: Request) -> Response:
     app: App = request.app.state.satchel
-    body = await read_body(request)
-    client_id, topics = _validate(body)
-    client = app.realtime.clients.get(client_id)
+    try:
+        body = await read_body(request)
+    except BadRequestError as exc:
+        raise BadRequestError() from exc
+    form = request.headers.get("content-type", "").split(";")[0].strip().lower() in FORM_TYPES
+    client_id, topics = _bind(body, form)
+    _validate(client_id, topics)
+    client = app.realtime.client(client_id)
     if client is None:
         raise NotFoundError("Missing or invalid client id.")
-    auth = request.state.auth
-    if client.auth is not None and (
-        auth is None or (auth.collection_id, auth.id) != (client.auth.collection_id, client.auth.id)
-    ):
+    if client.ip and client.ip != real_ip(request, app):
+        raise BadRequestError("Invalid realtime client.")
+    auth: Record | None = request.state.auth
+    if client.auth is not None and not _same_auth(client.auth, auth):
         raise ForbiddenError("The current and the previous request authorization don't match.")
     app.realtime.subscribe(client, topics, auth)
     return no_content()

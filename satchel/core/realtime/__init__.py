@@ -1,0 +1,1 @@
+"""Realtime: PocketBase's subscription protocol over Server-Sent Events (broker, topics, visibility)."""

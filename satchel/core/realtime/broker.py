@@ -1,212 +1,224 @@
-"""In-process realtime: clients, their topic subscriptions, and rule-checked fan-out of record events.
+"""The realtime broker: connected clients, and the fan-out of record events and custom messages.
 
-A single worker task fans events out in commit order, so each client sees one record's changes in
-order; each client has a bounded queue and a client that falls behind is dropped, never waited for.
-Visibility is decided by the same access policy as the REST API, once per distinct
-(rule, auth, filter) per event, so many subscribers with the same auth cost one query.
+Publishing never waits for subscribers. `publish()` (called after a commit) hands the event to a
+`Transport`, which delivers events to `RealtimeBroker.deliver` one at a time in publish order, so
+every client receives one record's changes in the order they were committed. Delivery only
+queues messages on each client's bounded outbox; a client whose outbox is full is disconnected
+(its SDK reconnects and resubscribes) rather than slowing everyone else down.
+
+The transport is the seam for running several server processes: the in-process one below
+delivers locally; a cross-process one would carry the same events to every process's broker.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from satchel.core.errors import SatchelError
-from satchel.core.records.fields_param import apply_fields, parse_fields
+from satchel.core.hooks import CollectionEvent
+from satchel.core.realtime.subscriptions import Client, record_targets
+from satchel.core.realtime.visibility import EventView, subscriber_request
 from satchel.core.records.model import Record
-from satchel.core.rules.policy import rule_probe
-from satchel.core.rules.request_info import CONTEXT_REALTIME, RequestInfo
 from satchel.tools.ids import random_string
-from satchel.tools.sql import ir
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from satchel.core.app import App
 
 log = logging.getLogger("satchel.realtime")
 
-CLIENT_QUEUE = 1000
-MAX_TOPICS = 1000
-MAX_TOPIC_LENGTH = 2500
+CLIENT_ID_LENGTH = 40
+IDLE_TIMEOUT = 5 * 60.0
+"""A stream that delivered nothing for this long is closed (the SDK reconnects)."""
+MAX_LIFETIME = 30 * 60.0
+"""Streams are recycled after this long whatever their activity, as PocketBase does."""
 
 
-@dataclass(slots=True)
-class Subscription:
+@dataclass(frozen=True, slots=True)
+class RecordChange:
+    action: str
+    """One of create, update, delete."""
+    record: Record
+
+
+@dataclass(frozen=True, slots=True)
+class CustomMessage:
     topic: str
-    target: str
-    """`collection/*`, `collection/recordId`, or a custom topic name."""
-    query: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
+    data: bytes
 
 
-def parse_topic(raw: str) -> Subscription:
-    """`posts/*?options={"query":{"filter":"..."}}` -> target + options (bad options are ignored)."""
-    target, _, qs = raw.partition("?")
-    sub = Subscription(topic=raw, target=target)
-    options_raw = parse_qs(qs).get("options", [""])[0] if qs else ""
-    if options_raw:
-        try:
-            options = orjson.loads(options_raw)
-        except orjson.JSONDecodeError:
-            options = {}
-        if isinstance(options, dict):
-            q, h = options.get("query"), options.get("headers")
-            sub.query = {str(k): str(v) for k, v in q.items()} if isinstance(q, dict) else {}
-            sub.headers = (
-                {str(k).lower().replace("-", "_"): str(v) for k, v in h.items()} if isinstance(h, dict) else {}
-            )
-    return sub
+RealtimeEvent = RecordChange | CustomMessage
 
 
-@dataclass(eq=False)
-class Client:
-    id: str
-    queue: asyncio.Queue[tuple[str, bytes] | None]
-    auth: Record | None = None
-    subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    closed: bool = False
+class Transport(Protocol):
+    """Carries published events to the brokers that hold clients, in publish order."""
 
-    def push(self, event: str, data: bytes) -> bool:
-        """Queue a message; False when the client is too far behind (it is then disconnected)."""
-        if self.closed:
-            return True
-        try:
-            self.queue.put_nowait((event, data))
-        except asyncio.QueueFull:
-            return False
-        return True
+    def start(self, deliver: Callable[[RealtimeEvent], Awaitable[None]]) -> None: ...
 
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            with contextlib.suppress(asyncio.QueueFull):  # a full queue is drained and dropped anyway
-                self.queue.put_nowait(None)
+    async def send(self, event: RealtimeEvent) -> None: ...
+
+    async def close(self) -> None: ...
 
 
-class RealtimeBroker:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.clients: dict[str, Client] = {}
-        self._events: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+class LocalTransport:
+    """One process: an unbounded FIFO drained by a single background task."""
+
+    def __init__(self) -> None:
+        self._deliver: Callable[[RealtimeEvent], Awaitable[None]] | None = None
+        self._events: asyncio.Queue[RealtimeEvent] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
-    # --------------------------------------------------------------- clients
-    def connect(self) -> Client:
-        client = Client(id=random_string(40), queue=asyncio.Queue(CLIENT_QUEUE))
-        self.clients[client.id] = client
-        return client
+    def start(self, deliver: Callable[[RealtimeEvent], Awaitable[None]]) -> None:
+        self._deliver = deliver
 
-    def disconnect(self, client_id: str) -> None:
-        client = self.clients.pop(client_id, None)
-        if client is not None:
-            client.close()
-
-    def subscribe(self, client: Client, topics: list[str], auth: Record | None) -> None:
-        client.auth = auth
-        client.subscriptions = {t: parse_topic(t) for t in dict.fromkeys(topics) if t}
-
-    # --------------------------------------------------------------- publish
-    async def publish(self, action: str, record: Record) -> None:
-        if not self.clients:
-            return
-        snapshot = Record(record.collection, dict(record.data))
-        await self._enqueue(lambda: self._fan_out(action, snapshot))
-
-    async def send_custom(self, topic: str, data: Any) -> None:
-        payload = orjson.dumps(data)
-
-        async def send() -> None:
-            for client in list(self.clients.values()):
-                if topic in client.subscriptions and not client.push(topic, payload):
-                    self.disconnect(client.id)
-
-        await self._enqueue(send)
-
-    async def _enqueue(self, job: Callable[[], Awaitable[None]]) -> None:
+    async def send(self, event: RealtimeEvent) -> None:
         if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._run())
-        self._events.put_nowait(job)
+            self._worker = asyncio.get_running_loop().create_task(self._run(), name="satchel-realtime")
+        self._events.put_nowait(event)
 
     async def _run(self) -> None:
+        assert self._deliver is not None
         while True:
-            job = await self._events.get()
+            event = await self._events.get()
             try:
-                await job()
-            except Exception:  # a broken event must not stop delivery of the next ones
-                log.exception("realtime fan-out failed")
+                await self._deliver(event)
+            except Exception:  # one broken event must not stop the delivery of the next ones
+                log.exception("realtime delivery failed")
+            finally:
+                self._events.task_done()
 
-    async def _fan_out(self, action: str, record: Record) -> None:
-        collection = record.collection
-        memo: dict[tuple[Any, ...], bool] = {}
-        for client in list(self.clients.values()):
-            for sub in client.subscriptions.values():
-                name, _, rid = sub.target.partition("/")
-                if rid not in ("*", record.id) or name not in (collection.name, collection.id):
-                    continue
-                if not await self._visible(client, sub, record, rid == "*", memo):
-                    continue
-                payload = await self._payload(client, sub, action, record)
-                if not client.push(sub.topic, payload):
-                    log.info("realtime client %s dropped: queue full", client.id)
-                    self.disconnect(client.id)
-                    break
-
-    def _request(self, client: Client, sub: Subscription) -> RequestInfo:
-        return RequestInfo(
-            auth=client.auth, method="GET", context=CONTEXT_REALTIME, query=sub.query, headers=sub.headers
-        )
-
-    async def _visible(
-        self, client: Client, sub: Subscription, record: Record, is_list: bool, memo: dict[tuple[Any, ...], bool]
-    ) -> bool:
-        collection = record.collection
-        request = self._request(client, sub)
-        rule = collection.listRule if is_list else collection.viewRule
-        auth_key = (client.auth.collection_id, client.auth.id) if client.auth else None
-        key = (is_list, auth_key, sub.query.get("filter", ""), tuple(sorted(sub.headers.items())))
-        if key in memo:
-            return memo[key]
-        ok = await self._check(record, rule, request)
-        if ok and sub.query.get("filter", "").strip():
-            ok = await self._check(record, sub.query["filter"], request, superuser_bypass=False)
-        memo[key] = ok
-        return ok
-
-    async def _check(
-        self, record: Record, rule: str | None, request: RequestInfo, superuser_bypass: bool = True
-    ) -> bool:
-        if request.is_superuser and superuser_bypass:
-            return True
-        if rule is None:
-            return False
-        if not rule.strip():
-            return True
-        collection = record.collection
-        columns: list[ir.SelectItem] = [
-            ir.Alias(ir.Param(f.to_db(record.data.get(f.name, f.zero()))), f.name) for f in collection.fields
-        ]
-        dummy = ir.SubquerySource(ir.Select(tuple(columns)), collection.name)
-        try:
-            probe = rule_probe(collection, rule, request, self.app.collections.get, dummy)
-            return await self.app.db.executor().fetch_one(probe) is not None
-        except SatchelError:
-            return False
-
-    async def _payload(self, client: Client, sub: Subscription, action: str, record: Record) -> bytes:
-        request = self._request(client, sub)
-        exported = (await self.app.records.export([record], request, sub.query.get("expand", "")))[0]
-        exported = apply_fields(exported, parse_fields(sub.query.get("fields", "")))
-        return orjson.dumps({"action": action, "record": exported})
+    async def drain(self) -> None:
+        """Wait until every event sent so far has been delivered (tests, graceful shutdown)."""
+        if self._worker is not None and not self._worker.done():
+            await self._events.join()
 
     async def close(self) -> None:
-        for client_id in list(self.clients):
-            self.disconnect(client_id)
         if self._worker is not None:
             self._worker.cancel()
             self._worker = None
+
+
+class RealtimeBroker:
+    def __init__(self, app: App, transport: Transport | None = None) -> None:
+        self.app = app
+        self.clients: dict[str, Client] = {}
+        self._by_target: dict[str, dict[str, Client]] = {}
+        self.idle_timeout = IDLE_TIMEOUT
+        self.max_lifetime = MAX_LIFETIME
+        self.transport: Transport = transport or LocalTransport()
+        self.transport.start(self.deliver)
+        hooks = getattr(app, "hooks", None)
+        if hooks is not None:
+            hooks.on_collection_delete.bind(self._on_collection_delete, id="satchel:realtime")
+
+    # ------------------------------------------------------------------ clients
+    def connect(self, ip: str = "") -> Client:
+        client = Client(id=random_string(CLIENT_ID_LENGTH), ip=ip)
+        self.clients[client.id] = client
+        return client
+
+    def client(self, client_id: str) -> Client | None:
+        return self.clients.get(client_id)
+
+    def disconnect(self, client_id: str) -> None:
+        client = self.clients.pop(client_id, None)
+        if client is None:
+            return
+        self._unindex(client)
+        client.discard()
+
+    def subscribe(self, client: Client, topics: list[str], auth: Record | None) -> None:
+        """Bind `auth` to the client and replace its subscriptions (PocketBase's POST semantics)."""
+        self._unindex(client)
+        client.auth = auth
+        client.unsubscribe()
+        client.subscribe(topics)
+        if client.id in self.clients:
+            for target in client.targets():
+                self._by_target.setdefault(target, {})[client.id] = client
+
+    def _unindex(self, client: Client) -> None:
+        for target in client.targets():
+            subscribers = self._by_target.get(target)
+            if subscribers is not None:
+                subscribers.pop(client.id, None)
+                if not subscribers:
+                    del self._by_target[target]
+
+    def subscribers(self, target: str) -> list[Client]:
+        return list(self._by_target.get(target, {}).values())
+
+    # ------------------------------------------------------------------ publishing
+    async def publish(self, action: str, record: Record) -> None:
+        """Queue a committed change for delivery; returns at once."""
+        if not self.clients and isinstance(self.transport, LocalTransport):
+            return
+        snapshot = Record(record.collection, dict(record.data), dict(record.data))
+        await self.transport.send(RecordChange(action, snapshot))
+
+    async def send_custom(self, topic: str, data: Any) -> None:
+        """Send `data` (JSON-encoded) to the clients subscribed to exactly `topic`."""
+        await self.transport.send(CustomMessage(topic, orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)))
+
+    async def deliver(self, event: RealtimeEvent) -> None:
+        """Fan one event out to this process's clients (the transport calls it in publish order)."""
+        if isinstance(event, CustomMessage):
+            for client in self.subscribers(event.topic.split("?", 1)[0]):
+                if event.topic in client.subscriptions:
+                    self._send(client, event.topic, event.data)
+            return
+        record = event.record
+        if record.collection.is_auth:
+            self._sync_auth(event.action, record)
+        view = EventView(self.app, event.action, record)
+        collection = record.collection
+        for target, is_list in record_targets(collection, record.id).items():
+            rule = collection.listRule if is_list else collection.viewRule
+            for client in self.subscribers(target):
+                for topic, options in client.topics_for(target):
+                    if client.discarded:
+                        break
+                    request = subscriber_request(client.auth, options)
+                    if await view.allowed(request, rule):
+                        self._send(client, topic, await view.payload(topic, request))
+
+    def _send(self, client: Client, topic: str, data: bytes) -> None:
+        if not client.send(topic, data):
+            log.info("realtime client %s disconnected: too many pending messages", client.id)
+            self.disconnect(client.id)
+
+    # ------------------------------------------------------------------ auth state
+    def _sync_auth(self, action: str, record: Record) -> None:
+        """Keep clients' bound auth current: refreshed on update, dropped on delete or new tokenKey."""
+        if action == "create":
+            return
+        for client in self.clients.values():
+            if not client.is_auth(record.collection_id, record.id):
+                continue
+            assert client.auth is not None
+            if action == "delete" or client.auth.get("tokenKey") != record.get("tokenKey"):
+                client.auth = None
+            else:
+                client.auth = record
+
+    async def _on_collection_delete(self, e: CollectionEvent) -> None:
+        await e.next()
+        if e.collection.is_auth:
+            for client in self.clients.values():
+                if client.auth is not None and client.auth.collection_id == e.collection.id:
+                    client.auth = None
+
+    # ------------------------------------------------------------------ shutdown
+    def disconnect_all(self) -> None:
+        for client_id in list(self.clients):
+            self.disconnect(client_id)
+
+    async def close(self) -> None:
+        """End every stream and stop delivering (server shutdown)."""
+        self.disconnect_all()
+        await self.transport.close()
