@@ -6,33 +6,20 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from satchel.core.errors import ErrorTree, FieldError, required
-from satchel.core.fields.base import Field, OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext, ValueContext
 from satchel.core.fields.number import MAX_SAFE_INT, check_range
 from satchel.core.fields.options import Option
-from satchel.core.fields.text import cast_string
-from satchel.tools.sql import ir
+from satchel.core.fields.text import StoredText, cast_string
 
 DEFAULT_MAX_SIZE = 5 << 20
 
 
 @dataclass(slots=True, kw_only=True)
-class EditorField(Field):
+class EditorField(StoredText):
     type: ClassVar[str] = "editor"
     options: ClassVar[tuple[Option, ...]] = (("maxSize", "max_size", "int"), ("convertURLs", "convert_urls", "bool"))
     max_size: int = 0
     convert_urls: bool = False
-
-    def column(self) -> ir.ColumnDef:
-        return ir.ColumnDef(self.name, "TEXT", default="")
-
-    def zero(self) -> Any:
-        return ""
-
-    def from_db(self, raw: Any) -> Any:
-        return raw if isinstance(raw, str) else cast_string(raw)
-
-    def coerce(self, raw: Any) -> Any:
-        return cast_string(raw)
 
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
         problem = check_range(self.max_size, 0, MAX_SAFE_INT)

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from satchel.core.errors import ErrorTree, FieldError, required
-from satchel.core.fields.base import Field, OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext, ValueContext
 from satchel.core.fields.options import Option
-from satchel.core.fields.text import cast_string
-from satchel.tools.sql import ir
+from satchel.core.fields.text import StoredText, cast_string
 
 # govalidator's IsEmail pattern (what ozzo-validation's `is.EmailFormat` runs), rewritten with
 # Python escapes; `_U` is its "unicode letter" range.
@@ -88,8 +87,9 @@ def domain_allowed(domain: str, only: list[str], exclude: list[str]) -> bool:
 
 
 @dataclass(slots=True, kw_only=True)
-class EmailField(Field):
-    type: ClassVar[str] = "email"
+class DomainListField(StoredText):
+    """Text values limited by `onlyDomains` / `exceptDomains` (email and url)."""
+
     options: ClassVar[tuple[Option, ...]] = (
         ("exceptDomains", "except_domains", "strlist"),
         ("onlyDomains", "only_domains", "strlist"),
@@ -97,20 +97,13 @@ class EmailField(Field):
     except_domains: list[str] = field(default_factory=list)
     only_domains: list[str] = field(default_factory=list)
 
-    def column(self) -> ir.ColumnDef:
-        return ir.ColumnDef(self.name, "TEXT", default="")
-
-    def zero(self) -> Any:
-        return ""
-
-    def from_db(self, raw: Any) -> Any:
-        return raw if isinstance(raw, str) else cast_string(raw)
-
-    def coerce(self, raw: Any) -> Any:
-        return cast_string(raw)
-
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
         return domain_options_errors(self.only_domains, self.except_domains)
+
+
+@dataclass(slots=True, kw_only=True)
+class EmailField(DomainListField):
+    type: ClassVar[str] = "email"
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:
         text = value if isinstance(value, str) else cast_string(value)

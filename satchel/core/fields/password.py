@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from satchel.core.errors import ErrorTree, FieldError, required
-from satchel.core.fields.base import Field, OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext, ValueContext
 from satchel.core.fields.number import check_range
 from satchel.core.fields.options import Option
-from satchel.core.fields.text import cast_string, go_match, regex_error
-from satchel.tools.sql import ir
+from satchel.core.fields.text import StoredText, go_match, regex_error
 
 MAX_PASSWORD = 71  # PocketBase's default and ceiling (bcrypt reads at most 72 bytes)
 MAX_PASSWORD_BYTES = 72
@@ -18,7 +17,7 @@ MIN_COST, MAX_COST = 4, 31  # bcrypt's cost bounds
 
 
 @dataclass(slots=True, kw_only=True)
-class PasswordField(Field):
+class PasswordField(StoredText):
     type: ClassVar[str] = "password"
     options: ClassVar[tuple[Option, ...]] = (
         ("cost", "cost", "int"),
@@ -30,18 +29,6 @@ class PasswordField(Field):
     max: int = 0
     pattern: str = ""
     cost: int = 0
-
-    def column(self) -> ir.ColumnDef:
-        return ir.ColumnDef(self.name, "TEXT", default="")
-
-    def zero(self) -> Any:
-        return ""
-
-    def from_db(self, raw: Any) -> Any:
-        return raw if isinstance(raw, str) else cast_string(raw)
-
-    def coerce(self, raw: Any) -> Any:
-        return cast_string(raw)
 
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
         errors: ErrorTree = {}

@@ -137,7 +137,24 @@ def _invalid_format() -> FieldError:
 
 
 @dataclass(slots=True, kw_only=True)
-class TextField(Field):
+class StoredText(Field):
+    """Storage shared by the text-valued types: a `TEXT ''` column and PocketBase's string casting."""
+
+    def column(self) -> ir.ColumnDef:
+        return ir.ColumnDef(self.name, "TEXT", default="")
+
+    def zero(self) -> Any:
+        return ""
+
+    def from_db(self, raw: Any) -> Any:
+        return raw if isinstance(raw, str) else cast_string(raw)
+
+    def coerce(self, raw: Any) -> Any:
+        return cast_string(raw)
+
+
+@dataclass(slots=True, kw_only=True)
+class TextField(StoredText):
     type: ClassVar[str] = "text"
     options: ClassVar[tuple[Option, ...]] = (
         ("min", "min", "int"),
@@ -155,16 +172,7 @@ class TextField(Field):
     def column(self) -> ir.ColumnDef:
         if self.primary_key:
             return ir.ColumnDef(self.name, "TEXT", primary_key=True)
-        return ir.ColumnDef(self.name, "TEXT", default="")
-
-    def zero(self) -> Any:
-        return ""
-
-    def from_db(self, raw: Any) -> Any:
-        return raw if isinstance(raw, str) else cast_string(raw)
-
-    def coerce(self, raw: Any) -> Any:
-        return cast_string(raw)
+        return StoredText.column(self)
 
     def before_save(self, value: Any, ctx: ValueContext) -> Any:
         if value == "" and self.autogenerate_pattern and ctx.is_new:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from satchel.core.errors import ErrorTree, FieldError, required
-from satchel.core.fields.base import Field, OptionsContext, ValueContext
-from satchel.core.fields.email import domain_allowed, domain_options_errors
-from satchel.core.fields.options import Option
+from satchel.core.errors import FieldError, required
+from satchel.core.fields.base import ValueContext
+from satchel.core.fields.email import DomainListField, domain_allowed
 from satchel.core.fields.text import cast_string
-from satchel.tools.sql import ir
 
 _IP6 = (
     r"(?:(?:[0-9a-fA-F]{1,4}:){7,7}[0-9a-fA-F]{1,4}|(?:[0-9a-fA-F]{1,4}:){1,7}:|(?:[0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}"
@@ -98,29 +96,8 @@ def is_url(text: str) -> bool:
 
 
 @dataclass(slots=True, kw_only=True)
-class URLField(Field):
+class URLField(DomainListField):
     type: ClassVar[str] = "url"
-    options: ClassVar[tuple[Option, ...]] = (
-        ("exceptDomains", "except_domains", "strlist"),
-        ("onlyDomains", "only_domains", "strlist"),
-    )
-    except_domains: list[str] = field(default_factory=list)
-    only_domains: list[str] = field(default_factory=list)
-
-    def column(self) -> ir.ColumnDef:
-        return ir.ColumnDef(self.name, "TEXT", default="")
-
-    def zero(self) -> Any:
-        return ""
-
-    def from_db(self, raw: Any) -> Any:
-        return raw if isinstance(raw, str) else cast_string(raw)
-
-    def coerce(self, raw: Any) -> Any:
-        return cast_string(raw)
-
-    def validate_options(self, ctx: OptionsContext) -> ErrorTree:
-        return domain_options_errors(self.only_domains, self.except_domains)
 
     async def validate(self, value: Any, ctx: ValueContext) -> FieldError | None:
         text = value if isinstance(value, str) else cast_string(value)
