@@ -1,0 +1,146 @@
+"""Markdown and JSON output of a benchmark run.
+
+Ratios are always Satchel / PocketBase: for req/s above 1 means Satchel is faster, for p99 and RSS
+above 1 means Satchel is slower / bigger. The JSON keeps every round so a reader can check the spread.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+A, B = "satchel", "pocketbase"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b <= 0 or a < 0:
+        return "—"
+    return f"{a / b:.2f}"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _mb(kb: float | None) -> str:
+    return "—" if kb is None else f"{kb / 1024:.0f}"
+
+
+def _get(entry: dict[str, Any], kind: str, key: str) -> Any:
+    server = entry.get("servers", {}).get(kind)
+    return None if not server else server.get(key)
+
+
+def _errors(entry: dict[str, Any], kind: str) -> str:
+    errors = _get(entry, kind, "errors")
+    if errors is None:
+        return "—"
+    total = sum(errors.values())
+    return str(total) if not total else f"**{total}** ({', '.join(f'{k} {v}' for k, v in sorted(errors.items()))})"
+
+
+def http_table(data: dict[str, Any]) -> list[str]:
+    lines = [
+        "| scenario | Satchel req/s | PocketBase req/s | req/s S/PB | Satchel p50 ms | PocketBase p50 ms "
+        "| Satchel p99 ms | PocketBase p99 ms | p99 S/PB | Satchel RSS MB | PocketBase RSS MB | RSS S/PB "
+        "| errors S | errors PB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for entry in data.get("scenarios", []):
+        name = entry["name"]
+        if _get(entry, A, "ids_exhausted") or _get(entry, B, "ids_exhausted"):
+            name += " ¹"
+        rps = (_get(entry, A, "rps"), _get(entry, B, "rps"))
+        p50 = (_get(entry, A, "p50_ms"), _get(entry, B, "p50_ms"))
+        p99 = (_get(entry, A, "p99_ms"), _get(entry, B, "p99_ms"))
+        rss = (_get(entry, A, "rss_kb"), _get(entry, B, "rss_kb"))
+        lines.append(
+            f"| {name} | {_num(rps[0])} | {_num(rps[1])} | {_ratio(*rps)} | {_num(p50[0], 2)} | {_num(p50[1], 2)} "
+            f"| {_num(p99[0], 2)} | {_num(p99[1], 2)} | {_ratio(*p99)} | {_mb(rss[0])} | {_mb(rss[1])} "
+            f"| {_ratio(*rss)} | {_errors(entry, A)} | {_errors(entry, B)} |"
+        )
+    return lines
+
+
+def realtime_table(data: dict[str, Any]) -> list[str]:
+    lines = [
+        "| subscribers | creates/s | Satchel p50 ms | PocketBase p50 ms | Satchel p99 ms | PocketBase p99 ms "
+        "| Satchel p99 from send | PocketBase p99 from send | p99-from-send S/PB | lost S | lost PB "
+        "| Satchel RSS MB | PocketBase RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for entry in data.get("realtime", []):
+
+        def lost(kind: str, e: dict[str, Any] = entry) -> str:
+            server = e["servers"].get(kind)
+            return "—" if not server else f"{server['lost']}/{server['expected']}"
+
+        send = (_get(entry, A, "p99_from_send_ms"), _get(entry, B, "p99_from_send_ms"))
+        lines.append(
+            f"| {entry['subscribers']} | {entry['rate']:g} | {_num(_get(entry, A, 'p50_ms'), 2)} "
+            f"| {_num(_get(entry, B, 'p50_ms'), 2)} | {_num(_get(entry, A, 'p99_ms'), 2)} "
+            f"| {_num(_get(entry, B, 'p99_ms'), 2)} | {_num(send[0], 2)} | {_num(send[1], 2)} | {_ratio(*send)} "
+            f"| {lost(A)} | {lost(B)} | {_mb(_get(entry, A, 'rss_kb'))} | {_mb(_get(entry, B, 'rss_kb'))} |"
+        )
+    return lines
+
+
+def _footer(data: dict[str, Any]) -> list[str]:
+    m = data["meta"]
+    sizes = m["sizes"]
+    workers = m.get("satchel_workers_used")
+    quick = " (smaller data and shorter runs than a full run; numbers are indicative only)"
+    lines = [
+        f"- Mode **{m['mode']}**"
+        + (quick if m["mode"] == "quick" else "")
+        + f": {m['rounds']} round(s) per scenario and server, alternating order; {m['duration_s']:g} s per run"
+        + (f" after a {m['warmup_s']:g} s warm-up in round 1" if m.get("warmup_s") else "")
+        + f"; {m['connections']} connections, {m['threads']} threads ({m['loader']}); medians over rounds.",
+        f"- Data: posts {sizes['posts']:,} rows, posts_big {sizes['posts_big']:,} rows, posts_owned "
+        f"{sizes['posts_owned']:,} rows over {sizes['users']} users; {sizes['delete_pool']:,} records pre-created "
+        "per delete run.",
+        f"- Satchel workers: {workers if workers is not None else '—'} (requested "
+        f"{m['satchel_workers_requested']}); realtime against a separate fresh Satchel with "
+        f"{m.get('realtime_satchel_workers', '—')} worker(s) (subscriptions are per process).",
+        f"- Machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, Python {m['python']}; "
+        f"{m['satchel']}; pocketbase {m['pocketbase']}. Load generator, client and servers share the machine.",
+        "- RSS: peak of the server's whole process tree, sampled every 100 ms during the run (max over rounds).",
+        "- Ratios are Satchel / PocketBase: req/s > 1 = Satchel faster; p99 and RSS > 1 = Satchel slower / bigger.",
+    ]
+    if any(_get(e, A, "ids_exhausted") or _get(e, B, "ids_exhausted") for e in data.get("scenarios", [])):
+        lines.append("- ¹ the pre-created ids ran out before the time was up: that run is shorter (req/s still valid).")
+    if data.get("realtime"):
+        lines.append(
+            "- Realtime: p50/p99 = subscriber receipt minus the moment the create *response* arrived (a lower bound "
+            "of commit-to-delivery, negative when the event overtakes the response); 'from send' = minus the moment "
+            "the create was sent (upper bound). Rate capped at 10,000 deliveries/s for the single Python client. "
+            f"{m['realtime_duration_s']:g} s of creates, then up to 5 s for stragglers."
+        )
+    return lines
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    m = data["meta"]
+    out = [f"# Satchel vs PocketBase — {m['mode']} run, {m['started']} ({m.get('elapsed_s', '?')} s)", ""]
+    if data.get("scenarios"):
+        out += ["## HTTP", "", *http_table(data), ""]
+    if data.get("realtime"):
+        out += ["## Realtime (SSE, `posts/*`)", "", *realtime_table(data), ""]
+    out += ["## Notes", "", *_footer(data)]
+    if data.get("notes"):
+        out += [f"- {note}" for note in data["notes"]]
+    if data.get("scenarios"):
+        out += ["", "## Scenarios", ""]
+        out += [f"- `{e['name']}`: {e['summary']}" for e in data["scenarios"]]
+    return "\n".join(out) + "\n"
+
+
+def write_results(data: dict[str, Any], directory: Path = RESULTS_DIR, stem: str = "latest") -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    md = directory / f"{stem}.md"
+    js = directory / f"{stem}.json"
+    md.write_text(render_markdown(data))
+    js.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    return md, js

@@ -1,0 +1,346 @@
+"""Orchestration: start both servers, seed them, run every scenario on each in alternating rounds.
+
+Rounds alternate the order (A then B, then B then A) so slow drifts of the machine (page cache, CPU
+frequency, a noisy neighbour) are spread over both servers instead of always hurting the second one.
+The result is a plain dict (JSON-ready) that `bench.report` renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from bench.load import LoadResult, RequestSpec, require_wrk, run_python, run_wrk
+from bench.realtime import fair_rate, run_realtime
+from bench.scenarios import Scenario, select
+from bench.seed import Dataset, SeedSizes, add_delete_pool, seed
+from bench.servers import (
+    RssSampler,
+    Server,
+    ServerError,
+    find_pocketbase,
+    satchel_supports_workers,
+    start_server,
+    tree_cpu_s,
+    tree_rss_kb,
+    wait_idle,
+)
+
+KINDS = ("satchel", "pocketbase")
+REALTIME_SEED = SeedSizes(users=1, posts=0, posts_big=0, posts_owned=0, delete_pool=0, view_ids=0)
+
+
+@dataclass
+class Config:
+    quick: bool = False
+    only: str | None = None
+    satchel_workers: int = 2
+    realtime_workers: int = 1
+    kinds: tuple[str, ...] = KINDS
+    loader: str = "wrk"  # "python": the asyncio loader, for tests where wrk is absent
+    duration_s: float | None = None
+    warmup_s: float | None = None
+    rounds: int | None = None
+    connections: int = 32
+    threads: int = 2
+    sizes: SeedSizes | None = None
+    subscribers: tuple[int, ...] | None = None
+    realtime_rate: float = 50.0
+    realtime_duration_s: float | None = None
+    realtime_grace_s: float = 5.0
+    idle_timeout_s: float = 30.0
+    python_max_requests: int = 5000
+    work_dir: Path | None = None
+    log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
+
+    def resolved(self) -> Config:
+        """Fills the mode-dependent defaults: full = 10 s x 2 rounds, quick = 2 s x 1 round on less data."""
+        q = self.quick
+        return replace(
+            self,
+            duration_s=self.duration_s if self.duration_s is not None else (2.0 if q else 10.0),
+            warmup_s=self.warmup_s if self.warmup_s is not None else (0.0 if q else 1.0),
+            rounds=self.rounds if self.rounds is not None else (1 if q else 2),
+            sizes=self.sizes or (SeedSizes.quick() if q else SeedSizes()),
+            subscribers=self.subscribers or ((50,) if q else (100, 1000)),
+            realtime_duration_s=self.realtime_duration_s or (3.0 if q else 10.0),
+            idle_timeout_s=min(self.idle_timeout_s, 10.0) if q else self.idle_timeout_s,
+        )
+
+
+def wants_realtime(only: str | None) -> bool:
+    return not only or "realtime" in [w.strip() for w in only.split(",")]
+
+
+def _version(cmd: list[str]) -> str:
+    try:
+        res = subprocess.run(cmd, capture_output=True, timeout=30, check=False)  # noqa: S603 - fixed argv
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    text = (res.stdout or res.stderr).decode(errors="replace").strip()
+    return text.splitlines()[0] if text else "?"
+
+
+def _wrk_version(exe: str) -> str:
+    words = _version([exe, "--version"]).split()  # "wrk debian/4.1.0-3+b2 [epoll] Copyright ..."
+    return " ".join(words[:2]) if words else "wrk"
+
+
+def machine_info(cfg: Config) -> dict[str, Any]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    pb = find_pocketbase()
+    wrk = shutil.which("wrk")
+    return {
+        "cpu": cpu,
+        "cpus": len(os.sched_getaffinity(0)),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "satchel": _version([sys.executable, "-m", "satchel.cli.main", "--version"]),
+        "pocketbase": _version([pb, "--version"]) if pb else "missing",
+        "loader": _wrk_version(wrk) if (cfg.loader == "wrk" and wrk) else cfg.loader,
+    }
+
+
+@contextmanager
+def _servers(cfg: Config, root: Path, satchel_workers: int, notes: list[str]) -> Iterator[dict[str, Server]]:
+    started: dict[str, Server] = {}
+    try:
+        for kind in cfg.kinds:
+            workers = satchel_workers if kind == "satchel" else 1
+            try:
+                started[kind] = start_server(kind, root / kind, workers)
+            except ServerError as exc:
+                if kind != "satchel" or workers == 1:
+                    raise
+                notes.append(f"Satchel failed to start with --workers {workers}; fell back to 1 worker ({exc!s:.200})")
+                shutil.rmtree(root / kind, ignore_errors=True)
+                started[kind] = start_server(kind, root / kind, 1)
+            cfg.log(f"[bench] {kind} up at {started[kind].url} (workers={started[kind].workers})")
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+async def _seed_all(servers: dict[str, Server], sizes: SeedSizes) -> dict[str, tuple[Dataset, float]]:
+    """Both servers are seeded at once: seeding is not measured and this halves the wait."""
+
+    async def one(server: Server) -> tuple[Dataset, float]:
+        t0 = time.perf_counter()
+        data = await seed(server.url, sizes)
+        return data, time.perf_counter() - t0
+
+    done = await asyncio.gather(*(one(s) for s in servers.values()))
+    return dict(zip(servers, done, strict=True))
+
+
+async def _preflight(url: str, spec: RequestSpec) -> tuple[RequestSpec, str | None]:
+    """One request before the load, so a misconfigured scenario reports its error instead of a fast 4xx."""
+    path = spec.path.replace("{id}", spec.ids[0]) if spec.ids else spec.path
+    headers = {"Content-Type": "application/json"} if spec.body is not None else {}
+    if spec.auth:
+        headers["Authorization"] = spec.auth
+    async with httpx2.AsyncClient(base_url=url, timeout=60) as client:
+        resp = await client.request(spec.method, path, content=spec.body, headers=headers)
+    if spec.once:
+        spec = replace(spec, ids=spec.ids[1:])
+    if resp.status_code >= 300:
+        return spec, f"{spec.method} {path} -> HTTP {resp.status_code}: {resp.text[:200]}"
+    return spec, None
+
+
+def _load(cfg: Config, url: str, spec: RequestSpec, duration_s: float, connections: int | None) -> LoadResult:
+    conns = connections or cfg.connections
+    if cfg.loader == "python":
+        return asyncio.run(
+            run_python(url, spec, duration_s, connections=min(conns, 8), max_requests=cfg.python_max_requests)
+        )
+    return run_wrk(url, spec, duration_s, connections=max(conns, cfg.threads), threads=cfg.threads)
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over rounds for speed (robust to one noisy round), max for memory, sums for errors."""
+    if not runs:
+        return {}
+    errors: dict[str, int] = {}
+    for run in runs:
+        for key, value in run["errors"].items():
+            errors[key] = errors.get(key, 0) + value
+    return {
+        "rps": statistics.median(r["rps"] for r in runs),
+        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+        "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+        "rss_kb": max(r["rss_kb"] for r in runs),
+        "requests": sum(r["requests"] for r in runs),
+        "errors": errors,
+        "ids_exhausted": any(r["ids_exhausted"] for r in runs),
+        "rounds": len(runs),
+    }
+
+
+def _run_one(cfg: Config, server: Server, data: Dataset, sc: Scenario, rnd: int, notes: list[str]) -> dict[str, Any]:
+    assert cfg.duration_s is not None and cfg.warmup_s is not None
+    if sc.needs_delete_pool:
+        asyncio.run(add_delete_pool(data, str(rnd)))
+    spec, problem = asyncio.run(_preflight(server.url, sc.build(data)))
+    if problem:
+        notes.append(f"{server.kind} / {sc.name}: preflight {problem}")
+    if rnd == 0 and cfg.warmup_s > 0 and not spec.once:
+        _load(cfg, server.url, spec, cfg.warmup_s, sc.connections)
+    wait_idle(server.pid, cfg.idle_timeout_s)
+    cpu0 = tree_cpu_s(server.pid)
+    with RssSampler(server.pid) as rss:
+        result = _load(cfg, server.url, spec, cfg.duration_s, sc.connections)
+    cpu = tree_cpu_s(server.pid) - cpu0
+    drain = wait_idle(server.pid, cfg.idle_timeout_s)
+    run = {**result.to_json(), "rss_kb": rss.peak_kb, "server_cpu_s": round(cpu, 3), "drain_s": round(drain, 2)}
+    cfg.log(
+        f"[bench] round {rnd + 1} {sc.name:<20} {server.kind:<10} {result.rps:9.1f} req/s  "
+        f"p50 {result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms  rss {rss.peak_kb / 1024:7.1f} MB"
+        + (f"  errors {result.errors}" if result.errors else "")
+    )
+    return run
+
+
+def _http_phase(cfg: Config, root: Path, scenarios: list[Scenario], workers: int, out: dict[str, Any]) -> None:
+    assert cfg.rounds is not None and cfg.sizes is not None
+    notes: list[str] = out["notes"]
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {k: [] for k in cfg.kinds} for s in scenarios}
+    with _servers(cfg, root, workers, notes) as servers:
+        out["meta"]["satchel_workers_used"] = servers["satchel"].workers if "satchel" in servers else None
+        cfg.log(f"[bench] seeding {cfg.sizes}")
+        seeded = asyncio.run(_seed_all(servers, cfg.sizes))
+        for kind, (data, secs) in seeded.items():
+            out["servers"][kind] = {
+                "seed_s": round(secs, 1),
+                "batch": data.batch,
+                "rss_after_seed_kb": tree_rss_kb(servers[kind].pid),
+            }
+        dead: set[str] = set()
+        for rnd in range(cfg.rounds):
+            order = list(cfg.kinds) if rnd % 2 == 0 else list(reversed(cfg.kinds))
+            for sc in scenarios:
+                for kind in order:
+                    server = servers[kind]
+                    if kind in dead:
+                        continue
+                    runs[sc.name][kind].append(_run_one(cfg, server, seeded[kind][0], sc, rnd, notes))
+                    if not server.alive():
+                        dead.add(kind)
+                        code = server.proc.returncode
+                        notes.append(f"{kind} DIED during {sc.name} (exit {code}): {server.log_tail(800)}")
+        for kind, server in servers.items():
+            out["servers"][kind]["rss_end_kb"] = tree_rss_kb(server.pid)
+    for sc in scenarios:
+        out["scenarios"].append(
+            {
+                "name": sc.name,
+                "summary": sc.summary,
+                "connections": sc.connections or cfg.connections,
+                "servers": {k: {**summarize(v), "runs": v} for k, v in runs[sc.name].items() if v},
+            }
+        )
+
+
+def _realtime_phase(cfg: Config, root: Path, out: dict[str, Any]) -> None:
+    """A fresh pair of servers with only the schema, so realtime is not measured on 100k-row databases."""
+    assert cfg.subscribers is not None and cfg.realtime_duration_s is not None
+    notes: list[str] = out["notes"]
+    with _servers(cfg, root, cfg.realtime_workers, notes) as servers:
+        out["meta"]["realtime_satchel_workers"] = servers["satchel"].workers if "satchel" in servers else None
+        seeded = asyncio.run(_seed_all(servers, REALTIME_SEED))
+        for i, n in enumerate(cfg.subscribers):
+            rate = fair_rate(n, cfg.realtime_rate)
+            entry: dict[str, Any] = {"subscribers": n, "rate": rate, "servers": {}}
+            order = list(cfg.kinds) if i % 2 == 0 else list(reversed(cfg.kinds))
+            for kind in order:
+                server = servers[kind]
+                wait_idle(server.pid, cfg.idle_timeout_s)
+                with RssSampler(server.pid) as rss:
+                    res = asyncio.run(
+                        run_realtime(
+                            server.url,
+                            seeded[kind][0].superuser_token,
+                            n,
+                            rate,
+                            cfg.realtime_duration_s,
+                            tag=f"{i}{kind[0]}",
+                            grace_s=cfg.realtime_grace_s,
+                        )
+                    )
+                entry["servers"][kind] = {**res.to_json(), "rss_kb": rss.peak_kb}
+                cfg.log(
+                    f"[bench] realtime {n:>5} subs @ {rate:g}/s {kind:<10} p50 {res.p50_ms:8.2f} ms  "
+                    f"p99 {res.p99_ms:8.2f} ms  lost {res.lost}/{res.expected}  rss {rss.peak_kb / 1024:7.1f} MB"
+                )
+                notes.extend(f"{kind} realtime {n}: {note}" for note in res.notes)
+                if not server.alive():
+                    notes.append(f"{kind} DIED during realtime {n}: {server.log_tail(800)}")
+                    break
+            out["realtime"].append(entry)
+
+
+def run_benchmark(cfg: Config) -> dict[str, Any]:
+    cfg = cfg.resolved()
+    assert cfg.sizes is not None
+    scenarios = select(cfg.only)
+    if cfg.loader == "wrk" and scenarios:
+        require_wrk()
+    t0 = time.time()
+    notes: list[str] = []
+    workers = cfg.satchel_workers
+    if workers > 1 and "satchel" in cfg.kinds and not satchel_supports_workers():
+        notes.append(f"`satchel serve` does not accept --workers yet: Satchel ran with 1 worker, not {workers}")
+        workers = 1
+    out: dict[str, Any] = {
+        "meta": {
+            "mode": "quick" if cfg.quick else "full",
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(t0)),
+            "duration_s": cfg.duration_s,
+            "warmup_s": cfg.warmup_s,
+            "rounds": cfg.rounds,
+            "connections": cfg.connections,
+            "threads": cfg.threads,
+            "satchel_workers_requested": cfg.satchel_workers,
+            "sizes": asdict(cfg.sizes),
+            "realtime_duration_s": cfg.realtime_duration_s,
+            "kinds": list(cfg.kinds),
+            **machine_info(cfg),
+        },
+        "notes": notes,
+        "servers": {},
+        "scenarios": [],
+        "realtime": [],
+    }
+    base = cfg.work_dir or Path(tempfile.mkdtemp(prefix="satchel-bench-"))
+    try:
+        if scenarios:
+            _http_phase(cfg, base / "http", scenarios, workers, out)
+        if wants_realtime(cfg.only):
+            _realtime_phase(cfg, base / "realtime", out)
+    finally:
+        if cfg.work_dir is None:
+            shutil.rmtree(base, ignore_errors=True)
+    out["meta"]["elapsed_s"] = round(time.time() - t0, 1)
+    return out

