@@ -7,8 +7,8 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from satchel.adapters.db.sqlite import SqliteDatabase
-from satchel.apis.rest.realtime import close_streams_on_signal
 from satchel.apis.server import create_app
+from satchel.apis.shutdown import on_worker_stop
 from satchel.config import BootConfig
 from satchel.core.app import App, AppConfig
 from satchel.core.auth.service import AuthService
@@ -64,7 +64,7 @@ def build_asgi(config: BootConfig) -> Starlette:
     async def startup() -> None:
         await app.bootstrap()
         # granian drains open connections before the lifespan shutdown: end SSE streams on the signal
-        close_streams_on_signal(app)
+        on_worker_stop(app.realtime.disconnect_all)
 
     async def shutdown() -> None:
         await app.realtime.close()

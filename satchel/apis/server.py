@@ -8,15 +8,14 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from satchel.apis.errors import error_response, satchel_error_handler
-from satchel.apis.middleware.auth import AuthMiddleware
-from satchel.apis.middleware.body_limit import BodyLimitMiddleware
+from satchel.apis.middleware.front import FrontMiddleware
 from satchel.apis.rest import batch, collections, health, realtime, record_auth, records, settings
+from satchel.apis.routing import IndexedRouter
 from satchel.core.app import App
 from satchel.core.errors import SatchelError
 
@@ -24,8 +23,8 @@ NOT_FOUND = "The requested resource wasn't found."
 
 
 def all_routes() -> list[BaseRoute]:
-    # Starlette tries routes in order: the hot record routes go first. Fixed collection paths
-    # (import, meta/scaffolds) stay ahead of the `{collection}` patterns inside their module.
+    # Order is precedence among routes that share a path shape (see IndexedRouter): fixed
+    # collection paths (import, meta/scaffolds) stay ahead of the `{collection}` patterns.
     return [
         *records.routes,
         *record_auth.routes,
@@ -64,24 +63,13 @@ def create_app(
                 await on_shutdown()
 
     asgi = Starlette(
-        routes=all_routes(),
-        middleware=[
-            Middleware(BodyLimitMiddleware, max_bytes=app.config.max_body_size),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=["*"],
-                allow_methods=["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"],
-                allow_headers=["*"],
-                expose_headers=["*"],
-            ),
-            Middleware(AuthMiddleware, app=app),
-        ],
+        middleware=[Middleware(FrontMiddleware, app=app)],
         exception_handlers={
             SatchelError: satchel_error_handler,
             HTTPException: _http_exception,
             Exception: satchel_error_handler,
         },
-        lifespan=lifespan,
     )
+    asgi.router = IndexedRouter(all_routes(), lifespan=lifespan)
     asgi.state.satchel = app
     return asgi

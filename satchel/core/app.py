@@ -6,7 +6,6 @@ lives in the services. Built by `satchel.wiring` from the boot configuration.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,9 +15,10 @@ from satchel.core.collections.store import load_all
 from satchel.core.params import read_version
 from satchel.core.settings import SettingsStore, load_or_create_secret
 from satchel.ports.database import Database
+from satchel.tools.change_signal import ChangeSignal
 
-SCHEMA_SIGNAL = "schema.version"
-"""File in the data directory replaced whenever collections or settings change."""
+SCHEMA_SIGNAL = "schema.signal"
+"""Shared-memory flag in the data directory, bumped whenever collections or settings change."""
 
 if TYPE_CHECKING:
     from satchel.core.auth.service import AuthService
@@ -51,7 +51,8 @@ class App:
         self.settings = SettingsStore(db, self.schema_changed)
         self.secret = ""
         self._schema_version = ""
-        self._signal: tuple[int, int] = (0, 0)
+        self._change_signal: ChangeSignal | None = None
+        self._signal = 0
         """Signs auth tokens (with each record's tokenKey); generated once and kept in `_params`."""
         # set by wiring once the corresponding modules are built (avoids import cycles)
         self.hooks: Hooks
@@ -68,39 +69,27 @@ class App:
         await self.settings.load()
         self.secret = await load_or_create_secret(self.db)
         self._schema_version = await read_version(self.db.executor())
-        self._signal = self._stat_signal()
-
-    @property
-    def _signal_path(self) -> Path:
-        return self.config.data_dir / SCHEMA_SIGNAL
+        if self.config.shared_schema:
+            self._change_signal = ChangeSignal(self.config.data_dir / SCHEMA_SIGNAL)
+            self._signal = self._change_signal.read()
 
     async def schema_changed(self, version: str) -> None:
         """Called after a commit that changed collections or settings (`version` is the new one)."""
         self._schema_version = version
-        if self.config.shared_schema:
-            self.signal_schema_change()
+        if self._change_signal is not None:
+            # our own `_signal` stays behind on purpose: a sibling's bump that landed just before
+            # ours must still make this process re-read the version on its next request
+            self._change_signal.bump()
 
-    def signal_schema_change(self) -> None:
-        """Tell sibling processes that collections or settings changed (after the commit).
-
-        The file is replaced, never rewritten, so its inode changes with every signal: one
-        `stat` per request is then enough for each worker to notice, without touching SQLite.
-        """
-        tmp = self._signal_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(self._schema_version)
-        os.replace(tmp, self._signal_path)
-        self._signal = self._stat_signal()
-
-    def _stat_signal(self) -> tuple[int, int]:
-        try:
-            st = os.stat(self._signal_path)
-        except FileNotFoundError:
-            return (0, 0)
-        return (st.st_ino, st.st_mtime_ns)
+    def stale(self) -> bool:
+        """Whether a sibling process changed collections or settings since this one last looked."""
+        return self._change_signal is not None and self._change_signal.read() != self._signal
 
     async def sync(self) -> None:
         """Reload collections and settings when a sibling process signalled a change."""
-        signal = self._stat_signal()
+        if self._change_signal is None:
+            return
+        signal = self._change_signal.read()
         if signal == self._signal:
             return
         self._signal = signal
@@ -112,4 +101,6 @@ class App:
         self._schema_version = version
 
     async def close(self) -> None:
+        if self._change_signal is not None:
+            self._change_signal.close()
         await self.db.close()

@@ -59,8 +59,18 @@ async def test_legacy_bcrypt_hash_logs_in_and_is_upgraded(client: httpx2.AsyncCl
 
 
 async def test_cors_preflight_and_unknown_routes(client: httpx2.AsyncClient) -> None:
-    r = await client.options("/api/health", headers={"Origin": "http://x.test", "Access-Control-Request-Method": "POST"})
-    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+    r = await client.options("/api/health", headers={"Origin": "http://x.test", "Access-Control-Request-Method": "POST",
+                                                     "Access-Control-Request-Headers": "authorization,x-y"})
+    assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*"
+    assert r.headers["access-control-allow-methods"] == "GET,HEAD,PUT,PATCH,POST,DELETE"
+    assert r.headers["access-control-allow-headers"] == "authorization,x-y"
+    assert r.headers.get_list("vary") == ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
+    r = await client.options("/api/anything")  # PocketBase answers every OPTIONS, with or without an Origin
+    assert r.status_code == 204 and "access-control-allow-origin" not in r.headers and r.headers["vary"] == "Origin"
+    r = await client.get("/api/health", headers={"Origin": "http://x.test"})
+    assert r.headers["access-control-allow-origin"] == "*" and r.headers["vary"] == "Origin"
+    r = await client.get("/api/health")
+    assert "access-control-allow-origin" not in r.headers and r.headers["vary"] == "Origin"
     r = await client.get("/api/nope")
     assert r.status_code == 404 and r.json()["status"] == 404
 

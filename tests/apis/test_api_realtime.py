@@ -29,16 +29,18 @@ EMAIL, PASSWORD = "admin@example.com", "Admin12345!"
 ENTRY = textwrap.dedent(
     """
     import os
-    from satchel.apis.rest.realtime import close_streams_on_signal
     from satchel.apis.server import create_app
+    from satchel.apis.shutdown import install_granian_hook, on_worker_stop
     from satchel.wiring import build_app
+
+    install_granian_hook()
 
     core = build_app(os.environ["SATCHEL_DIR"])
     core.realtime.idle_timeout = float(os.environ.get("RT_IDLE", "300"))
 
     async def startup():
         await core.bootstrap()
-        close_streams_on_signal(core)
+        on_worker_stop(core.realtime.disconnect_all)
 
     async def shutdown():
         await core.realtime.close()

@@ -130,3 +130,38 @@ def test_wrong_types_never_raise() -> None:
 )
 def test_strip_bearer(raw: str, expected: str) -> None:
     assert tokens.strip_bearer(raw) == expected
+
+
+def test_pyjwt_tokens_verify_here_and_ours_there() -> None:
+    """The codec is a hand-written subset of JWS: PyJWT is the reference in both directions."""
+    theirs = jwt.encode({"id": "x", "exp": 4102444800, "type": "auth"}, K1, algorithm="HS256")
+    assert tokens.verify(theirs, K1) == {"id": "x", "exp": 4102444800, "type": "auth"}
+    assert tokens.verify(theirs, K2) is None
+    ours = tokens.sign({"id": "é", "n": 1.5, "list": [1, "a"]}, K2, 60)
+    assert jwt.decode(ours, K2, algorithms=["HS256"])["id"] == "é"
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(ours, K1, algorithms=["HS256"])
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t + ".",
+        lambda t: t.replace(".", "..", 1),
+        lambda t: "!" + t,
+        lambda t: t[:-1] + "+",
+        lambda t: t[:-1] + "=",
+        lambda t: t.rsplit(".", 1)[0] + ".",
+        lambda t: t.rsplit(".", 1)[0] + "." + "A" * 5,
+        lambda t: "é" + t,
+        lambda t: t * 300,
+        lambda t: "",
+        lambda t: "a.b",
+    ],
+)
+def test_malformed_tokens_are_rejected_like_pyjwt(mangle: object) -> None:
+    good = tokens.sign({"id": "a", "type": "auth"}, K1, 60)
+    bad = mangle(good)  # type: ignore[operator]
+    assert tokens.verify(bad, K1) is None
+    with pytest.raises((jwt.PyJWTError, ValueError)):
+        jwt.decode(bad, K1, algorithms=["HS256"])

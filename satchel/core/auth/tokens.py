@@ -7,6 +7,7 @@ lets an operator revoke a whole collection's tokens by rotating the app secret.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from typing import Any
@@ -19,6 +20,7 @@ TYPE_AUTH = "auth"
 TYPE_FILE = "file"
 
 
+@functools.lru_cache(maxsize=256)
 def collection_secret(app_secret: str, collection_id: str) -> str:
     return hmac.new(app_secret.encode(), f"auth:{collection_id}".encode(), hashlib.sha256).hexdigest()
 

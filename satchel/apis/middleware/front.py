@@ -1,0 +1,140 @@
+"""What every request needs before routing, in one pass over its headers: CORS, the body size
+limit, and the caller's auth record.
+
+These used to be three middlewares (one of them Starlette's CORS middleware); each re-read the
+headers and wrapped `send`, ~15 us per request together (in-process measurement on
+`/api/health`). One middleware reads the headers once, counts body bytes only when the size is
+not declared up front, and adds its response headers to the start message directly.
+
+CORS follows PocketBase's middleware with its default config (any origin, no credentials):
+every response varies on Origin, a request with an Origin gets `Access-Control-Allow-Origin: *`,
+and every OPTIONS request is answered 204 here, with the preflight headers when it has an Origin.
+
+A missing, malformed, expired or revoked token simply means "guest": endpoints that need auth
+answer 401 themselves, exactly as PocketBase does.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from satchel.core.app import App
+from satchel.core.errors import TooLargeError
+from satchel.tools.tokens import strip_bearer
+
+TOO_LARGE = orjson.dumps({"data": {}, "message": "Request entity too large.", "status": 413})
+ALLOW_METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
+_VARY_ORIGIN = (b"vary", b"Origin")
+_ALLOW_ANY = (b"access-control-allow-origin", b"*")
+_Header = tuple[bytes, bytes]
+
+
+class FrontMiddleware:
+    def __init__(self, asgi: ASGIApp, app: App) -> None:
+        self.asgi = asgi
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.asgi(scope, receive, send)
+            return
+        origin, authorization, length, request_headers = _read_headers(scope)
+        cors: tuple[_Header, ...] = (_VARY_ORIGIN, _ALLOW_ANY) if origin is not None else (_VARY_ORIGIN,)
+        if scope["method"] == "OPTIONS":
+            await _preflight(send, cors, request_headers)
+            return
+        limit = self.app.config.max_body_size
+        declared = length is not None and length.isdigit()
+        if limit > 0 and declared and int(length) > limit:  # type: ignore[arg-type]
+            await _too_large(send, cors)
+            return
+
+        if self.app.stale():  # a sibling worker changed collections or settings: see it first
+            await self.app.sync()
+        await self._authenticate(scope, authorization)
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *cors]
+            await send(message)
+
+        if limit <= 0 or declared:
+            # the server delivers no more than the declared length: nothing left to count
+            await self.asgi(scope, receive, send_with_cors)
+        else:
+            await self._counting(scope, receive, send_with_cors, limit, cors)
+
+    async def _authenticate(self, scope: Scope, authorization: bytes | None) -> None:
+        state = scope.setdefault("state", {})
+        state["auth"] = None
+        state["token"] = ""
+        if authorization is not None:
+            token = strip_bearer(authorization.decode("latin-1"))
+            if token:
+                state["token"] = token
+                state["auth"] = await self.app.auth.record_from_token(token)
+
+    async def _counting(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, cors: tuple[_Header, ...]
+    ) -> None:
+        """A body of undeclared size (chunked): stop reading once it passes the limit."""
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise TooLargeError()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.asgi(scope, limited_receive, tracking_send)
+        except TooLargeError:
+            # raised while reading outside any route's error handling
+            if not started:
+                await _too_large(send, cors)
+
+
+def _read_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
+    """Origin, Authorization, Content-Length and Access-Control-Request-Headers, in one pass."""
+    origin = authorization = length = request_headers = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value
+        elif name == b"content-length":
+            length = value
+        elif name == b"origin":
+            origin = value
+        elif name == b"access-control-request-headers":
+            request_headers = value
+    return origin, authorization, length, request_headers
+
+
+async def _preflight(send: Send, cors: tuple[_Header, ...], request_headers: bytes | None) -> None:
+    headers = list(cors)
+    if len(cors) > 1:  # the request has an Origin
+        headers += [
+            (b"vary", b"Access-Control-Request-Method"),
+            (b"vary", b"Access-Control-Request-Headers"),
+            (b"access-control-allow-methods", ALLOW_METHODS),
+        ]
+        if request_headers:
+            headers.append((b"access-control-allow-headers", request_headers))
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _too_large(send: Send, cors: tuple[_Header, ...]) -> None:
+    headers = [(b"content-type", b"application/json"), *cors]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": TOO_LARGE})
