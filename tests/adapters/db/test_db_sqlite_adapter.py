@@ -102,3 +102,56 @@ async def test_validate_select_reports_columns_and_refuses_two_statements(tmp_pa
     with pytest.raises(Exception, match=r"single SELECT"):
         await db.validate_select("SELECT 1; DELETE FROM t")
     await db.close()
+
+
+async def test_waiting_for_another_process_write_lock_keeps_the_loop_running(tmp_path: Path) -> None:
+    """Two databases on one file stand for two worker processes sharing it.
+
+    SQLite's own busy handler would sleep inside `BEGIN` with the event loop blocked, so the
+    holder below (which needs the loop to finish) could never commit: a deadlock until timeout.
+    """
+    import asyncio
+
+    a = await _db(tmp_path)
+    b = SqliteDatabase(tmp_path / "data.db")
+    events: list[str] = []
+    holding = asyncio.Event()
+
+    async def holder() -> None:
+        async with a.transaction() as tx:
+            await tx.execute(ir.Insert("t", {"id": ir.Param("a"), "n": ir.Param(1)}))
+            holding.set()
+            await asyncio.sleep(0.2)  # needs the loop while b waits for the lock
+            events.append("a commits")
+
+    async def waiter() -> None:
+        await holding.wait()
+        async with b.transaction() as tx:
+            events.append("b begins")
+            await tx.execute(ir.Insert("t", {"id": ir.Param("b"), "n": ir.Param(2)}))
+
+    await asyncio.wait_for(asyncio.gather(holder(), waiter()), 5)
+    assert events == ["a commits", "b begins"]
+    assert [r["id"] for r in await b.executor().fetch_all(_ids())] == ["a", "b"]
+    await a.close()
+    await b.close()
+
+
+async def test_write_lock_wait_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from satchel.adapters.db import sqlite as adapter
+    from satchel.ports.database import DatabaseError
+
+    monkeypatch.setattr(adapter, "BUSY_TIMEOUT_S", 0.05)
+    a = await _db(tmp_path)
+    b = SqliteDatabase(tmp_path / "data.db")
+    async with a.transaction():
+        with pytest.raises(DatabaseError, match="locked"):
+            async with b.transaction():
+                pass
+        await asyncio.sleep(0)
+    async with b.transaction() as tx:  # free again once a is done
+        await tx.execute(ir.Insert("t", {"id": ir.Param("b"), "n": ir.Param(2)}))
+    await a.close()
+    await b.close()
