@@ -10,10 +10,12 @@ sees the last committed state without waiting for writers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import random
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -40,7 +42,10 @@ PRAGMAS = (
     "PRAGMA busy_timeout = {busy_ms}",
     "PRAGMA temp_store = MEMORY",
     "PRAGMA cache_size = -16000",
+    # checkpoints run on the Checkpointer's thread, not inside whichever request commits
+    "PRAGMA wal_autocheckpoint = 0",
 )
+CHECKPOINT_INTERVAL_S = 0.25
 
 
 def _rows(cursor: sqlite3.Cursor) -> list[Row]:
@@ -148,6 +153,45 @@ class _SqliteExecutor(Executor):
             task.add_done_callback(_background.discard)
 
 
+class Checkpointer:
+    """Copies the WAL back into the database file from a background thread.
+
+    SQLite's automatic checkpoint runs inside the COMMIT that crosses 1,000 WAL pages, i.e. on
+    the event loop in the middle of some request (measured: ~25 us of a ~265 us create on
+    average, and the occasional multi-millisecond stall). A PASSIVE checkpoint never blocks
+    readers or writers, and `sqlite3` releases the GIL while it copies pages, so running it on
+    its own connection and thread keeps that work off the loop. With several worker processes
+    each runs one; SQLite serialises them and a busy checkpointer simply tries again later.
+    """
+
+    def __init__(self, path: str, interval: float = CHECKPOINT_INTERVAL_S) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=path.startswith("file:"))
+        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="satchel-checkpoint", daemon=True)
+        self._thread.start()
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """(busy, WAL frames, frames checkpointed), as `PRAGMA wal_checkpoint` reports them."""
+        row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.checkpoint()
+            except sqlite3.Error:  # busy or closing: the next round tries again
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        with contextlib.suppress(sqlite3.Error):
+            self.checkpoint()  # leave a short WAL behind
+        self._conn.close()
+
+
 class SqliteDatabase:
     """The embedded default database."""
 
@@ -172,6 +216,7 @@ class SqliteDatabase:
             f"satchel_tx_{id(self)}", default=None
         )
         self._savepoints = 0
+        self.checkpointer = None if shared_memory else Checkpointer(self.path)
 
     def executor(self) -> Executor:
         tx = self._current.get()
@@ -250,6 +295,8 @@ class SqliteDatabase:
         return [d[0] for d in cur.description]
 
     async def close(self) -> None:
+        if self.checkpointer is not None:
+            await asyncio.to_thread(self.checkpointer.close)
         self._writer.raw.close()
         if self._reader is not self._writer:
             self._reader.raw.close()

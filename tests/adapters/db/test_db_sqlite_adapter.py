@@ -155,3 +155,21 @@ async def test_write_lock_wait_is_bounded(tmp_path: Path, monkeypatch: pytest.Mo
         await tx.execute(ir.Insert("t", {"id": ir.Param("b"), "n": ir.Param(2)}))
     await a.close()
     await b.close()
+
+
+async def test_commits_leave_checkpointing_to_the_background_thread(tmp_path: Path) -> None:
+    from satchel.adapters.db.sqlite import Checkpointer
+
+    db = await _db(tmp_path)
+    assert db.checkpointer is not None
+    db.checkpointer.close()  # stop the thread so the WAL is observed as the commits left it
+    db.checkpointer = None
+    for i in range(500):
+        async with db.transaction() as tx:
+            await tx.execute(ir.Insert("t", {"id": ir.Param(f"r{i}"), "n": ir.Param(i)}))
+    checker = Checkpointer(str(tmp_path / "data.db"), interval=3600)
+    busy, frames, done = checker.checkpoint()
+    # SQLite's automatic checkpoint at 1,000 pages would have restarted the WAL on the way
+    assert busy == 0 and done == frames > 1000
+    checker.close()
+    await db.close()
