@@ -213,11 +213,14 @@ class RecordsService:
     async def _passes_on_values(self, record: Record, rule: str, request: RequestInfo, ex: Executor) -> bool:
         """Evaluate a rule against not-yet-saved values by presenting them as a one-row table."""
         collection = record.collection
-        columns: list[ir.SelectItem] = []
-        for f in collection.fields:
-            columns.append(ir.Alias(ir.Param(f.to_db(record.data.get(f.name, f.zero()))), f.name))
-        dummy = ir.SubquerySource(ir.Select(tuple(columns)), collection.name)
-        row = await ex.fetch_one(rule_probe(collection, rule, request, self.find, dummy))
+
+        def one_row() -> ir.Source:
+            columns = tuple(
+                ir.Alias(ir.Param(f.to_db(record.data.get(f.name, f.zero()))), f.name) for f in collection.fields
+            )
+            return ir.SubquerySource(ir.Select(columns), collection.name)
+
+        row = await ex.fetch_one(rule_probe(collection, rule, request, self.find, one_row))
         return row is not None
 
     async def _access(self, record: Record, request: RequestInfo, ex: Executor, *, stored: bool) -> Access:

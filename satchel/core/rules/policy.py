@@ -56,10 +56,23 @@ def compile_rule(collection: Collection, rule: str, request: RequestInfo, find: 
     return resolver.standalone(expr)
 
 
-def rule_probe(collection: Collection, rule: str, request: RequestInfo, find: Finder, source: ir.Source) -> ir.Select:
-    """`SELECT 1 FROM source ... WHERE rule`: evaluates a rule on rows that are not stored (yet)."""
+def rule_probe(
+    collection: Collection,
+    rule: str,
+    request: RequestInfo,
+    find: Finder,
+    source: ir.Source | Callable[[], ir.Source],
+) -> ir.Select:
+    """`SELECT 1 FROM source ... WHERE rule`: evaluates a rule on rows that are not stored (yet).
+
+    A rule that only reads the request (`@request.auth.id != ""`) needs no row at all: it is
+    evaluated without a FROM clause, and a `source` given as a callable is never built.
+    """
     resolver, expr = _resolve(collection, rule, request, find)
-    return ir.Select((ir.Raw("1"),), source, joins=tuple(resolver.joins.values()), where=expr, limit=1)
+    if not resolver.joins and not ir.reads_rows(expr):
+        return ir.Select((ir.Raw("1"),), where=expr, limit=1)
+    rows = source() if callable(source) else source
+    return ir.Select((ir.Raw("1"),), rows, joins=tuple(resolver.joins.values()), where=expr, limit=1)
 
 
 def check_rule_syntax(collection: Collection, rule: str, find: Finder) -> str | None:

@@ -365,6 +365,29 @@ DDL = (
 )
 
 
+_ROW_FREE = (Param, Slot, Null)
+
+
+def reads_rows(expr: Expr) -> bool:
+    """Whether `expr` can depend on a table: anything but parameters and operators over them.
+
+    Lets a caller evaluate a condition that only involves request values without a FROM clause.
+    Unknown node types count as reading rows, so the answer errs on the safe side.
+    """
+    stack: list[Any] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _ROW_FREE) or (isinstance(node, Raw) and node.sql.isdigit()):
+            continue  # parameters, NULL and integer literals (the resolver's true/false)
+        if isinstance(node, (tuple, list)):
+            stack.extend(node)
+        elif isinstance(node, (Binary, Not, Neg, Func, Like, InList, Case, Cast)):
+            stack.extend(getattr(node, name) for name in node.__slots__)
+        elif isinstance(node, Expr) or not isinstance(node, (str, int, float, bool, type(None))):
+            return True
+    return False
+
+
 def and_all(exprs: Sequence[Expr]) -> Expr | None:
     """AND the given expressions together (None when empty)."""
     out: Expr | None = None
