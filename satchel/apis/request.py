@@ -85,7 +85,8 @@ async def _read_form(request: Request) -> dict[str, Any]:
 
 def request_info(request: Request, body: dict[str, Any] | None = None, context: str = CONTEXT_DEFAULT) -> RequestInfo:
     auth: Record | None = getattr(request.state, "auth", None)
-    headers = {k.lower().replace("-", "_"): v for k, v in request.headers.items()}
+    # ASGI header names are already lower-case bytes: no Headers object needed
+    headers = {k.decode("latin-1").replace("-", "_"): v.decode("latin-1") for k, v in request.scope["headers"]}
     return RequestInfo(
         auth=auth,
         method=request.method,
