@@ -7,6 +7,7 @@ are the ones PocketBase 0.40.6 gives for the same requests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -64,9 +65,10 @@ class Server:
     url: str
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        # granian's worker is a child process: kill the whole session, not just the parent
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
 
 
 def start_server(tmp: Path, **env: str) -> Server:
@@ -80,7 +82,13 @@ def start_server(tmp: Path, **env: str) -> Server:
     port = free_port()
     environ = {**os.environ, "SATCHEL_DIR": str(data), "PYTHONPATH": f"{tmp}{os.pathsep}{Path.cwd()}", **env}
     cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen([*cmd, "rt_entry:app"], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*cmd, "rt_entry:app"],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     server = Server(proc, f"http://127.0.0.1:{port}")
     for _ in range(300):
         try:
