@@ -14,6 +14,7 @@ import contextlib
 import json
 import resource
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -128,6 +129,9 @@ class Subscriber(asyncio.Protocol):
         self.receipts: list[tuple[str, float]] = []
         self.dropped = False
         self.stopping = False
+        self.stage = "connecting"
+        """How far it got: connecting, tcp (request sent), stream (200 received), subscribing (PB_CONNECT
+        received, subscribe request sent), subscribed."""
         self._head = b""
         self._body = b""
         self._chunks: _ChunkDecoder | None = None
@@ -139,6 +143,7 @@ class Subscriber(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        self.stage = "tcp"
         transport.write(
             f"GET /api/realtime HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             "Accept: text/event-stream\r\nCache-Control: no-store\r\n\r\n".encode()
@@ -156,6 +161,7 @@ class Subscriber(asyncio.Protocol):
                 self._fail(f"connect HTTP {status.decode(errors='replace')}")
                 return
             self._in_body = True
+            self.stage = "stream"
             self._chunks = _ChunkDecoder() if b"transfer-encoding: chunked" in head.lower() else None
             data = rest
         payload = self._chunks.feed(data) if self._chunks is not None else data
@@ -180,6 +186,7 @@ class Subscriber(asyncio.Protocol):
             raw, buf = buf.split(b"\n\n", 1)
             name, data = _parse_event(raw)
             if name == "PB_CONNECT":
+                self.stage = "subscribing"
                 task = asyncio.get_running_loop().create_task(self._subscribe(json.loads(data)["clientId"]))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -193,6 +200,8 @@ class Subscriber(asyncio.Protocol):
             resp = await self.post.post("/api/realtime", json={"clientId": client_id, "subscriptions": [TOPIC]})
             if resp.status_code >= 300:
                 self.failed = f"subscribe HTTP {resp.status_code}: {resp.text[:200]}"
+            else:
+                self.stage = "subscribed"
         except httpx2.HTTPError as exc:
             self.failed = f"subscribe: {exc!r}"
         self.ready.set()
@@ -271,7 +280,12 @@ async def run_realtime(
         try:
             await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in subs)), CONNECT_TIMEOUT_S)
         except TimeoutError:
-            notes.append(f"not every subscriber connected within {CONNECT_TIMEOUT_S:.0f}s")
+            waiting = Counter(s.stage for s in subs if not s.ready.is_set())
+            stages = ", ".join(f"{n} at {stage}" for stage, n in sorted(waiting.items()))
+            notes.append(
+                f"{sum(waiting.values())} of {subscribers} subscribers not ready within {CONNECT_TIMEOUT_S:.0f}s "
+                f"(where they stopped: {stages}; tcp/subscribing = request sent, no answer)"
+            )
         live = [s for s in subs if s.ready.is_set() and s.failed is None]
         failures = {s.failed for s in subs if s.failed}
         if failures:

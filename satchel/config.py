@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -60,3 +61,31 @@ def _convert(name: str, raw: str, default: object) -> object:
     except ValueError as exc:
         raise ConfigError(f"{ENV_PREFIX}{name.upper()}: invalid value {raw!r}") from exc
     return raw
+
+
+MIN_CONNECTIONS = 1024
+"""Granian's own default: the `backpressure` of one worker when backlog and workers are left alone."""
+RESERVED_FILES = 128
+"""Descriptors kept for the database, logs, the listening socket and the worker's pipes."""
+
+
+def connection_capacity() -> int:
+    """How many connections one server process should hold open at once (granian's `backpressure`).
+
+    Granian counts every open connection, idle keep-alive and realtime streams included, against
+    `backpressure` (by default backlog / workers = 1024), and leaves the others unaccepted in the
+    listen queue: with a thousand SSE clients plus their subscribe requests, the last clients are
+    never answered. PocketBase has no such cap: Go raises its soft open-files limit to the hard one
+    at start-up and accepts until descriptors run out. This does the same: it raises the soft
+    limit (where allowed) and returns what the descriptors allow, never less than granian's default.
+    """
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    except (ValueError, OSError):
+        return MIN_CONNECTIONS
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 16
+    return max(MIN_CONNECTIONS, soft - RESERVED_FILES)

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import ipaddress
 import signal
-import time
 from typing import Any
 
 import orjson
@@ -26,7 +25,7 @@ from satchel.apis.responses import no_content
 from satchel.core.app import App
 from satchel.core.errors import BadRequestError, FieldError, ForbiddenError, NotFoundError, ValidationError, required
 from satchel.core.realtime.broker import RealtimeBroker
-from satchel.core.realtime.subscriptions import Client
+from satchel.core.realtime.subscriptions import Client, Message
 from satchel.core.records.model import Record
 
 MAX_CLIENT_ID = 255
@@ -35,15 +34,29 @@ MAX_TOPIC_LENGTH = 2500
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
+SSE = "sse"
+
+
 def frame(client_id: str, event: str, data: bytes) -> bytes:
     return b"id:" + client_id.encode() + b"\nevent:" + event.encode() + b"\ndata:" + data + b"\n\n"
+
+
+def frame_tail(shared: Message) -> bytes:
+    """A message's frame after the `id:` line; encoded once and reused by every stream it goes to."""
+    tail = shared.frames.get(SSE)
+    if tail is None:
+        tail = shared.frames[SSE] = b"\nevent:" + shared.topic.encode() + b"\ndata:" + shared.data + b"\n\n"
+    return tail
 
 
 class EventStream(Response):
     """The SSE response: writes the client's messages until it is discarded, idle or too old.
 
     A raw ASGI response rather than a streaming one so that a client hanging up is noticed at
-    once (the receive channel is watched while waiting for messages) and the client is freed.
+    once (a task watches the receive channel) and the client is freed. Hanging up, the idle and
+    lifetime limits and a broker-side disconnect all end the stream the same way: the client is
+    discarded, which queues the end marker the stream is waiting for. Everything pending when the
+    stream wakes up is written as one body chunk.
     """
 
     def __init__(self, broker: RealtimeBroker, client: Client) -> None:
@@ -57,42 +70,64 @@ class EventStream(Response):
         ]
         self.broker = broker
         self.client = client
+        self._last_write = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        self._last_write = loop.time()
+        end_of_life = self._last_write + self.broker.max_lifetime
         hangup = asyncio.ensure_future(_wait_disconnect(receive))
+        hangup.add_done_callback(self._hung_up)
+        self._watchdog = loop.call_at(self._deadline(end_of_life), self._watch, end_of_life)
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            await self._pump(send, hangup)
+            # a task of its own: waking it resumes two frames, not the whole middleware chain
+            await asyncio.ensure_future(self._pump(send))
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the peer went away mid-write
         finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
             hangup.cancel()
             self.broker.disconnect(self.client.id)
 
-    async def _pump(self, send: Send, hangup: asyncio.Future[None]) -> None:
+    def _deadline(self, end_of_life: float) -> float:
+        return min(end_of_life, self._last_write + self.broker.idle_timeout)
+
+    def _watch(self, end_of_life: float) -> None:
+        """Ends a stream that is idle or too old; otherwise looks again at the next deadline."""
+        loop = asyncio.get_running_loop()
+        deadline = self._deadline(end_of_life)
+        if loop.time() >= deadline:
+            self._watchdog = None
+            self.broker.disconnect(self.client.id)
+        else:
+            self._watchdog = loop.call_at(deadline, self._watch, end_of_life)
+
+    def _hung_up(self, hangup: asyncio.Future[None]) -> None:
+        if not hangup.cancelled():
+            hangup.exception()  # retrieved: a failing receive channel ends the stream like a hang-up
+        self.broker.disconnect(self.client.id)
+
+    async def _pump(self, send: Send) -> None:
         client = self.client
+        outbox = client.queue
+        prefix = b"id:" + client.id.encode()
         data = orjson.dumps({"clientId": client.id})
         await send({"type": "http.response.body", "body": frame(client.id, "PB_CONNECT", data), "more_body": True})
-        end_of_life = time.monotonic() + self.broker.max_lifetime
-        idle_until = time.monotonic() + self.broker.idle_timeout
+        loop = asyncio.get_running_loop()
         while True:
-            wait = min(end_of_life, idle_until) - time.monotonic()
-            if wait <= 0:
-                return
-            getter = asyncio.ensure_future(client.queue.get())
-            waiting: set[asyncio.Future[Any]] = {getter, hangup}
-            done, _ = await asyncio.wait(waiting, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                return  # hung up, idle or too old
-            message = getter.result()
-            if message is None:
-                return  # discarded: server shutdown or too far behind
-            name, payload = message
-            await send({"type": "http.response.body", "body": frame(client.id, name, payload), "more_body": True})
-            idle_until = time.monotonic() + self.broker.idle_timeout
+            await outbox.wait()
+            pending = outbox.take_all()
+            body = b"".join([prefix + frame_tail(m) for m in pending if m is not None])
+            if body:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+                self._last_write = loop.time()
+            if pending and pending[-1] is None:
+                return  # discarded: hung up, idle, too old, too far behind or server shutdown
 
 
 async def _wait_disconnect(receive: Receive) -> None:

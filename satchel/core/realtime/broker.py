@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from satchel.core.hooks import CollectionEvent
-from satchel.core.realtime.subscriptions import Client, record_targets
+from satchel.core.realtime.subscriptions import Client, Message, message, record_targets, topic_target
 from satchel.core.realtime.visibility import EventView, subscriber_request
 from satchel.core.records.model import Record
 from satchel.tools.ids import random_string
@@ -166,11 +166,16 @@ class RealtimeBroker:
         await self.transport.send(CustomMessage(topic, orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)))
 
     async def deliver(self, event: RealtimeEvent) -> None:
-        """Fan one event out to this process's clients (the transport calls it in publish order)."""
+        """Fan one event out to this process's clients (the transport calls it in publish order).
+
+        Subscriptions are grouped by topic and bound auth: each group is decided (rules, filter,
+        payload) once, by `EventView`, and its clients all queue the same message object.
+        """
         if isinstance(event, CustomMessage):
-            for client in self.subscribers(event.topic.split("?", 1)[0]):
+            shared = message(event.topic, event.data)
+            for client in self.subscribers(topic_target(event.topic)):
                 if event.topic in client.subscriptions:
-                    self._send(client, event.topic, event.data)
+                    self._send(client, shared)
             return
         record = event.record
         if record.collection.is_auth:
@@ -178,17 +183,26 @@ class RealtimeBroker:
         view = EventView(self.app, event.action, record)
         collection = record.collection
         for target, is_list in record_targets(collection, record.id).items():
+            if target not in self._by_target:
+                continue
             rule = collection.listRule if is_list else collection.viewRule
+            decided: dict[tuple[str, tuple[str, str] | None], Message | None] = {}
             for client in self.subscribers(target):
+                auth_key = client.auth_key
                 for topic, options in client.topics_for(target):
                     if client.discarded:
                         break
-                    request = subscriber_request(client.auth, options)
-                    if await view.allowed(request, rule):
-                        self._send(client, topic, await view.payload(topic, request))
+                    key = (topic, auth_key)
+                    if key in decided:
+                        outcome = decided[key]
+                    else:
+                        request = subscriber_request(client.auth, options)
+                        outcome = decided[key] = await view.message(topic, request, rule)
+                    if outcome is not None:
+                        self._send(client, outcome)
 
-    def _send(self, client: Client, topic: str, data: bytes) -> None:
-        if not client.send(topic, data):
+    def _send(self, client: Client, shared: Message) -> None:
+        if not client.push(shared):
             log.info("realtime client %s disconnected: too many pending messages", client.id)
             self.disconnect(client.id)
 

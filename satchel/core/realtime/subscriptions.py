@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from satchel.core.collections.model import Collection
 from satchel.core.records.model import Record
@@ -328,7 +329,75 @@ def record_targets(collection: Collection, record_id: str) -> dict[str, bool]:
 
 # ------------------------------------------------------------------ clients
 
-Message = tuple[str, bytes]
+
+class Message(NamedTuple):
+    """One message for one topic; the same object is queued for every client that receives it."""
+
+    topic: str
+    data: bytes
+    frames: dict[str, bytes]
+    """Encodings of this message by wire format, filled by the first stream that writes it and reused
+    by every other stream (the SSE frame minus its per-client `id:` line, for instance)."""
+
+
+def message(topic: str, data: bytes) -> Message:
+    return Message(topic, data, {})
+
+
+class Outbox:
+    """A client's pending messages: a bounded FIFO read by one stream.
+
+    The subset of `asyncio.Queue` the stream and tests use, plus `take_all`, so a stream that wakes
+    up writes everything pending at once, and `wait`, which costs one future rather than a task.
+    `None` is the end marker; it is always accepted.
+    """
+
+    def __init__(self, maxsize: int = CLIENT_QUEUE) -> None:
+        self.maxsize = maxsize
+        self._items: deque[Message | None] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, item: Message | None) -> None:
+        if item is not None and len(self._items) >= self.maxsize:
+            raise asyncio.QueueFull
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def get_nowait(self) -> Message | None:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
+
+    async def get(self) -> Message | None:
+        while not self._items:
+            await self.wait()
+        return self._items.popleft()
+
+    def take_all(self) -> list[Message | None]:
+        items = list(self._items)
+        self._items.clear()
+        return items
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    async def wait(self) -> None:
+        """Until something is pending (at once if something already is)."""
+        if self._items:
+            return
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await waiter
+        finally:
+            self._waiter = None
 
 
 @dataclass(eq=False)
@@ -339,29 +408,47 @@ class Client:
     ip: str = ""
     auth: Record | None = None
     subscriptions: dict[str, SubscriptionOptions] = field(default_factory=dict)
-    queue: asyncio.Queue[Message | None] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
+    queue: Outbox = field(default_factory=Outbox)
     discarded: bool = False
+    _by_target: dict[str, list[tuple[str, SubscriptionOptions]]] = field(default_factory=dict, init=False, repr=False)
 
     def subscribe(self, topics: list[str]) -> None:
         for topic in topics:
             if topic:
                 self.subscriptions[topic] = parse_options(topic)
+        self._index()
 
     def unsubscribe(self) -> None:
         self.subscriptions.clear()
+        self._index()
+
+    def _index(self) -> None:
+        self._by_target = {}
+        for topic, options in self.subscriptions.items():
+            self._by_target.setdefault(topic_target(topic), []).append((topic, options))
 
     def targets(self) -> set[str]:
-        return {topic_target(t) for t in self.subscriptions}
+        return set(self._by_target)
 
     def topics_for(self, target: str) -> list[tuple[str, SubscriptionOptions]]:
-        return [(t, o) for t, o in self.subscriptions.items() if topic_target(t) == target]
+        """The subscribed topics about `target`, with their options (computed at subscribe time)."""
+        return self._by_target.get(target, [])
+
+    @property
+    def auth_key(self) -> tuple[str, str] | None:
+        auth = self.auth
+        return None if auth is None else (auth.collection_id, auth.id)
 
     def send(self, name: str, data: bytes) -> bool:
         """Queue a message without waiting; False when the client is too far behind."""
+        return self.push(message(name, data))
+
+    def push(self, item: Message) -> bool:
+        """Queue a (possibly shared) message without waiting; False when the client is too far behind."""
         if self.discarded:
             return True
         try:
-            self.queue.put_nowait((name, data))
+            self.queue.put_nowait(item)
         except asyncio.QueueFull:
             return False
         return True
@@ -371,8 +458,7 @@ class Client:
         if self.discarded:
             return
         self.discarded = True
-        while not self.queue.empty():
-            self.queue.get_nowait()
+        self.queue.clear()
         self.queue.put_nowait(None)
 
     def is_auth(self, collection_id: str, record_id: str) -> bool:

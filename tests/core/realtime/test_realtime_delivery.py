@@ -317,3 +317,66 @@ def test_subscriber_request_is_a_realtime_get() -> None:
 
     req = subscriber_request(None, SubscriptionOptions(query={"a": "1"}, headers={"x": "y"}))
     assert req == RequestInfo(auth=None, method="GET", context="realtime", query={"a": "1"}, headers={"x": "y"})
+
+
+def blank_post(app: App, **values: Any) -> Record:
+    posts = app.collections.get("posts")
+    assert posts is not None
+    return Record(posts, {f.name: f.zero() for f in posts.fields} | {"id": "w" * 15} | values)
+
+
+async def test_a_rule_that_does_not_read_the_auth_is_checked_once_for_every_user(
+    app: App, world: dict[str, Any]
+) -> None:
+    view = EventView(app, "create", blank_post(app, published=True))
+    calls = 0
+    original = app.db.executor
+
+    def counting() -> Any:
+        nonlocal calls
+        calls += 1
+        return original()
+
+    app.db.executor = counting  # type: ignore[method-assign]
+    try:
+        users = [world["alice"], world["bob"], world["boss"], None]
+        for auth in users:
+            assert await view.allowed(subscriber_request(auth, subscriber_options()), "published = true")
+        assert calls == 1
+        for auth in users:
+            await view.allowed(subscriber_request(auth, subscriber_options()), "author = @request.auth.id")
+        assert calls == 1 + len(users)  # this one reads the auth: one check per user
+    finally:
+        app.db.executor = original  # type: ignore[method-assign]
+
+
+async def test_filters_are_checked_per_user_even_when_their_text_ignores_the_auth(
+    app: App, client: httpx2.AsyncClient, world: dict[str, Any]
+) -> None:
+    # the filter reaches `users` through the relation, so the users list rule applies, and it reads the auth
+    r = await client.patch("/api/collections/users", headers=world["su_h"], json={"listRule": "id = @request.auth.id"})
+    assert r.status_code == 200, r.text
+    topic = opt("posts/*", filter="author.name != ''")
+    alice = listen(app, [topic], world["alice"])
+    bob = listen(app, [topic], world["bob"])
+    await post(client, world["alice_h"], title="t", author=world["alice"].id, published=True)
+    await settle(app)
+    assert [t for t, _ in messages(alice)] == [topic]
+    assert messages(bob) == []
+
+
+async def test_subscribers_who_see_the_same_record_share_one_message(
+    app: App, client: httpx2.AsyncClient, world: dict[str, Any]
+) -> None:
+    same = [listen(app, ["posts/*"]), listen(app, ["posts/*"]), listen(app, ["posts/*"], world["alice"])]
+    same.append(listen(app, ["posts/*"], world["bob"]))
+    su = listen(app, ["posts/*"], world["su"])
+    other_topic = listen(app, ["posts"])
+    await post(client, world["su_h"], title="t", published=True, secret="s")
+    await settle(app)
+    got = [c.queue.get_nowait() for c in [*same, su, other_topic]]
+    first = got[0]
+    assert first is not None and all(item is first for item in got[: len(same)])  # one object, one JSON document
+    assert "secret" not in orjson.loads(first.data)["record"]
+    assert got[-2] is not first and "secret" in orjson.loads(got[-2][1])["record"]  # superusers see hidden fields
+    assert got[-1] is not first and got[-1][:2] == ("posts", first.data)  # another event name, same document

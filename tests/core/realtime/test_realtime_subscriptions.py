@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.parse
 
@@ -136,3 +137,18 @@ async def test_client_queue_is_bounded_and_discard_ends_the_stream() -> None:
     assert await client.queue.get() is None  # pending messages dropped, end marker next
     assert client.send("t", b"after")  # ignored, never raises
     assert client.queue.empty()
+
+
+async def test_outbox_wakes_its_reader_and_hands_over_everything_pending() -> None:
+    client = Client(id="c1")
+    waiter = asyncio.ensure_future(client.queue.wait())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    assert client.send("a", b"1") and client.send("b", b"2")
+    await asyncio.wait_for(waiter, 1)
+    assert [(m.topic, m.data) for m in client.queue.take_all() if m is not None] == [("a", b"1"), ("b", b"2")]
+    assert client.queue.empty()
+    for i in range(CLIENT_QUEUE):
+        client.send("t", str(i).encode())
+    client.discard()  # the end marker fits whatever the backlog was
+    assert client.queue.take_all() == [None]
