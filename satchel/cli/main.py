@@ -9,7 +9,7 @@ import sys
 import click
 
 from satchel import __version__
-from satchel.config import BootConfig, ConfigError, parse_http
+from satchel.config import BootConfig, ConfigError, connection_capacity, parse_http
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
 
@@ -66,6 +66,7 @@ def serve(http: str | None, data_dir: str | None, dev: bool | None, workers: int
         workers=cfg.workers,
         log_enabled=cfg.dev,
         websockets=True,
+        backpressure=connection_capacity(),  # realtime streams hold a connection each
     ).serve()
 
 
