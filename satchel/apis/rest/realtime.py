@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import signal
 from typing import Any
 
 import orjson
@@ -135,29 +134,6 @@ async def _wait_disconnect(receive: Receive) -> None:
         message = await receive()
         if message["type"] == "http.disconnect":
             return
-
-
-def close_streams_on_signal(app: App) -> None:
-    """End realtime streams as soon as the worker is told to stop (call once at startup, in the loop).
-
-    Granian drains open connections before it runs the lifespan shutdown, so streams closed only
-    there would hold the process until every client hung up. Granian's workers stop on a loop
-    signal handler; this chains onto it. Without such a handler nothing is installed, so a
-    server that handles signals differently keeps its own behaviour.
-    """
-    loop = asyncio.get_running_loop()
-    handlers: dict[int, asyncio.Handle] = getattr(loop, "_signal_handlers", {})
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous = handlers.get(sig)
-        if previous is None:
-            continue
-        callback, args = previous._callback, previous._args  # type: ignore[attr-defined]
-
-        def stop(callback: Any = callback, args: Any = args) -> None:
-            app.realtime.disconnect_all()
-            callback(*args)
-
-        loop.add_signal_handler(sig, stop)
 
 
 def real_ip(request: Request, app: App) -> str:
