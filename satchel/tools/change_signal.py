@@ -1,9 +1,10 @@
 """A cross-process "something changed" flag: 8 bytes of a shared memory-mapped file.
 
 Worker processes must notice a sibling's schema change before serving their next request, so
-the check runs on every request. A `stat` of a marker file cost ~5-10 us per request (more when
-the file was missing and the check raised); reading a word of a shared mapping costs ~0.2 us and
-no system call. The value carries no meaning beyond "differs from what I saw": the data itself
+the check runs on every request. A `stat` of a marker file (path join ~3.5 us + stat ~2 us, and an
+exception while the file was missing) took `/api/health` with two workers from 16.7k to 14.3k req/s;
+reading a word of a shared mapping costs ~0.17 us and no system call.
+The value carries no meaning beyond "differs from what I saw": the data itself
 (the schema version) stays in the database, which readers consult once the word changes.
 """
 

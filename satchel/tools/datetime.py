@@ -126,7 +126,8 @@ def normalize_dt(value: object) -> str:
 @functools.lru_cache(maxsize=8192)
 def _normalize_text(value: str) -> str:
     """Stored dates are re-read on every request (the caller's auth record, the same list pages):
-    parsing and formatting them was ~10% of an authenticated create, so text results are cached."""
+    parsing and formatting them again cost ~20 us of a ~475 us authenticated create, so text results
+    are cached."""
     dt = parse_dt(value)
     return format_dt(dt) if dt is not None else ""
 

@@ -6,22 +6,14 @@ from typing import Any
 
 import pytest
 
-from satchel.core.collections.model import Collection
-from satchel.core.fields.base import ValueContext
 from satchel.core.fields.bool import BoolField, cast_bool
 from satchel.tools.sql import ir
+from tests.core.fields.helpers import ctx
 
 PB_BOOL = {
     "help": "", "hidden": False, "id": "bool256245529", "name": "verified", "presentable": False, "required": False,
     "system": True, "type": "bool",
 }  # fmt: skip
-
-
-def ctx() -> ValueContext:
-    async def existing_ids(collection_id: str, ids: list[str]) -> set[str]:
-        return set()
-
-    return ValueContext(collection=Collection(id="c1", name="c"), data={}, original=None, existing_ids=existing_ids)
 
 
 def test_to_json_matches_pocketbase() -> None:

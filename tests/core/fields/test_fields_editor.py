@@ -7,21 +7,15 @@ from typing import Any
 import pytest
 
 from satchel.core.collections.model import Collection
-from satchel.core.fields.base import OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext
 from satchel.core.fields.editor import DEFAULT_MAX_SIZE, EditorField
 from satchel.tools.sql import ir
+from tests.core.fields.helpers import ctx
 
 PB_EDITOR = {
     "convertURLs": True, "help": "", "hidden": False, "id": "editor327952476", "maxSize": 100, "name": "ed",
     "presentable": False, "required": False, "system": False, "type": "editor",
 }  # fmt: skip
-
-
-def ctx() -> ValueContext:
-    async def existing_ids(collection_id: str, ids: list[str]) -> set[str]:
-        return set()
-
-    return ValueContext(collection=Collection(id="c1", name="c"), data={}, original=None, existing_ids=existing_ids)
 
 
 def opts(field: EditorField) -> OptionsContext:

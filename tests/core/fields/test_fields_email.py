@@ -7,21 +7,15 @@ from typing import Any
 import pytest
 
 from satchel.core.collections.model import Collection
-from satchel.core.fields.base import OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext
 from satchel.core.fields.email import EmailField, is_email
 from satchel.tools.sql import ir
+from tests.core.fields.helpers import ctx
 
 PB_EMAIL = {
     "exceptDomains": [], "help": "", "hidden": False, "id": "email3885137012", "name": "email", "onlyDomains": [],
     "presentable": False, "required": True, "system": True, "type": "email",
 }  # fmt: skip
-
-
-def ctx() -> ValueContext:
-    async def existing_ids(collection_id: str, ids: list[str]) -> set[str]:
-        return set()
-
-    return ValueContext(collection=Collection(id="c1", name="c"), data={}, original=None, existing_ids=existing_ids)
 
 
 def opts(field: EmailField) -> OptionsContext:

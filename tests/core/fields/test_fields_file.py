@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from satchel.core.collections.model import Collection
-from satchel.core.fields.base import OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext
 from satchel.core.fields.file import FileField
 from satchel.tools.sql import ir
+from tests.core.fields.helpers import ctx
 
 PB_AVATAR = {
     "help": "", "hidden": False, "id": "file376926767", "maxSelect": 1, "maxSize": 0,
@@ -21,13 +22,6 @@ PB_FILES = {
     "name": "f", "presentable": False, "protected": True, "required": False, "system": False, "thumbs": ["100x100"],
     "type": "file",
 }  # fmt: skip
-
-
-def ctx() -> ValueContext:
-    async def existing_ids(collection_id: str, ids: list[str]) -> set[str]:
-        return set()
-
-    return ValueContext(collection=Collection(id="c1", name="c"), data={}, original=None, existing_ids=existing_ids)
 
 
 def opts(field: FileField) -> OptionsContext:

@@ -7,21 +7,15 @@ from typing import Any
 import pytest
 
 from satchel.core.collections.model import Collection
-from satchel.core.fields.base import OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext
 from satchel.core.fields.json import DEFAULT_MAX_SIZE, JSONField
 from satchel.tools.sql import ir
+from tests.core.fields.helpers import ctx
 
 PB_JSON = {
     "help": "", "hidden": True, "id": "json2137352139", "maxSize": 2048, "name": "j", "presentable": False,
     "required": False, "system": False, "type": "json",
 }  # fmt: skip
-
-
-def ctx() -> ValueContext:
-    async def existing_ids(collection_id: str, ids: list[str]) -> set[str]:
-        return set()
-
-    return ValueContext(collection=Collection(id="c1", name="c"), data={}, original=None, existing_ids=existing_ids)
 
 
 def test_to_json_matches_pocketbase() -> None:

@@ -8,21 +8,15 @@ from typing import Any
 import pytest
 
 from satchel.core.collections.model import Collection
-from satchel.core.fields.base import FieldOptionsError, OptionsContext, ValueContext
+from satchel.core.fields.base import FieldOptionsError, OptionsContext
 from satchel.core.fields.number import NumberField, cast_float, clean_number, go_number
 from satchel.tools.sql import ir
+from tests.core.fields.helpers import ctx
 
 PB_NUMBER = {
     "help": "", "hidden": False, "id": "number2013832146", "max": 10, "min": 1.5, "name": "n", "onlyInt": False,
     "presentable": False, "required": True, "system": False, "type": "number",
 }  # fmt: skip
-
-
-def ctx() -> ValueContext:
-    async def existing_ids(collection_id: str, ids: list[str]) -> set[str]:
-        return set()
-
-    return ValueContext(collection=Collection(id="c1", name="c"), data={}, original=None, existing_ids=existing_ids)
 
 
 def opts(field: NumberField) -> OptionsContext:

@@ -7,22 +7,16 @@ from typing import Any
 import pytest
 
 from satchel.core.collections.model import Collection
-from satchel.core.fields.base import OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext
 from satchel.core.fields.password import PasswordField
 from satchel.tools.sql import ir
+from tests.core.fields.helpers import ctx
 
 PB_USERS_PASSWORD = {
     "cost": 0, "help": "", "hidden": True, "id": "password901924565", "max": 0, "min": 8, "name": "password",
     "pattern": "", "presentable": False, "required": True, "system": True, "type": "password",
 }  # fmt: skip
 PB_OTP_PASSWORD = {**PB_USERS_PASSWORD, "cost": 8, "min": 0}
-
-
-def ctx() -> ValueContext:
-    async def existing_ids(collection_id: str, ids: list[str]) -> set[str]:
-        return set()
-
-    return ValueContext(collection=Collection(id="c1", name="c"), data={}, original=None, existing_ids=existing_ids)
 
 
 def opts(field: PasswordField) -> OptionsContext:

@@ -7,21 +7,15 @@ from typing import Any
 import pytest
 
 from satchel.core.collections.model import Collection
-from satchel.core.fields.base import OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext
 from satchel.core.fields.select import SelectField, unique_strings
 from satchel.tools.sql import ir
+from tests.core.fields.helpers import ctx
 
 PB_SELECT = {
     "help": "", "hidden": False, "id": "select453955339", "maxSelect": 2, "name": "s", "presentable": True,
     "required": False, "system": False, "type": "select", "values": ["a", "b", "c"],
 }  # fmt: skip
-
-
-def ctx() -> ValueContext:
-    async def existing_ids(collection_id: str, ids: list[str]) -> set[str]:
-        return set()
-
-    return ValueContext(collection=Collection(id="c1", name="c"), data={}, original=None, existing_ids=existing_ids)
 
 
 def opts(field: SelectField) -> OptionsContext:

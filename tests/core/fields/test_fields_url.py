@@ -7,21 +7,15 @@ from typing import Any
 import pytest
 
 from satchel.core.collections.model import Collection
-from satchel.core.fields.base import OptionsContext, ValueContext
+from satchel.core.fields.base import OptionsContext
 from satchel.core.fields.url import URLField, go_parse_url, is_url
 from satchel.tools.sql import ir
+from tests.core.fields.helpers import ctx
 
 PB_URL = {
     "exceptDomains": ["bad.com"], "help": "", "hidden": False, "id": "url4067256894", "name": "u", "onlyDomains": [],
     "presentable": False, "required": False, "system": False, "type": "url",
 }  # fmt: skip
-
-
-def ctx() -> ValueContext:
-    async def existing_ids(collection_id: str, ids: list[str]) -> set[str]:
-        return set()
-
-    return ValueContext(collection=Collection(id="c1", name="c"), data={}, original=None, existing_ids=existing_ids)
 
 
 def opts(field: URLField) -> OptionsContext:
