@@ -173,3 +173,100 @@ async def test_commits_leave_checkpointing_to_the_background_thread(tmp_path: Pa
     assert busy == 0 and done == frames > 1000
     checker.close()
     await db.close()
+
+
+def _commits(db: SqliteDatabase) -> list[str]:
+    seen: list[str] = []
+    db._writer.raw.set_trace_callback(lambda sql: seen.append(sql) if sql == "COMMIT" else None)
+    return seen
+
+
+async def test_writers_queued_behind_another_process_share_one_commit(tmp_path: Path) -> None:
+    """Queued transactions join the first one's BEGIN; a failing member loses only its own write."""
+    import asyncio
+
+    a = await _db(tmp_path)
+    b = SqliteDatabase(tmp_path / "data.db")
+    commits = _commits(b)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def other_process() -> None:
+        async with a.transaction() as tx:
+            await tx.execute(ir.Insert("t", {"id": ir.Param("x"), "n": ir.Param(0)}))
+            holding.set()
+            await release.wait()
+
+    async def write(i: int) -> str:
+        async with b.transaction() as tx:
+            await tx.execute(ir.Insert("t", {"id": ir.Param(f"r{i}"), "n": ir.Param(i)}))
+            if i == 2:
+                raise RuntimeError("member 2 fails")
+            # a duplicate of an earlier member's uncommitted row is seen as such
+            if i == 4:
+                await tx.execute(ir.Insert("t", {"id": ir.Param("dup"), "n": ir.Param(1)}))
+        return f"r{i}"
+
+    holder = asyncio.create_task(other_process())
+    await holding.wait()
+    writers = [asyncio.create_task(write(i)) for i in range(1, 6)]
+    await asyncio.sleep(0.05)  # all five are now waiting: one for SQLite's lock, four behind it
+    assert not any(w.done() for w in writers)
+    release.set()
+    results = await asyncio.gather(*writers, return_exceptions=True)
+    await holder
+    assert [type(r).__name__ if isinstance(r, BaseException) else r for r in results] == [
+        "r1",
+        "RuntimeError",
+        "r3",
+        "IntegrityError",  # n=1 is member 1's uncommitted row: the unique index sees it
+        "r5",
+    ]
+    assert [r["id"] for r in await b.executor().fetch_all(_ids())] == ["r1", "r3", "r5", "x"]
+    assert commits == ["COMMIT"]  # four successful members, one transaction
+    await a.close()
+    await b.close()
+
+
+async def test_a_group_commits_when_its_last_queued_writer_is_cancelled(tmp_path: Path) -> None:
+    import asyncio
+
+    a = await _db(tmp_path)
+    b = SqliteDatabase(tmp_path / "data.db")
+    holding, release = asyncio.Event(), asyncio.Event()
+    inside, proceed = asyncio.Event(), asyncio.Event()
+
+    async def other_process() -> None:
+        async with a.transaction():
+            holding.set()
+            await release.wait()
+
+    async def first() -> None:
+        async with b.transaction() as tx:
+            await tx.execute(ir.Insert("t", {"id": ir.Param("first"), "n": ir.Param(1)}))
+            inside.set()
+            await proceed.wait()  # the group stays open: a sibling is queued
+
+    async def second() -> None:
+        async with b.transaction() as tx:
+            await tx.execute(ir.Insert("t", {"id": ir.Param("second"), "n": ir.Param(2)}))
+
+    holder = asyncio.create_task(other_process())
+    await holding.wait()
+    one = asyncio.create_task(first())
+    await asyncio.sleep(0.01)
+    two = asyncio.create_task(second())
+    await asyncio.sleep(0.01)
+    release.set()
+    await inside.wait()
+    proceed.set()
+    await asyncio.sleep(0)  # `first` releases the lock to `second` ...
+    two.cancel()  # ... which is cancelled before it runs
+    await asyncio.wait_for(one, 2)
+    with pytest.raises(asyncio.CancelledError):
+        await two
+    await holder
+    assert [r["id"] for r in await b.executor().fetch_all(_ids())] == ["first"]
+    async with a.transaction() as tx:  # and SQLite's write lock is free again
+        await tx.execute(ir.Insert("t", {"id": ir.Param("later"), "n": ir.Param(3)}))
+    await a.close()
+    await b.close()
