@@ -6,7 +6,9 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
+from satchel.adapters.cache.memory import MemoryCache
 from satchel.adapters.db.sqlite import SqliteDatabase
+from satchel.adapters.mail.smtp import SmtpConfig, SmtpMailer
 from satchel.apis.server import create_app
 from satchel.apis.shutdown import on_worker_stop
 from satchel.config import BootConfig
@@ -31,7 +33,7 @@ def build_app(
     config = AppConfig(
         data_dir=path, query_timeout=query_timeout, max_body_size=max_body_size, shared_schema=workers > 1
     )
-    app = App(db, config)
+    app = App(db, config, cache=MemoryCache(), mailer=SmtpMailer(lambda: smtp_config(app)))
     app.hooks = Hooks()
     app.records = RecordsService(app)
     app.auth = AuthService(app)
@@ -40,6 +42,19 @@ def build_app(
     )
     app.realtime = RealtimeBroker(app)
     return app
+
+
+def smtp_config(app: App) -> SmtpConfig:
+    """The SMTP section of the runtime settings, read at every send (it is editable live)."""
+    smtp = app.settings.current["smtp"]
+    return SmtpConfig(
+        host=smtp["host"],
+        port=int(smtp["port"]),
+        username=smtp["username"],
+        password=smtp["password"],
+        tls=bool(smtp["tls"]),
+        local_name=smtp["localName"],
+    )
 
 
 async def open_app(data_dir: Path | str, **options: float | int) -> App:

@@ -14,7 +14,9 @@ from satchel.core.collections.registry import CollectionRegistry
 from satchel.core.collections.store import load_all
 from satchel.core.params import read_version
 from satchel.core.settings import SettingsStore, load_or_create_secret
+from satchel.ports.cache import Cache
 from satchel.ports.database import Database
+from satchel.ports.mailer import Mailer
 from satchel.tools.change_signal import ChangeSignal
 
 SCHEMA_SIGNAL = "schema.signal"
@@ -44,8 +46,11 @@ class AppConfig:
 
 
 class App:
-    def __init__(self, db: Database, config: AppConfig) -> None:
+    def __init__(self, db: Database, config: AppConfig, *, cache: Cache, mailer: Mailer) -> None:
         self.db = db
+        self.cache = cache
+        """Shared short-lived state (rate limits, resend guards): per process or shared (Redis)."""
+        self.mailer = mailer
         self.config = config
         self.collections = CollectionRegistry()
         self.settings = SettingsStore(db, self.schema_changed)
@@ -103,4 +108,5 @@ class App:
     async def close(self) -> None:
         if self._change_signal is not None:
             self._change_signal.close()
+        await self.cache.close()
         await self.db.close()

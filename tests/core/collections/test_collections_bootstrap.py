@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from satchel.adapters.cache.memory import MemoryCache
 from satchel.adapters.db.sqlite import SqliteDatabase
+from satchel.adapters.mail.smtp import SmtpConfig, SmtpMailer
 from satchel.core.app import App, AppConfig
 from satchel.core.collections import store
 from satchel.core.collections.bootstrap import bootstrap_collections
@@ -14,13 +16,19 @@ from satchel.tools.sql import ir
 REFERENCE = Path(__file__).parents[2] / "data" / "pocketbase-0.40.6-collections.json"
 
 
+def _app(db: SqliteDatabase, tmp_path: Path) -> App:
+    # bootstrap sends no mail: the mailer points at a closed port
+    mailer = SmtpMailer(lambda: SmtpConfig(host="127.0.0.1", port=9))
+    return App(db, AppConfig(data_dir=tmp_path), cache=MemoryCache(), mailer=mailer)
+
+
 def _without_dates(c: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in c.items() if k not in ("created", "updated")}
 
 
 async def test_bootstrap_creates_pocketbase_system_collections(tmp_path: Path) -> None:
     db = SqliteDatabase(tmp_path / "data.db")
-    app = App(db, AppConfig(data_dir=tmp_path))
+    app = _app(db, tmp_path)
     await bootstrap_collections(app)
     reference = json.loads(REFERENCE.read_text())["items"]
     loaded = {c.name: c.to_json() for c in app.collections.all()}
@@ -51,14 +59,14 @@ async def test_bootstrap_creates_pocketbase_system_collections(tmp_path: Path) -
 
 async def test_second_bootstrap_keeps_existing_state(tmp_path: Path) -> None:
     db = SqliteDatabase(tmp_path / "data.db")
-    app = App(db, AppConfig(data_dir=tmp_path))
+    app = _app(db, tmp_path)
     await bootstrap_collections(app)
     users = app.collections.get("users")
     assert users is not None
     users.listRule = "changed = 1"
     async with db.transaction() as tx:
         await store.save(tx, users)
-    again = App(db, AppConfig(data_dir=tmp_path))
+    again = _app(db, tmp_path)
     await bootstrap_collections(again)
     reloaded = again.collections.get("_pb_users_auth_")
     assert reloaded is not None and reloaded.listRule == "changed = 1"
@@ -68,7 +76,7 @@ async def test_second_bootstrap_keeps_existing_state(tmp_path: Path) -> None:
 
 async def test_store_roundtrip_keeps_every_key(tmp_path: Path) -> None:
     db = SqliteDatabase(":memory:")
-    app = App(db, AppConfig(data_dir=tmp_path))
+    app = _app(db, tmp_path)
     await bootstrap_collections(app)
     before = {c.id: c.to_json() for c in app.collections.all()}
     after = {c.id: c.to_json() for c in await store.load_all(db.executor())}
