@@ -14,7 +14,20 @@ from starlette.routing import BaseRoute
 
 from satchel.apis.errors import error_response, satchel_error_handler
 from satchel.apis.middleware.front import FrontMiddleware
-from satchel.apis.rest import batch, collections, health, realtime, record_auth, records, settings
+from satchel.apis.rest import (
+    api_keys,
+    auth_email,
+    auth_oauth2,
+    auth_otp,
+    auth_totp,
+    batch,
+    collections,
+    health,
+    realtime,
+    record_auth,
+    records,
+    settings,
+)
 from satchel.apis.routing import IndexedRouter
 from satchel.core.app import App
 from satchel.core.errors import SatchelError
@@ -28,6 +41,11 @@ def all_routes() -> list[BaseRoute]:
     return [
         *records.routes,
         *record_auth.routes,
+        *auth_email.routes,
+        *auth_otp.routes,
+        *auth_totp.routes,
+        *auth_oauth2.routes,
+        *api_keys.routes,
         *realtime.routes,
         *batch.routes,
         *collections.routes,
