@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from smtp_server import SmtpServer
 
 from satchel.core.app import App
 from satchel.testing import HookRecorder, client_for, running_app, superuser_token
@@ -37,3 +38,14 @@ async def su_headers(app: App, client: httpx2.AsyncClient) -> dict[str, str]:
 @pytest.fixture
 def hooks(app: App) -> HookRecorder:
     return HookRecorder(app)
+
+
+@pytest.fixture
+async def smtp(app: App) -> AsyncIterator[SmtpServer]:
+    """A real SMTP server on loopback, and the app's runtime settings pointing at it."""
+    server = SmtpServer().start()
+    await app.settings.patch({"smtp": server.settings()})
+    try:
+        yield server
+    finally:
+        server.stop()
