@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 
 from satchel.adapters.cache.memory import MemoryCache
 from satchel.adapters.db.sqlite import SqliteDatabase
+from satchel.adapters.mail.sendmail import SendmailMailer
 from satchel.adapters.mail.smtp import SmtpConfig, SmtpMailer
 from satchel.apis.server import create_app
 from satchel.apis.shutdown import on_worker_stop
@@ -33,7 +34,7 @@ def build_app(
     config = AppConfig(
         data_dir=path, query_timeout=query_timeout, max_body_size=max_body_size, shared_schema=workers > 1
     )
-    app = App(db, config, cache=MemoryCache(), mailer=SmtpMailer(lambda: smtp_config(app)))
+    app = App(db, config, cache=MemoryCache(), mailer=SmtpMailer(lambda: smtp_config(app), fallback=SendmailMailer()))
     app.hooks = Hooks()
     app.records = RecordsService(app)
     app.auth = AuthService(app)
@@ -54,6 +55,8 @@ def smtp_config(app: App) -> SmtpConfig:
         password=smtp["password"],
         tls=bool(smtp["tls"]),
         local_name=smtp["localName"],
+        auth_method=smtp["authMethod"],
+        enabled=bool(smtp["enabled"]),
     )
 
 

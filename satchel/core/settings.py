@@ -7,6 +7,8 @@ edited while running, so they are validated section by section and swapped atomi
 from __future__ import annotations
 
 import copy
+import ipaddress
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -120,9 +122,48 @@ def _validate(s: dict[str, Any]) -> ErrorTree:
         logs["maxDays"] = FieldError("validation_min_greater_equal_than_required", "Must be no less than 0.")
     if logs:
         errors["logs"] = logs
+    errors.update(_nonempty("smtp", _smtp_errors(s["smtp"])))
     rl_rules = s["rateLimits"]["rules"]
     if not all(isinstance(r, dict) for r in rl_rules):
         errors["rateLimits"] = {"rules": FieldError("validation_invalid_value", "Invalid value.")}
+    return errors
+
+
+_DNS_NAME = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$")
+SMTP_AUTH_METHODS = ("PLAIN", "LOGIN")
+
+
+def is_host(value: str) -> bool:
+    """An IP address or a DNS name (govalidator's IsHost, which PocketBase's `is.Host` runs)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return bool(value) and len(value.replace(".", "")) <= 255 and _DNS_NAME.match(value) is not None
+    return True
+
+
+def _nonempty(key: str, tree: ErrorTree) -> ErrorTree:
+    return {key: tree} if tree else {}
+
+
+def _smtp_errors(smtp: dict[str, Any]) -> ErrorTree:
+    """PocketBase's SMTPConfig rules: host and port only matter (and are required) once enabled."""
+    errors: ErrorTree = {}
+    host_error = "Must be a valid IP address or DNS name."
+    if smtp["enabled"] and not smtp["host"]:
+        errors["host"] = required()
+    elif smtp["host"] and not is_host(smtp["host"]):
+        errors["host"] = FieldError("validation_is_host", host_error)
+    if smtp["enabled"] and not smtp["port"]:
+        errors["port"] = required()
+    elif smtp["port"] < 0:
+        errors["port"] = FieldError(
+            "validation_min_greater_equal_than_required", "Must be no less than 0.", {"threshold": 0}
+        )
+    if smtp["authMethod"] and smtp["authMethod"] not in SMTP_AUTH_METHODS:
+        errors["authMethod"] = FieldError("validation_in_invalid", "Must be a valid value.")
+    if smtp["localName"] and not is_host(smtp["localName"]):
+        errors["localName"] = FieldError("validation_is_host", host_error)
     return errors
 
 
