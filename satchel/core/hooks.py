@@ -44,6 +44,13 @@ class RecordRequestEvent(Event):
 
 
 @dataclass(eq=False)
+class RecordEmailChangeRequestEvent(RecordRequestEvent):
+    """An email change being requested or confirmed; `new_email` may be replaced by a handler."""
+
+    new_email: str = ""
+
+
+@dataclass(eq=False)
 class RecordsListEvent(Event):
     collection: Collection
     request: RequestInfo
@@ -93,6 +100,13 @@ class Hooks:
         self.on_record_view_request: Hook[RecordRequestEvent] = Hook()
         self.on_records_list_request: Hook[RecordsListEvent] = Hook()
         self.on_record_auth_request: Hook[RecordAuthEvent] = Hook()
+        # the email flows (PocketBase's OnRecordRequestVerificationRequest... names)
+        self.on_record_request_verification_request: Hook[RecordRequestEvent] = Hook()
+        self.on_record_confirm_verification_request: Hook[RecordRequestEvent] = Hook()
+        self.on_record_request_password_reset_request: Hook[RecordRequestEvent] = Hook()
+        self.on_record_confirm_password_reset_request: Hook[RecordRequestEvent] = Hook()
+        self.on_record_request_email_change_request: Hook[RecordEmailChangeRequestEvent] = Hook()
+        self.on_record_confirm_email_change_request: Hook[RecordEmailChangeRequestEvent] = Hook()
         self.on_collection_create: Hook[CollectionEvent] = Hook()
         self.on_collection_update: Hook[CollectionEvent] = Hook()
         self.on_collection_delete: Hook[CollectionEvent] = Hook()
