@@ -28,7 +28,9 @@ class WindowCount:
 class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
 
-    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None: ...
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        """`ttl` is seconds (> 0, else ValueError) or None for no expiry."""
+        ...
 
     async def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         """Set only if absent (atomically); True when this call set it."""

@@ -1,25 +1,33 @@
-"""In-process Cache: the default for a single process (nothing shared between workers or nodes)."""
+"""In-process Cache: the default for a single process (nothing shared between workers or nodes).
+
+With `satchel serve --workers N` every worker holds its own counters, so a rate-limit budget is
+per worker; `redis://` shares one budget (see docs/rate-limits.md).
+"""
 
 from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 
-from satchel.ports.cache import WindowCount
+from satchel.ports.cache import CacheError, WindowCount
 
 _SWEEP_EVERY = 1024
 """Writes between sweeps of expired keys (keeps memory bounded without a timer task)."""
 
 
+def _check_ttl(ttl: float | None) -> None:
+    if ttl is not None and ttl <= 0:
+        raise ValueError(f"cache ttl must be positive or None, got {ttl!r}")
+
+
 class MemoryCache:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        """`clock` is injectable so tests can step a window's expiry exactly instead of sleeping."""
+        self._now = clock
         self._values: dict[str, tuple[bytes, float]] = {}
         self._expiries: list[tuple[float, str]] = []
         self._writes = 0
-
-    @staticmethod
-    def _now() -> float:
-        return time.monotonic()
 
     def _live(self, key: str) -> tuple[bytes, float] | None:
         entry = self._values.get(key)
@@ -52,9 +60,11 @@ class MemoryCache:
         return None if entry is None else entry[0]
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        _check_ttl(ttl)
         self._put(key, value, ttl)
 
     async def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        _check_ttl(ttl)
         if self._live(key) is not None:
             return False
         self._put(key, value, ttl)
@@ -64,13 +74,19 @@ class MemoryCache:
         self._values.pop(key, None)
 
     async def hit(self, key: str, window: float) -> WindowCount:
+        _check_ttl(window)
         entry = self._live(key)
-        if entry is None:
-            self._put(key, b"1", window)
-            return WindowCount(1, window)
-        count = int(entry[0]) + 1
-        self._values[key] = (str(count).encode(), entry[1])
-        return WindowCount(count, max(0.0, entry[1] - self._now()))
+        count = 1
+        if entry is not None:
+            try:
+                count = int(entry[0]) + 1
+            except ValueError as exc:  # Redis answers the same way: INCR on a non-integer value
+                raise CacheError(f"value of {key!r} is not an integer") from exc
+        if entry is None or not entry[1]:  # new, or `set` without expiry: the window starts now
+            self._put(key, str(count).encode(), window)
+        else:
+            self._values[key] = (str(count).encode(), entry[1])
+        return WindowCount(count, max(0.0, self._values[key][1] - self._now()))
 
     async def close(self) -> None:
         self._values.clear()
