@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute
 
 from satchel.apis.errors import error_response, satchel_error_handler
 from satchel.apis.middleware.front import FrontMiddleware
+from satchel.apis.middleware.ratelimit import RateLimitMiddleware
 from satchel.apis.rest import (
     api_keys,
     auth_email,
@@ -81,7 +82,7 @@ def create_app(
                 await on_shutdown()
 
     asgi = Starlette(
-        middleware=[Middleware(FrontMiddleware, app=app)],
+        middleware=[Middleware(FrontMiddleware, app=app), Middleware(RateLimitMiddleware, app=app)],
         exception_handlers={
             SatchelError: satchel_error_handler,
             HTTPException: _http_exception,

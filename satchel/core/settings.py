@@ -14,6 +14,7 @@ from typing import Any
 
 from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
 from satchel.core.params import bump_version, get_param, put_param
+from satchel.core.ratelimit import section as rate_limits
 from satchel.ports.database import Database
 from satchel.tools.ids import random_string
 from satchel.tools.jsonutil import dumps, loads
@@ -123,9 +124,9 @@ def _validate(s: dict[str, Any]) -> ErrorTree:
     if logs:
         errors["logs"] = logs
     errors.update(_nonempty("smtp", _smtp_errors(s["smtp"])))
-    rl_rules = s["rateLimits"]["rules"]
-    if not all(isinstance(r, dict) for r in rl_rules):
-        errors["rateLimits"] = {"rules": FieldError("validation_invalid_value", "Invalid value.")}
+    rate_limit_errors = rate_limits.validate(s["rateLimits"])
+    if rate_limit_errors:
+        errors["rateLimits"] = rate_limit_errors
     return errors
 
 
@@ -209,7 +210,7 @@ class SettingsStore:
 
     async def patch(self, data: dict[str, Any]) -> dict[str, Any]:
         try:
-            new = _merge(self.current, data, default_settings())
+            new = _merge(self.current, rate_limits.load_patch(data), default_settings())
         except TypeError as exc:
             raise ValidationError("An error occurred while loading the submitted data.", {}) from exc
         errors = _validate(new)

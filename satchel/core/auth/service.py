@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from satchel.core.auth.login_guard import LoginGuard
 from satchel.core.auth.tokens import issue_auth_token, token_subject, verify_auth_token
 from satchel.core.collections.model import Collection
 from satchel.core.errors import (
@@ -35,6 +36,8 @@ _DUMMY_HASH = hash_password("satchel-timing-equaliser")
 class AuthService:
     def __init__(self, app: App) -> None:
         self.app = app
+        self.guard = LoginGuard(app)
+        """Failed-login counts per identity and IP; `begin` before checking any secret."""
 
     def _auth_collection(self, id_or_name: str) -> Collection:
         c = self.app.collections.get(id_or_name)
@@ -94,7 +97,7 @@ class AuthService:
 
     # --------------------------------------------------------------- password
     async def auth_with_password(
-        self, id_or_name: str, body: dict[str, Any], request: RequestInfo, expand: str = ""
+        self, id_or_name: str, body: dict[str, Any], request: RequestInfo, expand: str = "", *, ip: str = ""
     ) -> dict[str, Any]:
         collection = self._auth_collection(id_or_name)
         password_auth = collection.auth.get("passwordAuth", {})
@@ -118,10 +121,12 @@ class AuthService:
                     {"identityField": required()},
                 )
             fields = [identity_field]
+        attempt = await self.guard.begin(collection.id, str(identity), ip)  # 429 once over the limit
         record = await self._find_by_identity(collection, fields, str(identity))
         stored_hash = str(record.get("password", "")) if record is not None else _DUMMY_HASH
         valid = verify_password(stored_hash, str(password))
         if record is None or not valid:
+            await attempt.failed()
             raise BadRequestError(FAILED)
         auth_request = RequestInfo(
             auth=record,
@@ -132,7 +137,9 @@ class AuthService:
             body=request.body,
         )
         if not await self._passes_auth_rule(record, auth_request):
+            await attempt.failed()
             raise BadRequestError(FAILED)
+        await attempt.succeeded()
         if needs_rehash(stored_hash):
             await self._rehash(record, str(password))
         return await self.respond(record, request, "password", expand=expand)
