@@ -6,6 +6,7 @@ import os
 import resource
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "SATCHEL_"
 
@@ -21,6 +22,29 @@ def parse_http(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+MEMORY_CACHE = "memory:"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def parse_cache_url(value: str) -> str:
+    """`memory:` (each process counts alone) or a Redis URL (one budget for every worker and node)."""
+    scheme = value.partition(":")[0].lower()
+    if value != MEMORY_CACHE and not (scheme in REDIS_SCHEMES and value.startswith(f"{scheme}://")):
+        raise ConfigError(f"--cache-url expects memory: or redis://HOST:PORT/DB, got {redact_url(value)!r}")
+    return value
+
+
+def redact_url(url: str) -> str:
+    """`url` without its password, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<malformed URL>"
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
 @dataclass(slots=True)
 class BootConfig:
     dir: Path = Path("satchel_data")
@@ -29,6 +53,7 @@ class BootConfig:
     query_timeout: float = 10.0
     max_body_size: int = 32 << 20
     workers: int = 1
+    cache_url: str = MEMORY_CACHE
 
     @staticmethod
     def from_env(**overrides: object) -> BootConfig:
@@ -42,6 +67,7 @@ class BootConfig:
             if value is not None:
                 setattr(cfg, name, Path(str(value)) if name == "dir" else value)
         parse_http(cfg.http)
+        parse_cache_url(cfg.cache_url)
         return cfg
 
     def to_env(self) -> dict[str, str]:

@@ -7,12 +7,13 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from satchel.adapters.cache.memory import MemoryCache
+from satchel.adapters.cache.redis import RedisCache
 from satchel.adapters.db.sqlite import SqliteDatabase
 from satchel.adapters.mail.sendmail import SendmailMailer
 from satchel.adapters.mail.smtp import SmtpConfig, SmtpMailer
 from satchel.apis.server import create_app
 from satchel.apis.shutdown import on_worker_stop
-from satchel.config import BootConfig
+from satchel.config import MEMORY_CACHE, BootConfig, parse_cache_url
 from satchel.core.app import App, AppConfig
 from satchel.core.auth.service import AuthService
 from satchel.core.collections.service import CollectionsService
@@ -20,13 +21,19 @@ from satchel.core.hooks import Hooks
 from satchel.core.realtime.broker import RealtimeBroker
 from satchel.core.records.service import RecordsService
 from satchel.core.rules.policy import check_rule_syntax
+from satchel.ports.cache import Cache
 from satchel.tools import passwords
 
 DB_FILE = "data.db"
 
 
 def build_app(
-    data_dir: Path | str, *, query_timeout: float = 10.0, max_body_size: int = 32 << 20, workers: int = 1
+    data_dir: Path | str,
+    *,
+    query_timeout: float = 10.0,
+    max_body_size: int = 32 << 20,
+    workers: int = 1,
+    cache_url: str = MEMORY_CACHE,
 ) -> App:
     """An App over the embedded SQLite database in `data_dir` (not yet bootstrapped)."""
     path = Path(data_dir)
@@ -34,7 +41,8 @@ def build_app(
     config = AppConfig(
         data_dir=path, query_timeout=query_timeout, max_body_size=max_body_size, shared_schema=workers > 1
     )
-    app = App(db, config, cache=MemoryCache(), mailer=SmtpMailer(lambda: smtp_config(app), fallback=SendmailMailer()))
+    cache = cache_from_url(cache_url)
+    app = App(db, config, cache=cache, mailer=SmtpMailer(lambda: smtp_config(app), fallback=SendmailMailer()))
     app.hooks = Hooks()
     app.records = RecordsService(app)
     app.auth = AuthService(app)
@@ -43,6 +51,11 @@ def build_app(
     )
     app.realtime = RealtimeBroker(app)
     return app
+
+
+def cache_from_url(url: str) -> Cache:
+    """`memory:` counts in this process only; a Redis URL shares counts with every worker and node."""
+    return MemoryCache() if parse_cache_url(url) == MEMORY_CACHE else RedisCache(url)
 
 
 def smtp_config(app: App) -> SmtpConfig:
@@ -60,7 +73,7 @@ def smtp_config(app: App) -> SmtpConfig:
     )
 
 
-async def open_app(data_dir: Path | str, **options: float | int) -> App:
+async def open_app(data_dir: Path | str, **options: float | int | str) -> App:
     """A bootstrapped App (password cost is left as configured: production entry points set it)."""
     app = build_app(data_dir, **options)  # type: ignore[arg-type]
     await app.bootstrap()
@@ -76,7 +89,11 @@ def configure_passwords(config: AppConfig | None = None) -> None:
 def build_asgi(config: BootConfig) -> Starlette:
     configure_passwords()
     app = build_app(
-        config.dir, query_timeout=config.query_timeout, max_body_size=config.max_body_size, workers=config.workers
+        config.dir,
+        query_timeout=config.query_timeout,
+        max_body_size=config.max_body_size,
+        workers=config.workers,
+        cache_url=config.cache_url,
     )
 
     async def startup() -> None:

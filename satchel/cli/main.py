@@ -9,7 +9,8 @@ import sys
 import click
 
 from satchel import __version__
-from satchel.config import BootConfig, ConfigError, connection_capacity, parse_http
+from satchel.config import MEMORY_CACHE, BootConfig, ConfigError, connection_capacity, parse_http, redact_url
+from satchel.ports.cache import CacheError
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
 
@@ -30,10 +31,16 @@ def main() -> None:
     default=None,
     help="Worker processes sharing the port and the database (env SATCHEL_WORKERS; default 1).",
 )
-def serve(http: str | None, data_dir: str | None, dev: bool | None, workers: int | None) -> None:
+@click.option(
+    "--cache-url",
+    default=None,
+    help="Rate-limit and login-guard counters: memory: (per process) or redis://HOST:PORT/DB "
+    "(shared by every worker and node) (env SATCHEL_CACHE_URL; default memory:).",
+)
+def serve(http: str | None, data_dir: str | None, dev: bool | None, workers: int | None, cache_url: str | None) -> None:
     """Start the web server."""
     try:
-        cfg = BootConfig.from_env(http=http, dir=data_dir, dev=dev, workers=workers)
+        cfg = BootConfig.from_env(http=http, dir=data_dir, dev=dev, workers=workers, cache_url=cache_url)
         host, port = parse_http(cfg.http)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -42,8 +49,13 @@ def serve(http: str | None, data_dir: str | None, dev: bool | None, workers: int
     from satchel.wiring import open_app
 
     async def prepare() -> None:
-        app = await open_app(cfg.dir)
-        await app.close()
+        app = await open_app(cfg.dir, cache_url=cfg.cache_url)
+        try:
+            await app.cache.get("startup-probe")  # an unreachable Redis fails here, not on the first request
+        except CacheError as exc:
+            raise click.ClickException(f"cannot reach the cache at {redact_url(cfg.cache_url)}: {exc}") from exc
+        finally:
+            await app.close()
 
     asyncio.run(prepare())
     os.environ.update(cfg.to_env())
@@ -55,6 +67,12 @@ def serve(http: str | None, data_dir: str | None, dev: bool | None, workers: int
             "use --workers 1 for apps that rely on realtime.",
             err=True,
         )
+        if cfg.cache_url == MEMORY_CACHE:
+            click.echo(
+                "Note: with --cache-url memory: each worker keeps its own rate-limit and failed-login counts "
+                f"(up to {cfg.workers}x the configured budget); use redis://HOST:PORT/DB to share one.",
+                err=True,
+            )
     from granian import Granian
     from granian.constants import Interfaces
 
