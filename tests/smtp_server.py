@@ -14,6 +14,7 @@ import ipaddress
 import re
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -192,13 +193,18 @@ class SmtpServer:
 
     async def wait_for(self, to: str, timeout: float = 10.0) -> Received:
         """The first message for `to`, waiting for it to arrive."""
+        return await self.wait_until(lambda r: to in r.envelope_to, timeout)
+
+    async def wait_until(self, match: Callable[[Received], bool], timeout: float = 10.0) -> Received:
+        """The first message `match` accepts, waiting for it to arrive."""
 
         async def poll() -> Received:
             assert self._handler.arrived is not None
             while True:
                 for r in self._handler.received:
-                    if to in r.envelope_to:
+                    if match(r):
                         return r
+                # no await between the scan and clear(): a later arrival sets the event again
                 self._handler.arrived.clear()
                 await self._handler.arrived.wait()
 

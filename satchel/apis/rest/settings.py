@@ -1,4 +1,4 @@
-"""`GET/PATCH /api/settings` (superusers only)."""
+"""`GET/PATCH /api/settings` and `POST /api/settings/test/email` (superusers only)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from satchel.apis.guards import require_superuser
 from satchel.apis.request import read_body
 from satchel.apis.responses import JSONResponse
 from satchel.core.app import App
+from satchel.core.auth.email_check import send_test_email
 from satchel.core.settings import public_view
 
 
@@ -30,7 +31,14 @@ async def patch_settings(request: Request) -> Response:
     return JSONResponse(public_view(new))
 
 
+async def test_email(request: Request) -> Response:
+    require_superuser(request)
+    await send_test_email(_app(request), await read_body(request))
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/settings", get_settings, methods=["GET"]),
     Route("/api/settings", patch_settings, methods=["PATCH"]),
+    Route("/api/settings/test/email", test_email, methods=["POST"]),
 ]
