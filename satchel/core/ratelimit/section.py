@@ -4,7 +4,8 @@ PocketBase decodes the section into Go structs, so a `null` list is an empty lis
 missing rule field is its zero value (and then fails validation as blank), and a value of the wrong
 JSON type (a fractional or quoted number) fails the whole request as "An error occurred while
 loading the submitted data." `load_patch` reproduces that decoding; `validate` reproduces
-`RateLimitsConfig.Validate` with PocketBase's codes, messages and params, including its quirk that
+`RateLimitsConfig.Validate` with PocketBase's codes, messages and params: each rule's own errors
+first, and only when there are none the first conflicting label, including PocketBase's quirk that
 a rule for every audience ("") conflicts with a same-label rule for one audience.
 """
 
@@ -81,7 +82,7 @@ def validate(section: dict[str, Any]) -> ErrorTree:
     if section.get("enabled") is True and not rules:
         errors["rules"] = required()
     else:
-        rule_errors = _conflict(rules) or _each_rule(rules)
+        rule_errors = _each_rule(rules) or _conflict(rules)  # PocketBase checks conflicts only then
         if rule_errors:
             errors["rules"] = rule_errors
     ip_errors: ErrorTree = {}
@@ -140,7 +141,8 @@ def _count_error(value: Any) -> FieldError | None:
 
 
 def _ip_or_subnet(value: Any) -> bool:
-    """Go's netip: an address (IPv6 zone allowed), or address/bits with canonical decimal bits."""
+    """As PocketBase 0.40.6 accepts: an address (IPv6 zone allowed), or address/bits with
+    canonical decimal bits (a zone is tolerated there too)."""
     if not isinstance(value, str):
         return False
     address, slash, bits = value.partition("/")
@@ -150,6 +152,6 @@ def _ip_or_subnet(value: Any) -> bool:
         return False
     if not slash:
         return True
-    if "%" in address or not (bits.isascii() and bits.isdigit()) or (len(bits) > 1 and bits[0] == "0"):
+    if not (bits.isascii() and bits.isdigit()) or (len(bits) > 1 and bits[0] == "0"):
         return False
     return int(bits) <= parsed.max_prefixlen
