@@ -8,6 +8,7 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from satchel.apis.client_ip import client_ip
 from satchel.core.errors import BadRequestError
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import CONTEXT_DEFAULT, RequestInfo
@@ -94,4 +95,5 @@ def request_info(request: Request, body: dict[str, Any] | None = None, context: 
         query=dict(request.query_params),
         headers=headers,
         body=body or {},
+        ip=client_ip(request.scope, request.app.state.satchel.settings.current["trustedProxy"]),
     )

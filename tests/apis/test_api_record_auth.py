@@ -18,7 +18,8 @@ async def test_auth_with_password_and_refresh(client: httpx2.AsyncClient, hooks:
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body) == {"token", "record"} and body["record"]["email"] == "Alice@Example.com"
-    assert hooks.fired == ["on_record_auth_request"]
+    # the sign-in's origin is saved like any record (`_authOrigins`, as PocketBase does)
+    assert hooks.fired == ["on_record_auth_request", "on_record_create", "on_record_after_create_success"]
     h = {"Authorization": "Bearer " + body["token"]}
     r = await client.post("/api/collections/users/auth-refresh", headers=h)
     assert r.status_code == 200 and r.json()["record"]["id"] == user["id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from satchel.core.auth import origins
 from satchel.core.auth.login_guard import LoginGuard
 from satchel.core.auth.tokens import issue_auth_token, token_subject, verify_auth_token
 from satchel.core.collections.model import Collection
@@ -87,6 +88,8 @@ class AuthService:
             if request.is_superuser:
                 as_self = request
             exported = (await self.app.records.export([e.record], as_self, expand))[0]
+            # as in PocketBase: once any MFA step is passed, just before answering
+            await origins.track(self.app, e.record, e.method, request.ip, request.headers.get("user_agent", ""))
             out: dict[str, Any] = {"record": exported, "token": e.token}
             if e.meta:
                 out["meta"] = e.meta

@@ -31,6 +31,8 @@ class RequestInfo:
     """Header names lower-cased with `-` replaced by `_` (as `@request.headers.x_token`)."""
     body: dict[str, Any] = field(default_factory=dict)
     """The submitted body (JSON or multipart fields, modifiers as sent)."""
+    ip: str = ""
+    """The client's address as PocketBase's RealIP finds it (auth origins); not visible to rules."""
 
     @property
     def is_superuser(self) -> bool:
