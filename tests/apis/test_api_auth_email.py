@@ -10,6 +10,7 @@ import httpx2
 import pytest
 from smtp_server import Received, SmtpServer
 
+from satchel.adapters.cache.redis import RedisCache
 from satchel.core.app import App
 from satchel.core.auth.tokens import (
     TYPE_EMAIL_CHANGE,
@@ -118,6 +119,19 @@ async def test_a_refusing_hook_does_not_leave_the_resend_guard(
     r = await _post(client, "users", "request-verification", {"email": "ann@example.com"})
     assert r.status_code == 204
     await _wait_subject(smtp, "ann@example.com", "Verify your")
+
+
+async def test_resend_guard_fails_open_when_the_cache_is_down(
+    app: App, client: httpx2.AsyncClient, smtp: SmtpServer
+) -> None:
+    await create_user(client, "ann@example.com")
+    await app.cache.close()
+    app.cache = RedisCache("redis://127.0.0.1:1/0")  # nothing listens there: every command fails
+    r = await _post(client, "users", "request-password-reset", {"email": "ann@example.com"})
+    assert r.status_code == 204
+    token = (await smtp.wait_for("ann@example.com")).token()
+    body = {"token": token, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"}
+    assert (await _post(client, "users", "confirm-password-reset", body)).status_code == 204
 
 
 async def test_request_verification_input_errors(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:

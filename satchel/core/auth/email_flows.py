@@ -41,6 +41,7 @@ from satchel.core.records import storage
 from satchel.core.records.model import Record
 from satchel.core.records.upsert import PasswordInput, finalize_password, validate_fields
 from satchel.core.rules.request_info import RequestInfo
+from satchel.ports.cache import CacheError
 from satchel.ports.database import IntegrityError
 from satchel.ports.mailer import MailError
 from satchel.tools import tokens
@@ -171,8 +172,22 @@ async def _record_for_email(app: App, collection: Collection, body: dict[str, An
 
 
 async def _guard(app: App, key: str) -> bool:
-    """True when no mail of this kind went to this record in the last two minutes (and now one may)."""
-    return await app.cache.add(key, b"1", RESEND_GUARD_S)
+    """True when no mail of this kind went to this record in the last two minutes (and now one may).
+
+    An unreachable cache fails open: a user locked out of resetting a password is worse than a
+    few extra mails while Redis is down."""
+    try:
+        return await app.cache.add(key, b"1", RESEND_GUARD_S)
+    except CacheError as exc:
+        log.warning("resend guard not enforced: cache unavailable (%s)", exc)
+        return True
+
+
+async def _release(app: App, key: str) -> None:
+    try:
+        await app.cache.delete(key)
+    except CacheError as exc:
+        log.warning("resend guard %s left to expire: cache unavailable (%s)", key, exc)
 
 
 # ------------------------------------------------------------------------------ verification
@@ -198,7 +213,7 @@ async def request_verification(app: App, id_or_name: str, body: dict[str, Any], 
     try:
         await app.hooks.on_record_request_verification_request.trigger(event, final)
     except Exception:
-        await app.cache.delete(key)  # a handler refused: nothing was sent
+        await _release(app, key)  # a handler refused: nothing was sent
         raise
 
 
@@ -235,7 +250,7 @@ async def confirm_verification(app: App, id_or_name: str, body: dict[str, Any], 
                 target.set("password", hash_password(random_string(30)))
                 rotate_token_key(target)
             await _save(app, target, request, "An error occurred while saving the verified state.")
-        await app.cache.delete(_guard_key("Verification", target))
+        await _release(app, _guard_key("Verification", target))
 
     await app.hooks.on_record_confirm_verification_request.trigger(event, final)
 
@@ -271,7 +286,7 @@ async def request_password_reset(app: App, id_or_name: str, body: dict[str, Any]
     try:
         await app.hooks.on_record_request_password_reset_request.trigger(event, final)
     except Exception:
-        await app.cache.delete(key)
+        await _release(app, key)
         raise
 
 
@@ -303,7 +318,7 @@ async def confirm_password_reset(app: App, id_or_name: str, body: dict[str, Any]
         if not target.get("verified") and target.get("email") == _claim(token, "email"):
             target.set("verified", True)  # the owner of the (unchanged) address just proved it
         await _save(app, target, request, "Failed to set new password.", password=password)
-        await app.cache.delete(_guard_key("PasswordReset", target))
+        await _release(app, _guard_key("PasswordReset", target))
 
     await app.hooks.on_record_confirm_password_reset_request.trigger(event, final)
 
