@@ -15,9 +15,10 @@ class CacheError(Exception):
     """The backend is unreachable or refused the command."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WindowCount:
-    """The state of a fixed window after one more hit."""
+    """The state of a fixed window after one more hit (not frozen: built on every rate-limited
+    request, and a frozen dataclass costs four times as much to build)."""
 
     count: int
     """Hits in the current window, this one included."""

@@ -75,18 +75,20 @@ class MemoryCache:
 
     async def hit(self, key: str, window: float) -> WindowCount:
         _check_ttl(window)
-        entry = self._live(key)
+        now = self._now()
+        entry = self._values.get(key)
         count = 1
-        if entry is not None:
+        if entry is not None and (not entry[1] or entry[1] > now):
             try:
                 count = int(entry[0]) + 1
             except ValueError as exc:  # Redis answers the same way: INCR on a non-integer value
                 raise CacheError(f"value of {key!r} is not an integer") from exc
-        if entry is None or not entry[1]:  # new, or `set` without expiry: the window starts now
-            self._put(key, str(count).encode(), window)
-        else:
-            self._values[key] = (str(count).encode(), entry[1])
-        return WindowCount(count, max(0.0, self._values[key][1] - self._now()))
+            if entry[1]:  # the common case: a live window goes on
+                self._values[key] = (b"%d" % count, entry[1])
+                return WindowCount(count, entry[1] - now)
+        # new, expired, or a `set` without expiry: the window starts now, as Redis's hit does
+        self._put(key, b"%d" % count, window)
+        return WindowCount(count, self._values[key][1] - now)
 
     async def close(self) -> None:
         self._values.clear()

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from satchel.core.ratelimit.rules import Rule
 from satchel.ports.cache import Cache, CacheError
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """One request counted against its rule (a tuple: cheap to build on every limited request)."""
+
     allowed: bool
     limit: int
     remaining: int
