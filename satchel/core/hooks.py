@@ -51,6 +51,20 @@ class RecordEmailChangeRequestEvent(RecordRequestEvent):
 
 
 @dataclass(eq=False)
+class RecordOTPRequestEvent(RecordRequestEvent):
+    """An OTP being requested; `record` is None for an unknown email, `password` is the code to mail."""
+
+    password: str = ""
+
+
+@dataclass(eq=False)
+class RecordAuthWithOTPEvent(RecordRequestEvent):
+    """A valid OTP about to be spent; `otp` is its `_otps` record."""
+
+    otp: Record | None = None
+
+
+@dataclass(eq=False)
 class RecordsListEvent(Event):
     collection: Collection
     request: RequestInfo
@@ -107,6 +121,9 @@ class Hooks:
         self.on_record_confirm_password_reset_request: Hook[RecordRequestEvent] = Hook()
         self.on_record_request_email_change_request: Hook[RecordEmailChangeRequestEvent] = Hook()
         self.on_record_confirm_email_change_request: Hook[RecordEmailChangeRequestEvent] = Hook()
+        # OTP (PocketBase's OnRecordRequestOTPRequest and OnRecordAuthWithOTPRequest)
+        self.on_record_request_otp_request: Hook[RecordOTPRequestEvent] = Hook()
+        self.on_record_auth_with_otp_request: Hook[RecordAuthWithOTPEvent] = Hook()
         self.on_collection_create: Hook[CollectionEvent] = Hook()
         self.on_collection_update: Hook[CollectionEvent] = Hook()
         self.on_collection_delete: Hook[CollectionEvent] = Hook()
