@@ -16,6 +16,7 @@ from satchel.apis.shutdown import on_worker_stop
 from satchel.config import MEMORY_CACHE, BootConfig, parse_cache_url
 from satchel.core.app import App, AppConfig
 from satchel.core.auth import origins
+from satchel.core.auth.api_keys import ApiKeysService
 from satchel.core.auth.service import AuthService
 from satchel.core.collections.service import CollectionsService
 from satchel.core.hooks import Hooks
@@ -47,6 +48,7 @@ def build_app(
     app.hooks = Hooks()
     app.records = RecordsService(app)
     app.auth = AuthService(app)
+    app.api_keys = ApiKeysService(app)
     origins.register(app)
     app.collections_service = CollectionsService(
         app, lambda collection, rule: check_rule_syntax(collection, rule, app.collections.get)

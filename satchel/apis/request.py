@@ -9,6 +9,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from satchel.apis.client_ip import client_ip
+from satchel.core.auth.api_keys import ApiKey
 from satchel.core.errors import BadRequestError
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import CONTEXT_DEFAULT, RequestInfo
@@ -86,6 +87,7 @@ async def _read_form(request: Request) -> dict[str, Any]:
 
 def request_info(request: Request, body: dict[str, Any] | None = None, context: str = CONTEXT_DEFAULT) -> RequestInfo:
     auth: Record | None = getattr(request.state, "auth", None)
+    key: ApiKey | None = getattr(request.state, "api_key", None)
     # ASGI header names are already lower-case bytes: no Headers object needed
     headers = {k.decode("latin-1").replace("-", "_"): v.decode("latin-1") for k, v in request.scope["headers"]}
     return RequestInfo(
@@ -95,5 +97,6 @@ def request_info(request: Request, body: dict[str, Any] | None = None, context: 
         query=dict(request.query_params),
         headers=headers,
         body=body or {},
+        scopes=key.scopes if key is not None else None,
         ip=client_ip(request.scope, request.app.state.satchel.settings.current["trustedProxy"]),
     )

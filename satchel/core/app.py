@@ -23,6 +23,7 @@ SCHEMA_SIGNAL = "schema.signal"
 """Shared-memory flag in the data directory, bumped whenever collections or settings change."""
 
 if TYPE_CHECKING:
+    from satchel.core.auth.api_keys import ApiKeysService
     from satchel.core.auth.service import AuthService
     from satchel.core.collections.service import CollectionsService
     from satchel.core.hooks import Hooks
@@ -64,6 +65,7 @@ class App:
         self.realtime: RealtimeBroker
         self.records: RecordsService
         self.auth: AuthService
+        self.api_keys: ApiKeysService
         self.collections_service: CollectionsService
 
     async def bootstrap(self) -> None:

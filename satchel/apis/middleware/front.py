@@ -11,7 +11,8 @@ every response varies on Origin, a request with an Origin gets `Access-Control-A
 and every OPTIONS request is answered 204 here, with the preflight headers when it has an Origin.
 
 A missing, malformed, expired or revoked token simply means "guest": endpoints that need auth
-answer 401 themselves, exactly as PocketBase does.
+answer 401 themselves, exactly as PocketBase does. An `sk_` API key is not a token: it is resolved
+by `api_key_auth` (on record endpoints only) and its use recorded once the response is sent.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from satchel.apis.middleware.api_key_auth import KEY_PREFIX, ApiKey, authenticate_api_key
 from satchel.core.app import App
 from satchel.core.errors import TooLargeError
 from satchel.tools.tokens import strip_bearer
@@ -52,7 +54,7 @@ class FrontMiddleware:
 
         if self.app.stale():  # a sibling worker changed collections or settings: see it first
             await self.app.sync()
-        await self._authenticate(scope, authorization)
+        key = await self._authenticate(scope, authorization)
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -64,16 +66,22 @@ class FrontMiddleware:
             await self.asgi(scope, receive, send_with_cors)
         else:
             await self._counting(scope, receive, send_with_cors, limit, cors)
+        if key is not None:  # after the response: a throttled `lastUsed` write
+            await self.app.api_keys.touch(key)
 
-    async def _authenticate(self, scope: Scope, authorization: bytes | None) -> None:
+    async def _authenticate(self, scope: Scope, authorization: bytes | None) -> ApiKey | None:
         state = scope.setdefault("state", {})
         state["auth"] = None
         state["token"] = ""
+        state["api_key"] = None
         if authorization is not None:
             token = strip_bearer(authorization.decode("latin-1"))
+            if token.startswith(KEY_PREFIX):  # an API key, never kept as the request's token
+                return await authenticate_api_key(self.app, scope, token)
             if token:
                 state["token"] = token
                 state["auth"] = await self.app.auth.record_from_token(token)
+        return None
 
     async def _counting(
         self, scope: Scope, receive: Receive, send: Send, limit: int, cors: tuple[_Header, ...]

@@ -86,6 +86,7 @@ def _handler(app: App, item: dict[str, Any], base: RequestInfo) -> Handler:
     info = RequestInfo(
         auth=base.auth, method=method, context=CONTEXT_BATCH, query=query, headers=base.headers, body=body
     )
+    info.scopes = base.scopes  # an API key's scopes bind each sub-request
     expand, fields = query.get("expand", ""), query.get("fields", "")
 
     async def create() -> tuple[int, Any]:

@@ -17,6 +17,7 @@ from satchel.core.records.model import Record
 from satchel.core.records.storage import record_from_row
 from satchel.core.rules.policy import rule_condition
 from satchel.core.rules.request_info import RequestInfo
+from satchel.core.rules.scopes import require_scope
 from satchel.ports.database import Executor
 from satchel.tools.sql import ir
 
@@ -127,6 +128,7 @@ class Expander:
         parent = records[0].collection
         if field is None or field.type != "relation" or getattr(field, "collection_id", "") != parent.id:
             return
+        require_scope(self.request, source, "view")  # an expand is a view of the related records
         condition = rule_condition(source, source.viewRule, self.request, self.find)
         parent_ids = [r.id for r in records]
         je = "__via_je"
@@ -162,6 +164,7 @@ class Expander:
                 out["expand"][key] = items
 
     async def _load(self, target: Collection, ids: list[str]) -> dict[str, Record]:
+        require_scope(self.request, target, "view")
         condition = rule_condition(target, target.viewRule, self.request, self.find)
         where: ir.Expr = ir.InList(ir.col(target.name, "id"), tuple(ir.Param(i) for i in ids))
         if condition is not None:

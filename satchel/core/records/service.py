@@ -29,6 +29,7 @@ from satchel.core.records.upsert import (
 from satchel.core.rules.policy import SUPERUSERS_ONLY, rule_condition, rule_probe
 from satchel.core.rules.request_info import RequestInfo
 from satchel.core.rules.resolver import FilterError, Resolver
+from satchel.core.rules.scopes import require_scope
 from satchel.ports.database import Executor, IntegrityError
 from satchel.tools.filter.errors import FilterSyntaxError
 from satchel.tools.filter.parser import parse
@@ -122,6 +123,7 @@ class RecordsService:
     # --------------------------------------------------------------------- read
     async def list(self, id_or_name: str, request: RequestInfo, params: ListParams) -> dict[str, Any]:
         collection = self.collection(id_or_name)
+        require_scope(request, collection, "list")
         rule = rule_condition(collection, collection.listRule, request, self.find)
         resolver = self._user_filter(collection, request, params.filter, params.sort)
         conditions = [c for c in (rule, self._filter_expr(resolver, params.filter)) if c is not None]
@@ -164,6 +166,7 @@ class RecordsService:
         self, id_or_name: str, record_id: str, request: RequestInfo, expand: str = "", fields: str = ""
     ) -> dict[str, Any]:
         collection = self.collection(id_or_name)
+        require_scope(request, collection, "view")
         if not record_id:
             raise NotFoundError()
         rule = rule_condition(collection, collection.viewRule, request, self.find)
@@ -241,6 +244,7 @@ class RecordsService:
         self, id_or_name: str, body: dict[str, Any], request: RequestInfo, expand: str = "", fields: str = ""
     ) -> dict[str, Any]:
         collection = self.collection(id_or_name, WRITE_CONTEXT)
+        require_scope(request, collection, "create")
         if collection.is_view:
             raise BadRequestError("Unsupported collection type.")
         if not request.is_superuser and collection.createRule is None:
@@ -283,6 +287,7 @@ class RecordsService:
         fields: str = "",
     ) -> dict[str, Any]:
         collection = self.collection(id_or_name, WRITE_CONTEXT)
+        require_scope(request, collection, "update")
         if collection.is_view:
             raise BadRequestError("Unsupported collection type.")
         if not request.is_superuser and collection.updateRule is None:
@@ -361,6 +366,7 @@ class RecordsService:
 
     async def delete(self, id_or_name: str, record_id: str, request: RequestInfo) -> None:
         collection = self.collection(id_or_name)
+        require_scope(request, collection, "delete")
         if collection.is_view:
             raise BadRequestError("Unsupported collection type.")
         if not request.is_superuser and collection.deleteRule is None:

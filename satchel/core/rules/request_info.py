@@ -6,6 +6,7 @@ core services, which is how one access policy serves every API.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,9 @@ class RequestInfo:
     """Header names lower-cased with `-` replaced by `_` (as `@request.headers.x_token`)."""
     body: dict[str, Any] = field(default_factory=dict)
     """The submitted body (JSON or multipart fields, modifiers as sent)."""
+    scopes: Mapping[str, frozenset[str]] | None = None
+    """Set when an API key authenticated the request: collection id (or `*`) -> allowed record
+    actions (see `core.rules.scopes`). None means no key, so nothing beyond the rules applies."""
     ip: str = ""
     """The client's address as PocketBase's RealIP finds it (auth origins); not visible to rules."""
 
