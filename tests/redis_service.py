@@ -12,6 +12,7 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
+import redis.asyncio
 
 REDIS_URL = os.environ.get("SATCHEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -48,3 +49,14 @@ def redis_url() -> str:
 def unique_prefix() -> str:
     """A key prefix no other test (or earlier run) uses."""
     return f"satchel-test:{uuid.uuid4().hex}:"
+
+
+async def drop_prefix(prefix: str) -> None:
+    """Delete every key a test left under its prefix (keys set without a ttl would stay forever)."""
+    client = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from redis_service import redis_url, unique_prefix
+from redis_service import drop_prefix, redis_url, unique_prefix
 
 from satchel.adapters.cache.redis import RedisCache
 from satchel.core.app import App
@@ -49,6 +49,7 @@ async def nodes(tmp_path: Path) -> AsyncIterator[tuple[Node, Node]]:
             await node.client.aclose()
             await node.app.realtime.close()
             await node.app.close()
+        await drop_prefix(prefix)
 
 
 async def enable(nodes: tuple[Node, Node], max_requests: int, duration: int) -> None:

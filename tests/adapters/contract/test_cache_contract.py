@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
-from redis_service import redis_url, unique_prefix
+from redis_service import drop_prefix, redis_url, unique_prefix
 
 from satchel.adapters.cache.memory import MemoryCache
 from satchel.adapters.cache.redis import RedisCache
@@ -48,8 +48,10 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         cache: Cache = MemoryCache(clock=clock)
         yield Backend(cache, step)
     else:
-        cache = RedisCache(redis_url(), prefix=unique_prefix())
+        prefix = unique_prefix()
+        cache = RedisCache(redis_url(), prefix=prefix)
         yield Backend(cache, asyncio.sleep)
+        await drop_prefix(prefix)
     await cache.close()
 
 
@@ -158,7 +160,7 @@ async def test_redis_nodes_with_one_prefix_share_counters() -> None:
         assert await node_a.get("flag") == b"x"
         assert await elsewhere.get("flag") is None  # another prefix is another namespace
     finally:
-        await node_a.delete("shared")
+        await drop_prefix(prefix)
         for c in (node_a, node_b, elsewhere):
             await c.close()
 
