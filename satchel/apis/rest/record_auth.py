@@ -6,7 +6,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from satchel.apis.client_ip import client_ip
 from satchel.apis.request import read_body, request_info
 from satchel.apis.responses import JSONResponse
 from satchel.core.app import App
@@ -31,11 +30,7 @@ async def auth_with_password(request: Request) -> Response:
     app = _app(request)
     body = await read_body(request)
     result = await app.auth.auth_with_password(
-        request.path_params["collection"],
-        body,
-        request_info(request, body),
-        _expand(request),
-        ip=client_ip(request.scope, app.settings.current["trustedProxy"]),
+        request.path_params["collection"], body, request_info(request, body), _expand(request)
     )
     return await _finish(request, result)
 
