@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from satchel.apis.responses import JSONResponse
+from satchel.core.auth.mfa import MFARequiredError
 from satchel.core.errors import SatchelError
 
 log = logging.getLogger("satchel.apis")
@@ -29,6 +30,8 @@ def error_response(status: int, message: str, data: dict[str, object] | None = N
 
 
 def render_error(exc: SatchelError) -> JSONResponse:
+    if isinstance(exc, MFARequiredError):  # PocketBase answers the first factor with a bare body
+        return JSONResponse({"mfaId": exc.mfa_id}, status_code=401)
     status = STATUS_BY_KIND.get(exc.kind, 400)
     return error_response(status, exc.message, exc.data)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from satchel.core.auth import origins
+from satchel.core.auth import mfa, origins, otp, totp
 from satchel.core.auth.login_guard import LoginGuard
 from satchel.core.auth.tokens import issue_auth_token, token_subject, verify_auth_token
 from satchel.core.collections.model import Collection
@@ -39,6 +39,8 @@ class AuthService:
         self.app = app
         self.guard = LoginGuard(app)
         """Failed-login counts per identity and IP; `begin` before checking any secret."""
+        for register in (mfa.register, otp.register, totp.register):
+            register(app)  # MFA sessions, OTPs and authenticator apps go with their record
 
     def _auth_collection(self, id_or_name: str) -> Collection:
         c = self.app.collections.get(id_or_name)
@@ -84,6 +86,7 @@ class AuthService:
         result: dict[str, Any] = {}
 
         async def final(e: RecordAuthEvent) -> None:
+            await mfa.check(self.app, e.record, e.method, request)  # 401 {mfaId} until a 2nd method passes
             as_self = RequestInfo(auth=e.record, method=request.method, context=request.context)
             if request.is_superuser:
                 as_self = request

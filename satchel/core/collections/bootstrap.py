@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from satchel.core.auth import api_key_store
+from satchel.core.auth import api_key_store, totp_store
 from satchel.core.collections import store
 from satchel.core.collections.schema_sync import create_table
 from satchel.core.collections.system import system_collections
@@ -26,4 +26,5 @@ async def bootstrap_collections(app: App) -> None:
                 await create_table(tx, c)
                 await store.save(tx, c)
         await api_key_store.ensure_table(app.db, tx)  # not in the `if`: databases from before keys
+        await totp_store.ensure_table(app.db, tx)  # likewise for authenticator apps
         app.collections.set_all(await store.load_all(tx))
