@@ -109,7 +109,8 @@ async def request_otp(app: App, id_or_name: str, body: dict[str, Any], request: 
         result["otpId"] = await _issue(app, e.record, e.password)
 
     await app.hooks.on_record_request_otp_request.trigger(event, final)
-    return result
+    # a handler that stopped the chain issued nothing: answer as for an unknown address
+    return result or {"otpId": random_id()}
 
 
 async def _issue(app: App, record: Record, password: str) -> str:
