@@ -16,6 +16,7 @@ from satchel.core.records import storage
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import RequestInfo
 from satchel.tools.passwords import hash_password
+from satchel.tools.sql import ir
 
 T = 1_700_000_010.0  # 10 s into a 30-second step
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -121,3 +122,12 @@ async def test_activation_happens_once(app: App) -> None:
     assert state is not None
     assert await totp_store.activate(app, state, 5, [])
     assert not await totp_store.activate(app, state, 6, [])  # a racing second verify loses
+
+
+async def test_the_table_is_created_on_databases_from_before_authenticator_apps(app: App) -> None:
+    async with app.db.transaction() as tx:
+        await tx.ddl(ir.DropTable(totp_store.TABLE))
+    assert await app.db.table_columns(totp_store.TABLE) == []
+    await app.bootstrap()
+    assert "lastStep" in await app.db.table_columns(totp_store.TABLE)
+    assert [c.name for c in app.collections.all() if c.name == totp_store.TABLE] == []
