@@ -81,3 +81,24 @@ async def test_verified_and_email_changes_need_manage_access(client: httpx2.Asyn
     assert r.status_code == 400 and r.json()["data"]["verified"]["code"] == "validation_values_mismatch"
     r = await client.patch(f"/api/collections/users/records/{user['id']}", json={"email": "x@example.com"}, headers=h)
     assert r.status_code == 400 and r.json()["data"]["email"]["code"] == "validation_values_mismatch"
+
+
+async def test_auth_rule_sees_the_request_as_it_came_and_refuses_with_403(
+    client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
+    """As PocketBase 0.40.6 answers (probed): `@request.auth` is the caller (a guest here), not the record."""
+    rule = "verified = true && @request.auth.id = '' && @request.context = 'password'"
+    r = await client.patch("/api/collections/users", json={"authRule": rule}, headers=su_headers)
+    assert r.status_code == 200, r.text
+    user = await create_user(client, "dora@example.com")
+    creds = {"identity": "dora@example.com", "password": "password-123"}
+    r = await client.post("/api/collections/users/auth-with-password", json=creds)
+    assert r.status_code == 403
+    assert r.json() == error(403, "The request doesn't satisfy the collection requirements to authenticate.")
+    r = await client.patch(f"/api/collections/users/records/{user['id']}", json={"verified": True}, headers=su_headers)
+    assert r.status_code == 200, r.text
+    r = await client.post("/api/collections/users/auth-with-password", json=creds)
+    assert r.status_code == 200, r.text
+    # a wrong password is still the generic 400, whatever the rule says
+    r = await client.post("/api/collections/users/auth-with-password", json={**creds, "password": "wrong-one"})
+    assert r.status_code == 400 and r.json() == error(400, "Failed to authenticate.")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from satchel.core.auth import mfa, origins, otp, totp
+from satchel.core.auth import auth_rule, mfa, origins, otp, totp
 from satchel.core.auth.login_guard import LoginGuard
 from satchel.core.auth.tokens import issue_auth_token, token_subject, verify_auth_token
 from satchel.core.collections.model import Collection
@@ -20,7 +21,6 @@ from satchel.core.errors import (
 from satchel.core.hooks import RecordAuthEvent
 from satchel.core.records import storage
 from satchel.core.records.model import Record
-from satchel.core.rules.policy import rule_condition
 from satchel.core.rules.request_info import CONTEXT_PASSWORD, RequestInfo
 from satchel.tools.passwords import hash_password, needs_rehash, verify_password
 from satchel.tools.sql import ir
@@ -134,18 +134,10 @@ class AuthService:
         if record is None or not valid:
             await attempt.failed()
             raise BadRequestError(FAILED)
-        auth_request = RequestInfo(
-            auth=record,
-            method=request.method,
-            context=CONTEXT_PASSWORD,
-            query=request.query,
-            headers=request.headers,
-            body=request.body,
-        )
-        if not await self._passes_auth_rule(record, auth_request):
-            await attempt.failed()
-            raise BadRequestError(FAILED)
         await attempt.succeeded()
+        # the authRule sees the request as it came (`@request.auth` is the caller, usually a
+        # guest), and a failing rule is a 403 after the password was found right, as in PocketBase
+        await auth_rule.require(self.app, record, replace(request, context=CONTEXT_PASSWORD))
         if needs_rehash(stored_hash):
             await self._rehash(record, str(password))
         return await self.respond(record, request, "password", expand=expand)
@@ -168,16 +160,6 @@ class AuthService:
             if row is not None:
                 return storage.record_from_row(collection, row)
         return None
-
-    async def _passes_auth_rule(self, record: Record, request: RequestInfo) -> bool:
-        rule = record.collection.auth.get("authRule", "")
-        if rule is None:
-            return False
-        condition = rule_condition(record.collection, rule, request, self.app.collections.get)
-        if condition is None:
-            return True
-        row = await self.app.db.executor().fetch_one(storage.by_id(record.collection, record.id, condition))
-        return row is not None
 
     async def _rehash(self, record: Record, password: str) -> None:
         """Upgrade a legacy (bcrypt) or weaker hash in place; tokenKey stays, so tokens stay valid."""
