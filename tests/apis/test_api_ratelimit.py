@@ -189,6 +189,9 @@ async def test_collection_tags_on_auth_routes(
 
     assert [await password("users") for _ in range(3)] == [400, 400, 429]
     assert await password("_superusers") == 400  # another collection, another counter
+    # Satchel's authenticator-app sign-in is an auth action too (its own counter, like each route)
+    totp = [(await client.post("/api/collections/users/auth-with-totp", json={})).status_code for _ in range(3)]
+    assert totp[2] == 429 and 429 not in totp[:2]
     assert await statuses(client, 2, "/api/collections/users/auth-methods") == [200, 429]
     refreshes = [(await client.post("/api/collections/users/auth-refresh", headers=user)).status_code for _ in range(2)]
     assert refreshes == [200, 429]

@@ -42,6 +42,7 @@ _COLLECTION_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "auth-with-oauth2"): ("authWithOAuth2", "auth"),
     ("POST", "request-otp"): ("requestOTP",),
     ("POST", "auth-with-otp"): ("authWithOTP", "auth"),
+    ("POST", "auth-with-totp"): ("authWithTOTP", "auth"),  # Satchel's authenticator apps (docs/auth-totp.md)
     ("POST", "request-password-reset"): ("requestPasswordReset",),
     ("POST", "confirm-password-reset"): ("confirmPasswordReset",),
     ("POST", "request-verification"): ("requestVerification",),
