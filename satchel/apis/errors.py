@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from satchel.apis.responses import JSONResponse
 from satchel.core.auth.mfa import MFARequiredError
-from satchel.core.errors import SatchelError
+from satchel.core.errors import SatchelError, TooManyRequestsError
 
 log = logging.getLogger("satchel.apis")
 
@@ -33,7 +34,10 @@ def render_error(exc: SatchelError) -> JSONResponse:
     if isinstance(exc, MFARequiredError):  # PocketBase answers the first factor with a bare body
         return JSONResponse({"mfaId": exc.mfa_id}, status_code=401)
     status = STATUS_BY_KIND.get(exc.kind, 400)
-    return error_response(status, exc.message, exc.data)
+    response = error_response(status, exc.message, exc.data)
+    if isinstance(exc, TooManyRequestsError) and exc.retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return response
 
 
 async def satchel_error_handler(request: Request, exc: Exception) -> Response:

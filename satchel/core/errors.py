@@ -82,6 +82,11 @@ class TooManyRequestsError(SatchelError):
     kind = "too_many_requests"
     default_message = "Too Many Requests."
 
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Seconds the client should wait at most (sent as `Retry-After`); None when unknown."""
+
 
 def required() -> FieldError:
     return FieldError("validation_required", "Cannot be blank.")

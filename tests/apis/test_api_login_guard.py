@@ -54,6 +54,7 @@ async def test_on_by_default_with_rate_limits_disabled(app: App, client: httpx2.
     assert await codes(client, "default@example.com", "wrong-pass", IDENTITY_LIMIT.failures) == [400] * 10
     r = await attempt(client, "default@example.com", PASSWORD)
     assert (r.status_code, r.json()) == (429, TOO_MANY)
+    assert r.headers["retry-after"] == str(int(IDENTITY_LIMIT.window))  # the window bounds the wait
 
 
 async def test_per_identity_then_the_window_ends(client: httpx2.AsyncClient, clock: Clock) -> None:

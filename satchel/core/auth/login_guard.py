@@ -100,15 +100,17 @@ class LoginGuard:
         if ip and ruleset(self.app.settings.current["rateLimits"]).is_excluded(ip):
             ip = ""
         by_identity, by_ip = identity_key(collection_id, identity), ip_key(ip) if ip else ""
+        over: Limit | None = None
         try:
-            over = await _reached(cache, by_identity, self.identity_limit)
-            if not over and by_ip:
-                over = await _reached(cache, by_ip, self.ip_limit)
+            if await _reached(cache, by_identity, self.identity_limit):
+                over = self.identity_limit
+            elif by_ip and await _reached(cache, by_ip, self.ip_limit):
+                over = self.ip_limit
         except CacheError as exc:
             cache_unavailable(exc)
-            over = False
-        if over:
-            raise TooManyRequestsError()
+        if over is not None:
+            # the window started at the first failure, so its length bounds the wait
+            raise TooManyRequestsError(retry_after=over.window)
         return LoginAttempt(self, cache, by_identity, by_ip)
 
 
