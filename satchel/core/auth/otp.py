@@ -124,7 +124,7 @@ async def _issue(app: App, record: Record, password: str) -> str:
     # sentTo is set now rather than after delivery (PocketBase): the same end state, since a failed
     # mail deletes the OTP, without a window where a fast client spends it before sentTo lands
     sent_to = str(record.get("email", ""))
-    otp = await refs.create(app, refs.OTPS, record, password=hash_password(password), sentTo=sent_to)
+    otp = await refs.create(app, refs.OTPS, record, password=password, sentTo=sent_to)  # hashed by the field
     task = asyncio.ensure_future(_mail(app, record, otp, password))
     _sending.add(task)
     task.add_done_callback(_sending.discard)

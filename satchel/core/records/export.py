@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from satchel.core.records.model import Record
-from satchel.core.records.plans import visible_fields
+from satchel.core.records.plans import MASKED, visible_fields
 from satchel.core.rules.request_info import RequestInfo
 
 
@@ -37,7 +37,8 @@ def export_record(
     reveal_hidden = superuser if show_hidden is None else show_hidden
     data = record.data
     out: dict[str, Any] = {
-        name: data.get(name, zero) for name, zero in visible_fields(record.collection, reveal_hidden)
+        name: "" if zero is MASKED else data.get(name, zero)
+        for name, zero in visible_fields(record.collection, reveal_hidden)
     }
     if record.collection.is_auth and "email" in out and not can_see_email(record, request, manager=manager):
         del out["email"]

@@ -15,6 +15,15 @@ from satchel.core.collections.model import Collection
 PLAIN_TEXT = frozenset({"text", "editor", "email", "url", "password"})
 NEVER_EXPORTED = frozenset({"password", "tokenKey"})
 
+
+class _Masked(str):
+    """The exported value of a password field: an empty string that export recognises by identity."""
+
+    __slots__ = ()
+
+
+MASKED = _Masked("")
+
 Decoder = tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
 _MAX = 512
@@ -35,13 +44,17 @@ def decoder(collection: Collection) -> Decoder:
 
 
 def visible_fields(collection: Collection, reveal_hidden: bool) -> tuple[tuple[str, Any], ...]:
-    """(field name, zero value) of the fields a caller of this class may see, in schema order."""
+    """(field name, zero value) of the fields a caller of this class may see, in schema order.
+
+    A zero value of `MASKED` means the key is shown but never its value: password fields outside
+    an auth record's own `password` export as "" for everyone, superusers included (PocketBase).
+    """
     key = (id(collection), reveal_hidden)
     hit = _exports.get(key)
     if hit is not None and hit[0] is collection:
         return hit[1]
     plan = tuple(
-        (f.name, f.zero())
+        (f.name, MASKED if f.type == "password" else f.zero())
         for f in collection.fields
         if not (collection.is_auth and f.name in NEVER_EXPORTED) and (reveal_hidden or not f.hidden)
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
 from satchel.core.fields.base import ValueContext
+from satchel.core.fields.password import PasswordField
 from satchel.core.records.model import Record
 from satchel.tools.ids import random_string_by_regex
 from satchel.tools.passwords import hash_password, verify_password
@@ -133,15 +134,36 @@ async def validate_fields(record: Record, ctx: ValueContext, pw: PasswordInput) 
     errors: ErrorTree = {}
     for field in record.collection.fields:
         record.set(field.name, field.before_save(record.get(field.name, field.zero()), ctx))
+    new_secrets: list[tuple[str, str]] = []
     for field in record.collection.fields:
         if record.collection.is_auth and field.name == "password":
             err = _validate_password(record, field, pw)
+        elif isinstance(field, PasswordField):
+            err, plain = _validate_secret(record, field)
+            if plain:
+                new_secrets.append((field.name, plain))
         else:
             err = await field.validate(record.get(field.name, field.zero()), ctx)
         if err is not None:
             errors[field.name] = err
     if errors:
         raise ValidationError(None, errors)
+    for name, plain in new_secrets:
+        record.set(name, hash_password(plain))
+
+
+def _validate_secret(record: Record, field: PasswordField) -> tuple[FieldError | None, str]:
+    """A password field other than an auth record's own: a changed value is a new plaintext to hash.
+
+    (error, the plaintext to hash or ""). The stored value is always a hash and is exported as ""
+    (PocketBase), so a client that sends back what it read leaves the secret as it was.
+    """
+    value = str(record.get(field.name) or "")  # already text: numbers are cast on input, as PocketBase
+    stored = (record.original or {}).get(field.name, "")
+    if value == "" or value == stored:
+        record.set(field.name, stored or "")
+        return (required() if field.required and not stored else None), ""
+    return field.validate_plain(value), value
 
 
 def _validate_password(record: Record, field: Any, pw: PasswordInput) -> FieldError | None:
