@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 from typing import Any
 
 import orjson
@@ -19,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from satchel.apis.client_ip import client_ip
 from satchel.apis.request import read_body
 from satchel.apis.responses import no_content
 from satchel.core.app import App
@@ -138,25 +138,7 @@ async def _wait_disconnect(receive: Receive) -> None:
 
 def real_ip(request: Request, app: App) -> str:
     """The caller's address, through the trusted proxy headers when settings name any."""
-    proxy = app.settings.current.get("trustedProxy") or {}
-    leftmost = bool(proxy.get("useLeftmostIP"))
-    for header in proxy.get("headers") or []:
-        values = request.headers.getlist(str(header))
-        if not values or not values[-1]:
-            continue
-        candidates = [p.strip() for p in values[-1].split(",")]
-        for candidate in candidates if leftmost else reversed(candidates):
-            with contextlib.suppress(ValueError):
-                return _expanded(candidate)
-    host = request.client.host if request.client else ""
-    with contextlib.suppress(ValueError):
-        return _expanded(host)
-    return host
-
-
-def _expanded(text: str) -> str:
-    ip = ipaddress.ip_address(text)
-    return ip.exploded if ip.version == 6 else str(ip)
+    return client_ip(request.scope, app.settings.current["trustedProxy"])
 
 
 async def connect(request: Request) -> Response:
