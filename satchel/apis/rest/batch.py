@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -83,10 +84,8 @@ def _handler(app: App, item: dict[str, Any], base: RequestInfo) -> Handler:
         raise BadRequestError("Invalid batch request data.")
     collection = unquote(m.group("collection"))
     record_id = unquote(m.group("id") or "")
-    info = RequestInfo(
-        auth=base.auth, method=method, context=CONTEXT_BATCH, query=query, headers=base.headers, body=body
-    )
-    info.scopes = base.scopes  # an API key's scopes bind each sub-request
+    # the caller's address and an API key's scopes carry over to every sub-request
+    info = replace(base, method=method, context=CONTEXT_BATCH, query=query, body=body)
     expand, fields = query.get("expand", ""), query.get("fields", "")
 
     async def create() -> tuple[int, Any]:
