@@ -7,7 +7,6 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from satchel.adapters.cache.memory import MemoryCache
-from satchel.adapters.cache.redis import RedisCache
 from satchel.adapters.db.sqlite import SqliteDatabase
 from satchel.adapters.mail.sendmail import SendmailMailer
 from satchel.adapters.mail.smtp import SmtpConfig, SmtpMailer
@@ -59,7 +58,12 @@ def build_app(
 
 def cache_from_url(url: str) -> Cache:
     """`memory:` counts in this process only; a Redis URL shares counts with every worker and node."""
-    return MemoryCache() if parse_cache_url(url) == MEMORY_CACHE else RedisCache(url)
+    if parse_cache_url(url) == MEMORY_CACHE:
+        return MemoryCache()
+    # imported only when asked for: redis-py adds ~7 MB to every process that loads it
+    from satchel.adapters.cache.redis import RedisCache
+
+    return RedisCache(url)
 
 
 def smtp_config(app: App) -> SmtpConfig:
