@@ -18,6 +18,7 @@ BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 _BCRYPT_MAX_BYTES = 72  # bcrypt ignores the rest; the bcrypt package refuses it instead
 
 hasher = PasswordHasher(time_cost=DEFAULT_TIME_COST, memory_cost=DEFAULT_MEMORY_COST, parallelism=DEFAULT_PARALLELISM)
+_dummy: str | None = None
 
 
 def configure(
@@ -27,8 +28,23 @@ def configure(
 
     Hashes made with other parameters keep verifying; `needs_rehash` reports them as outdated.
     """
-    global hasher
+    global hasher, _dummy
     hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    _dummy = None
+
+
+def dummy_hash() -> str:
+    """A hash with the current cost, to verify against when there is no real one (unknown user).
+
+    Verifying it costs what verifying a real password costs, so response times do not tell
+    whether an account exists. Made on first use, after `configure`: a hash made at import time
+    would carry the default cost (64 MiB, t=3), not the configured one, and its timing would
+    differ from real accounts' (and every process would peak 64 MiB higher at start).
+    """
+    global _dummy
+    if _dummy is None:
+        _dummy = hash_password("satchel-timing-equaliser")
+    return _dummy
 
 
 def hash_password(password: str) -> str:

@@ -18,7 +18,6 @@ then replaced by a random one, PocketBase's guard against accounts pre-registere
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -46,7 +45,7 @@ from satchel.ports.cache import CacheError
 from satchel.ports.database import DatabaseError
 from satchel.ports.mailer import MailError
 from satchel.tools.ids import random_id, random_string
-from satchel.tools.passwords import hash_password, verify_password
+from satchel.tools.passwords import dummy_hash, hash_password, verify_password
 
 if TYPE_CHECKING:
     from satchel.core.app import App
@@ -64,12 +63,6 @@ ATTEMPTS, ATTEMPTS_WINDOW_S = 5, 180.0
 """PocketBase's fixed limit on codes tried per record and client: digits are easy to guess."""
 MAX_EMAIL, MAX_ID, MAX_PASSWORD = 255, 255, 71
 _sending: set[asyncio.Task[None]] = set()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """Hashed on first use, with the cost configured by then (tests lower it at start)."""
-    return hash_password("satchel-otp-timing-equaliser")
 
 
 def _otp_collection(app: App, id_or_name: str) -> Collection:
@@ -161,7 +154,7 @@ async def auth_with_otp(
     request = replace(request, context=CONTEXT_OTP)
     otp, record = await _find_unexpired(app, collection, otp_id)
     if otp is None or record is None:
-        verify_password(_dummy_hash(), password)  # an unknown id costs what a wrong code does
+        verify_password(dummy_hash(), password)  # an unknown id costs what a wrong code does
         raise BadRequestError(INVALID_OTP)
     await _count_attempt(app, record, request.ip)
     if not verify_password(str(otp.get("password", "")), password):

@@ -22,7 +22,7 @@ from satchel.core.hooks import RecordAuthEvent
 from satchel.core.records import storage
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import CONTEXT_PASSWORD, RequestInfo
-from satchel.tools.passwords import hash_password, needs_rehash, verify_password
+from satchel.tools.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from satchel.tools.sql import ir
 from satchel.tools.tokens import parse_unverified
 
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from satchel.core.app import App
 
 FAILED = "Failed to authenticate."
-# Verifying against a fixed hash when the identity is unknown keeps response times alike.
-_DUMMY_HASH = hash_password("satchel-timing-equaliser")
 
 
 class AuthService:
@@ -129,7 +127,7 @@ class AuthService:
             fields = [identity_field]
         attempt = await self.guard.begin(collection.id, str(identity), request.ip)  # 429 once over the limit
         record = await self._find_by_identity(collection, fields, str(identity))
-        stored_hash = str(record.get("password", "")) if record is not None else _DUMMY_HASH
+        stored_hash = str(record.get("password", "")) if record is not None else dummy_hash()
         valid = verify_password(stored_hash, str(password))
         if record is None or not valid:
             await attempt.failed()
