@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2
 
 from satchel.testing import HookRecorder
@@ -102,3 +104,26 @@ async def test_auth_rule_sees_the_request_as_it_came_and_refuses_with_403(
     # a wrong password is still the generic 400, whatever the rule says
     r = await client.post("/api/collections/users/auth-with-password", json={**creds, "password": "wrong-one"})
     assert r.status_code == 400 and r.json() == error(400, "Failed to authenticate.")
+
+
+async def test_managers_see_emails_whatever_their_visibility(
+    client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
+    rules = {"listRule": "", "viewRule": "", "manageRule": "@request.auth.name = 'boss'"}
+    r = await client.patch("/api/collections/users", json=rules, headers=su_headers)
+    assert r.status_code == 200, r.text
+    await create_user(client, "boss@example.com", name="boss")
+    worker = await create_user(client, "worker@example.com", name="worker")
+    await create_user(client, "other@example.com", name="other")
+    boss, other = await login(client, "boss@example.com"), await login(client, "other@example.com")
+
+    def emails(items: list[dict[str, Any]]) -> dict[str, str | None]:
+        return {item["name"]: item.get("email") for item in items}
+
+    listed = (await client.get("/api/collections/users/records?sort=name", headers=boss)).json()["items"]
+    assert emails(listed) == {"boss": "boss@example.com", "other": "other@example.com", "worker": "worker@example.com"}
+    listed = (await client.get("/api/collections/users/records?sort=name", headers=other)).json()["items"]
+    assert emails(listed) == {"boss": None, "other": "other@example.com", "worker": None}  # only its own
+    viewed = (await client.get(f"/api/collections/users/records/{worker['id']}", headers=boss)).json()
+    assert viewed["email"] == "worker@example.com"
+    assert "email" not in (await client.get(f"/api/collections/users/records/{worker['id']}")).json()

@@ -12,7 +12,7 @@ from typing import Any
 
 from satchel.core.collections.model import Collection
 from satchel.core.errors import SatchelError
-from satchel.core.records.export import export_record
+from satchel.core.records.export import can_see_email, export_record
 from satchel.core.records.model import Record
 from satchel.core.records.storage import record_from_row
 from satchel.core.rules.policy import rule_condition
@@ -51,10 +51,35 @@ class Expander:
 
     async def expand(self, records: list[Record], tree: dict[str, Any]) -> list[dict[str, Any]]:
         """Export `records` with their `expand` objects filled according to `tree`."""
-        exported = [export_record(r, self.request) for r in records]
+        managed = await self._managed(records)
+        exported = [export_record(r, self.request, manager=r.id in managed) for r in records]
         if tree:
             await self._fill(records, exported, tree)
         return exported
+
+    async def _managed(self, records: list[Record]) -> frozenset[str]:
+        """Ids of the auth records whose `manageRule` the caller passes: it sees their email.
+
+        As PocketBase's autoIgnoreAuthRecordsEmailVisibility: one query for the page, and none
+        at all unless some record would otherwise hide its email from this caller.
+        """
+        request = self.request
+        if not records or request.auth is None or request.is_superuser:
+            return frozenset()
+        collection = records[0].collection
+        rule = collection.auth.get("manageRule") if collection.is_auth else None
+        hidden = [r.id for r in records if not can_see_email(r, request)]
+        if not rule or not hidden:
+            return frozenset()
+        try:
+            condition = rule_condition(collection, rule, request, self.find)
+        except SatchelError:
+            return frozenset()
+        record_id = ir.col(collection.name, "id")
+        in_page = ir.InList(record_id, tuple(ir.Param(i) for i in hidden))
+        where = in_page if condition is None else ir.and_all([in_page, condition])
+        rows = await self.ex.fetch_all(ir.Select((record_id,), ir.Table(collection.name), where=where))
+        return frozenset(str(row["id"]) for row in rows)
 
     async def _fill(self, records: list[Record], exported: list[dict[str, Any]], tree: dict[str, Any]) -> None:
         if not records:
