@@ -127,3 +127,20 @@ async def test_managers_see_emails_whatever_their_visibility(
     viewed = (await client.get(f"/api/collections/users/records/{worker['id']}", headers=boss)).json()
     assert viewed["email"] == "worker@example.com"
     assert "email" not in (await client.get(f"/api/collections/users/records/{worker['id']}")).json()
+
+
+async def test_an_email_change_by_a_superuser_revokes_the_old_tokens(
+    client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
+    user = await create_user(client, "fay@example.com")
+    h = await login(client, "fay@example.com")
+    r = await client.patch(f"/api/collections/users/records/{user['id']}", json={"name": "Fay"}, headers=su_headers)
+    assert r.status_code == 200
+    assert (await client.post("/api/collections/users/auth-refresh", headers=h)).status_code == 200  # still valid
+    r = await client.patch(
+        f"/api/collections/users/records/{user['id']}", json={"email": "fay2@example.com"}, headers=su_headers
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post("/api/collections/users/auth-refresh", headers=h)
+    assert r.status_code == 401  # as PocketBase 0.40.6 answers (probed)
+    await login(client, "fay2@example.com")

@@ -176,10 +176,18 @@ def _validate_password(record: Record, field: Any, pw: PasswordInput) -> FieldEr
 
 
 def finalize_password(record: Record, pw: PasswordInput) -> None:
-    """Hash a new password and rotate tokenKey, which revokes every token issued before."""
-    if not record.collection.is_auth or not pw.password:
+    """Hash a new password; on that or an email change rotate tokenKey, revoking every earlier token.
+
+    The email counts too (PocketBase 0.40.6, probed): a token issued to the old address must not
+    outlive a change made by a manager or a superuser.
+    """
+    if not record.collection.is_auth:
         return
-    record.set("password", hash_password(pw.password))
+    email_changed = not record.is_new and record.get("email") != (record.original or {}).get("email")
+    if not pw.password and not email_changed:
+        return
+    if pw.password:
+        record.set("password", hash_password(pw.password))
     token_key = record.collection.field("tokenKey")
     pattern = getattr(token_key, "autogenerate_pattern", "") or "[a-zA-Z0-9]{50}"
     record.set("tokenKey", random_string_by_regex(pattern))
