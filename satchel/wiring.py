@@ -14,7 +14,6 @@ from satchel.apis.server import create_app
 from satchel.apis.shutdown import on_worker_stop
 from satchel.config import MEMORY_CACHE, BootConfig, parse_cache_url
 from satchel.core.app import App, AppConfig
-from satchel.core.auth import origins
 from satchel.core.auth.api_keys import ApiKeysService
 from satchel.core.auth.service import AuthService
 from satchel.core.collections.service import CollectionsService
@@ -48,7 +47,6 @@ def build_app(
     app.records = RecordsService(app)
     app.auth = AuthService(app)
     app.api_keys = ApiKeysService(app)
-    origins.register(app)
     app.collections_service = CollectionsService(
         app, lambda collection, rule: check_rule_syntax(collection, rule, app.collections.get)
     )

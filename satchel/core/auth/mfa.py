@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from satchel.core.auth import refs, totp_store
 from satchel.core.collections.model import Collection
 from satchel.core.errors import BadRequestError, UnauthorizedError
-from satchel.core.hooks import CollectionEvent, RecordEvent
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import (
     CONTEXT_DEFAULT,
@@ -125,27 +124,3 @@ async def check(app: App, record: Record, method: str, request: RequestInfo) -> 
     if row.get("method") == method:
         raise BadRequestError(SAME_METHOD)
     await refs.delete(app, [row])
-
-
-def register(app: App) -> None:
-    """MFA sessions end with their record, its collection, or a new password (as PocketBase)."""
-
-    async def on_update(e: RecordEvent) -> None:
-        await e.next()
-        original = e.record.original or {}
-        if e.record.collection.is_auth and original.get("password") != e.record.get("password"):
-            await refs.delete_all(app, refs.MFAS, e.record, app.db.writer())
-
-    async def on_delete(e: RecordEvent) -> None:
-        await e.next()
-        if e.record.collection.is_auth:
-            await refs.delete_all(app, refs.MFAS, e.record, app.db.writer())
-
-    async def on_collection_delete(e: CollectionEvent) -> None:
-        await e.next()
-        if e.collection.is_auth:
-            await refs.delete_of_collection(app, refs.MFAS, e.collection.id)
-
-    app.hooks.on_record_update.bind(on_update, id="satchel:mfas")
-    app.hooks.on_record_delete.bind(on_delete, id="satchel:mfas")
-    app.hooks.on_collection_delete.bind(on_collection_delete, id="satchel:mfas")

@@ -19,16 +19,14 @@ import logging
 from typing import TYPE_CHECKING
 
 from satchel.core import mails
+from satchel.core.auth import refs
 from satchel.core.errors import SatchelError
-from satchel.core.hooks import RecordEvent
-from satchel.core.records import storage
 from satchel.core.records.model import Record
 from satchel.core.records.upsert import PasswordInput, validate_fields
 from satchel.ports.database import DatabaseError, Executor
 from satchel.ports.mailer import MailError
 from satchel.tools.datetime import now_str
 from satchel.tools.ids import random_id
-from satchel.tools.sql import ir
 
 if TYPE_CHECKING:
     from satchel.core.app import App
@@ -75,28 +73,9 @@ async def track(app: App, record: Record, method: str, ip: str, user_agent: str)
         log.warning("auth origin of %s %s not recorded: %s", record.collection_name, record.id, exc)
 
 
-def _where_record(record: Record) -> ir.Expr:
-    return ir.Binary(
-        "AND",
-        ir.eq(ir.col(COLLECTION, "collectionRef"), ir.Param(record.collection_id)),
-        ir.eq(ir.col(COLLECTION, "recordRef"), ir.Param(record.id)),
-    )
-
-
 async def find_all(app: App, record: Record, ex: Executor | None = None) -> list[Record]:
     """The record's origins, most recently created first."""
-    collection = app.collections.get(COLLECTION)
-    if collection is None:
-        return []
-    rows = await (ex or app.db.executor()).fetch_all(
-        ir.Select(
-            (ir.Star(COLLECTION),),
-            ir.Table(COLLECTION),
-            where=_where_record(record),
-            order_by=(ir.OrderBy(ir.col(COLLECTION, "created"), desc=True), ir.OrderBy(ir.Raw("rowid"), desc=True)),
-        )
-    )
-    return [storage.record_from_row(collection, row) for row in rows]
+    return await refs.find_all(app, refs.AUTH_ORIGINS, record, ex)
 
 
 async def _track(app: App, record: Record, ip: str, user_agent: str) -> None:
@@ -125,20 +104,3 @@ async def forget(app: App, record: Record, ex: Executor) -> None:
     for origin in await find_all(app, record, ex):
         await app.records.delete_record(origin, ex)
 
-
-def register(app: App) -> None:
-    """Keep origins consistent with their record: gone with it, and with its old password."""
-
-    async def on_update(e: RecordEvent) -> None:
-        await e.next()
-        original = e.record.original or {}
-        if e.record.collection.is_auth and original.get("password") != e.record.get("password"):
-            await forget(app, e.record, app.db.writer())
-
-    async def on_delete(e: RecordEvent) -> None:
-        await e.next()
-        if e.record.collection.is_auth:
-            await forget(app, e.record, app.db.writer())
-
-    app.hooks.on_record_update.bind(on_update, id="satchel:auth-origins")
-    app.hooks.on_record_delete.bind(on_delete, id="satchel:auth-origins")

@@ -35,7 +35,7 @@ from satchel.core.errors import (
     TooManyRequestsError,
 )
 from satchel.core.fields.email import is_email
-from satchel.core.hooks import CollectionEvent, RecordAuthWithOTPEvent, RecordEvent, RecordOTPRequestEvent
+from satchel.core.hooks import RecordAuthWithOTPEvent, RecordOTPRequestEvent
 from satchel.core.ratelimit.limiter import cache_unavailable
 from satchel.core.records import storage
 from satchel.core.records.model import Record
@@ -209,27 +209,3 @@ async def _spend(app: App, otp: Record, record: Record, request: RequestInfo) ->
             await app.records.save_record(record, tx, request)
     except (SatchelError, DatabaseError) as exc:
         log.error("failed to save the verified state of %s %s: %s", record.collection_name, record.id, exc)
-
-
-def register(app: App) -> None:
-    """OTPs go with their record, its collection, or its tokenKey (as PocketBase)."""
-
-    async def on_update(e: RecordEvent) -> None:
-        await e.next()
-        original = e.record.original or {}
-        if e.record.collection.is_auth and original.get("tokenKey") != e.record.get("tokenKey"):
-            await refs.delete_all(app, refs.OTPS, e.record, app.db.writer())
-
-    async def on_delete(e: RecordEvent) -> None:
-        await e.next()
-        if e.record.collection.is_auth:
-            await refs.delete_all(app, refs.OTPS, e.record, app.db.writer())
-
-    async def on_collection_delete(e: CollectionEvent) -> None:
-        await e.next()
-        if e.collection.is_auth:
-            await refs.delete_of_collection(app, refs.OTPS, e.collection.id)
-
-    app.hooks.on_record_update.bind(on_update, id="satchel:otps")
-    app.hooks.on_record_delete.bind(on_delete, id="satchel:otps")
-    app.hooks.on_collection_delete.bind(on_collection_delete, id="satchel:otps")

@@ -1,8 +1,10 @@
-"""Rows of the `_otps` and `_mfas` system collections: found, created and deleted per auth record.
+"""Rows of the system collections that hang off an auth record (`_otps`, `_mfas`, `_authOrigins`,
+`_externalAuths`): found, created and deleted per record.
 
-Both collections point at their auth record by (collectionRef, recordRef). They are written
-through the records service (model hooks, realtime for superusers) like any record, as PocketBase
-saves them, and go with their record: deleted when it is, and when its collection is.
+Each points at its auth record by (collectionRef, recordRef). They are written through the
+records service (model hooks, realtime for superusers) like any record, as PocketBase saves them,
+and `register` makes them go with their record: deleted when it is, when its collection is, and
+(per collection) when the record's password or tokenKey changes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections.model import Collection
+from satchel.core.hooks import CollectionEvent, RecordEvent
 from satchel.core.records import storage
 from satchel.core.records.model import Record
 from satchel.core.records.upsert import PasswordInput, validate_fields
@@ -24,6 +27,16 @@ if TYPE_CHECKING:
 
 OTPS = "_otps"
 MFAS = "_mfas"
+AUTH_ORIGINS = "_authOrigins"
+EXTERNAL_AUTHS = "_externalAuths"
+
+_REVOKED_BY: dict[str, str | None] = {
+    MFAS: "password",  # a started sign-in must not survive a new password
+    OTPS: "tokenKey",  # rotated on a new password or email: codes sent before are void
+    AUTH_ORIGINS: "password",  # a new password starts a new set of trusted places
+    EXTERNAL_AUTHS: None,  # provider links stay until the record goes
+}
+"""Each system collection, and the record field whose change deletes the record's rows in it."""
 
 
 def system_collection(app: App, name: str) -> Collection:
@@ -99,3 +112,33 @@ async def delete_of_collection(app: App, name: str, collection_id: str) -> None:
     """Drop every row of a deleted collection's records (their owners are gone with the table)."""
     async with app.db.transaction() as tx:
         await tx.execute(ir.Delete(name, ir.eq(ir.col("collectionRef"), ir.Param(collection_id))))
+
+
+def register(app: App) -> None:
+    """One set of hooks keeps every system collection above consistent with its auth records."""
+
+    async def on_update(e: RecordEvent) -> None:
+        await e.next()
+        record = e.record
+        if not record.collection.is_auth:
+            return
+        original = record.original or {}
+        for name, field in _REVOKED_BY.items():
+            if field is not None and original.get(field) != record.get(field):
+                await delete_all(app, name, record, app.db.writer())
+
+    async def on_delete(e: RecordEvent) -> None:
+        await e.next()
+        if e.record.collection.is_auth:
+            for name in _REVOKED_BY:
+                await delete_all(app, name, e.record, app.db.writer())
+
+    async def on_collection_delete(e: CollectionEvent) -> None:
+        await e.next()
+        if e.collection.is_auth:
+            for name in _REVOKED_BY:
+                await delete_of_collection(app, name, e.collection.id)
+
+    app.hooks.on_record_update.bind(on_update, id="satchel:auth-refs")
+    app.hooks.on_record_delete.bind(on_delete, id="satchel:auth-refs")
+    app.hooks.on_collection_delete.bind(on_collection_delete, id="satchel:auth-refs")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from satchel.core.auth import auth_rule, mfa, origins, otp, totp
+from satchel.core.auth import auth_rule, mfa, origins, refs, totp
 from satchel.core.auth.login_guard import LoginGuard
 from satchel.core.auth.tokens import issue_auth_token, token_subject, verify_auth_token
 from satchel.core.collections.model import Collection
@@ -37,8 +37,8 @@ class AuthService:
         self.app = app
         self.guard = LoginGuard(app)
         """Failed-login counts per identity and IP; `begin` before checking any secret."""
-        for register in (mfa.register, otp.register, totp.register):
-            register(app)  # MFA sessions, OTPs and authenticator apps go with their record
+        refs.register(app)  # MFA sessions, OTPs, origins and provider links go with their record
+        totp.register(app)
 
     def _auth_collection(self, id_or_name: str) -> Collection:
         c = self.app.collections.get(id_or_name)
