@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from satchel.core.collections.model import Collection
     from satchel.core.records.model import Record
     from satchel.core.rules.request_info import RequestInfo
+    from satchel.ports.mailer import MailMessage
 
 
 @dataclass(eq=False)
@@ -91,6 +92,24 @@ class RecordAuthEvent(Event):
 
 
 @dataclass(eq=False)
+class MailerEvent(Event):
+    """A mail about to be handed to the mailer; a handler may replace `message` or not send it."""
+
+    message: MailMessage
+
+
+@dataclass(eq=False)
+class MailerRecordEvent(MailerEvent):
+    """A system mail about an auth record; `meta` holds its placeholders' values (TOKEN, OTP...)."""
+
+    record: Record | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def tags(self) -> tuple[str, ...]:
+        return () if self.record is None else (self.record.collection.id, self.record.collection.name)
+
+
+@dataclass(eq=False)
 class CollectionEvent(Event):
     collection: Collection
 
@@ -124,6 +143,14 @@ class Hooks:
         # OTP (PocketBase's OnRecordRequestOTPRequest and OnRecordAuthWithOTPRequest)
         self.on_record_request_otp_request: Hook[RecordOTPRequestEvent] = Hook()
         self.on_record_auth_with_otp_request: Hook[RecordAuthWithOTPEvent] = Hook()
+        # system mails (PocketBase's OnMailerSend and OnMailerRecord*Send): the record hook runs
+        # first, then `on_mailer_send` around the delivery itself
+        self.on_mailer_send: Hook[MailerEvent] = Hook()
+        self.on_mailer_record_verification_send: Hook[MailerRecordEvent] = Hook()
+        self.on_mailer_record_password_reset_send: Hook[MailerRecordEvent] = Hook()
+        self.on_mailer_record_email_change_send: Hook[MailerRecordEvent] = Hook()
+        self.on_mailer_record_otp_send: Hook[MailerRecordEvent] = Hook()
+        self.on_mailer_record_auth_alert_send: Hook[MailerRecordEvent] = Hook()
         self.on_collection_create: Hook[CollectionEvent] = Hook()
         self.on_collection_update: Hook[CollectionEvent] = Hook()
         self.on_collection_delete: Hook[CollectionEvent] = Hook()

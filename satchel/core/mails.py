@@ -16,8 +16,10 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+from satchel.core.hooks import MailerEvent, MailerRecordEvent
 from satchel.core.records.model import Record
 from satchel.ports.mailer import Address, MailError, MailMessage
+from satchel.tools.hooks import Hook
 
 if TYPE_CHECKING:
     from satchel.core.app import App
@@ -79,7 +81,30 @@ async def send_record_mail(
     for key in template_path:
         template = template.get(key, {})
     subject, body = render(app, template, record, **values)
-    await app.mailer.send(message(app, to or str(record.get("email", "")), subject, body))
+    event = MailerRecordEvent(
+        message=message(app, to or str(record.get("email", "")), subject, body), record=record, meta=dict(values)
+    )
+    await _record_hook(app, template_path).trigger(event, lambda e: deliver(app, e.message))
+
+
+async def deliver(app: App, msg: MailMessage) -> None:
+    """Hand a mail to the mailer through `on_mailer_send` (every mail Satchel sends passes here)."""
+
+    async def send(e: MailerEvent) -> None:
+        await app.mailer.send(e.message)
+
+    await app.hooks.on_mailer_send.trigger(MailerEvent(message=msg), send)
+
+
+def _record_hook(app: App, template_path: tuple[str, ...]) -> Hook[MailerRecordEvent]:
+    hooks = app.hooks
+    return {
+        "verificationTemplate": hooks.on_mailer_record_verification_send,
+        "resetPasswordTemplate": hooks.on_mailer_record_password_reset_send,
+        "confirmEmailChangeTemplate": hooks.on_mailer_record_email_change_send,
+        "otp": hooks.on_mailer_record_otp_send,
+        "authAlert": hooks.on_mailer_record_auth_alert_send,
+    }[template_path[0]]
 
 
 def send_in_background(app: App, record: Record, template_path: tuple[str, ...], **values: str) -> None:

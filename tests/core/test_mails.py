@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smtp_server import SmtpServer
 
 from satchel.core import mails
@@ -30,3 +32,31 @@ async def test_record_mail_fills_placeholders_and_escapes_record_values(app: App
     assert 'href="https://acme.test/v/t.o.k"' in got.html
     assert "go (https://acme.test/v/t.o.k)" in got.text
     assert got.envelope_from == "support@example.com"
+
+
+async def test_mailer_hooks_wrap_every_system_mail(app: App, smtp: SmtpServer) -> None:
+    """The record hook of the mail's kind runs first and may rewrite it; `on_mailer_send` sees every mail."""
+    from satchel.core.hooks import MailerEvent, MailerRecordEvent
+
+    seen: list[str] = []
+
+    async def on_otp(e: MailerRecordEvent) -> None:
+        assert e.record is not None
+        seen.append(f"otp:{e.record.id}:{e.meta['OTP']}")
+        e.message = replace(e.message, subject="rewritten")
+        await e.next()
+
+    async def on_any(e: MailerEvent) -> None:
+        seen.append(f"send:{e.message.subject}")
+        if "ann" in e.message.to[0].address:
+            await e.next()  # anything else is swallowed: never delivered
+
+    app.hooks.on_mailer_record_otp_send.bind(on_otp)
+    app.hooks.on_mailer_send.bind(on_any)
+    user = await _user(app)
+    await mails.send_record_mail(app, user, ("otp", "emailTemplate"), OTP="123456", OTP_ID="x")
+    got = await smtp.wait_for("ann@example.com")
+    assert got.subject == "rewritten" and "123456" in got.html
+    await mails.send_record_mail(app, user, ("verificationTemplate",), to="bob@example.com", TOKEN="t")
+    assert seen == ["otp:u1:123456", "send:rewritten", f"send:Verify your {app.settings.current['meta']['appName']} email"]
+    assert [r.envelope_to for r in smtp.received] == [["ann@example.com"]]
