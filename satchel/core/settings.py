@@ -66,7 +66,13 @@ def default_settings() -> dict[str, Any]:
 
 
 def _typed(key: str, value: Any, default: Any) -> Any:
-    """`value` when its JSON type matches the default's (ints stay ints); TypeError otherwise."""
+    """`value` when its JSON type matches the default's (ints stay ints); TypeError otherwise.
+
+    `null` is the zero value of the default's type, as Go decodes it into PocketBase's settings
+    struct (an empty list, "", 0 or false; validation then judges it like any other value).
+    """
+    if value is None:
+        return type(default)()
     if isinstance(default, bool) or isinstance(value, bool):
         if isinstance(default, bool) and isinstance(value, bool):
             return value

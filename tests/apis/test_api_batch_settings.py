@@ -73,3 +73,14 @@ async def test_settings_require_superuser_and_validate(client: httpx2.AsyncClien
     r = await client.patch("/api/settings", json={"meta": {"appName": "Mine"}}, headers=su_headers)
     assert r.json()["meta"]["appName"] == "Mine"
     assert (await client.get("/api/settings", headers=su_headers)).json()["meta"]["appName"] == "Mine"
+
+
+async def test_null_settings_are_zero_values(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+    """As PocketBase 0.40.6 answers (probed): null decodes to the type's zero value, then validation runs."""
+    body = {"trustedProxy": {"headers": None}, "superuserIPs": None, "batch": {"maxRequests": None}}
+    r = await client.patch("/api/settings", json=body, headers=su_headers)
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert (s["trustedProxy"]["headers"], s["superuserIPs"], s["batch"]["maxRequests"]) == ([], [], 0)
+    r = await client.patch("/api/settings", json={"meta": {"appName": None}}, headers=su_headers)
+    assert r.status_code == 400 and r.json()["data"]["meta"]["appName"]["code"] == "validation_required"
