@@ -47,7 +47,7 @@ async def auth_methods(request: Request) -> Response:
     app = _app(request)
     return JSONResponse(
         apply_fields(
-            app.auth.auth_methods(request.path_params["collection"]),
+            await app.auth.auth_methods(request.path_params["collection"]),
             parse_fields(request.query_params.get("fields", "")),
         )
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from satchel.core.auth import auth_rule, mfa, origins, refs, totp
 from satchel.core.auth.login_guard import LoginGuard
+from satchel.core.auth.oauth2.service import OAuth2Service
 from satchel.core.auth.tokens import issue_auth_token, token_subject, verify_auth_token
 from satchel.core.collections.model import Collection
 from satchel.core.errors import (
@@ -37,6 +38,8 @@ class AuthService:
         self.app = app
         self.guard = LoginGuard(app)
         """Failed-login counts per identity and IP; `begin` before checking any secret."""
+        self.oauth2 = OAuth2Service(app)
+        """OAuth2 sign-in; its `http` reaches the providers (tests and wiring may replace it)."""
         refs.register(app)  # MFA sessions, OTPs, origins and provider links go with their record
         totp.register(app)
 
@@ -205,16 +208,18 @@ class AuthService:
         return await self.respond(record, request, "impersonate", token=token, expand=expand)
 
     # ----------------------------------------------------------- auth-methods
-    def auth_methods(self, id_or_name: str) -> dict[str, Any]:
+    async def auth_methods(self, id_or_name: str) -> dict[str, Any]:
         collection = self._auth_collection(id_or_name)
         pa = collection.auth.get("passwordAuth", {})
         oauth2 = collection.auth.get("oauth2", {})
         mfa = collection.auth.get("mfa", {})
         otp = collection.auth.get("otp", {})
         identity = list(pa.get("identityFields", []))
+        # as PocketBase: listed only when enabled (each with a fresh state and PKCE pair)
+        providers = await self.oauth2.providers(collection) if oauth2.get("enabled") else []
         return {
             "password": {"identityFields": identity, "enabled": bool(pa.get("enabled"))},
-            "oauth2": {"providers": [], "enabled": bool(oauth2.get("enabled"))},
+            "oauth2": {"providers": providers, "enabled": bool(oauth2.get("enabled"))},
             "mfa": {
                 "enabled": bool(mfa.get("enabled")),
                 "duration": int(mfa.get("duration", 0)) if mfa.get("enabled") else 0,
@@ -224,7 +229,7 @@ class AuthService:
                 "duration": int(otp.get("duration", 0)) if otp.get("enabled") else 0,
             },
             # legacy keys kept by PocketBase for older SDKs
-            "authProviders": [],
+            "authProviders": [{**p, "logo": ""} for p in providers],
             "usernamePassword": bool(pa.get("enabled")) and "username" in identity,
             "emailPassword": bool(pa.get("enabled")) and "email" in identity,
         }

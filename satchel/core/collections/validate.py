@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from satchel.core.auth.oauth2 import config as oauth2_config
+from satchel.core.auth.oauth2 import registry as oauth2_registry
 from satchel.core.collections.indexes import (
     IndexColumn,
     ParsedIndex,
@@ -488,7 +490,7 @@ def _oauth2_errors(oauth2: dict[str, Any]) -> ErrorTree | None:
     items: ErrorTree = {}
     for i, p in enumerate(providers if isinstance(providers, list) else []):
         p = p if isinstance(p, dict) else {}
-        pe: ErrorTree = {k: required() for k in ("name", "clientId", "clientSecret") if not p.get(k)}
+        pe = oauth2_config.entry_errors(p, oauth2_registry.KNOWN)
         name = p.get("name") or ""
         if name and name in seen and "name" not in pe:
             msg = f"The provider {name} is already registered."

@@ -1,0 +1,60 @@
+"""Outbound HTTP to providers: one place for the timeout, the error mapping and test injection.
+
+Every failure (connection refused, timeout, an error status, a body that is not JSON) is a
+`ProviderError`; the flow turns it into PocketBase's 400. Messages name the URL and status only:
+bodies may echo codes or tokens and must not reach logs or clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx2
+import orjson
+
+TIMEOUT_S = 30.0
+"""PocketBase bounds the whole exchange at 30 seconds."""
+MAX_BODY = 1 << 20
+
+
+class ProviderError(Exception):
+    """A provider could not be reached or gave an unusable answer (`status`: its HTTP status, if any)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ProviderHTTP:
+    """Makes the clients that talk to providers; tests pass a transport or a shorter timeout."""
+
+    def __init__(self, timeout: float = TIMEOUT_S, transport: httpx2.AsyncBaseTransport | None = None) -> None:
+        self.timeout = timeout
+        self.transport = transport
+
+    def client(self) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(timeout=self.timeout, transport=self.transport, follow_redirects=False)
+
+    async def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
+        return await self._json("GET", url, headers=headers)
+
+    async def post_form(self, url: str, form: Mapping[str, str], headers: Mapping[str, str] | None = None) -> Any:
+        return await self._json("POST", url, data=dict(form), headers=headers)
+
+    async def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+        headers = {"Accept": "application/json", **(kwargs.pop("headers", None) or {})}
+        try:
+            async with self.client() as client:
+                response = await client.request(method, url, headers=headers, **kwargs)
+                body = response.content[: MAX_BODY + 1]
+        except (httpx2.HTTPError, ValueError) as exc:
+            raise ProviderError(f"{method} {url} failed: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            raise ProviderError(f"{method} {url} answered {response.status_code}", response.status_code)
+        if len(body) > MAX_BODY:
+            raise ProviderError(f"{method} {url} answered more than {MAX_BODY} bytes")
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ProviderError(f"{method} {url} answered something that is not JSON") from exc
