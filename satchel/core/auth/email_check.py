@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from satchel.core import mails
-from satchel.core.auth.email_flows import LOAD_ERROR, MAX_EMAIL, rotate_token_key
+from satchel.core.auth.email_flows import MAX_EMAIL, rotate_token_key
+from satchel.core.auth.form_input import LOAD_ERROR
 from satchel.core.auth.tokens import TYPE_EMAIL_CHANGE, TYPE_PASSWORD_RESET, TYPE_VERIFICATION, issue_record_token
 from satchel.core.collections.model import SUPERUSERS, Collection
 from satchel.core.errors import BadRequestError, ErrorTree, FieldError, ValidationError, required

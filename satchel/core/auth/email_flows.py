@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from satchel.core import mails
+from satchel.core.auth import form_input
 from satchel.core.auth.tokens import (
     TYPE_EMAIL_CHANGE,
     TYPE_PASSWORD_RESET,
@@ -53,8 +54,7 @@ if TYPE_CHECKING:
     from satchel.core.app import App
 
 log = logging.getLogger("satchel.auth.email")
-LOAD_ERROR = "An error occurred while loading the submitted data."
-INVALID = "An error occurred while validating the submitted data."
+INVALID = form_input.INVALID
 RESEND_GUARD_S = 120.0
 """PocketBase's two minutes between verification (or reset) mails to one record."""
 MAX_EMAIL = 255
@@ -72,28 +72,11 @@ def auth_collection(app: App, id_or_name: str) -> Collection:
     return c
 
 
-def _strings(body: dict[str, Any], *keys: str) -> list[str]:
-    """The named body values as strings; anything but a string (or absent/null) cannot be loaded."""
-    out: list[str] = []
-    for key in keys:
-        value = body.get(key)
-        if value is not None and not isinstance(value, str):
-            raise BadRequestError(LOAD_ERROR)
-        out.append(value or "")
-    return out
-
-
-def _length(lo: int, hi: int) -> FieldError:
-    return FieldError(
-        "validation_length_out_of_range", f"The length must be between {lo} and {hi}.", {"max": hi, "min": lo}
-    )
-
-
 def _email_error(value: str) -> FieldError | None:
     if not value:
         return required()
     if len(value) > MAX_EMAIL:
-        return _length(1, MAX_EMAIL)
+        return form_input.length_error(1, MAX_EMAIL)
     if not is_email(value):
         return FieldError("validation_is_email", "Must be a valid email address.")
     return None
@@ -165,7 +148,7 @@ def _guard_key(prefix: str, record: Record) -> str:
 
 
 async def _record_for_email(app: App, collection: Collection, body: dict[str, Any]) -> Record | None:
-    (email,) = _strings(body, "email")
+    (email,) = form_input.strings(body, "email")
     error = _email_error(email)
     _raise({"email": error} if error else {})
     return await find_by_email(app, collection, email)
@@ -221,7 +204,7 @@ async def confirm_verification(app: App, id_or_name: str, body: dict[str, Any], 
     collection = auth_collection(app, id_or_name)
     if collection.is_superusers:
         raise BadRequestError("All superusers are verified by default.")
-    (token,) = _strings(body, "token")
+    (token,) = form_input.strings(body, "token")
     email = _claim(token, "email")
     record = await find_by_token(app, token, TYPE_VERIFICATION) if email else None
     error: FieldError | None
@@ -292,7 +275,7 @@ async def request_password_reset(app: App, id_or_name: str, body: dict[str, Any]
 
 async def confirm_password_reset(app: App, id_or_name: str, body: dict[str, Any], request: RequestInfo) -> None:
     collection = auth_collection(app, id_or_name)
-    token, password, confirm = _strings(body, "token", "password", "passwordConfirm")
+    token, password, confirm = form_input.strings(body, "token", "password", "passwordConfirm")
     errors: ErrorTree = {}
     record = await find_by_token(app, token, TYPE_PASSWORD_RESET) if token else None
     token_error = _token_error(record, collection) if token else required()
@@ -303,7 +286,7 @@ async def confirm_password_reset(app: App, id_or_name: str, body: dict[str, Any]
     if not password:
         errors["password"] = required()
     elif not min_len <= len(password) <= MAX_FORM_PASSWORD:
-        errors["password"] = _length(min_len, MAX_FORM_PASSWORD)  # the field's own limits apply on save
+        errors["password"] = form_input.length_error(min_len, MAX_FORM_PASSWORD)  # the field's own limits apply on save
     if not confirm:
         errors["passwordConfirm"] = required()
     elif confirm != password:
@@ -339,7 +322,7 @@ async def request_email_change(app: App, id_or_name: str, body: dict[str, Any], 
     collection = auth_collection(app, id_or_name)
     if collection.is_superusers:
         raise BadRequestError("All superusers can change their emails directly.")
-    (new_email,) = _strings(body, "newEmail")
+    (new_email,) = form_input.strings(body, "newEmail")
     error = _email_error(new_email)
     if error is None and new_email == record.get("email"):
         error = FieldError("validation_not_in_invalid", "Must not be in list.")
@@ -384,7 +367,7 @@ async def confirm_email_change(app: App, id_or_name: str, body: dict[str, Any], 
     collection = auth_collection(app, id_or_name)
     if collection.is_superusers:
         raise BadRequestError("All superusers can change their emails directly.")
-    token, password = _strings(body, "token", "password")
+    token, password = form_input.strings(body, "token", "password")
     record, new_email, token_error = await _parse_email_change(app, collection, token)
     errors: ErrorTree = {}
     if not token:
@@ -394,7 +377,7 @@ async def confirm_email_change(app: App, id_or_name: str, body: dict[str, Any], 
     if not password:
         errors["password"] = required()
     elif len(password) > MAX_CONFIRM_PASSWORD:
-        errors["password"] = _length(1, MAX_CONFIRM_PASSWORD)
+        errors["password"] = form_input.length_error(1, MAX_CONFIRM_PASSWORD)
     elif record is None or not verify_password(str(record.get("password", "")), password):
         errors["password"] = FieldError("validation_invalid_password", "Missing or invalid auth record password.")
     _raise(errors)

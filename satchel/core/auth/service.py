@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from satchel.core.auth import auth_rule, mfa, origins, refs, totp
+from satchel.core.auth.email_flows import auth_collection
 from satchel.core.auth.login_guard import LoginGuard
 from satchel.core.auth.oauth2.service import OAuth2Service
 from satchel.core.auth.tokens import issue_auth_token, token_subject, verify_auth_token
@@ -44,12 +45,7 @@ class AuthService:
         totp.register(app)
 
     def _auth_collection(self, id_or_name: str) -> Collection:
-        c = self.app.collections.get(id_or_name)
-        if c is None:
-            raise NotFoundError("Missing or invalid collection context.")
-        if not c.is_auth:
-            raise NotFoundError("Missing or invalid auth collection context.")
-        return c
+        return auth_collection(self.app, id_or_name)
 
     # ----------------------------------------------------------------- tokens
     async def record_from_token(self, token: str) -> Record | None:
