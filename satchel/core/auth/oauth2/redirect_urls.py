@@ -52,8 +52,10 @@ def allowed(redirect_url: str, config: ProviderConfig, app_url: str, request: Re
         return True
     host = request.headers.get("host", "").lower()
     parts = urlsplit(redirect_url)
-    if host and origin[1] in (host, host.removesuffix(":80"), host.removesuffix(":443")) and (
-        parts.path == REDIRECT_PATH and not parts.query
+    if (
+        host
+        and origin[1] in (host, host.removesuffix(":80"), host.removesuffix(":443"))
+        and (parts.path == REDIRECT_PATH and not parts.query)
     ):
         return True
     return any(_is_origin_only(e) and _origin(e) == origin for e in config.extra_strings("redirectURLs"))
