@@ -354,3 +354,21 @@ async def test_oauth2_is_one_factor_of_mfa(
     again = await sign_in(client, "lena", mfaId=mfa_id)  # the same method twice is no second factor
     assert again.status_code == 400
     assert again.json() == error(400, "A different authentication method is required.")
+
+
+async def test_oauth2_completes_a_password_first_factor(
+    app: App, client: httpx2.AsyncClient, oidc: OIDCProvider, su_headers: dict[str, str]
+) -> None:
+    user = await create_user(client, "mona@example.com")
+    r = await client.patch(f"/api/collections/users/records/{user['id']}", json={"verified": True}, headers=su_headers)
+    assert r.status_code == 200, r.text
+    r = await client.patch("/api/collections/users", json={"mfa": {"enabled": True}}, headers=su_headers)
+    assert r.status_code == 200, r.text
+    first = await client.post(
+        "/api/collections/users/auth-with-password", json={"identity": "mona@example.com", "password": "password-123"}
+    )
+    assert first.status_code == 401
+    second = await sign_in(client, "mona", mfaId=first.json()["mfaId"])
+    assert second.status_code == 200, second.text
+    assert second.json()["record"]["id"] == user["id"] and second.json()["meta"]["isNew"] is False
+    assert await rows(app, "_mfas", user["id"]) == []  # the session is spent
