@@ -23,7 +23,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pyotp
-import segno
 
 from satchel.core.auth import auth_rule, form_input, mfa, totp_store
 from satchel.core.auth.email_flows import auth_collection
@@ -114,6 +113,8 @@ async def _spend(app: App, state: Totp, code: str, now: float, *, recovery: bool
 
 def _qr_svg(uri: str) -> str:
     out = io.BytesIO()
+    import segno  # only at enrolment: not worth a megabyte in every worker from the start
+
     segno.make(uri, error="m").save(out, kind="svg", scale=4, xmldecl=False)
     return out.getvalue().decode()
 
