@@ -66,6 +66,17 @@ class RecordAuthWithOTPEvent(RecordRequestEvent):
 
 
 @dataclass(eq=False)
+class RecordAuthWithOAuth2Event(RecordRequestEvent):
+    """A provider vouched for a user: `record` is the linked or matching record (None: one will be
+    created from `create_data`); handlers may change either, or `oauth2_user` (an `AuthUser`)."""
+
+    provider_name: str = ""
+    oauth2_user: Any = None
+    create_data: dict[str, Any] = field(default_factory=dict)
+    is_new_record: bool = False
+
+
+@dataclass(eq=False)
 class RecordsListEvent(Event):
     collection: Collection
     request: RequestInfo
@@ -143,6 +154,7 @@ class Hooks:
         # OTP (PocketBase's OnRecordRequestOTPRequest and OnRecordAuthWithOTPRequest)
         self.on_record_request_otp_request: Hook[RecordOTPRequestEvent] = Hook()
         self.on_record_auth_with_otp_request: Hook[RecordAuthWithOTPEvent] = Hook()
+        self.on_record_auth_with_oauth2_request: Hook[RecordAuthWithOAuth2Event] = Hook()
         # system mails (PocketBase's OnMailerSend and OnMailerRecord*Send): the record hook runs
         # first, then `on_mailer_send` around the delivery itself
         self.on_mailer_send: Hook[MailerEvent] = Hook()

@@ -372,3 +372,24 @@ async def test_oauth2_completes_a_password_first_factor(
     assert second.status_code == 200, second.text
     assert second.json()["record"]["id"] == user["id"] and second.json()["meta"]["isNew"] is False
     assert await rows(app, "_mfas", user["id"]) == []  # the session is spent
+
+
+async def test_the_oauth2_request_hook_sees_the_provider_user_and_may_change_the_create_data(
+    app: App, client: httpx2.AsyncClient, oidc: OIDCProvider
+) -> None:
+    from satchel.core.hooks import RecordAuthWithOAuth2Event
+
+    seen: list[tuple[str, str, bool, bool]] = []
+
+    async def handler(e: RecordAuthWithOAuth2Event) -> None:
+        seen.append((e.provider_name, e.oauth2_user.id, e.is_new_record, e.record is None))
+        e.create_data = {**e.create_data, "name": "set by a hook"}
+        await e.next()
+
+    app.hooks.on_record_auth_with_oauth2_request.bind(handler)
+    r = await sign_in(client, "hooked")
+    assert r.status_code == 200, r.text
+    assert r.json()["record"]["name"] == "set by a hook" and r.json()["meta"]["isNew"] is True
+    r = await sign_in(client, "hooked")
+    assert r.status_code == 200 and r.json()["meta"]["isNew"] is False
+    assert seen == [("oidc", "hooked", True, True), ("oidc", "hooked", False, False)]

@@ -34,6 +34,7 @@ from satchel.core.errors import (
     ValidationError,
     required,
 )
+from satchel.core.hooks import RecordAuthWithOAuth2Event
 from satchel.core.records import storage
 from satchel.core.records.model import Record
 from satchel.core.records.upsert import PasswordInput, validate_fields
@@ -107,15 +108,32 @@ async def auth_with_oauth2(
         raise BadRequestError(USER_FAILED) from exc
 
     link = await find_link(app, collection, name, user.id)
-    record = await _existing_record(app, collection, link, user, request)
-    is_new = record is None
-    if record is None:
-        record = await _create(app, collection, user, create_data, request)
-        await _link_new(app, record, name, user, request)
-    else:
-        await _update_and_link(app, record, None if link is not None else name, user, request)
-    await auth_rule.require(app, record, request)
-    return await app.auth.respond(record, request, mfa.METHOD_OAUTH2, meta=user.meta(is_new), expand=expand)
+    found = await _existing_record(app, collection, link, user, request)
+    event = RecordAuthWithOAuth2Event(
+        collection=collection,
+        request=request,
+        record=found,
+        provider_name=name,
+        oauth2_user=user,
+        create_data=create_data,
+        is_new_record=found is None,
+    )
+    result: dict[str, Any] = {}
+
+    async def final(e: RecordAuthWithOAuth2Event) -> None:
+        auth_user: AuthUser = e.oauth2_user
+        record = e.record
+        if record is None:
+            record = await _create(app, collection, auth_user, e.create_data, request)
+            await _link_new(app, record, name, auth_user, request)
+        else:
+            await _update_and_link(app, record, None if link is not None else name, auth_user, request)
+        await auth_rule.require(app, record, request)
+        meta = auth_user.meta(e.record is None)
+        result.update(await app.auth.respond(record, request, mfa.METHOD_OAUTH2, meta=meta, expand=expand))
+
+    await app.hooks.on_record_auth_with_oauth2_request.trigger(event, final)
+    return result
 
 
 # ------------------------------------------------------------------------------------ finding
