@@ -11,14 +11,13 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Sequence
-from typing import Any
-
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from typing import TYPE_CHECKING, Any
 
 from satchel.core.auth.oauth2.http import ProviderError, ProviderHTTP
 from satchel.tools.tokens import parse_unverified
+
+if TYPE_CHECKING:  # joserfc (and the cryptography it loads: ~9 MB) is imported on the first id token
+    from joserfc.jwk import KeySet
 
 LEEWAY_S = 300
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
@@ -36,6 +35,9 @@ async def key_set(http: ProviderHTTP, url: str, *, refresh: bool = False) -> Key
     cached = _jwks.get(url)
     if cached is not None and not refresh and time.monotonic() - cached[0] < JWKS_TTL_S:
         return cached[1]
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
     data = await http.get_json(url)
     try:
         keys = KeySet.import_key_set(data)
@@ -64,6 +66,9 @@ async def verify(
 
 
 async def _signed_claims(http: ProviderHTTP, id_token: str, jwks_url: str) -> dict[str, Any]:
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
     for refresh in (False, True):
         keys = await key_set(http, jwks_url, refresh=refresh)
         try:
