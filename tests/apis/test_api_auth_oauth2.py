@@ -393,3 +393,19 @@ async def test_the_oauth2_request_hook_sees_the_provider_user_and_may_change_the
     r = await sign_in(client, "hooked")
     assert r.status_code == 200 and r.json()["meta"]["isNew"] is False
     assert seen == [("oidc", "hooked", True, True), ("oidc", "hooked", False, False)]
+
+
+async def test_client_secrets_are_never_shown_and_survive_an_edit_without_them(
+    client: httpx2.AsyncClient, su_headers: dict[str, str], oidc: OIDCProvider
+) -> None:
+    """As PocketBase 0.40.6 answers (conformance scenario oauth2_code): no clientSecret, `extra` always there."""
+    shown = (await client.get("/api/collections/users", headers=su_headers)).json()["oauth2"]["providers"]
+    assert all("clientSecret" not in p and "extra" in p for p in shown)
+    # an admin UI sends back what it was shown: the stored secret stays
+    r = await client.patch(
+        "/api/collections/users", json={"oauth2": {"enabled": True, "providers": shown}}, headers=su_headers
+    )
+    assert r.status_code == 200, r.text
+    assert "clientSecret" not in r.json()["oauth2"]["providers"][0]
+    r = await sign_in(client, "kept")
+    assert r.status_code == 200, r.text

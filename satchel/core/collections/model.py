@@ -90,6 +90,16 @@ def default_auth_options(collection_name: str = "") -> dict[str, Any]:
     }
 
 
+def _public_provider(entry: Any) -> Any:
+    """An OAuth2 provider entry as the API shows it: never its client secret (not even to superusers,
+    as PocketBase: an update that leaves it out keeps the stored one), and `extra` always present."""
+    if not isinstance(entry, dict):
+        return entry
+    out = {k: v for k, v in entry.items() if k != "clientSecret"}
+    out.setdefault("extra", {})
+    return out
+
+
 @dataclass(slots=True, kw_only=True)
 class Collection:
     id: str
@@ -172,6 +182,9 @@ class Collection:
         }
         if self.type == "auth":
             out.update(copy.deepcopy(self.auth))
+            oauth2 = out.get("oauth2")
+            if isinstance(oauth2, dict) and isinstance(oauth2.get("providers"), list):
+                oauth2["providers"] = [_public_provider(p) for p in oauth2["providers"]]
         elif self.type == "view":
             out["viewQuery"] = self.view_query
         return out

@@ -218,6 +218,7 @@ class CollectionsService:
         old = await self.get(id_or_name)
         c = old.clone()
         bind(c, data)
+        _keep_client_secrets(c, old)
         return await self._save(c, old, "Failed to update collection.")
 
     def references(self, c: Collection) -> builtins.list[str]:
@@ -397,3 +398,15 @@ def _raw_message(e: FieldError) -> str:
 def _messages(errors: ErrorTree) -> dict[str, Any]:
     """A validation tree as Go serialises it inside an import error: raw messages only."""
     return {k: _raw_message(v) if isinstance(v, FieldError) else _messages(v) for k, v in errors.items()}
+
+
+def _keep_client_secrets(c: Collection, old: Collection) -> None:
+    """Clients never see an OAuth2 client secret, so an entry sent back without one keeps the stored one."""
+    stored = {
+        p.get("name"): p.get("clientSecret", "")
+        for p in old.auth.get("oauth2", {}).get("providers", [])
+        if isinstance(p, dict)
+    }
+    for entry in c.auth.get("oauth2", {}).get("providers", []):
+        if isinstance(entry, dict) and not entry.get("clientSecret") and stored.get(entry.get("name")):
+            entry["clientSecret"] = stored[entry.get("name")]
