@@ -12,13 +12,13 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from required_service import unavailable
 from servers import (
     JS_DIR,
     ServerProcess,
     find_node,
     find_pocketbase,
     start_server,
-    unavailable,
 )
 
 SERVERS_ATTR = "conformance_servers"

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import pytest
-
 SUPERUSER_EMAIL = "admin@example.com"
 SUPERUSER_PASSWORD = "Admin12345!"
 
@@ -38,16 +36,6 @@ BOOT_TIMEOUT_S = 60.0
 COMMAND_TIMEOUT_S = 120.0
 
 
-def in_ci() -> bool:
-    """CI must never silently skip conformance: a missing tool there is a broken pipeline, not a choice."""
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def unavailable(reason: str) -> None:
-    """Skip locally (the developer may not have the tool) but fail loudly under CI."""
-    if in_ci():
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def find_pocketbase() -> str | None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ServerPool
-from servers import SHARED_DIR, WORK_DIR, run_scenario, stage_script, unavailable
+from required_service import unavailable
+from servers import SHARED_DIR, WORK_DIR, run_scenario, stage_script
 
 pytestmark = [pytest.mark.conformance, pytest.mark.timeout(600)]
 

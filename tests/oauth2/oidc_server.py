@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx2
 import pytest
+from required_service import unavailable
 
 PROVIDER_DIR = Path(__file__).parent / "provider"
 CLIENT_ID = "satchel-test"
@@ -30,14 +31,6 @@ REDIRECT_URI = "http://satchel.test/api/oauth2-redirect"
 START_TIMEOUT_S = 30.0
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def unavailable(reason: str) -> None:
-    if in_ci():
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @dataclass(frozen=True)
