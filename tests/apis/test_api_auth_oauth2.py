@@ -409,3 +409,21 @@ async def test_client_secrets_are_never_shown_and_survive_an_edit_without_them(
     assert "clientSecret" not in r.json()["oauth2"]["providers"][0]
     r = await sign_in(client, "kept")
     assert r.status_code == 200, r.text
+
+
+async def test_the_id_token_must_carry_the_nonce_bound_to_the_code_verifier(
+    client: httpx2.AsyncClient, oidc: OIDCProvider
+) -> None:
+    """auth-methods sends nonce = f(codeVerifier); an id token minted for another nonce (or none) is refused."""
+    import re
+
+    info = await provider_info(client)
+    assert re.search(r"[?&]nonce=[A-Za-z0-9_-]{43}(&|$)", info["authURL"])
+    for forged in ("", "nonce=someone-elses-nonce&"):
+        auth_url = re.sub(r"nonce=[A-Za-z0-9_-]+&", forged, info["authURL"])
+        query = await authorize(auth_url, "noncey")
+        payload = {"provider": "oidc", "code": query["code"], "codeVerifier": info["codeVerifier"], "redirectURL": REDIRECT_URI}
+        r = await client.post("/api/collections/users/auth-with-oauth2", json=payload)
+        assert (r.status_code, r.json()) == (400, USER_FAILED), forged
+    r = await sign_in(client, "noncey")  # the untouched URL signs in
+    assert r.status_code == 200, r.text

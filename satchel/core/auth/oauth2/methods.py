@@ -38,7 +38,8 @@ async def providers_info(collection: Collection, http: ProviderHTTP) -> list[dic
         if provider.pkce:
             verifier = pkce.new_verifier()
             challenge, method = pkce.challenge(verifier), pkce.METHOD
-        auth_url = provider.build_auth_url(state, challenge, method) + "&redirect_uri="
+        nonce = pkce.nonce(verifier) if provider.uses_nonce and verifier else ""
+        auth_url = provider.build_auth_url(state, challenge, method, nonce) + "&redirect_uri="
         out.append(
             {
                 "name": provider.name,

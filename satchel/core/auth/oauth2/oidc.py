@@ -41,6 +41,7 @@ async def discover(http: ProviderHTTP, issuer: str) -> dict[str, Any]:
 class OIDC(Provider):
     display = "OIDC"
     default_scopes: ClassVar[tuple[str, ...]] = ("openid", "email", "profile")
+    uses_nonce: ClassVar[bool] = True
 
     def __init__(self, config: Any, http: ProviderHTTP) -> None:
         super().__init__(config, http)
@@ -60,7 +61,12 @@ class OIDC(Provider):
 
     async def claims(self, token: TokenSet) -> dict[str, Any]:
         return await id_token.verify(
-            self.http, token.id_token, audience=self.config.client_id, jwks_url=self.jwks_url, issuers=self.issuers
+            self.http,
+            token.id_token,
+            audience=self.config.client_id,
+            jwks_url=self.jwks_url,
+            issuers=self.issuers,
+            nonce=self.nonce,
         )
 
     async def raw_user(self, token: TokenSet) -> dict[str, Any]:

@@ -19,3 +19,14 @@ def new_verifier() -> str:
 def challenge(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def nonce(verifier: str) -> str:
+    """The OIDC nonce bound to a PKCE verifier, so the server stays stateless.
+
+    `auth-methods` puts it in the authorization URL; at `auth-with-oauth2` the client hands back
+    the verifier and the id token must carry this same value, so an id token issued for another
+    sign-in (replayed or injected) is refused. Only the client ever held the verifier.
+    """
+    digest = hashlib.sha256(b"satchel-oidc-nonce:" + verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

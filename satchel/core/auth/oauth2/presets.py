@@ -118,12 +118,18 @@ class Apple(Provider):
     default_token_url = "https://appleid.apple.com/auth/token"  # noqa: S105 - a URL
     default_scopes: ClassVar[tuple[str, ...]] = ("name", "email")
     extra_auth_params: ClassVar[dict[str, str]] = {"response_mode": "form_post"}
+    uses_nonce: ClassVar[bool] = True
     issuer = "https://appleid.apple.com"
     jwks_url = "https://appleid.apple.com/auth/keys"
 
     async def raw_user(self, token: TokenSet) -> dict[str, Any]:
         return await id_token.verify(
-            self.http, token.id_token, audience=self.config.client_id, jwks_url=self.jwks_url, issuers=[self.issuer]
+            self.http,
+            token.id_token,
+            audience=self.config.client_id,
+            jwks_url=self.jwks_url,
+            issuers=[self.issuer],
+            nonce=self.nonce,
         )
 
     def map_user(self, raw: dict[str, Any]) -> AuthUser:

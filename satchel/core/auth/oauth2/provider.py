@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from satchel.core.auth.oauth2 import pkce
 from satchel.core.auth.oauth2.config import ProviderConfig
 from satchel.core.auth.oauth2.http import ProviderError, ProviderHTTP
 from satchel.tools.datetime import format_dt
@@ -82,6 +83,8 @@ class Provider:
     default_token_url: ClassVar[str] = ""
     default_user_info_url: ClassVar[str] = ""
     default_scopes: ClassVar[tuple[str, ...]] = ()
+    uses_nonce: ClassVar[bool] = False
+    """Id-token providers: `auth-methods` sends a nonce derived from the PKCE verifier (`pkce.nonce`)."""
     default_pkce: ClassVar[bool] = True
     extra_auth_params: ClassVar[dict[str, str]] = {}
 
@@ -95,14 +98,18 @@ class Provider:
         self.user_info_url = config.user_info_url or self.default_user_info_url
         self.scopes = list(self.default_scopes)
         self.pkce = self.default_pkce if config.pkce is None else config.pkce
+        self.nonce: str | None = None
+        """The nonce the id token must carry (set by `exchange` for providers that use one)."""
 
     async def prepare(self) -> None:
         """Resolve anything the endpoints need from the network (OIDC discovery); nothing by default."""
 
     # ---------------------------------------------------------------- authorize
-    def build_auth_url(self, state: str, challenge: str = "", challenge_method: str = "") -> str:
+    def build_auth_url(self, state: str, challenge: str = "", challenge_method: str = "", nonce: str = "") -> str:
         """The authorization URL without `redirect_uri` (sorted keys, as Go's oauth2 writes them)."""
         params = {"client_id": self.config.client_id, "response_type": "code", "state": state, **self.extra_auth_params}
+        if nonce:
+            params["nonce"] = nonce
         if self.scopes:
             params["scope"] = " ".join(self.scopes)
         if challenge:
@@ -122,6 +129,8 @@ class Provider:
         }
         if self.pkce and verifier:
             form["code_verifier"] = verifier
+            if self.uses_nonce:
+                self.nonce = pkce.nonce(verifier)
         data = await self.http.post_form(self.token_url, form)
         if not isinstance(data, dict) or not isinstance(data.get("access_token"), str) or not data["access_token"]:
             raise ProviderError(f"{self.token_url} answered without an access_token")

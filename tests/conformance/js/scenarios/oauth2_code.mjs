@@ -49,6 +49,9 @@ function alias(kind, value) {
     h.note(`${kind} #${aliasCount[kind]}`, { id: value, collectionId: kind, collectionName: kind });
 }
 alias("issuer", issuer);
+// Satchel's OIDC authorization URLs carry a nonce bound to the PKCE verifier, which PocketBase does not
+// send (docs/compatibility.md, "OIDC nonce"): the parameter is dropped before comparing
+h.rewrite(/nonce=[A-Za-z0-9_-]+&/g, "");
 
 /** Follow the authorization URL with a cookie jar, as a browser would, to the code sent to REDIRECT. */
 async function codeFor(authURL, loginHint) {
