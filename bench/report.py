@@ -45,8 +45,8 @@ def http_table(data: dict[str, Any]) -> list[str]:
     lines = [
         "| scenario | Satchel req/s | PocketBase req/s | req/s S/PB | Satchel p50 ms | PocketBase p50 ms "
         "| Satchel p99 ms | PocketBase p99 ms | p99 S/PB | Satchel RSS MB | PocketBase RSS MB | RSS S/PB "
-        "| errors S | errors PB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Satchel PSS MB | PocketBase PSS MB | PSS S/PB | errors S | errors PB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for entry in data.get("scenarios", []):
         name = entry["name"]
@@ -56,10 +56,12 @@ def http_table(data: dict[str, Any]) -> list[str]:
         p50 = (_get(entry, A, "p50_ms"), _get(entry, B, "p50_ms"))
         p99 = (_get(entry, A, "p99_ms"), _get(entry, B, "p99_ms"))
         rss = (_get(entry, A, "rss_kb"), _get(entry, B, "rss_kb"))
+        pss = (_get(entry, A, "pss_kb"), _get(entry, B, "pss_kb"))
         lines.append(
             f"| {name} | {_num(rps[0])} | {_num(rps[1])} | {_ratio(*rps)} | {_num(p50[0], 2)} | {_num(p50[1], 2)} "
             f"| {_num(p99[0], 2)} | {_num(p99[1], 2)} | {_ratio(*p99)} | {_mb(rss[0])} | {_mb(rss[1])} "
-            f"| {_ratio(*rss)} | {_errors(entry, A)} | {_errors(entry, B)} |"
+            f"| {_ratio(*rss)} | {_mb(pss[0])} | {_mb(pss[1])} | {_ratio(*pss)} "
+            f"| {_errors(entry, A)} | {_errors(entry, B)} |"
         )
     return lines
 
@@ -68,8 +70,8 @@ def realtime_table(data: dict[str, Any]) -> list[str]:
     lines = [
         "| subscribers | creates/s | Satchel p50 ms | PocketBase p50 ms | Satchel p99 ms | PocketBase p99 ms "
         "| Satchel p99 from send | PocketBase p99 from send | p99-from-send S/PB | lost S | lost PB "
-        "| Satchel RSS MB | PocketBase RSS MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Satchel RSS MB | PocketBase RSS MB | Satchel PSS MB | PocketBase PSS MB | PSS S/PB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for entry in data.get("realtime", []):
 
@@ -78,11 +80,13 @@ def realtime_table(data: dict[str, Any]) -> list[str]:
             return "—" if not server else f"{server['lost']}/{server['expected']}"
 
         send = (_get(entry, A, "p99_from_send_ms"), _get(entry, B, "p99_from_send_ms"))
+        pss = (_get(entry, A, "pss_kb"), _get(entry, B, "pss_kb"))
         lines.append(
             f"| {entry['subscribers']} | {entry['rate']:g} | {_num(_get(entry, A, 'p50_ms'), 2)} "
             f"| {_num(_get(entry, B, 'p50_ms'), 2)} | {_num(_get(entry, A, 'p99_ms'), 2)} "
             f"| {_num(_get(entry, B, 'p99_ms'), 2)} | {_num(send[0], 2)} | {_num(send[1], 2)} | {_ratio(*send)} "
-            f"| {lost(A)} | {lost(B)} | {_mb(_get(entry, A, 'rss_kb'))} | {_mb(_get(entry, B, 'rss_kb'))} |"
+            f"| {lost(A)} | {lost(B)} | {_mb(_get(entry, A, 'rss_kb'))} | {_mb(_get(entry, B, 'rss_kb'))} "
+            f"| {_mb(pss[0])} | {_mb(pss[1])} | {_ratio(*pss)} |"
         )
     return lines
 
@@ -106,7 +110,9 @@ def _footer(data: dict[str, Any]) -> list[str]:
         f"{m.get('realtime_satchel_workers', '—')} worker(s) (subscriptions are per process).",
         f"- Machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, Python {m['python']}; "
         f"{m['satchel']}; pocketbase {m['pocketbase']}. Load generator, client and servers share the machine.",
-        "- RSS: peak of the server's whole process tree, sampled every 100 ms during the run (max over rounds).",
+        "- RSS: peak of the server's whole process tree, sampled every 100 ms during the run (max over rounds). "
+        "PSS: the same for proportional memory, where a page shared by several processes (granian's master "
+        "and its forked workers) counts once in all rather than once per process.",
         "- Ratios are Satchel / PocketBase: req/s > 1 = Satchel faster; p99 and RSS > 1 = Satchel slower / bigger.",
     ]
     if any(_get(e, A, "ids_exhausted") or _get(e, B, "ids_exhausted") for e in data.get("scenarios", [])):

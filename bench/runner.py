@@ -192,6 +192,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "p99_ms": statistics.median(r["p99_ms"] for r in runs),
         "rss_kb": max(r["rss_kb"] for r in runs),
+        "pss_kb": max(r.get("pss_kb", 0) for r in runs),
         "requests": sum(r["requests"] for r in runs),
         "errors": errors,
         "ids_exhausted": any(r["ids_exhausted"] for r in runs),
@@ -214,7 +215,13 @@ def _run_one(cfg: Config, server: Server, data: Dataset, sc: Scenario, rnd: int,
         result = _load(cfg, server.url, spec, cfg.duration_s, sc.connections)
     cpu = tree_cpu_s(server.pid) - cpu0
     drain = wait_idle(server.pid, cfg.idle_timeout_s)
-    run = {**result.to_json(), "rss_kb": rss.peak_kb, "server_cpu_s": round(cpu, 3), "drain_s": round(drain, 2)}
+    run = {
+        **result.to_json(),
+        "rss_kb": rss.peak_kb,
+        "pss_kb": rss.peak_pss_kb,
+        "server_cpu_s": round(cpu, 3),
+        "drain_s": round(drain, 2),
+    }
     cfg.log(
         f"[bench] round {rnd + 1} {sc.name:<20} {server.kind:<10} {result.rps:9.1f} req/s  "
         f"p50 {result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms  rss {rss.peak_kb / 1024:7.1f} MB"
@@ -289,7 +296,7 @@ def _realtime_phase(cfg: Config, root: Path, out: dict[str, Any]) -> None:
                             grace_s=cfg.realtime_grace_s,
                         )
                     )
-                entry["servers"][kind] = {**res.to_json(), "rss_kb": rss.peak_kb}
+                entry["servers"][kind] = {**res.to_json(), "rss_kb": rss.peak_kb, "pss_kb": rss.peak_pss_kb}
                 cfg.log(
                     f"[bench] realtime {n:>5} subs @ {rate:g}/s {kind:<10} p50 {res.p50_ms:8.2f} ms  "
                     f"p99 {res.p99_ms:8.2f} ms  lost {res.lost}/{res.expected}  rss {rss.peak_kb / 1024:7.1f} MB"

@@ -232,6 +232,26 @@ def tree_rss_kb(pid: int) -> int:
     return sum(_status_kb(p, b"VmRSS:") for p in [pid, *descendants(pid)])
 
 
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def tree_pss_kb(pid: int) -> int:
+    """Proportional memory of the tree: each shared page split between the processes that map it.
+
+    Summing RSS counts a page shared by a forking server's master and workers once per process;
+    PSS counts it once in all, which is what the tree really occupies.
+    """
+    return sum(_pss_kb(p) for p in [pid, *descendants(pid)])
+
+
 def tree_hwm_kb(pid: int) -> int:
     """Sum of each live process's own peak RSS: an upper bound of the tree's peak since boot."""
     return sum(_status_kb(p, b"VmHWM:") for p in [pid, *descendants(pid)])
@@ -248,16 +268,21 @@ class RssSampler:
         self.pid = pid
         self.interval_s = interval_s
         self.peak_kb = 0
+        self.peak_pss_kb = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def _sample(self) -> None:
+        self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+        self.peak_pss_kb = max(self.peak_pss_kb, tree_pss_kb(self.pid))
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+            self._sample()
             self._stop.wait(self.interval_s)
 
     def __enter__(self) -> RssSampler:
-        self.peak_kb = tree_rss_kb(self.pid)
+        self._sample()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self._thread.start()
         return self
@@ -266,7 +291,7 @@ class RssSampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+        self._sample()
 
 
 # ---------------------------------------------------------------- CPU

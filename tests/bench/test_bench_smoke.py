@@ -23,7 +23,7 @@ from bench.report import render_markdown, write_results  # noqa: E402
 from bench.runner import Config, run_benchmark  # noqa: E402
 from bench.scenarios import SCENARIOS, select  # noqa: E402
 from bench.seed import SeedSizes, add_delete_pool, record_id, seed  # noqa: E402
-from bench.servers import start_server, tree_rss_kb  # noqa: E402
+from bench.servers import start_server, tree_pss_kb, tree_rss_kb  # noqa: E402
 
 TINY = SeedSizes(users=2, posts=40, posts_big=60, posts_owned=40, delete_pool=30, view_ids=10)
 
@@ -54,6 +54,8 @@ def test_end_to_end_on_satchel_with_the_python_loader(tmp_path: Path) -> None:
         assert sat["requests"] > 0, entry["name"]
         assert sat["errors"] == {}, (entry["name"], sat["errors"])  # e.g. a 404 would mean a reused delete id
         assert sat["rss_kb"] > 10_000
+        # shared pages count once in PSS: never more than the RSS sum, never nothing
+        assert 0 < sat["pss_kb"] <= sat["rss_kb"]
         assert "pocketbase" not in entry["servers"]
     delete = data["scenarios"][-1]["servers"]["satchel"]
     assert delete["requests"] <= TINY.delete_pool - 1  # one id went to the preflight
@@ -80,6 +82,7 @@ def test_wrk_scripts_against_satchel(tmp_path: Path) -> None:
     try:
         data = asyncio.run(seed(server.url, TINY))
         assert tree_rss_kb(server.pid) > 10_000
+        assert 0 < tree_pss_kb(server.pid) <= tree_rss_kb(server.pid)
         health = run_wrk(server.url, RequestSpec("GET", "/api/health"), 1, connections=4)
         assert health.requests > 0 and health.errors == {}
         view = SCENARIOS[[s.name for s in SCENARIOS].index("view")].build(data)
@@ -160,8 +163,10 @@ def test_render_without_realtime_has_no_realtime_section() -> None:
                 "name": "health",
                 "summary": "GET /api/health",
                 "servers": {
-                    "satchel": {"rps": 200.0, "p50_ms": 1, "p99_ms": 4, "rss_kb": 2048, "errors": {}},
-                    "pocketbase": {"rps": 100.0, "p50_ms": 1, "p99_ms": 2, "rss_kb": 1024, "errors": {"status": 2}},
+                    "satchel": {"rps": 200.0, "p50_ms": 1, "p99_ms": 4, "rss_kb": 2048, "pss_kb": 3072, "errors": {}},
+                    "pocketbase": {
+                        "rps": 100.0, "p50_ms": 1, "p99_ms": 2, "rss_kb": 1024, "pss_kb": 1024, "errors": {"status": 2}
+                    },
                 },
             }
         ],
@@ -171,5 +176,6 @@ def test_render_without_realtime_has_no_realtime_section() -> None:
     assert "Realtime" not in text.split("## Notes")[0]
     row = next(line for line in text.splitlines() if line.startswith("| health"))
     assert "| 2.00 |" in row  # req/s ratio 200/100 and p99 ratio 4/2
+    assert "| 3 | 1 | 3.00 |" in row  # PSS MB and its ratio
     assert "**2** (status 2)" in row
     assert "fell back to 1 worker" in text
