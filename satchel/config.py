@@ -34,6 +34,35 @@ def parse_cache_url(value: str) -> str:
     return value
 
 
+AUTO_BROKER = ""
+MEMORY_BROKER = "memory:"
+LOCAL_BROKER = "local:"
+BROKER_SCHEMES = ("redis", "rediss", "nats", "tls")
+
+
+def parse_broker_url(value: str) -> str:
+    """Where realtime events meet: `memory:` (this process), `local:` (the processes sharing the data
+    directory, over unix sockets), or a Redis or NATS URL (several nodes); empty picks memory: or
+    local: from the worker count."""
+    scheme = value.partition(":")[0].lower()
+    if value not in (AUTO_BROKER, MEMORY_BROKER, LOCAL_BROKER) and not (
+        scheme in BROKER_SCHEMES and value.startswith(f"{scheme}://")
+    ):
+        raise ConfigError(
+            f"--broker-url expects memory:, local:, redis://HOST:PORT/DB or nats://HOST:PORT, got {redact_url(value)!r}"
+        )
+    return value
+
+
+def broker_kind(url: str, workers: int) -> str:
+    """`memory`, `local`, `redis` or `nats`: what `url` (possibly empty: automatic) means."""
+    if url == AUTO_BROKER:
+        return "local" if workers > 1 else "memory"
+    if url in (MEMORY_BROKER, LOCAL_BROKER):
+        return url[:-1]
+    return "nats" if url.partition(":")[0].lower() in ("nats", "tls") else "redis"
+
+
 def redact_url(url: str) -> str:
     """`url` without its password, for messages and logs."""
     try:
@@ -54,6 +83,7 @@ class BootConfig:
     max_body_size: int = 32 << 20
     workers: int = 1
     cache_url: str = MEMORY_CACHE
+    broker_url: str = AUTO_BROKER
 
     @staticmethod
     def from_env(**overrides: object) -> BootConfig:
@@ -68,6 +98,7 @@ class BootConfig:
                 setattr(cfg, name, Path(str(value)) if name == "dir" else value)
         parse_http(cfg.http)
         parse_cache_url(cfg.cache_url)
+        parse_broker_url(cfg.broker_url)
         return cfg
 
     def to_env(self) -> dict[str, str]:

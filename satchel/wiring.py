@@ -12,17 +12,21 @@ from satchel.adapters.mail.sendmail import SendmailMailer
 from satchel.adapters.mail.smtp import SmtpConfig, SmtpMailer
 from satchel.apis.server import create_app
 from satchel.apis.shutdown import on_worker_stop
-from satchel.config import MEMORY_CACHE, BootConfig, parse_cache_url
+from satchel.config import AUTO_BROKER, MEMORY_CACHE, BootConfig, broker_kind, parse_broker_url, parse_cache_url
 from satchel.core.app import App, AppConfig
 from satchel.core.auth.api_keys import ApiKeysService
+from satchel.core.auth.oauth2 import redirect
 from satchel.core.auth.service import AuthService
 from satchel.core.collections.service import CollectionsService
 from satchel.core.hooks import Hooks
-from satchel.core.realtime.broker import RealtimeBroker
+from satchel.core.realtime.broker import NODE_ID_LENGTH, LocalTransport, RealtimeBroker, Transport
+from satchel.core.realtime.relay import BrokerTransport
 from satchel.core.records.service import RecordsService
 from satchel.core.rules.policy import check_rule_syntax
+from satchel.ports.broker import Broker
 from satchel.ports.cache import Cache
 from satchel.tools import passwords
+from satchel.tools.ids import random_string
 
 DB_FILE = "data.db"
 
@@ -34,8 +38,13 @@ def build_app(
     max_body_size: int = 32 << 20,
     workers: int = 1,
     cache_url: str = MEMORY_CACHE,
+    broker_url: str = AUTO_BROKER,
+    broker: Broker | None = None,
 ) -> App:
-    """An App over the embedded SQLite database in `data_dir` (not yet bootstrapped)."""
+    """An App over the embedded SQLite database in `data_dir` (not yet bootstrapped).
+
+    `broker` overrides the one `broker_url` names (several apps on one in-process bus in tests).
+    """
     path = Path(data_dir)
     db = SqliteDatabase(path / DB_FILE, query_timeout=query_timeout)
     config = AppConfig(
@@ -50,8 +59,34 @@ def build_app(
     app.collections_service = CollectionsService(
         app, lambda collection, rule: check_rule_syntax(collection, rule, app.collections.get)
     )
-    app.realtime = RealtimeBroker(app)
+    broker = broker or broker_from_url(broker_url, workers, path)
+    transport: Transport = (
+        LocalTransport() if broker is None else BrokerTransport(app, broker, random_string(NODE_ID_LENGTH))
+    )
+    app.realtime = RealtimeBroker(app, transport)
+    redirect.register(app)
     return app
+
+
+def broker_from_url(url: str, workers: int, data_dir: Path) -> Broker | None:
+    """None for one process alone; otherwise the broker that reaches the other processes.
+
+    Drivers are imported only when asked for, like the cache's.
+    """
+    kind = broker_kind(parse_broker_url(url), workers)
+    if kind == "memory":
+        return None
+    if kind == "local":
+        from satchel.adapters.broker.mesh import MeshBroker, socket_dir
+
+        return MeshBroker(socket_dir(data_dir.resolve(), NODE_ID_LENGTH))
+    if kind == "redis":
+        from satchel.adapters.broker.redis import RedisBroker
+
+        return RedisBroker(url)
+    from satchel.adapters.broker.nats import NatsBroker
+
+    return NatsBroker(url)
 
 
 def cache_from_url(url: str) -> Cache:
@@ -100,10 +135,12 @@ def build_asgi(config: BootConfig) -> Starlette:
         max_body_size=config.max_body_size,
         workers=config.workers,
         cache_url=config.cache_url,
+        broker_url=config.broker_url,
     )
 
     async def startup() -> None:
         await app.bootstrap()
+        await app.realtime.open()
         # granian drains open connections before the lifespan shutdown: end SSE streams on the signal
         on_worker_stop(app.realtime.disconnect_all)
 

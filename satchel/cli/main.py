@@ -10,6 +10,7 @@ import click
 
 from satchel import __version__
 from satchel.config import MEMORY_CACHE, BootConfig, ConfigError, connection_capacity, parse_http, redact_url
+from satchel.ports.broker import BrokerError
 from satchel.ports.cache import CacheError
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
@@ -37,10 +38,26 @@ def main() -> None:
     help="Rate-limit and login-guard counters: memory: (per process) or redis://HOST:PORT/DB "
     "(shared by every worker and node) (env SATCHEL_CACHE_URL; default memory:).",
 )
-def serve(http: str | None, data_dir: str | None, dev: bool | None, workers: int | None, cache_url: str | None) -> None:
+@click.option(
+    "--broker-url",
+    default=None,
+    help="Where realtime events meet: memory: (one process), local: (the processes sharing --dir, over unix "
+    "sockets), redis://HOST:PORT/DB or nats://HOST:PORT (several nodes) (env SATCHEL_BROKER_URL; default "
+    "memory: with one worker, local: with several).",
+)
+def serve(
+    http: str | None,
+    data_dir: str | None,
+    dev: bool | None,
+    workers: int | None,
+    cache_url: str | None,
+    broker_url: str | None,
+) -> None:
     """Start the web server."""
     try:
-        cfg = BootConfig.from_env(http=http, dir=data_dir, dev=dev, workers=workers, cache_url=cache_url)
+        cfg = BootConfig.from_env(
+            http=http, dir=data_dir, dev=dev, workers=workers, cache_url=cache_url, broker_url=broker_url
+        )
         host, port = parse_http(cfg.http)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -49,30 +66,29 @@ def serve(http: str | None, data_dir: str | None, dev: bool | None, workers: int
     from satchel.wiring import open_app
 
     async def prepare() -> None:
-        app = await open_app(cfg.dir, cache_url=cfg.cache_url)
+        app = await open_app(cfg.dir, cache_url=cfg.cache_url, broker_url=cfg.broker_url, workers=cfg.workers)
         try:
-            await app.cache.get("startup-probe")  # an unreachable Redis fails here, not on the first request
+            # an unreachable Redis or NATS fails here, not on the first request
+            await app.cache.get("startup-probe")
+            await app.realtime.open()
         except CacheError as exc:
             raise click.ClickException(f"cannot reach the cache at {redact_url(cfg.cache_url)}: {exc}") from exc
+        except BrokerError as exc:
+            raise click.ClickException(f"cannot reach the broker at {redact_url(cfg.broker_url)}: {exc}") from exc
         finally:
+            await app.realtime.close()
             await app.close()
 
     asyncio.run(prepare())
     os.environ.update(cfg.to_env())
     base = f"http://{host}:{port}"
     click.echo(f"Server started at {base}\n├─ REST API:  {base}/api/\n└─ Dashboard: {base}/_/")
-    if cfg.workers > 1:
+    if cfg.workers > 1 and cfg.cache_url == MEMORY_CACHE:
         click.echo(
-            f"Running {cfg.workers} worker processes. Note: realtime subscriptions are per process for now; "
-            "use --workers 1 for apps that rely on realtime.",
+            "Note: with --cache-url memory: each worker keeps its own rate-limit and failed-login counts "
+            f"(up to {cfg.workers}x the configured budget); use redis://HOST:PORT/DB to share one.",
             err=True,
         )
-        if cfg.cache_url == MEMORY_CACHE:
-            click.echo(
-                "Note: with --cache-url memory: each worker keeps its own rate-limit and failed-login counts "
-                f"(up to {cfg.workers}x the configured budget); use redis://HOST:PORT/DB to share one.",
-                err=True,
-            )
     from granian import Granian
     from granian.constants import Interfaces
 

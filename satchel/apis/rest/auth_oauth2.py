@@ -44,7 +44,7 @@ async def oauth2_redirect(request: Request) -> Response:
     else:
         values = dict(request.query_params)
     state, code, error = (v if isinstance(v := values.get(k), str) else "" for k in ("state", "code", "error"))
-    if redirect.forward(app, state, code, error):
+    if await redirect.forward(app, state, code, error):
         return HTMLResponse(SUCCESS)
     return PlainTextResponse(FAILURE)
 

@@ -23,7 +23,7 @@ from satchel.apis.request import read_body
 from satchel.apis.responses import no_content
 from satchel.core.app import App
 from satchel.core.errors import BadRequestError, FieldError, ForbiddenError, NotFoundError, ValidationError, required
-from satchel.core.realtime.broker import RealtimeBroker
+from satchel.core.realtime.broker import OTHER_AUTH, OTHER_IP, UNKNOWN_CLIENT, RealtimeBroker
 from satchel.core.realtime.subscriptions import Client, Message
 from satchel.core.records.model import Record
 
@@ -196,12 +196,6 @@ def _validate(client_id: str, topics: list[str]) -> None:
         raise ValidationError(None, errors)
 
 
-def _same_auth(a: Record | None, b: Record | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.id == b.id and a.collection_id == b.collection_id
-
-
 async def set_subscriptions(request: Request) -> Response:
     app: App = request.app.state.satchel
     try:
@@ -211,15 +205,14 @@ async def set_subscriptions(request: Request) -> Response:
     form = request.headers.get("content-type", "").split(";")[0].strip().lower() in FORM_TYPES
     client_id, topics = _bind(body, form)
     _validate(client_id, topics)
-    client = app.realtime.client(client_id)
-    if client is None:
-        raise NotFoundError("Missing or invalid client id.")
-    if client.ip and client.ip != real_ip(request, app):
-        raise BadRequestError("Invalid realtime client.")
     auth: Record | None = request.state.auth
-    if client.auth is not None and not _same_auth(client.auth, auth):
+    outcome = await app.realtime.subscribe_by_id(client_id, topics, auth, real_ip(request, app))
+    if outcome == UNKNOWN_CLIENT:
+        raise NotFoundError("Missing or invalid client id.")
+    if outcome == OTHER_IP:
+        raise BadRequestError("Invalid realtime client.")
+    if outcome == OTHER_AUTH:
         raise ForbiddenError("The current and the previous request authorization don't match.")
-    app.realtime.subscribe(client, topics, auth)
     return no_content()
 
 

@@ -7,7 +7,9 @@ queues messages on each client's bounded outbox; a client whose outbox is full i
 (its SDK reconnects and resubscribes) rather than slowing everyone else down.
 
 The transport is the seam for running several server processes: the in-process one below
-delivers locally; a cross-process one would carry the same events to every process's broker.
+delivers locally; `relay.BrokerTransport` also carries every event to the other processes and
+nodes, and carries a subscription call that reached the wrong process to the one holding the
+client (client ids start with the id of their node).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("satchel.realtime")
 
 CLIENT_ID_LENGTH = 40
+NODE_ID_LENGTH = 10
+"""The first characters of a client id name the process that holds it (PocketBase's ids are 40
+random characters; ours still have 30 random ones after the node id)."""
 IDLE_TIMEOUT = 5 * 60.0
 """A stream that delivered nothing for this long is closed (the SDK reconnects)."""
 MAX_LIFETIME = 30 * 60.0
@@ -54,13 +59,42 @@ class CustomMessage:
 
 RealtimeEvent = RecordChange | CustomMessage
 
+SUBSCRIBE = "subscribe"
+SUBSCRIBED = "ok"
+UNKNOWN_CLIENT = "unknown"
+OTHER_IP = "ip"
+OTHER_AUTH = "auth"
+OUTCOMES = (SUBSCRIBED, UNKNOWN_CLIENT, OTHER_IP, OTHER_AUTH)
+
+
+def _same_auth(a: Record | None, b: Record | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.id == b.id and a.collection_id == b.collection_id
+
 
 class Transport(Protocol):
     """Carries published events to the brokers that hold clients, in publish order."""
 
+    node: str
+    """This process's id among the nodes the transport reaches."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may hold clients (events must be sent even with none here)."""
+        ...
+
     def start(self, deliver: Callable[[RealtimeEvent], Awaitable[None]]) -> None: ...
 
+    async def open(self) -> None: ...
+
     async def send(self, event: RealtimeEvent) -> None: ...
+
+    def on_request(self, op: str, handler: Callable[[Any], Awaitable[Any]]) -> None: ...
+
+    async def request(self, node: str, op: str, args: Any) -> Any:
+        """Run handler `op` on `node`; None when it did not answer."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -68,13 +102,25 @@ class Transport(Protocol):
 class LocalTransport:
     """One process: an unbounded FIFO drained by a single background task."""
 
+    shared = False
+
     def __init__(self) -> None:
+        self.node = random_string(NODE_ID_LENGTH)
         self._deliver: Callable[[RealtimeEvent], Awaitable[None]] | None = None
         self._events: asyncio.Queue[RealtimeEvent] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
     def start(self, deliver: Callable[[RealtimeEvent], Awaitable[None]]) -> None:
         self._deliver = deliver
+
+    async def open(self) -> None:
+        pass
+
+    def on_request(self, op: str, handler: Callable[[Any], Awaitable[Any]]) -> None:
+        pass
+
+    async def request(self, node: str, op: str, args: Any) -> Any:
+        return None
 
     async def send(self, event: RealtimeEvent) -> None:
         if self._worker is None or self._worker.done():
@@ -112,13 +158,15 @@ class RealtimeBroker:
         self.max_lifetime = MAX_LIFETIME
         self.transport: Transport = transport or LocalTransport()
         self.transport.start(self.deliver)
+        self.transport.on_request(SUBSCRIBE, self._subscribe_request)
         hooks = getattr(app, "hooks", None)
         if hooks is not None:
             hooks.on_collection_delete.bind(self._on_collection_delete, id="satchel:realtime")
 
     # ------------------------------------------------------------------ clients
     def connect(self, ip: str = "") -> Client:
-        client = Client(id=random_string(CLIENT_ID_LENGTH), ip=ip)
+        node = self.transport.node
+        client = Client(id=node + random_string(CLIENT_ID_LENGTH - len(node)), ip=ip)
         self.clients[client.id] = client
         return client
 
@@ -150,13 +198,60 @@ class RealtimeBroker:
                 if not subscribers:
                     del self._by_target[target]
 
+    async def subscribe_by_id(self, client_id: str, topics: list[str], auth: Record | None, ip: str) -> str:
+        """PocketBase's subscription call for a client held here or by another process.
+
+        Returns `SUBSCRIBED`, or why not: `UNKNOWN_CLIENT`, `OTHER_IP` (the call came from
+        another address than the stream) or `OTHER_AUTH` (the client was bound to other auth).
+        """
+        client = self.clients.get(client_id)
+        if client is not None:
+            return self._subscribe_checked(client, topics, auth, ip)
+        node = client_id[:NODE_ID_LENGTH]
+        if node == self.transport.node or not self.transport.shared:
+            return UNKNOWN_CLIENT
+        ref = None if auth is None else [auth.collection_id, auth.id]
+        args = {"client": client_id, "topics": topics, "auth": ref, "ip": ip}
+        outcome = await self.transport.request(node, SUBSCRIBE, args)
+        return outcome if outcome in OUTCOMES else UNKNOWN_CLIENT
+
+    def _subscribe_checked(self, client: Client, topics: list[str], auth: Record | None, ip: str) -> str:
+        if client.ip and client.ip != ip:
+            return OTHER_IP
+        if client.auth is not None and not _same_auth(client.auth, auth):
+            return OTHER_AUTH
+        self.subscribe(client, topics, auth)
+        return SUBSCRIBED
+
+    async def _subscribe_request(self, args: Any) -> str:
+        """Another process received the subscription call of a client held here."""
+        client = self.clients.get(str(args["client"]))
+        if client is None:
+            return UNKNOWN_CLIENT
+        auth: Record | None = None
+        if args["auth"] is not None:
+            collection_id, record_id = (str(part) for part in args["auth"])
+            collection = self.app.collections.get(collection_id)
+            auth = None if collection is None else await self.app.records.get_by_id(collection, record_id)
+            if auth is None:
+                return UNKNOWN_CLIENT  # deleted between the call and now: as if the token were invalid
+        topics = [str(t) for t in args["topics"]]
+        return self._subscribe_checked(client, topics, auth, str(args["ip"]))
+
+    async def ask_holder(self, client_id: str, op: str, args: Any) -> Any:
+        """Run request `op` on the process holding `client_id` when that is another one; else None."""
+        node = client_id[:NODE_ID_LENGTH]
+        if node == self.transport.node or not self.transport.shared or len(client_id) != CLIENT_ID_LENGTH:
+            return None
+        return await self.transport.request(node, op, args)
+
     def subscribers(self, target: str) -> list[Client]:
         return list(self._by_target.get(target, {}).values())
 
     # ------------------------------------------------------------------ publishing
     async def publish(self, action: str, record: Record) -> None:
         """Queue a committed change for delivery; returns at once."""
-        if not self.clients and isinstance(self.transport, LocalTransport):
+        if not self.clients and not self.transport.shared:
             return
         snapshot = Record(record.collection, dict(record.data), dict(record.data))
         await self.transport.send(RecordChange(action, snapshot))
@@ -231,6 +326,10 @@ class RealtimeBroker:
     def disconnect_all(self) -> None:
         for client_id in list(self.clients):
             self.disconnect(client_id)
+
+    async def open(self) -> None:
+        """Join the other processes (server start-up; raises BrokerError when unreachable)."""
+        await self.transport.open()
 
     async def close(self) -> None:
         """End every stream and stop delivering (server shutdown)."""

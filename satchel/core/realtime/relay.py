@@ -1,0 +1,194 @@
+"""Realtime across processes and nodes: events and requests carried by a Broker.
+
+Every process delivers its own events to its own clients at once (no broker round trip on the
+local path) and broadcasts a copy that the other processes deliver to theirs. A record event
+travels as its collection id and committed values; the receiver rebuilds the record against its
+own collection registry, so rules and payloads are decided where the subscribers are, with the
+receiving process's view of auth and collections (reloaded first when a sibling changed them).
+
+Requests go to one node: a subscription POST or an OAuth2 redirect that reached a process other
+than the one holding the client's stream. Client ids start with the id of their node, so the
+request is addressed without asking everyone; an unanswered request (the node is gone) times out
+and the caller answers as for an unknown client.
+
+Frame: a JSON header, a newline, then the body bytes (record values, a custom message's JSON,
+request arguments) left as they are so nothing is encoded twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from satchel.core.realtime.broker import CustomMessage, RealtimeEvent, RecordChange
+from satchel.core.records.model import Record
+from satchel.ports.broker import Broker, BrokerError
+
+if TYPE_CHECKING:
+    from satchel.core.app import App
+
+log = logging.getLogger("satchel.realtime")
+
+REQUEST_TIMEOUT = 5.0
+"""Seconds to wait for the node that holds a client; a request to a node that is gone times out."""
+
+Handler = Callable[[Any], Awaitable[Any]]
+Inbound = tuple[str, dict[str, Any], bytes]
+"""A frame from another node not decoded yet: kind, header, body."""
+
+
+class BrokerTransport:
+    """A Transport over a Broker: local delivery in publish order, plus a copy to the other nodes."""
+
+    def __init__(self, app: App, broker: Broker, node: str) -> None:
+        self.app = app
+        self.broker = broker
+        self.node = node
+        self._deliver: Callable[[RealtimeEvent], Awaitable[None]] | None = None
+        self._queue: asyncio.Queue[RealtimeEvent | Inbound] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._handlers: dict[str, Handler] = {}
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._open = False
+        self.request_timeout = REQUEST_TIMEOUT
+
+    # ------------------------------------------------------------------ Transport
+    def start(self, deliver: Callable[[RealtimeEvent], Awaitable[None]]) -> None:
+        self._deliver = deliver
+
+    async def open(self) -> None:
+        """Join the other nodes (raises BrokerError when the broker is unreachable)."""
+        await self.broker.start(self.node, self._receive)
+        self._open = True
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+    async def send(self, event: RealtimeEvent) -> None:
+        self._enqueue(event)
+        if self._open:
+            try:
+                await self.broker.broadcast(encode_event(event))
+            except BrokerError as exc:
+                log.warning("realtime event not sent to the other nodes: %s", exc)
+
+    def _enqueue(self, item: RealtimeEvent | Inbound) -> None:
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._run(), name="satchel-realtime")
+        self._queue.put_nowait(item)
+
+    async def _run(self) -> None:
+        assert self._deliver is not None
+        while True:
+            item = await self._queue.get()
+            try:
+                event = await self._decode(item) if isinstance(item, tuple) else item
+                if event is not None:
+                    await self._deliver(event)
+            except Exception:  # one broken event must not stop the delivery of the next ones
+                log.exception("realtime delivery failed")
+            finally:
+                self._queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every event received or sent so far has been delivered here (tests, shutdown)."""
+        if self._worker is not None and not self._worker.done():
+            await self._queue.join()
+
+    async def close(self) -> None:
+        self._open = False
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+        for task in list(self._tasks):
+            task.cancel()
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        await self.broker.close()
+
+    # ------------------------------------------------------------------ requests
+    def on_request(self, op: str, handler: Handler) -> None:
+        self._handlers[op] = handler
+
+    async def request(self, node: str, op: str, args: Any) -> Any:
+        """Run handler `op` on `node` and return its result; None when no answer came in time."""
+        if not self._open:
+            return None
+        request_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        header = {"k": "q", "i": request_id, "f": self.node, "op": op}
+        try:
+            await self.broker.send(node, _frame(header, orjson.dumps(args)))
+            return await asyncio.wait_for(future, self.request_timeout)
+        except (TimeoutError, BrokerError):
+            return None
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def _answer(self, origin: str, request_id: int, op: str, body: bytes) -> None:
+        handler = self._handlers.get(op)
+        try:
+            result = None if handler is None else await handler(orjson.loads(body))
+        except Exception:
+            log.exception("realtime request %s from %s failed", op, origin)
+            result = None
+        try:
+            await self.broker.send(origin, _frame({"k": "p", "i": request_id}, orjson.dumps(result)))
+        except BrokerError as exc:
+            log.warning("realtime reply to %s lost: %s", origin, exc)
+
+    # ------------------------------------------------------------------ inbound
+    def _receive(self, frame: bytes) -> None:
+        head, _, body = frame.partition(b"\n")
+        try:
+            header = orjson.loads(head)
+            kind = header["k"]
+            if kind in ("r", "m"):
+                if self.app.realtime.clients:  # no local client: nothing to deliver, no auth to refresh
+                    self._enqueue((kind, header, body))
+            elif kind == "q":
+                task = asyncio.get_running_loop().create_task(
+                    self._answer(str(header["f"]), int(header["i"]), str(header["op"]), body)
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            elif kind == "p":
+                future = self._pending.get(int(header["i"]))
+                if future is not None and not future.done():
+                    future.set_result(orjson.loads(body))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.warning("malformed realtime frame dropped")
+
+    async def _decode(self, item: Inbound) -> RealtimeEvent | None:
+        kind, header, body = item
+        if kind == "m":
+            return CustomMessage(str(header["t"]), body)
+        if self.app.stale():  # a sibling changed collections or rules: decide with the new ones
+            await self.app.sync()
+        collection = self.app.collections.get(str(header["c"]))
+        if collection is None:
+            return None
+        data = orjson.loads(body)
+        return RecordChange(str(header["a"]), Record(collection, data, dict(data)))
+
+
+def encode_event(event: RealtimeEvent) -> bytes:
+    if isinstance(event, CustomMessage):
+        return _frame({"k": "m", "t": event.topic}, event.data)
+    record = event.record
+    body = orjson.dumps(record.data, option=orjson.OPT_NON_STR_KEYS)
+    return _frame({"k": "r", "a": event.action, "c": record.collection_id}, body)
+
+
+def _frame(header: dict[str, Any], body: bytes) -> bytes:
+    return orjson.dumps(header) + b"\n" + body
