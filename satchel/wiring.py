@@ -47,9 +47,9 @@ def build_app(
     """
     path = Path(data_dir)
     db = SqliteDatabase(path / DB_FILE, query_timeout=query_timeout)
-    config = AppConfig(
-        data_dir=path, query_timeout=query_timeout, max_body_size=max_body_size, shared_schema=workers > 1
-    )
+    # other processes on this data directory (workers, nodes) may change collections and settings
+    shared = workers > 1 or broker is not None or broker_kind(parse_broker_url(broker_url), workers) != "memory"
+    config = AppConfig(data_dir=path, query_timeout=query_timeout, max_body_size=max_body_size, shared_schema=shared)
     cache = cache_from_url(cache_url)
     app = App(db, config, cache=cache, mailer=SmtpMailer(lambda: smtp_config(app), fallback=SendmailMailer()))
     app.hooks = Hooks()

@@ -101,6 +101,7 @@ def serve(
         log_enabled=cfg.dev,
         websockets=True,
         backpressure=connection_capacity(),  # realtime streams hold a connection each
+        respawn_failed_workers=True,  # a crashed worker's clients reconnect to its replacement
     ).serve()
 
 
