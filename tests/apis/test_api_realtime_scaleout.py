@@ -9,8 +9,8 @@ hoping for a spread.
 from __future__ import annotations
 
 import asyncio
-import json
 import contextlib
+import json
 import os
 import signal
 import subprocess
