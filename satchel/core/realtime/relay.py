@@ -73,7 +73,8 @@ class BrokerTransport:
         return True
 
     async def send(self, event: RealtimeEvent) -> None:
-        self._enqueue(event)
+        if self.app.realtime.clients:  # nobody here: no delivery, no bound auth to refresh
+            self._enqueue(event)
         if self._open:
             try:
                 await self.broker.broadcast(encode_event(event))
