@@ -342,6 +342,8 @@ class RecordsService:
     async def save_record(self, record: Record, tx: Executor, request: RequestInfo | None = None) -> None:
         """The model-level write with its hooks (no API rules): create or update by `record.is_new`."""
         is_new = record.is_new
+        if record.collection.is_superusers:
+            record.set("verified", True)  # superusers are always verified, as PocketBase marks them on every save
         hook = self.app.hooks.on_record_create if is_new else self.app.hooks.on_record_update
         after = (
             self.app.hooks.on_record_after_create_success if is_new else self.app.hooks.on_record_after_update_success
