@@ -32,8 +32,9 @@ class Broker(Protocol):
         """Send `data` to every other node (dropped, not queued, while disconnected)."""
         ...
 
-    async def send(self, node: str, data: bytes) -> None:
-        """Send `data` to one node; silently lost when no such node is listening."""
+    async def send(self, node: str, data: bytes) -> bool:
+        """Send `data` to one node. False when the broker knows that no such node listens (a reply
+        is then not worth waiting for); True when sent, even where delivery cannot be known."""
         ...
 
     async def close(self) -> None: ...

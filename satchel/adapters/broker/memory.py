@@ -36,10 +36,12 @@ class MemoryBroker:
             if node != self._node:
                 loop.call_soon(receive, data)
 
-    async def send(self, node: str, data: bytes) -> None:
+    async def send(self, node: str, data: bytes) -> bool:
         receive = self.bus.nodes.get(node)
-        if receive is not None:
-            asyncio.get_running_loop().call_soon(receive, data)
+        if receive is None:
+            return False
+        asyncio.get_running_loop().call_soon(receive, data)
+        return True
 
     async def close(self) -> None:
         self.bus.nodes.pop(self._node, None)

@@ -150,12 +150,14 @@ class MeshBroker:
         for peer in list(self._peers.values()):
             peer.write(frame)
 
-    async def send(self, node: str, data: bytes) -> None:
+    async def send(self, node: str, data: bytes) -> bool:
         if node not in self._peers and node.isalnum() and node != self._node:
             await self._dial(node)  # a process that started since and has not dialled us yet
         peer = self._peers.get(node)
-        if peer is not None:
-            peer.write(_LENGTH.pack(len(data)) + data)
+        if peer is None:
+            return False
+        peer.write(_LENGTH.pack(len(data)) + data)
+        return True
 
     async def close(self) -> None:
         if self._server is not None:

@@ -79,8 +79,10 @@ class NatsBroker:
     async def broadcast(self, data: bytes) -> None:
         await self._publish(f"{self._prefix}.all", data)
 
-    async def send(self, node: str, data: bytes) -> None:
+    async def send(self, node: str, data: bytes) -> bool:
+        """Core NATS cannot tell whether anyone listens: True once published."""
         await self._publish(f"{self._prefix}.node.{node}", data)
+        return True
 
     async def close(self) -> None:
         nc, self._nc = self._nc, None

@@ -64,17 +64,19 @@ class RedisBroker:
             if origin != self._node:
                 receive(data)
 
-    async def _publish(self, channel: str, data: bytes) -> None:
+    async def _publish(self, channel: str, data: bytes) -> int:
+        """The number of subscribers that got it (Redis counts them)."""
         try:
-            await self._redis.publish(channel, self._node + b" " + data)
+            receivers: int = await self._redis.publish(channel, self._node + b" " + data)
         except (RedisError, OSError) as exc:
             raise BrokerError(str(exc)) from exc
+        return receivers
 
     async def broadcast(self, data: bytes) -> None:
         await self._publish(self._prefix + "all", data)
 
-    async def send(self, node: str, data: bytes) -> None:
-        await self._publish(self._prefix + "node:" + node, data)
+    async def send(self, node: str, data: bytes) -> bool:
+        return await self._publish(self._prefix + "node:" + node, data) > 0
 
     async def close(self) -> None:
         if self._reader is not None:

@@ -208,7 +208,7 @@ class RealtimeBroker:
         if client is not None:
             return self._subscribe_checked(client, topics, auth, ip)
         node = client_id[:NODE_ID_LENGTH]
-        if node == self.transport.node or not self.transport.shared:
+        if node == self.transport.node or not self.transport.shared or not node.isalnum():
             return UNKNOWN_CLIENT
         ref = None if auth is None else [auth.collection_id, auth.id]
         args = {"client": client_id, "topics": topics, "auth": ref, "ip": ip}
@@ -241,7 +241,7 @@ class RealtimeBroker:
     async def ask_holder(self, client_id: str, op: str, args: Any) -> Any:
         """Run request `op` on the process holding `client_id` when that is another one; else None."""
         node = client_id[:NODE_ID_LENGTH]
-        if node == self.transport.node or not self.transport.shared or len(client_id) != CLIENT_ID_LENGTH:
+        if node == self.transport.node or not self.transport.shared or not node.isalnum():
             return None
         return await self.transport.request(node, op, args)
 
@@ -273,8 +273,18 @@ class RealtimeBroker:
                     self._send(client, shared)
             return
         record = event.record
-        if record.collection.is_auth:
+        # a deleted user is told of her own deletion with the auth she had (PocketBase checks
+        # deletes before the row goes); a changed one is judged with her new state
+        unbind_after = record.collection.is_auth and event.action == "delete"
+        if record.collection.is_auth and not unbind_after:
             self._sync_auth(event.action, record)
+        try:
+            await self._fan_out(event, record)
+        finally:
+            if unbind_after:
+                self._sync_auth(event.action, record)
+
+    async def _fan_out(self, event: RecordChange, record: Record) -> None:
         view = EventView(self.app, event.action, record)
         collection = record.collection
         for target, is_list in record_targets(collection, record.id).items():

@@ -129,7 +129,8 @@ class BrokerTransport:
         self._pending[request_id] = future
         header = {"k": "q", "i": request_id, "f": self.node, "op": op}
         try:
-            await self.broker.send(node, _frame(header, orjson.dumps(args)))
+            if not await self.broker.send(node, _frame(header, orjson.dumps(args))):
+                return None  # no such node: nobody will answer
             return await asyncio.wait_for(future, self.request_timeout)
         except (TimeoutError, BrokerError):
             return None

@@ -4,11 +4,7 @@ PocketBase checks a delete event before the row goes (its "dry cache"), with the
 is bound to at that moment, and only then unbinds the deleted user's clients. So a user subscribed to
 her own record (`users/<id>`, viewRule `id = @request.auth.id`) receives its delete event.
 
-Satchel's broker unbinds first (`RealtimeBroker._sync_auth` runs before the fan-out in `deliver`),
-so the deleted user's stream gets nothing. Found by the JS SDK differential scenario
-tests/conformance/js/scenarios/realtime.mjs (its CHECK_DELETED_USER_SEES_OWN_DELETE flag); the fix
-belongs to satchel/core/realtime/broker.py, which is being rewritten. Strict xfail: once fixed this
-test passes, fails as XPASS, and the marker and the scenario's flag should go.
+Found by the JS SDK differential scenario tests/conformance/js/scenarios/realtime.mjs.
 """
 
 from __future__ import annotations
@@ -17,7 +13,6 @@ from typing import Any
 
 import httpx2
 import orjson
-import pytest
 
 from satchel.core.app import App
 from satchel.core.realtime.broker import LocalTransport
@@ -41,7 +36,6 @@ async def settle(app: App) -> None:
     await transport.drain()
 
 
-@pytest.mark.xfail(strict=True, reason="broker unbinds the deleted user's auth before checking her delete event")
 async def test_deleted_user_receives_her_own_delete_event(
     app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]
 ) -> None:

@@ -40,12 +40,9 @@ const LOCKED = "rtlocked0000001";
 const GATED = "rtgated00000001";
 const BATCHPOST = "rtbatchpost0001";
 
-// Satchel's broker (satchel/core/realtime/broker.py, being rewritten) drops a deleted user's auth
-// before it checks that user's own delete event, so a deleted user's stream is not told about the
-// deletion; PocketBase checks delete events before the row goes, with the auth still bound. Until
-// that is fixed the deleted user leaves her `users` topics first; set to true once it is
-// (tests/core/realtime/test_realtime_deleted_auth.py fails as XPASS then).
-const CHECK_DELETED_USER_SEES_OWN_DELETE = false;
+// PocketBase checks delete events before the row goes, with the auth still bound, so a deleted user
+// is told of her own deletion (tests/core/realtime/test_realtime_deleted_auth.py); false skips it.
+const CHECK_DELETED_USER_SEES_OWN_DELETE = true;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
