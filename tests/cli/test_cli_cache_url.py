@@ -48,31 +48,6 @@ async def test_the_url_picks_the_adapter() -> None:
         cache_from_url("memcached://h")
 
 
-@pytest.fixture
-def isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`serve` exports its config to the environment for the workers: undo that after the test."""
-    for key, value in BootConfig().to_env().items():
-        monkeypatch.setenv(key, value)
-
-
-@pytest.fixture
-def fake_granian(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Record how the server would be started instead of starting it."""
-    import granian
-
-    started: list[dict[str, Any]] = []
-
-    class Fake:
-        def __init__(self, target: str, **options: Any) -> None:
-            started.append(options)
-
-        def serve(self) -> None:
-            pass
-
-    monkeypatch.setattr(granian, "Granian", Fake)
-    return started
-
-
 def test_serve_refuses_an_unknown_scheme(tmp_path: Path, isolated_env: None) -> None:
     r = CliRunner().invoke(main, ["serve", "--dir", str(tmp_path), "--cache-url", "memcached://h"])
     assert r.exit_code == 2 and "--cache-url expects memory: or redis://" in r.output
