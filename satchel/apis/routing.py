@@ -5,7 +5,8 @@ Starlette tries every route's regex in order; with two dozen routes the ones nea
 in-process). Routes here are indexed by segment count and literal last segment, so a request
 only tries the few routes that could match, in their original order. Anything the index cannot
 answer (no candidate, a root path) goes to Starlette's own scan, which keeps 404, 405 and
-slash-redirect behaviour exactly as before.
+slash-redirect behaviour exactly as before. WebSocket routes are left out of the index: a
+websocket scope is always dispatched by the scan (an HTTP scope never matches them anyway).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from starlette.convertors import StringConvertor
-from starlette.routing import BaseRoute, Match, Route, Router
+from starlette.routing import BaseRoute, Match, Route, Router, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 _Key = tuple[int, str]
@@ -43,7 +44,7 @@ class IndexedRouter(Router):
         super().__init__(routes, **kwargs)
         self._literal: dict[_Key, tuple[BaseRoute, ...]] = {}
         self._wild: dict[int, tuple[BaseRoute, ...]] = {}
-        self._indexed = all(_indexable(r) for r in self.routes)
+        self._indexed = all(_indexable(r) for r in self.routes if not isinstance(r, WebSocketRoute))
         if self._indexed:
             self._build()
 

@@ -25,6 +25,7 @@ from satchel.apis.rest import (
     collections,
     health,
     realtime,
+    realtime_ws,
     record_auth,
     records,
     settings,
@@ -48,6 +49,7 @@ def all_routes() -> list[BaseRoute]:
         *auth_oauth2.routes,
         *api_keys.routes,
         *realtime.routes,
+        *realtime_ws.routes,  # same path: Starlette dispatches websocket scopes apart from HTTP ones
         *batch.routes,
         *collections.routes,
         *settings.routes,

@@ -54,7 +54,7 @@ class FrontMiddleware:
 
         if self.app.stale():  # a sibling worker changed collections or settings: see it first
             await self.app.sync()
-        key = await self._authenticate(scope, authorization)
+        key = await authenticate(self.app, scope, None if authorization is None else authorization.decode("latin-1"))
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -68,20 +68,6 @@ class FrontMiddleware:
             await self._counting(scope, receive, send_with_cors, limit, cors)
         if key is not None:  # after the response: a throttled `lastUsed` write
             await self.app.api_keys.touch(key)
-
-    async def _authenticate(self, scope: Scope, authorization: bytes | None) -> ApiKey | None:
-        state = scope.setdefault("state", {})
-        state["auth"] = None
-        state["token"] = ""
-        state["api_key"] = None
-        if authorization is not None:
-            token = strip_bearer(authorization.decode("latin-1"))
-            if token.startswith(KEY_PREFIX):  # an API key, never kept as the request's token
-                return await authenticate_api_key(self.app, scope, token)
-            if token:
-                state["token"] = token
-                state["auth"] = await self.app.auth.record_from_token(token)
-        return None
 
     async def _counting(
         self, scope: Scope, receive: Receive, send: Send, limit: int, cors: tuple[_Header, ...]
@@ -111,6 +97,27 @@ class FrontMiddleware:
             # raised while reading outside any route's error handling
             if not started:
                 await _too_large(send, cors)
+
+
+async def authenticate(app: App, scope: Scope, authorization: str | None) -> ApiKey | None:
+    """Resolve an `Authorization` value into `scope["state"]`: `auth`, `token` and `api_key`.
+
+    The one token check of every API: the HTTP requests here, and the WebSocket realtime's `auth`
+    message (which passes its token as if it came in this header). Returns the API key when one
+    authenticated the request (its use is then to be recorded).
+    """
+    state = scope.setdefault("state", {})
+    state["auth"] = None
+    state["token"] = ""
+    state["api_key"] = None
+    if authorization is not None:
+        token = strip_bearer(authorization)
+        if token.startswith(KEY_PREFIX):  # an API key, never kept as the request's token
+            return await authenticate_api_key(app, scope, token)
+        if token:
+            state["token"] = token
+            state["auth"] = await app.auth.record_from_token(token)
+    return None
 
 
 def _read_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
