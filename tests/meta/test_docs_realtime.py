@@ -46,3 +46,14 @@ def test_every_client_message_type_is_documented() -> None:
         assert f'| `{{"type": "{kind}"' in DOC, kind
     for kind in ("connect", "event", "ping", "error", "auth", "subscriptions", "pong"):
         assert f'{{"type": "{kind}"' in DOC, kind
+
+
+def test_the_multi_process_figures_are_the_documented_ones() -> None:
+    from satchel.adapters.broker import mesh
+    from satchel.core.realtime import relay
+
+    assert broker.NODE_ID_LENGTH == 10 and "10 of its 40 characters" in FLAT
+    assert broker.CLIENT_ID_LENGTH == 40
+    assert relay.REQUEST_TIMEOUT == 5 and "after up to 5 seconds" in FLAT
+    assert mesh.MAX_BUFFERED == 16 << 20 and "once 16 MB are queued" in FLAT
+    assert mesh.socket_dir(Path("/d")) == Path("/d/.realtime") and "`<dir>/.realtime/`" in FLAT

@@ -58,6 +58,7 @@ class BrokerTransport:
         self._tasks: set[asyncio.Task[None]] = set()
         self._open = False
         self.request_timeout = REQUEST_TIMEOUT
+        self._failing = False
 
     # ------------------------------------------------------------------ Transport
     def start(self, deliver: Callable[[RealtimeEvent], Awaitable[None]]) -> None:
@@ -79,7 +80,13 @@ class BrokerTransport:
             try:
                 await self.broker.broadcast(encode_event(event))
             except BrokerError as exc:
-                log.warning("realtime event not sent to the other nodes: %s", exc)
+                if not self._failing:  # one line per outage, not one per change
+                    log.warning("realtime events are not reaching the other nodes: %s", exc)
+                self._failing = True
+            else:
+                if self._failing:
+                    log.info("realtime events reach the other nodes again")
+                self._failing = False
 
     def _enqueue(self, item: RealtimeEvent | Inbound) -> None:
         if self._worker is None or self._worker.done():
