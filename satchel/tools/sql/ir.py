@@ -96,6 +96,17 @@ class Neg(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Positive(Expr):
+    """`+operand`: the operand's value without its column affinity or index use.
+
+    A column read this way compares like a bound parameter, which is what lets a batched probe
+    read per-row values from a `Values` table and keep the outcome of the one-parameter probe.
+    """
+
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
 class Func(Expr):
     """A call of a function from the dialect's allow-list."""
 
@@ -206,7 +217,19 @@ class SubquerySource:
     alias: str
 
 
-Source = Table | JsonEach | SubquerySource
+@dataclass(frozen=True, slots=True)
+class Values:
+    """Literal rows as a table: `(VALUES (...), ...)` with its columns named `columns`.
+
+    Every row has one expression per column; a batched probe binds one row per request checked.
+    """
+
+    rows: tuple[tuple[Expr, ...], ...]
+    columns: tuple[str, ...]
+    alias: str
+
+
+Source = Table | JsonEach | SubquerySource | Values
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +404,7 @@ def reads_rows(expr: Expr) -> bool:
             continue  # parameters, NULL and integer literals (the resolver's true/false)
         if isinstance(node, (tuple, list)):
             stack.extend(node)
-        elif isinstance(node, (Binary, Not, Neg, Func, Like, InList, Case, Cast)):
+        elif isinstance(node, (Binary, Not, Neg, Positive, Func, Like, InList, Case, Cast)):
             stack.extend(getattr(node, name) for name in node.__slots__)
         elif isinstance(node, Expr) or not isinstance(node, (str, int, float, bool, type(None))):
             return True

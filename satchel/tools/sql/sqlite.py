@@ -109,6 +109,8 @@ class SqliteCompiler:
                 return f"(NOT {self.expr(operand)})"
             case ir.Neg(operand):
                 return f"(-{self.expr(operand)})"
+            case ir.Positive(operand):
+                return f"(+{self.expr(operand)})"
             case ir.Func(name, args):
                 if name.upper() not in ALLOWED_FUNCS:
                     raise SqlCompileError(f"function {name!r} is not allowed")
@@ -182,7 +184,17 @@ class SqliteCompiler:
                 return f"JSON_EACH({inner}) {quote_ident(alias)}"
             case ir.SubquerySource(query, alias):
                 return f"({self.select(query)}) {quote_ident(alias)}"
+            case ir.Values(rows, columns, alias):
+                return f"({self._values(rows, columns)}) {quote_ident(alias)}"
         raise SqlCompileError(f"cannot compile source {type(s).__name__}")
+
+    def _values(self, rows: tuple[tuple[ir.Expr, ...], ...], columns: tuple[str, ...]) -> str:
+        """SQLite names VALUES columns `column1`, `column2`...: a SELECT gives them their names."""
+        if not rows or any(len(row) != len(columns) for row in rows):
+            raise SqlCompileError("VALUES needs at least one row and one value per column in every row")
+        names = ", ".join(f'"column{n}" AS {quote_ident(name)}' for n, name in enumerate(columns, 1))
+        values = ", ".join("(" + ", ".join(self.expr(e) for e in row) + ")" for row in rows)
+        return f"SELECT {names} FROM (VALUES {values})"
 
     def select(self, q: ir.Select) -> str:
         cols = []
