@@ -5,11 +5,10 @@ creates N users (1,000 by default) and, for each rule below, sets it as the `pos
 connects one realtime client per user subscribed to `posts/*` and times the fan-out of one
 create event. Two fan-outs are measured per rule:
 
-* `deliver`: `RealtimeBroker.deliver` as it stands (each subscription decided on its own, so a rule
-  that reads the auth costs one probe query per distinct user);
-* `batched`: the same fan-out with every subscription of the target decided at once by
-  `EventView.decide` (one statement per rule shape and chunk), which is what `deliver` does once
-  it calls that method.
+* `one-by-one`: the fan-out as it was before batching (each (topic, auth) decided on its own by
+  `EventView.message`, so a rule that reads the auth costs one probe query per distinct user);
+* `deliver`: `RealtimeBroker.deliver` as it stands, every subscription of a target decided at once
+  by `EventView.decide` (one statement per rule shape and chunk).
 
 SQL statements are counted through the database's executors (`statements` of each executor the
 fan-out opens), and every client's outbox is compared between the two fan-outs, so the figures
@@ -37,7 +36,6 @@ from satchel.core.realtime.broker import RealtimeBroker, RecordChange
 from satchel.core.realtime.subscriptions import Client, Message, record_targets
 from satchel.core.realtime.visibility import EventView, subscriber_request
 from satchel.core.records.model import Record
-from satchel.core.rules.request_info import RequestInfo
 from satchel.ports.database import Executor
 from satchel.testing import client_for, running_app, superuser_token
 from satchel.tools import passwords
@@ -95,41 +93,30 @@ class StatementCounter:
         return sum(int(getattr(ex, "statements", 0)) for ex in set(self.executors))
 
 
-async def batched_fan_out(broker: RealtimeBroker, event: RecordChange, record: Record) -> None:
-    """`RealtimeBroker._fan_out` deciding each target's subscriptions at once.
-
-    The same grouping by (topic, bound auth) as the broker's, then one `EventView.decide` call
-    per target instead of one `EventView.message` call per group: the change `deliver` needs.
-    """
+async def one_by_one_fan_out(broker: RealtimeBroker, event: RecordChange, record: Record) -> None:
+    """`RealtimeBroker._fan_out` as it was before batching: one `EventView.message` call per
+    (topic, bound auth) group, so one probe query per distinct user of an auth-reading rule."""
     view = EventView(broker.app, event.action, record)
     collection = record.collection
     for target, is_list in record_targets(collection, record.id).items():
-        clients = broker.subscribers(target)
-        if not clients:
-            continue
         rule = collection.listRule if is_list else collection.viewRule
-        groups: dict[tuple[str, tuple[str, str] | None], int] = {}
-        pairs: list[tuple[str, RequestInfo]] = []
-        sends: list[tuple[Client, int]] = []
-        for client in clients:
+        decided: dict[tuple[str, tuple[str, str] | None], Message | None] = {}
+        for client in broker.subscribers(target):
             for topic, options in client.topics_for(target):
-                index = groups.setdefault((topic, client.auth_key), len(pairs))
-                if index == len(pairs):
-                    pairs.append((topic, subscriber_request(client.auth, options)))
-                sends.append((client, index))
-        outcomes = await view.decide(pairs, rule)
-        for client, index in sends:
-            outcome = outcomes[index]
-            if outcome is not None and not client.discarded:
-                broker._send(client, outcome)
+                key = (topic, client.auth_key)
+                if key not in decided:
+                    decided[key] = await view.message(topic, subscriber_request(client.auth, options), rule)
+                outcome = decided[key]
+                if outcome is not None and not client.discarded:
+                    broker._send(client, outcome)
 
 
-async def batched_deliver(broker: RealtimeBroker, event: RecordChange) -> None:
-    """`RealtimeBroker.deliver` with its fan-out replaced by `batched_fan_out` for this one event."""
+async def one_by_one_deliver(broker: RealtimeBroker, event: RecordChange) -> None:
+    """`RealtimeBroker.deliver` with its fan-out replaced by `one_by_one_fan_out` for this one event."""
     original = broker._fan_out
 
     async def fan_out(e: RecordChange, record: Record) -> None:
-        await batched_fan_out(broker, e, record)
+        await one_by_one_fan_out(broker, e, record)
 
     broker._fan_out = fan_out  # type: ignore[method-assign, assignment]
     try:
@@ -290,9 +277,11 @@ async def run(users: int, events: int) -> list[Figure]:
                 current = app.collections.get("posts")
                 assert current is not None
                 event_post = Record(current, dict(post.data))
-                before, seen = await measure(app, name, broker.deliver, "deliver", event_post, clients, events)
+                before, seen = await measure(
+                    app, name, lambda e: one_by_one_deliver(broker, e), "one-by-one", event_post, clients, events
+                )
                 after, seen_batched = await measure(
-                    app, name, lambda e: batched_deliver(broker, e), "batched", event_post, clients, events
+                    app, name, broker.deliver, "deliver", event_post, clients, events
                 )
 
                 def payloads(events: list[list[list[Message]]]) -> list[list[list[tuple[str, bytes]]]]:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from satchel.core.app import App
+    from satchel.core.rules.request_info import RequestInfo
 
 log = logging.getLogger("satchel.realtime")
 
@@ -291,20 +292,22 @@ class RealtimeBroker:
             if target not in self._by_target:
                 continue
             rule = collection.listRule if is_list else collection.viewRule
-            decided: dict[tuple[str, tuple[str, str] | None], Message | None] = {}
+            # one decision per (topic, auth), all taken together: rule checks of many subscribers
+            # run as one statement per rule shape (EventView.decide)
+            groups: dict[tuple[str, tuple[str, str] | None], int] = {}
+            pairs: list[tuple[str, RequestInfo]] = []
+            sends: list[tuple[Client, int]] = []
             for client in self.subscribers(target):
-                auth_key = client.auth_key
                 for topic, options in client.topics_for(target):
-                    if client.discarded:
-                        break
-                    key = (topic, auth_key)
-                    if key in decided:
-                        outcome = decided[key]
-                    else:
-                        request = subscriber_request(client.auth, options)
-                        outcome = decided[key] = await view.message(topic, request, rule)
-                    if outcome is not None:
-                        self._send(client, outcome)
+                    index = groups.setdefault((topic, client.auth_key), len(pairs))
+                    if index == len(pairs):
+                        pairs.append((topic, subscriber_request(client.auth, options)))
+                    sends.append((client, index))
+            outcomes = await view.decide(pairs, rule)
+            for client, index in sends:
+                outcome = outcomes[index]
+                if outcome is not None and not client.discarded:
+                    self._send(client, outcome)
 
     def _send(self, client: Client, shared: Message) -> None:
         if not client.push(shared):
