@@ -90,17 +90,24 @@ def start_server(tmp: Path, **env: str) -> Server:
         start_new_session=True,
     )
     server = Server(proc, f"http://127.0.0.1:{port}")
+    if healthy(server.url, proc):
+        return server
+    server.stop()
+    raise RuntimeError("realtime test server did not start")
+
+
+def healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
+    """Wait (30 s at most) until the server at `url` answers its health check; False if it died."""
     for _ in range(300):
         try:
-            if httpx2.get(server.url + "/api/health", timeout=1).status_code == 200:
-                return server
+            if httpx2.get(url + "/api/health", timeout=1).status_code == 200:
+                return True
         except httpx2.TransportError:
             pass
         if proc.poll() is not None:
-            break
+            return False
         time.sleep(0.1)
-    server.stop()
-    raise RuntimeError("realtime test server did not start")
+    return False
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from nats_service import nats_url
 from redis_service import redis_url
 
 from satchel.core.realtime.broker import NODE_ID_LENGTH
-from tests.apis.test_api_realtime import EMAIL, PASSWORD, Stream, free_port
+from tests.apis.test_api_realtime import EMAIL, PASSWORD, Stream, free_port, healthy
 
 POSTS = {
     "name": "posts",
@@ -68,15 +68,8 @@ def serve(data: Path, *args: str) -> Serve:
         [*cmd, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     server = Serve(proc, f"http://127.0.0.1:{port}", data)
-    for _ in range(300):
-        try:
-            if httpx2.get(server.url + "/api/health", timeout=1).status_code == 200:
-                return server
-        except httpx2.TransportError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
+    if healthy(server.url, proc):
+        return server
     server.stop()
     raise RuntimeError(f"satchel serve {' '.join(args)} did not start")
 
