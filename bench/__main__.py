@@ -33,13 +33,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--realtime-workers",
         type=_positive_int,
-        default=1,
         metavar="N",
-        help="workers of the Satchel used for the realtime scenario (1: subscriptions are per process)",
+        help="workers of the Satchel used for the realtime scenario (default: --satchel-workers)",
+    )
+    p.add_argument(
+        "--realtime-clients",
+        type=_positive_int,
+        metavar="N",
+        help="client processes holding the realtime subscribers (default: one per 2,500 subscribers, at most one "
+        "per CPU)",
     )
     p.add_argument("--duration", type=float, metavar="S", help="seconds per run (default 10, quick 2)")
     p.add_argument("--rounds", type=_positive_int, metavar="N", help="A/B rounds (default 2, quick 1)")
-    p.add_argument("--subscribers", metavar="N,...", help="realtime subscriber counts (default 100,1000; quick 50)")
+    p.add_argument(
+        "--subscribers", metavar="N,...", help="realtime subscriber counts (default 1000,10000; quick 50)"
+    )
     p.add_argument("--out", type=Path, default=RESULTS_DIR, help="directory for latest.md / latest.json")
     return p.parse_args(argv)
 
@@ -52,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         only=args.only,
         satchel_workers=args.satchel_workers,
         realtime_workers=args.realtime_workers,
+        realtime_clients=args.realtime_clients,
         duration_s=args.duration,
         rounds=args.rounds,
         subscribers=subscribers,

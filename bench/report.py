@@ -68,10 +68,10 @@ def http_table(data: dict[str, Any]) -> list[str]:
 
 def realtime_table(data: dict[str, Any]) -> list[str]:
     lines = [
-        "| subscribers | creates/s | Satchel p50 ms | PocketBase p50 ms | Satchel p99 ms | PocketBase p99 ms "
-        "| Satchel p99 from send | PocketBase p99 from send | p99-from-send S/PB | lost S | lost PB "
-        "| Satchel RSS MB | PocketBase RSS MB | Satchel PSS MB | PocketBase PSS MB | PSS S/PB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| subscribers | creates/s | client procs | Satchel p50 ms | PocketBase p50 ms | Satchel p99 ms "
+        "| PocketBase p99 ms | Satchel p50 from send | PocketBase p50 from send | Satchel p99 from send "
+        "| PocketBase p99 from send | p99-from-send S/PB | lost S | lost PB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for entry in data.get("realtime", []):
 
@@ -79,13 +79,33 @@ def realtime_table(data: dict[str, Any]) -> list[str]:
             server = e["servers"].get(kind)
             return "—" if not server else f"{server['lost']}/{server['expected']}"
 
+        def ms(key: str, e: dict[str, Any] = entry) -> str:
+            return f"{_num(_get(e, A, key), 2)} | {_num(_get(e, B, key), 2)}"
+
         send = (_get(entry, A, "p99_from_send_ms"), _get(entry, B, "p99_from_send_ms"))
+        lines.append(
+            f"| {entry['subscribers']} | {entry['rate']:g} | {entry.get('clients') or '—'} | {ms('p50_ms')} "
+            f"| {ms('p99_ms')} | {ms('p50_from_send_ms')} | {ms('p99_from_send_ms')} | {_ratio(*send)} "
+            f"| {lost(A)} | {lost(B)} |"
+        )
+    return lines
+
+
+def realtime_memory_table(data: dict[str, Any]) -> list[str]:
+    lines = [
+        "| subscribers | Satchel KiB/conn PSS | PocketBase KiB/conn PSS | PSS/conn S/PB | Satchel KiB/conn RSS "
+        "| PocketBase KiB/conn RSS | RSS/conn S/PB | Satchel peak RSS MB | PocketBase peak RSS MB "
+        "| Satchel peak PSS MB | PocketBase peak PSS MB | peak PSS S/PB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for entry in data.get("realtime", []):
+        per_pss = (_get(entry, A, "pss_kib_per_conn"), _get(entry, B, "pss_kib_per_conn"))
+        per_rss = (_get(entry, A, "rss_kib_per_conn"), _get(entry, B, "rss_kib_per_conn"))
+        rss = (_get(entry, A, "rss_kb"), _get(entry, B, "rss_kb"))
         pss = (_get(entry, A, "pss_kb"), _get(entry, B, "pss_kb"))
         lines.append(
-            f"| {entry['subscribers']} | {entry['rate']:g} | {_num(_get(entry, A, 'p50_ms'), 2)} "
-            f"| {_num(_get(entry, B, 'p50_ms'), 2)} | {_num(_get(entry, A, 'p99_ms'), 2)} "
-            f"| {_num(_get(entry, B, 'p99_ms'), 2)} | {_num(send[0], 2)} | {_num(send[1], 2)} | {_ratio(*send)} "
-            f"| {lost(A)} | {lost(B)} | {_mb(_get(entry, A, 'rss_kb'))} | {_mb(_get(entry, B, 'rss_kb'))} "
+            f"| {entry['subscribers']} | {_num(per_pss[0])} | {_num(per_pss[1])} | {_ratio(*per_pss)} "
+            f"| {_num(per_rss[0])} | {_num(per_rss[1])} | {_ratio(*per_rss)} | {_mb(rss[0])} | {_mb(rss[1])} "
             f"| {_mb(pss[0])} | {_mb(pss[1])} | {_ratio(*pss)} |"
         )
     return lines
@@ -107,7 +127,8 @@ def _footer(data: dict[str, Any]) -> list[str]:
         "per delete run.",
         f"- Satchel workers: {workers if workers is not None else '—'} (requested "
         f"{m['satchel_workers_requested']}); realtime against a separate fresh Satchel with "
-        f"{m.get('realtime_satchel_workers', '—')} worker(s) (subscriptions are per process).",
+        f"{m.get('realtime_satchel_workers', '—')} worker(s) per subscriber count (a create on any worker reaches "
+        "the subscribers of every worker; a subscribe call reaching another worker than the stream is forwarded).",
         f"- Machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, Python {m['python']}; "
         f"{m['satchel']}; pocketbase {m['pocketbase']}. Load generator, client and servers share the machine.",
         "- RSS: peak of the server's whole process tree, sampled every 100 ms during the run (max over rounds). "
@@ -118,12 +139,18 @@ def _footer(data: dict[str, Any]) -> list[str]:
     if any(_get(e, A, "ids_exhausted") or _get(e, B, "ids_exhausted") for e in data.get("scenarios", [])):
         lines.append("- ¹ the pre-created ids ran out before the time was up: that run is shorter (req/s still valid).")
     if data.get("realtime"):
-        lines.append(
-            "- Realtime: p50/p99 = subscriber receipt minus the moment the create *response* arrived (a lower bound "
-            "of commit-to-delivery, negative when the event overtakes the response); 'from send' = minus the moment "
-            "the create was sent (upper bound). Rate capped at 10,000 deliveries/s for the single Python client. "
-            f"{m['realtime_duration_s']:g} s of creates, then up to 5 s for stragglers."
-        )
+        lines += [
+            "- Realtime latency: p50/p99 = the event's arrival in the subscriber's socket (kernel receive timestamp, "
+            "SO_TIMESTAMPNS) minus the moment the create *response* arrived (a lower bound of commit-to-delivery, "
+            "negative when the event overtakes the response); 'from send' = minus the moment the create was sent "
+            "(an upper bound). Creates/s capped so that subscribers x rate <= 10,000 deliveries/s; subscribers "
+            f"spread over 'client procs' processes. {m['realtime_duration_s']:g} s of creates, then up to 5 s for "
+            "stragglers.",
+            "- Realtime memory: KiB/conn = (server process tree's RSS or PSS with every subscriber connected and "
+            "subscribed, before the first create) minus (the same just before connecting them, after a "
+            f"{m.get('realtime_warmup', 0)}-subscriber warm-up), divided by the subscribers connected; peak = max "
+            "sampled every 100 ms over the whole run. Fresh servers for each subscriber count.",
+        ]
     return lines
 
 
@@ -134,6 +161,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         out += ["## HTTP", "", *http_table(data), ""]
     if data.get("realtime"):
         out += ["## Realtime (SSE, `posts/*`)", "", *realtime_table(data), ""]
+        out += ["### Realtime memory", "", *realtime_memory_table(data), ""]
     out += ["## Notes", "", *_footer(data)]
     if data.get("notes"):
         out += [f"- {note}" for note in data["notes"]]

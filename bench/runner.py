@@ -25,17 +25,20 @@ from typing import Any
 import httpx2
 
 from bench.load import LoadResult, RequestSpec, require_wrk, run_python, run_wrk
-from bench.realtime import fair_rate, run_realtime
+from bench.realtime import fair_rate, raise_fd_limit, run_realtime
 from bench.scenarios import Scenario, select
 from bench.seed import Dataset, SeedSizes, add_delete_pool, seed
 from bench.servers import (
     RssSampler,
     Server,
     ServerError,
+    descendants,
+    fd_soft_limit,
     find_pocketbase,
     satchel_supports_workers,
     start_server,
     tree_cpu_s,
+    tree_pss_kb,
     tree_rss_kb,
     wait_idle,
 )
@@ -49,7 +52,9 @@ class Config:
     quick: bool = False
     only: str | None = None
     satchel_workers: int = 2
-    realtime_workers: int = 1
+    realtime_workers: int | None = None  # None: the same as satchel_workers
+    realtime_clients: int | None = None  # client processes per realtime run; None: `client_processes(n)`
+    realtime_warmup: int = 20  # subscribers of the unmeasured warm-up run before each measured one (0: none)
     kinds: tuple[str, ...] = KINDS
     loader: str = "wrk"  # "python": the asyncio loader, for tests where wrk is absent
     duration_s: float | None = None
@@ -76,7 +81,7 @@ class Config:
             warmup_s=self.warmup_s if self.warmup_s is not None else (0.0 if q else 1.0),
             rounds=self.rounds if self.rounds is not None else (1 if q else 2),
             sizes=self.sizes or (SeedSizes.quick() if q else SeedSizes()),
-            subscribers=self.subscribers or ((50,) if q else (100, 1000)),
+            subscribers=self.subscribers or ((50,) if q else (1000, 10_000)),
             realtime_duration_s=self.realtime_duration_s or (3.0 if q else 10.0),
             idle_timeout_s=min(self.idle_timeout_s, 10.0) if q else self.idle_timeout_s,
         )
@@ -270,41 +275,82 @@ def _http_phase(cfg: Config, root: Path, scenarios: list[Scenario], workers: int
         )
 
 
-def _realtime_phase(cfg: Config, root: Path, out: dict[str, Any]) -> None:
-    """A fresh pair of servers with only the schema, so realtime is not measured on 100k-row databases."""
+def _memory_probe(pid: int, idle_timeout_s: float) -> Callable[[], tuple[int, int]]:
+    """(RSS kB, PSS kB) of a server's process tree once it is idle: before and after connecting the clients."""
+
+    def probe() -> tuple[int, int]:
+        wait_idle(pid, idle_timeout_s)
+        return tree_rss_kb(pid), tree_pss_kb(pid)
+
+    return probe
+
+
+def _check_fd_limits(servers: dict[str, Server], subscribers: int, notes: list[str]) -> None:
+    """Each server process must be allowed more descriptors than there will be streams."""
+    for kind, server in servers.items():
+        limit = min((fd_soft_limit(p) for p in [server.pid, *descendants(server.pid)]), default=0)
+        if 0 < limit < subscribers + 64:
+            notes.append(f"{kind}: open-files limit {limit} < {subscribers} subscribers (raise `ulimit -n`)")
+
+
+def _realtime_run(
+    cfg: Config, server: Server, token: str, n: int, rate: float, tag: str, notes: list[str]
+) -> dict[str, Any]:
+    """A small unmeasured warm-up, then the measured run with memory sampled around the connecting."""
+    assert cfg.realtime_duration_s is not None
+    if cfg.realtime_warmup:
+        # the first realtime client of a fresh server pays one-off costs (imports, buffers, the first
+        # goroutines): they must not be billed to the connections measured next
+        warm = run_realtime(server.url, token, cfg.realtime_warmup, 10.0, 0.5, f"w{tag}", grace_s=2.0, clients=1)
+        if warm.lost:
+            notes.append(f"{server.kind} realtime warm-up: lost {warm.lost}/{warm.expected}")
+    wait_idle(server.pid, cfg.idle_timeout_s)
+    with RssSampler(server.pid) as rss:
+        res = run_realtime(
+            server.url,
+            token,
+            n,
+            rate,
+            cfg.realtime_duration_s,
+            tag=tag,
+            grace_s=cfg.realtime_grace_s,
+            clients=cfg.realtime_clients,
+            memory=_memory_probe(server.pid, min(cfg.idle_timeout_s, 10.0)),
+        )
+    cfg.log(
+        f"[bench] realtime {n:>5} subs @ {rate:g}/s {server.kind:<10} p50 {res.p50_ms:8.2f} ms  "
+        f"p99 {res.p99_ms:8.2f} ms  p99 from send {res.p99_from_send_ms:8.2f} ms  lost {res.lost}/{res.expected}  "
+        f"{res.pss_kib_per_conn or 0:6.1f} KiB/conn (PSS)  peak rss {rss.peak_kb / 1024:7.1f} MB  "
+        f"({res.clients} client procs, ready in {res.ready_s:.1f} s, read lag p99 {res.read_lag_p99_ms:.1f} ms)"
+    )
+    notes.extend(f"{server.kind} realtime {n}: {note}" for note in res.notes)
+    return {**res.to_json(), "rss_kb": rss.peak_kb, "pss_kb": rss.peak_pss_kb}
+
+
+def _realtime_phase(cfg: Config, root: Path, workers: int, out: dict[str, Any]) -> None:
+    """For each subscriber count, a fresh pair of servers with only the schema.
+
+    Fresh per count so that the memory measured per connection starts from the same state for every
+    count (a server that already held 1,000 streams keeps some of that memory for the next run), and
+    so that realtime is not measured on 100k-row databases.
+    """
     assert cfg.subscribers is not None and cfg.realtime_duration_s is not None
     notes: list[str] = out["notes"]
-    with _servers(cfg, root, cfg.realtime_workers, notes) as servers:
-        out["meta"]["realtime_satchel_workers"] = servers["satchel"].workers if "satchel" in servers else None
-        seeded = asyncio.run(_seed_all(servers, REALTIME_SEED))
-        for i, n in enumerate(cfg.subscribers):
+    for i, n in enumerate(cfg.subscribers):
+        with _servers(cfg, root / f"n{n}", workers, notes) as servers:
+            out["meta"]["realtime_satchel_workers"] = servers["satchel"].workers if "satchel" in servers else None
+            seeded = asyncio.run(_seed_all(servers, REALTIME_SEED))
+            _check_fd_limits(servers, n, notes)
             rate = fair_rate(n, cfg.realtime_rate)
-            entry: dict[str, Any] = {"subscribers": n, "rate": rate, "servers": {}}
+            entry: dict[str, Any] = {"subscribers": n, "rate": rate, "clients": None, "servers": {}}
             order = list(cfg.kinds) if i % 2 == 0 else list(reversed(cfg.kinds))
             for kind in order:
                 server = servers[kind]
-                wait_idle(server.pid, cfg.idle_timeout_s)
-                with RssSampler(server.pid) as rss:
-                    res = asyncio.run(
-                        run_realtime(
-                            server.url,
-                            seeded[kind][0].superuser_token,
-                            n,
-                            rate,
-                            cfg.realtime_duration_s,
-                            tag=f"{i}{kind[0]}",
-                            grace_s=cfg.realtime_grace_s,
-                        )
-                    )
-                entry["servers"][kind] = {**res.to_json(), "rss_kb": rss.peak_kb, "pss_kb": rss.peak_pss_kb}
-                cfg.log(
-                    f"[bench] realtime {n:>5} subs @ {rate:g}/s {kind:<10} p50 {res.p50_ms:8.2f} ms  "
-                    f"p99 {res.p99_ms:8.2f} ms  lost {res.lost}/{res.expected}  rss {rss.peak_kb / 1024:7.1f} MB"
-                )
-                notes.extend(f"{kind} realtime {n}: {note}" for note in res.notes)
+                token = seeded[kind][0].superuser_token
+                entry["servers"][kind] = result = _realtime_run(cfg, server, token, n, rate, f"{i}{kind[0]}", notes)
+                entry["clients"] = result["clients"]
                 if not server.alive():
                     notes.append(f"{kind} DIED during realtime {n}: {server.log_tail(800)}")
-                    break
             out["realtime"].append(entry)
 
 
@@ -316,10 +362,13 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
         require_wrk()
     t0 = time.time()
     notes: list[str] = []
+    # the servers inherit this process's limits: 10,000 streams need 10,000 descriptors in each
+    fd_soft, fd_hard = raise_fd_limit()
     workers = cfg.satchel_workers
-    if workers > 1 and "satchel" in cfg.kinds and not satchel_supports_workers():
+    realtime_workers = cfg.realtime_workers or cfg.satchel_workers
+    if max(workers, realtime_workers) > 1 and "satchel" in cfg.kinds and not satchel_supports_workers():
         notes.append(f"`satchel serve` does not accept --workers yet: Satchel ran with 1 worker, not {workers}")
-        workers = 1
+        workers = realtime_workers = 1
     out: dict[str, Any] = {
         "meta": {
             "mode": "quick" if cfg.quick else "full",
@@ -332,6 +381,8 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
             "satchel_workers_requested": cfg.satchel_workers,
             "sizes": asdict(cfg.sizes),
             "realtime_duration_s": cfg.realtime_duration_s,
+            "realtime_warmup": cfg.realtime_warmup,
+            "open_files_limit": [fd_soft, fd_hard],
             "kinds": list(cfg.kinds),
             **machine_info(cfg),
         },
@@ -345,7 +396,7 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
         if scenarios:
             _http_phase(cfg, base / "http", scenarios, workers, out)
         if wants_realtime(cfg.only):
-            _realtime_phase(cfg, base / "realtime", out)
+            _realtime_phase(cfg, base / "realtime", realtime_workers, out)
     finally:
         if cfg.work_dir is None:
             shutil.rmtree(base, ignore_errors=True)

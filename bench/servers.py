@@ -252,6 +252,19 @@ def tree_pss_kb(pid: int) -> int:
     return sum(_pss_kb(p) for p in [pid, *descendants(pid)])
 
 
+def fd_soft_limit(pid: int) -> int:
+    """A process's soft open-files limit from /proc/PID/limits (0 if unknown; a large number if unlimited)."""
+    try:
+        with open(f"/proc/{pid}/limits", "rb") as f:
+            for line in f:
+                if line.startswith(b"Max open files"):
+                    soft = line.split()[3]
+                    return 1 << 62 if soft == b"unlimited" else int(soft)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def tree_hwm_kb(pid: int) -> int:
     """Sum of each live process's own peak RSS: an upper bound of the tree's peak since boot."""
     return sum(_status_kb(p, b"VmHWM:") for p in [pid, *descendants(pid)])
