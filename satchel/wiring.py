@@ -18,11 +18,13 @@ from satchel.core.auth.api_keys import ApiKeysService
 from satchel.core.auth.oauth2 import redirect
 from satchel.core.auth.service import AuthService
 from satchel.core.collections.service import CollectionsService
+from satchel.core.files.storages import Storages
 from satchel.core.hooks import Hooks
 from satchel.core.realtime.broker import NODE_ID_LENGTH, LocalTransport, RealtimeBroker, Transport
 from satchel.core.realtime.relay import BrokerTransport
 from satchel.core.records.service import RecordsService
 from satchel.core.rules.policy import check_rule_syntax
+from satchel.ports.blobs import BlobStore, S3Config
 from satchel.ports.broker import Broker
 from satchel.ports.cache import Cache
 from satchel.tools import passwords
@@ -64,6 +66,7 @@ def build_app(
         LocalTransport() if broker is None else BrokerTransport(app, broker, random_string(NODE_ID_LENGTH))
     )
     app.realtime = RealtimeBroker(app, transport)
+    app.storages = Storages(app, blob_store)
     redirect.register(app)
     return app
 
@@ -87,6 +90,17 @@ def broker_from_url(url: str, workers: int, data_dir: Path) -> Broker | None:
     from satchel.adapters.broker.nats import NatsBroker
 
     return NatsBroker(url)
+
+
+def blob_store(root: Path, s3: S3Config | None) -> BlobStore:
+    """The directory `root`, or the S3 bucket the settings name (its client imported only then)."""
+    if s3 is None:
+        from satchel.adapters.blobs.local import LocalBlobStore
+
+        return LocalBlobStore(root)
+    from satchel.adapters.blobs.s3 import S3BlobStore
+
+    return S3BlobStore(s3)
 
 
 def cache_from_url(url: str) -> Cache:

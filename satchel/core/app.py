@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from satchel.core.auth.api_keys import ApiKeysService
     from satchel.core.auth.service import AuthService
     from satchel.core.collections.service import CollectionsService
+    from satchel.core.files.storages import Storages
     from satchel.core.hooks import Hooks
     from satchel.core.realtime.broker import RealtimeBroker
     from satchel.core.records.service import RecordsService
@@ -67,6 +68,8 @@ class App:
         self.auth: AuthService
         self.api_keys: ApiKeysService
         self.collections_service: CollectionsService
+        self.storages: Storages
+        """Blob stores for uploaded files and backups, as the runtime settings choose them."""
 
     async def bootstrap(self) -> None:
         """Create the system tables and collections on first run, then load them."""
@@ -108,6 +111,9 @@ class App:
         self._schema_version = version
 
     async def close(self) -> None:
+        storages = getattr(self, "storages", None)  # absent on an App not assembled by wiring
+        if storages is not None:
+            await storages.close()
         if self._change_signal is not None:
             self._change_signal.close()
         await self.cache.close()
