@@ -55,6 +55,15 @@ class Executor(Protocol):
         """Run `callback` after the outermost transaction commits (immediately when outside one)."""
         ...
 
+    def on_rollback(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` if the work done so far is undone: the enclosing savepoint or the outermost
+        transaction rolls back, or its commit fails. Never runs after a commit, nor outside a
+        transaction (there nothing can be undone). For side effects outside the database, such as
+        uploaded files, that must not outlive a write that did not happen. A callback that raises
+        is logged, never allowed to replace the error that caused the rollback.
+        """
+        ...
+
     @property
     def in_transaction(self) -> bool: ...
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import random
 import re
 import sqlite3
@@ -31,6 +32,7 @@ _PREPARED: dict[ir.Select, Prepared] = {}
 """Compiled prepared statements by their (hashable, slot-only) tree; bounded by the schema's size."""
 _background: set[asyncio.Future[None]] = set()
 """Strong references to after-commit callbacks scheduled outside a transaction."""
+_log = logging.getLogger(__name__)
 _UNIQUE_RE = re.compile(r"UNIQUE constraint failed: (.+)$")
 BUSY_TIMEOUT_S = 10.0
 _BUSY_FIRST_WAIT_S = 0.0002
@@ -105,6 +107,7 @@ class _SqliteExecutor(Executor):
         self._conn = conn
         self._in_tx = in_tx
         self.callbacks: list[Callable[[], Awaitable[None]]] = []
+        self.rollbacks: list[Callable[[], Awaitable[None]]] = []
         self.statements = 0
         """Statements run through this executor (tests use it to prove batching, e.g. no N+1)."""
 
@@ -152,6 +155,21 @@ class _SqliteExecutor(Executor):
             task = asyncio.ensure_future(callback())
             _background.add(task)
             task.add_done_callback(_background.discard)
+
+    def on_rollback(self, callback: Callable[[], Awaitable[None]]) -> None:
+        if self._in_tx:
+            self.rollbacks.append(callback)
+
+
+async def _undo(callbacks: list[Callable[[], Awaitable[None]]], cause: BaseException) -> None:
+    """Run on-rollback callbacks, newest first; one that fails is logged so `cause` still surfaces."""
+    if isinstance(cause, GeneratorExit):
+        return  # the context was abandoned, not rolled back by an error: no awaiting here
+    for callback in reversed(callbacks):
+        try:
+            await callback()
+        except Exception:
+            _log.exception("on-rollback callback failed")
 
 
 class Checkpointer:
@@ -253,43 +271,56 @@ class SqliteDatabase:
     async def transaction(self) -> AsyncIterator[Executor]:
         outer = self._current.get()
         if outer is not None:
-            async with self._savepoint(f"sp{self._savepoints + 1}"):
-                self._savepoints += 1
-                yield outer
+            mark = len(outer.rollbacks)
+            try:
+                async with self._savepoint(f"sp{self._savepoints + 1}"):
+                    self._savepoints += 1
+                    yield outer
+            except BaseException as exc:
+                undone = outer.rollbacks[mark:]
+                del outer.rollbacks[mark:]
+                await _undo(undone, exc)
+                raise
             return
 
         await self._acquire()
         group: _Group | None = None
+        rollbacks: list[Callable[[], Awaitable[None]]] = []
         try:
-            if self._group is None:
-                await self._begin()
-                # a sibling queued while we waited for SQLite's lock: run inside a savepoint
-                # so that those bodies can share this BEGIN ... COMMIT (group commit)
-                self._group = _Group() if self._queued else None
-            group = self._group
-            tx = _SqliteExecutor(self._writer, in_tx=True)
-            token = self._current.set(tx)
             try:
-                if group is None:
-                    try:
-                        yield tx
-                    except BaseException:
-                        self._writer.run("ROLLBACK")
-                        raise
-                    self._writer.run("COMMIT")
-                else:
-                    async with self._savepoint("grp"):
-                        yield tx
-                    group.members.append(done := asyncio.get_running_loop().create_future())
+                if self._group is None:
+                    await self._begin()
+                    # a sibling queued while we waited for SQLite's lock: run inside a savepoint
+                    # so that those bodies can share this BEGIN ... COMMIT (group commit)
+                    self._group = _Group() if self._queued else None
+                group = self._group
+                tx = _SqliteExecutor(self._writer, in_tx=True)
+                rollbacks = tx.rollbacks
+                token = self._current.set(tx)
+                try:
+                    if group is None:
+                        try:
+                            yield tx
+                        except BaseException:
+                            self._writer.run("ROLLBACK")
+                            raise
+                        self._writer.run("COMMIT")
+                    else:
+                        async with self._savepoint("grp"):
+                            yield tx
+                        group.members.append(done := asyncio.get_running_loop().create_future())
+                finally:
+                    self._current.reset(token)
             finally:
-                self._current.reset(token)
-        finally:
-            if group is not None and not self._queued:
-                self._group = None
-                self._commit_group(group)
-            self._lock.release()
-        if group is not None:
-            await done
+                if group is not None and not self._queued:
+                    self._group = None
+                    self._commit_group(group)
+                self._lock.release()
+            if group is not None:
+                await done
+        except BaseException as exc:
+            await _undo(rollbacks, exc)
+            raise
         for cb in tx.callbacks:
             await cb()
 
