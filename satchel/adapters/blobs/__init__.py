@@ -1,0 +1,1 @@
+"""BlobStore adapters: a local directory and S3-compatible object storage."""
