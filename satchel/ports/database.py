@@ -7,8 +7,9 @@ commit, which is where "after success" hooks and realtime publishing hang.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any, Protocol
 
 from satchel.tools.sql import ir
@@ -30,6 +31,14 @@ class IntegrityError(DatabaseError):
 
 class QueryTimeoutError(DatabaseError):
     """The query ran longer than the configured budget and was interrupted."""
+
+
+class InvalidCopyError(DatabaseError):
+    """A file offered as a database copy is not one this backend can restore (corrupt, foreign)."""
+
+
+CopyProgress = Callable[[int, int], None]
+"""`(units copied, units in all)` while a copy runs; called from a worker thread."""
 
 
 class Executor(Protocol):
@@ -87,6 +96,26 @@ class Database(Protocol):
 
     async def validate_select(self, select_sql: str) -> list[str]:
         """Check a superuser-written SELECT on a read-only path; returns its column names."""
+        ...
+
+    async def snapshot(self, dest: Path, progress: CopyProgress | None = None) -> None:
+        """Write a consistent copy of the whole database to the new file `dest`.
+
+        The copy is one point in time: writes committed while it runs (the server keeps taking
+        them) are either wholly in it or wholly absent.
+        """
+        ...
+
+    async def check_copy(self, path: Path, tables: Sequence[str]) -> None:
+        """Raise InvalidCopyError unless `path` is an intact copy holding every one of `tables`."""
+        ...
+
+    async def restore(self, source: Path, progress: CopyProgress | None = None) -> None:
+        """Replace the live contents with those of the copy `source` (checked with `check_copy`).
+
+        Every connection, in this process and in others, sees the restored contents once this
+        returns; none sees a mix. `source` is scratch: the backend may rewrite it.
+        """
         ...
 
     async def close(self) -> None: ...

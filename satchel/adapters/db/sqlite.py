@@ -19,12 +19,13 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from satchel.ports.database import DatabaseError, Executor, IntegrityError, QueryTimeoutError, Row
+from satchel.adapters.db import sqlite_copy
+from satchel.ports.database import CopyProgress, DatabaseError, Executor, IntegrityError, QueryTimeoutError, Row
 from satchel.tools.sql import ir
 from satchel.tools.sql.sqlite import Prepared, compile_ddl, compile_statement, prepare, quote_ident
 
@@ -399,6 +400,35 @@ class SqliteDatabase:
             raise DatabaseError("only a single SELECT statement is allowed")
         cur = self._reader.run(f"SELECT * FROM ({stripped}) LIMIT 0")
         return [d[0] for d in cur.description]
+
+    def _file(self) -> str:
+        if self.path == ":memory:":
+            raise DatabaseError("an in-memory database has no file to copy")
+        return self.path
+
+    async def snapshot(self, dest: Path, progress: CopyProgress | None = None) -> None:
+        """A point-in-time copy taken on its own connection and thread; writers are not held up."""
+        await asyncio.to_thread(sqlite_copy.snapshot, self._file(), dest, progress)
+
+    async def check_copy(self, path: Path, tables: Sequence[str]) -> None:
+        await asyncio.to_thread(sqlite_copy.check_copy, path, tables)
+
+    async def restore(self, source: Path, progress: CopyProgress | None = None) -> None:
+        """Copy `source` into the live file while this process's writers wait their turn.
+
+        The write lock is taken as a transaction would take it, so queued transactions run after
+        the restore, against the restored contents; a group commit left open for us is committed
+        first. Other processes' writers wait on SQLite's lock meanwhile.
+        """
+        live = self._file()
+        await self._acquire()
+        try:
+            group, self._group = self._group, None
+            if group is not None:
+                self._commit_group(group)
+            await asyncio.to_thread(sqlite_copy.restore, live, source, progress)
+        finally:
+            self._lock.release()
 
     async def close(self) -> None:
         if self.checkpointer is not None:

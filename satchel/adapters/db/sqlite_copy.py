@@ -1,0 +1,117 @@
+"""Whole-database copies for backups, with SQLite's online backup API (blocking: run in a thread).
+
+Snapshot: the source connection opens a read transaction *before* the first backup step and
+keeps it to the last. Under WAL that pins one snapshot, so writers carry on while pages are
+copied in small steps, and the copy is exactly the database as of that moment. (Without it
+every write committed by another connection between two steps would restart the copy from the
+first page, and a busy server would keep it restarting.)
+
+Restore: the copy is backed up *into* the live file through an ordinary connection. SQLite
+takes the write lock for the whole operation and commits it as one transaction, so every other
+connection, in this process or another worker, keeps its handle and sees the old contents or
+the new ones, never a mix; nothing is renamed under an open connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from satchel.ports.database import CopyProgress, DatabaseError, InvalidCopyError
+
+STEP_PAGES = 1024
+"""Pages per backup step (4 MiB at the default page size): the unit of progress reports."""
+STEP_SLEEP_S = 0.05
+"""Wait before retrying a step that found the database locked."""
+LOCK_WAIT_S = 30.0
+"""How long a copy may wait, in all, for locks held by other connections before giving up."""
+
+
+class _Steps:
+    """Python's backup progress callback: reports pages and gives up once locks stall too long."""
+
+    def __init__(self, progress: CopyProgress | None, wait: float) -> None:
+        self._progress = progress
+        self._deadline = time.monotonic() + wait
+
+    def __call__(self, status: int, remaining: int, total: int) -> None:
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if time.monotonic() > self._deadline:
+                raise DatabaseError("the database stayed locked: try again later")
+            return
+        if self._progress is not None:
+            self._progress(total - remaining, total)
+
+
+def _connect(path: str | Path, busy_ms: int) -> sqlite3.Connection:
+    text = str(path)
+    conn = sqlite3.connect(text, isolation_level=None, check_same_thread=False, uri=text.startswith("file:"))
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+    return conn
+
+
+def snapshot(live: str, dest: Path, progress: CopyProgress | None = None, wait: float = LOCK_WAIT_S) -> None:
+    if dest.exists():
+        raise DatabaseError("the snapshot destination already exists")
+    source = _connect(live, int(wait * 1000))
+    try:
+        target = sqlite3.connect(dest, check_same_thread=False)
+        try:
+            source.execute("BEGIN")
+            source.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the read snapshot starts here
+            source.backup(target, pages=STEP_PAGES, progress=_Steps(progress, wait), sleep=STEP_SLEEP_S)
+            source.execute("COMMIT")
+        finally:
+            target.close()
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"snapshot failed: {exc}") from exc
+    finally:
+        source.close()
+
+
+def check_copy(path: Path, tables: Sequence[str]) -> None:
+    if not path.is_file():
+        raise InvalidCopyError("the database file is missing")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise InvalidCopyError("the database file cannot be opened") from exc
+    try:
+        problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check(5)")]
+        if problems != ["ok"]:
+            raise InvalidCopyError("the database file is damaged (integrity check failed)")
+        names = {str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise InvalidCopyError("the file is not a SQLite database or is damaged") from exc
+    finally:
+        conn.close()
+    missing = [t for t in tables if t not in names]
+    if missing:
+        raise InvalidCopyError(f"the database lacks the system tables ({', '.join(missing)})")
+
+
+def _match_page_size(source: sqlite3.Connection, page_size: int) -> None:
+    """Rewrite `source` with the live page size: a WAL database refuses a copy with another."""
+    current = int(source.execute("PRAGMA page_size").fetchone()[0])
+    if current == page_size:
+        return
+    source.execute("PRAGMA journal_mode = DELETE")
+    source.execute(f"PRAGMA page_size = {int(page_size)}")
+    source.execute("VACUUM")
+
+
+def restore(live: str, source_path: Path, progress: CopyProgress | None = None, wait: float = LOCK_WAIT_S) -> None:
+    source = _connect(source_path, 0)
+    try:
+        target = _connect(live, int(wait * 1000))
+        try:
+            _match_page_size(source, int(target.execute("PRAGMA page_size").fetchone()[0]))
+            source.backup(target, pages=STEP_PAGES, progress=_Steps(progress, wait), sleep=STEP_SLEEP_S)
+        finally:
+            target.close()
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"restore failed: {exc}") from exc
+    finally:
+        source.close()
