@@ -46,7 +46,9 @@ def _read(path: Path) -> tuple[list[int], int, str]:
         conn.close()
 
 
-async def test_snapshot_is_one_point_in_time_while_writes_go_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_snapshot_is_one_point_in_time_while_writes_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = await _db(tmp_path / "data.db", rows=300)
     monkeypatch.setattr(sqlite_copy, "STEP_PAGES", 4)  # many steps, so writes land between them
     written = 300
