@@ -1,0 +1,42 @@
+"""File tokens: short-lived proofs of identity that fit in a URL (`?token=`), for protected files.
+
+An `<img src>` cannot carry an Authorization header, so PocketBase hands out a separate token
+of type `file` that is good for nothing else and expires after the collection's `fileToken`
+duration (3 minutes by default). It is signed with the record's tokenKey like every record token,
+so a password change (or any tokenKey rotation) revokes it too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from satchel.core.auth.tokens import TYPE_FILE, issue_record_token, token_record_ref, verify_record_token
+from satchel.core.errors import UnauthorizedError
+from satchel.core.records import storage
+from satchel.core.records.model import Record
+
+if TYPE_CHECKING:
+    from satchel.core.app import App
+
+
+def issue_file_token(app: App, auth: Record | None) -> str:
+    """A file token for the caller; 401 for guests (PocketBase's RequireAuth)."""
+    if auth is None or not auth.collection.is_auth:
+        raise UnauthorizedError()
+    return issue_record_token(app.secret, auth, TYPE_FILE)
+
+
+async def file_token_record(app: App, token: str) -> Record | None:
+    """The auth record a valid, unexpired, unrevoked file token was issued to; None otherwise."""
+    if not token:
+        return None
+    ref = token_record_ref(token, TYPE_FILE)
+    if ref is None:
+        return None
+    collection = app.collections.get(ref[0])
+    if collection is None or not collection.is_auth:
+        return None
+    record = await storage.fetch_by_id(app.db.executor(), collection, ref[1])
+    if record is None or verify_record_token(app.secret, token, record, TYPE_FILE) is None:
+        return None
+    return record
