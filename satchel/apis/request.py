@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
+from starlette.responses import Response
 
 from satchel.apis.client_ip import client_ip
 from satchel.core.auth.api_keys import ApiKey
 from satchel.core.errors import BadRequestError
+from satchel.core.files.uploads import Upload
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import CONTEXT_DEFAULT, RequestInfo
 
 LOAD_ERROR = "An error occurred while loading the submitted data."
 JSON_PAYLOAD = "@jsonPayload"
 MAX_JSON_DEPTH = 64
+UPLOAD_CHUNK = 64 << 10
+MAX_VALUE_PART = 1 << 20
+"""Starlette's own limit for a plain form value (`max_part_size`)."""
 
 
 def _depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -63,26 +70,74 @@ async def read_body(request: Request) -> dict[str, Any]:
 
 
 async def _read_form(request: Request) -> dict[str, Any]:
+    """PocketBase's multipart rules: repeated keys become lists, `@jsonPayload` objects are merged
+    over the plain values, and files come last, after any names sent under the same key (so
+    `field` = kept names + new files). A part without a file name is a plain value, as in Go."""
     try:
         form = await request.form(max_files=1000, max_fields=10000)
     except Exception as exc:  # malformed multipart: a client error, never a 500
         raise BadRequestError(LOAD_ERROR) from exc
     body: dict[str, Any] = {}
-    files: dict[str, list[UploadFile]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            files.setdefault(key, []).append(value)
-            continue
+    payloads: list[str] = []
+    files: dict[str, list[Upload]] = {}
+    for key, item in form.multi_items():
+        value: str
+        if isinstance(item, UploadFile):
+            if item.filename:
+                files.setdefault(key, []).append(await to_upload(item))
+                continue
+            value = await _as_value(item)
+        else:
+            value = item
         if key == JSON_PAYLOAD:
-            body.update(parse_json_object(value))
-            continue
-        if key in body:
+            payloads.append(value)
+        elif key in body:
             prev = body[key]
             body[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
         else:
             body[key] = value
-    request.state.files = files
+    for payload in payloads:
+        body.update(parse_json_object(payload))
+    for key, uploads in files.items():
+        if key in body:
+            prev = body[key]
+            body[key] = [*(prev if isinstance(prev, list) else [prev]), *uploads]
+        else:
+            body[key] = uploads
     return body
+
+
+async def _as_value(part: UploadFile) -> str:
+    """A file part without a file name, read as the text value Go's form reader makes of it."""
+    if part.size is not None and part.size > MAX_VALUE_PART:
+        raise BadRequestError(LOAD_ERROR)
+    await part.seek(0)
+    return (await part.read(MAX_VALUE_PART + 1)).decode("utf-8", "replace")
+
+
+async def to_upload(part: UploadFile) -> Upload:
+    """A spooled multipart file as a core `Upload`, read from its spool in chunks when needed."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        await part.seek(0)
+        while chunk := await part.read(UPLOAD_CHUNK):
+            yield chunk
+
+    content_type = part.headers.get("content-type", "")
+    return await Upload.open(part.filename or "", chunks, size=part.size, content_type=content_type)
+
+
+def closes_form(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Close a request's spooled upload files once its endpoint is done (Starlette leaves them open)."""
+
+    @functools.wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        finally:
+            await request.close()
+
+    return wrapper
 
 
 def request_info(request: Request, body: dict[str, Any] | None = None, context: str = CONTEXT_DEFAULT) -> RequestInfo:

@@ -19,10 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from satchel.apis.errors import STATUS_BY_KIND
-from satchel.apis.request import read_body, request_info
+from satchel.apis.request import closes_form, read_body, request_info
 from satchel.apis.responses import JSONResponse
 from satchel.core.app import App
 from satchel.core.errors import BadRequestError, ForbiddenError, SatchelError
+from satchel.core.files.uploads import Upload
 from satchel.core.rules.request_info import RequestInfo
 
 CONTEXT_BATCH = "batch"
@@ -119,6 +120,27 @@ def _handler(app: App, item: dict[str, Any], base: RequestInfo) -> Handler:
     return handler
 
 
+async def _attach_files(body: dict[str, Any], requests: list[dict[str, Any]]) -> None:
+    """Multipart files under `requests.N.field` or `requests[N].field` go to request N's body as
+    `field`, replacing any value sent there, as PocketBase does; each is re-offered under its
+    stored name (PocketBase re-sends it that way, so its name gets a second random part)."""
+    uploads = {k: [v for v in vs if isinstance(v, Upload)] for k, vs in body.items() if isinstance(vs, list)}
+    for i, item in enumerate(requests):
+        found: dict[str, list[Upload]] = {}
+        for prefix in (f"requests.{i}.", f"requests[{i}]."):
+            for key, files in uploads.items():
+                if key.startswith(prefix) and files:
+                    found.setdefault(key[len(prefix) :], []).extend([await f.renamed() for f in files])
+        if not found:
+            continue
+        sub = item.get("body")
+        if sub is None:
+            sub = item["body"] = {}
+        if isinstance(sub, dict):
+            sub.update(found)
+
+
+@closes_form
 async def batch(request: Request) -> Response:
     app: App = request.app.state.satchel
     settings = app.settings.current["batch"]
@@ -126,6 +148,7 @@ async def batch(request: Request) -> Response:
         raise ForbiddenError("Batch requests are not allowed.")
     body = await read_body(request)
     requests = _validate(body, int(settings.get("maxRequests") or 50))
+    await _attach_files(body, requests)
     base = request_info(request, body)
     handlers = [_handler(app, item, base) for item in requests]
     timeout = float(settings.get("timeout") or 3)

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from satchel.apis.request import read_body, request_info
+from satchel.apis.request import closes_form, read_body, request_info
 from satchel.apis.responses import JSONResponse, no_content
 from satchel.core.app import App
 from satchel.core.records.service import ListParams
@@ -37,6 +37,7 @@ async def view_record(request: Request) -> Response:
     return JSONResponse(result)
 
 
+@closes_form
 async def create_record(request: Request) -> Response:
     app = _app(request)
     body = await read_body(request)
@@ -47,6 +48,7 @@ async def create_record(request: Request) -> Response:
     return JSONResponse(result)
 
 
+@closes_form
 async def update_record(request: Request) -> Response:
     app = _app(request)
     body = await read_body(request)

@@ -7,9 +7,12 @@ Values are the client-facing ones (what the JSON shows), already coerced by thei
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections.model import Collection
+
+if TYPE_CHECKING:
+    from satchel.core.files.uploads import Upload
 
 
 @dataclass(slots=True)
@@ -18,6 +21,9 @@ class Record:
     data: dict[str, Any]
     original: dict[str, Any] | None = None
     expand: dict[str, Any] = field(default_factory=dict)
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    """Files waiting to be stored, by their stored name. File field values hold names only (what
+    hooks, rules and responses see); a name found here is written when the record is saved."""
 
     @property
     def id(self) -> str:

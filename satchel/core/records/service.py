@@ -13,7 +13,7 @@ from satchel.core.collections.model import Collection
 from satchel.core.errors import BadRequestError, ErrorTree, FieldError, ForbiddenError, NotFoundError, ValidationError
 from satchel.core.fields.base import ValueContext
 from satchel.core.hooks import RecordEvent, RecordRequestEvent, RecordsListEvent
-from satchel.core.records import storage
+from satchel.core.records import file_storage, storage
 from satchel.core.records.expand import Expander, parse_expand
 from satchel.core.records.fields_param import apply_fields, parse_fields, select_list_fields
 from satchel.core.records.model import Record
@@ -351,16 +351,31 @@ class RecordsService:
         event = RecordEvent(record=record, request=request)
 
         async def write(e: RecordEvent) -> None:
-            if is_new:
-                await storage.insert(tx, e.record)
-            else:
-                await storage.update(tx, e.record)
+            written = await file_storage.store_uploads(self.app, e.record, tx)
+            try:
+                if is_new:
+                    await storage.insert(tx, e.record)
+                else:
+                    await storage.update(tx, e.record)
+            except BaseException:
+                if written is not None:
+                    await written.undo()  # also when a caller goes on to commit without this row
+                raise
+            replaced = file_storage.replaced_names(e.record)
+            if replaced:
+                saved = e.record
+
+                async def delete_replaced() -> None:
+                    await file_storage.delete_files(self.app, saved, replaced)
+
+                tx.on_commit(delete_replaced)
 
         await hook.trigger(event, write)
         action = "create" if is_new else "update"
 
         async def after_commit() -> None:
             record.original = dict(record.data)
+            record.uploads.clear()  # stored now: names alone from here on
             await after.trigger(RecordEvent(record=record, request=request), _noop)
             await self.app.realtime.publish(action, record)
 
@@ -397,6 +412,8 @@ class RecordsService:
         await self.app.hooks.on_record_delete.trigger(event, write)
 
         async def after_commit() -> None:
+            if file_storage.has_files(record):
+                await file_storage.delete_prefix(self.app, file_storage.record_prefix(record))
             await self.app.hooks.on_record_after_delete_success.trigger(
                 RecordEvent(record=record, request=request), _noop
             )

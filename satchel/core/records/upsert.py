@@ -12,7 +12,9 @@ from typing import Any
 
 from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
 from satchel.core.fields.base import ValueContext
+from satchel.core.fields.file import FileField
 from satchel.core.fields.password import PasswordField
+from satchel.core.records.file_values import apply_modifier, current_items, file_error, set_items, without_uploads
 from satchel.core.records.model import Record
 from satchel.tools.ids import random_string_by_regex
 from satchel.tools.passwords import hash_password, verify_password
@@ -75,8 +77,12 @@ def load_body(record: Record, body: dict[str, Any], access: Access) -> PasswordI
             continue  # hashed after validation
         if field.hidden and access < Access.SUPERUSER:
             continue
-        if field.type == "file":
-            continue  # uploads are handled by the files service (later issue); metadata only here
+        if isinstance(field, FileField):
+            set_items(record, field, apply_modifier(field, current_items(record, field), modifier, raw))
+            continue
+        raw, given = without_uploads(raw)
+        if not given:
+            continue  # only files under a key that is not a file field: PocketBase never sees them
         if modifier is None:
             record.set(name, field.coerce(raw))
         else:
@@ -92,7 +98,9 @@ def resolved_body(record: Record, body: dict[str, Any]) -> dict[str, Any]:
         name, _ = split_modifier(key)
         field = record.collection.field(name)
         if field is None or (record.collection.is_auth and name == "password"):
-            out[key] = value
+            kept, given = without_uploads(value)
+            if given:
+                out[key] = kept
         else:
             out[name] = record.get(name, field.zero())
     return out
@@ -142,6 +150,8 @@ async def validate_fields(record: Record, ctx: ValueContext, pw: PasswordInput) 
             err, plain = _validate_secret(record, field)
             if plain:
                 new_secrets.append((field.name, plain))
+        elif isinstance(field, FileField):
+            err = await file_error(record, field, ctx)
         else:
             err = await field.validate(record.get(field.name, field.zero()), ctx)
         if err is not None:
