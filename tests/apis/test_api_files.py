@@ -16,6 +16,7 @@ from typing import Any
 import httpx2
 import pytest
 from PIL import Image
+from s3_service import s3_config, s3_endpoint, settings_section
 
 from satchel.core.app import App
 from satchel.core.auth.tokens import TYPE_FILE, issue_record_token
@@ -25,6 +26,8 @@ from satchel.ports.blobs import one_chunk
 from satchel.tools import tokens
 from satchel.tools.ids import random_id
 from tests.apis.helpers import create_collection, create_user, error, login
+
+__all__ = ["s3_config", "s3_endpoint"]  # fixtures for the S3 variant
 
 NOT_FOUND = error(404, "The requested resource wasn't found.")
 CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
@@ -526,3 +529,64 @@ async def test_file_token_for_users_and_superusers(
     assert before + 179 <= claims["exp"] <= time.time() + 181  # the collection's fileToken duration
     su_claims = tokens.parse_unverified(await file_token(client, su_headers))
     assert su_claims is not None and su_claims["type"] == "file" and su_claims["collectionId"] == "pbc_3142635823"
+
+
+# ------------------------------------------------------ through uploads, local and S3
+
+
+@pytest.fixture(params=["local", "s3"])
+async def store_kind(request: pytest.FixtureRequest, app: App) -> str:
+    if request.param == "s3":
+        config = request.getfixturevalue("s3_config")
+        await app.settings.patch({"s3": settings_section(config)})
+    return str(request.param)
+
+
+async def test_uploaded_files_are_served_from_either_store(
+    app: App, client: httpx2.AsyncClient, su_headers: dict[str, str], store_kind: str
+) -> None:
+    await create_collection(
+        client,
+        su_headers,
+        {"name": "uploads", "type": "base", "viewRule": "", "fields": [{"name": "f", "type": "file", "maxSelect": 2}]},
+    )
+    r = await client.post(
+        "/api/collections/uploads/records",
+        files=[("f", ("photo.png", PNG, "image/png")), ("f", ("notes.txt", TXT, "text/plain"))],
+        headers=su_headers,
+    )
+    assert r.status_code == 200, r.text
+    record = r.json()
+    png_name, txt_name = record["f"]
+    base = f"/api/files/uploads/{record['id']}"
+
+    r = await client.get(f"{base}/{png_name}")
+    assert r.status_code == 200 and r.content == PNG
+    assert r.headers["content-type"] == "image/png"
+    assert r.headers["content-disposition"] == f'inline; filename="{png_name}"'
+    r = await client.get(f"{base}/{txt_name}")
+    assert r.status_code == 200 and r.content == TXT
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert r.headers["content-disposition"] == f'attachment; filename="{txt_name}"'
+
+    r = await client.get(f"{base}/{png_name}", headers={"Range": "bytes=8-15"})
+    assert r.status_code == 206 and r.content == PNG[8:16]
+    assert r.headers["content-range"] == f"bytes 8-15/{len(PNG)}"
+
+    r = await client.get(f"{base}/{png_name}", params={"thumb": "100x100"})
+    assert r.status_code == 200 and size_of(r.content) == (100, 100)
+    assert r.headers["content-type"] == "image/png"
+    key = f"{record['collectionId']}/{record['id']}/thumbs_{png_name}/100x100_{png_name}"
+    stored = await app.storages.files().stat(key)
+    again = await client.get(f"{base}/{png_name}", params={"thumb": "100x100"})
+    assert again.content == r.content and await app.storages.files().stat(key) == stored
+    assert again.headers["etag"] == r.headers["etag"]
+
+    # removing the file from the record makes it (and its thumbs) unreachable
+    r = await client.patch(
+        f"/api/collections/uploads/records/{record['id']}", json={"f-": [png_name]}, headers=su_headers
+    )
+    assert r.status_code == 200, r.text
+    r = await client.get(f"{base}/{png_name}", params={"thumb": "100x100"})
+    assert (r.status_code, r.json()) == (404, NOT_FOUND)
+    assert not await app.storages.files().exists(key)
