@@ -6,6 +6,7 @@ lives in the services. Built by `satchel.wiring` from the boot configuration.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ SCHEMA_SIGNAL = "schema.signal"
 if TYPE_CHECKING:
     from satchel.core.auth.api_keys import ApiKeysService
     from satchel.core.auth.service import AuthService
+    from satchel.core.backups.service import BackupsService
     from satchel.core.collections.service import CollectionsService
     from satchel.core.files.storages import Storages
     from satchel.core.hooks import Hooks
@@ -44,6 +46,8 @@ class AppConfig:
     password_memory_cost: int = 19456
     shared_schema: bool = False
     """True when other processes (worker siblings) may change collections and settings."""
+    backup_passphrase: str = field(default="", repr=False)
+    """Encrypts new backup archives and decrypts encrypted ones on restore; empty: no encryption."""
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -61,6 +65,8 @@ class App:
         self._change_signal: ChangeSignal | None = None
         self._signal = 0
         """Signs auth tokens (with each record's tokenKey); generated once and kept in `_params`."""
+        self.sync_listeners: list[Callable[[], Awaitable[None]]] = []
+        """Run after `sync` reloaded a sibling's change (the backups service learns of restores)."""
         # set by wiring once the corresponding modules are built (avoids import cycles)
         self.hooks: Hooks
         self.realtime: RealtimeBroker
@@ -70,6 +76,7 @@ class App:
         self.collections_service: CollectionsService
         self.storages: Storages
         """Blob stores for uploaded files and backups, as the runtime settings choose them."""
+        self.backups: BackupsService
 
     async def bootstrap(self) -> None:
         """Create the system tables and collections on first run, then load them."""
@@ -109,6 +116,8 @@ class App:
         self.collections.set_all(await load_all(self.db.executor()))
         await self.settings.load()
         self._schema_version = version
+        for listener in self.sync_listeners:
+            await listener()
 
     async def close(self) -> None:
         storages = getattr(self, "storages", None)  # absent on an App not assembled by wiring
