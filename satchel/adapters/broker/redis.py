@@ -85,6 +85,6 @@ class RedisBroker:
                 await self._reader
             self._reader = None
         with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
         with contextlib.suppress(RedisError, OSError):
             await self._redis.aclose()
