@@ -365,3 +365,30 @@ async def test_batch_uploads_and_rollback(
     assert r.status_code == 400
     assert r.json()["data"]["requests"]["1"]["code"] == "batch_request_failed"
     assert await stored(app, f"{docs['id']}/") == before
+
+
+async def test_names_sent_as_a_json_array_text_beside_files(client: httpx2.AsyncClient, app: App, docs: dict) -> None:
+    rec = (await create(client, [txt("many", "a.txt", b"A"), txt("many", "b.txt", b"B")])).json()
+    a, b = rec["many"]
+    r = await client.patch(f"{RECORDS}/{rec['id']}", data={"many": json.dumps([b, a])}, files=[txt("many", "c.txt")])
+    assert r.status_code == 200, r.text
+    assert r.json()["many"][:2] == [b, a] and len(r.json()["many"]) == 3
+
+
+async def test_a_large_upload_spooled_to_disk(client: httpx2.AsyncClient, su_headers: dict[str, str], app: App) -> None:
+    await create_collection(
+        client,
+        su_headers,
+        {
+            "name": "big",
+            "type": "base",
+            "createRule": "",
+            "fields": [{"name": "f", "type": "file", "maxSize": 4 << 20}],
+        },
+    )
+    data = bytes(range(256)) * (12 << 10)  # 3 MiB: past Starlette's in-memory spool
+    r = await client.post("/api/collections/big/records", files=[("f", ("blob.bin", data, "application/octet-stream"))])
+    assert r.status_code == 200, r.text
+    assert await files_of(app, r.json()) == {r.json()["f"]: data}
+    r = await client.post("/api/collections/big/records", files=[("f", ("blob.bin", data + data, "x/y"))])
+    assert r.status_code == 400 and r.json()["data"]["f"]["code"] == "validation_file_size_limit"

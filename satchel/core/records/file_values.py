@@ -38,8 +38,11 @@ def _unique(items: list[Item]) -> list[Item]:
 
 
 def to_items(raw: Any) -> list[Item]:
-    """PocketBase's `toSliceValue`: uploads kept, names read like any list value; inside a list
-    an element counts only when it is exactly one value."""
+    """PocketBase's `toSliceValue`: uploads kept, names read like any list value.
+
+    A list element that is itself several names (a JSON array in a multipart text value sent
+    beside files) contributes all of them, as PocketBase's multipart merge reads it.
+    """
     if isinstance(raw, Upload):
         return [raw]
     if isinstance(raw, list | tuple):
@@ -47,10 +50,8 @@ def to_items(raw: Any) -> list[Item]:
         for value in raw:
             if isinstance(value, Upload):
                 out.append(value)
-                continue
-            names = unique_strings(value)
-            if len(names) == 1:
-                out.append(names[0])
+            else:
+                out.extend(unique_strings(value))
         return _unique(out)
     return list(unique_strings(raw))
 
