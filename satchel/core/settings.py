@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
+from satchel.core.fields.url import is_url
 from satchel.core.params import bump_version, get_param, put_param
 from satchel.core.ratelimit import section as rate_limits
 from satchel.ports.database import Database
@@ -130,6 +131,9 @@ def _validate(s: dict[str, Any]) -> ErrorTree:
     if logs:
         errors["logs"] = logs
     errors.update(_nonempty("smtp", _smtp_errors(s["smtp"])))
+    errors.update(_nonempty("s3", _s3_errors(s["s3"])))
+    backups = _nonempty("s3", _s3_errors(s["backups"]["s3"]))
+    errors.update(_nonempty("backups", backups))
     rate_limit_errors = rate_limits.validate(s["rateLimits"])
     if rate_limit_errors:
         errors["rateLimits"] = rate_limit_errors
@@ -171,6 +175,21 @@ def _smtp_errors(smtp: dict[str, Any]) -> ErrorTree:
         errors["authMethod"] = FieldError("validation_in_invalid", "Must be a valid value.")
     if smtp["localName"] and not is_host(smtp["localName"]):
         errors["localName"] = FieldError("validation_is_host", host_error)
+    return errors
+
+
+S3_REQUIRED = ("bucket", "region", "accessKey", "secret")
+
+
+def _s3_errors(s3: dict[str, Any]) -> ErrorTree:
+    """PocketBase's S3Config rules: everything is required once enabled; a set endpoint must be a URL."""
+    errors: ErrorTree = {}
+    if s3["endpoint"] and not is_url(s3["endpoint"]):
+        errors["endpoint"] = FieldError("validation_is_url", "Must be a valid URL.")
+    elif s3["enabled"] and not s3["endpoint"]:
+        errors["endpoint"] = required()
+    if s3["enabled"]:
+        errors.update({key: required() for key in S3_REQUIRED if not s3[key]})
     return errors
 
 

@@ -1,4 +1,4 @@
-"""`GET/PATCH /api/settings` and `POST /api/settings/test/email` (superusers only)."""
+"""`GET/PATCH /api/settings`, `POST /api/settings/test/email` and `/test/s3` (superusers only)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from satchel.apis.request import read_body
 from satchel.apis.responses import JSONResponse
 from satchel.core.app import App
 from satchel.core.auth.email_check import send_test_email
+from satchel.core.files.s3_check import check_s3
 from satchel.core.settings import public_view
 
 
@@ -37,8 +38,15 @@ async def test_email(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def test_s3(request: Request) -> Response:
+    require_superuser(request)
+    await check_s3(_app(request), await read_body(request))
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/settings", get_settings, methods=["GET"]),
     Route("/api/settings", patch_settings, methods=["PATCH"]),
     Route("/api/settings/test/email", test_email, methods=["POST"]),
+    Route("/api/settings/test/s3", test_s3, methods=["POST"]),
 ]
