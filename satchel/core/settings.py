@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from satchel.core.backups.settings_check import schedule_errors
 from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
 from satchel.core.fields.url import is_url
 from satchel.core.params import bump_version, get_param, put_param
@@ -132,7 +133,7 @@ def _validate(s: dict[str, Any]) -> ErrorTree:
         errors["logs"] = logs
     errors.update(_nonempty("smtp", _smtp_errors(s["smtp"])))
     errors.update(_nonempty("s3", _s3_errors(s["s3"])))
-    backups = _nonempty("s3", _s3_errors(s["backups"]["s3"]))
+    backups = {**_nonempty("s3", _s3_errors(s["backups"]["s3"])), **schedule_errors(s["backups"])}
     errors.update(_nonempty("backups", backups))
     rate_limit_errors = rate_limits.validate(s["rateLimits"])
     if rate_limit_errors:
