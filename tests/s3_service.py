@@ -25,7 +25,7 @@ from required_service import unavailable
 from satchel.ports.blobs import S3Config
 
 ACCESS_KEY = "satchel-test-key"
-SECRET = "satchel-test-secret-do-not-echo"  # noqa: S105 - moto accepts any credentials
+SECRET = "satchel-test-secret-do-not-echo"
 REGION = "us-east-1"
 STARTUP_WAIT = 30.0
 
@@ -41,7 +41,7 @@ class MotoServer:
         if importlib.util.find_spec("moto.server") is None or importlib.util.find_spec("flask") is None:
             unavailable("moto[server] is not installed", "pip install -e '.[test]'")
         port = _free_port()
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -79,7 +79,7 @@ def _free_port() -> int:
 
 def _answers(endpoint: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -88,8 +88,8 @@ def _answers(endpoint: str) -> bool:
 def create_bucket(endpoint: str, name: str = "") -> str:
     """A new empty bucket (moto takes an unsigned CreateBucket); returns its name."""
     name = name or f"satchel-{uuid.uuid4().hex[:20]}"
-    request = urllib.request.Request(f"{endpoint}/{name}", method="PUT")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    request = urllib.request.Request(f"{endpoint}/{name}", method="PUT")
+    with urllib.request.urlopen(request, timeout=10) as response:
         if response.status != 200:
             raise RuntimeError(f"CreateBucket answered {response.status}")
     return name
