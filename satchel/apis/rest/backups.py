@@ -1,7 +1,121 @@
-"""Placeholder: routes land with issue 6."""
+"""`/api/backups`: list, create, upload, download, delete and restore backups (superusers only).
+
+Downloads are authorised like PocketBase's, by a superuser *file* token in `?token=` (a browser
+link cannot carry the Authorization header), and refused outside `superuserIPs` when it is set.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import ipaddress
+from datetime import UTC, datetime
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from satchel.apis.client_ip import client_ip
+from satchel.apis.guards import require_superuser
+from satchel.apis.multipart_stream import first_file
+from satchel.apis.request import LOAD_ERROR, read_body
+from satchel.apis.responses import JSONResponse, no_content
+from satchel.core.app import App
+from satchel.core.auth.email_flows import find_by_token
+from satchel.core.auth.tokens import TYPE_FILE
+from satchel.core.errors import BadRequestError, ForbiddenError
+from satchel.tools.datetime import format_dt
+
+NO_ACCESS = "Insufficient permissions to access the resource."
+
+
+def _app(request: Request) -> App:
+    app: App = request.app.state.satchel
+    return app
+
+
+async def list_backups(request: Request) -> Response:
+    require_superuser(request)
+    backups = await _app(request).backups.list()
+    return JSONResponse(
+        [
+            {"key": b.key, "size": b.size, "modified": format_dt(datetime.fromtimestamp(b.modified, UTC))}
+            for b in backups
+        ]
+    )
+
+
+async def create_backup(request: Request) -> Response:
+    require_superuser(request)
+    app = _app(request)
+    body: dict[str, Any] = await read_body(request)
+    name = body.get("name") or ""
+    if not isinstance(name, str):
+        raise BadRequestError(LOAD_ERROR)
+    await app.backups.create(name)
+    return no_content()
+
+
+async def upload_backup(request: Request) -> Response:
+    require_superuser(request)
+    part = await first_file(request, "file")
+    await _app(request).backups.upload(None if part is None else part.filename, None if part is None else part.chunks)
+    return no_content()
+
+
+def _ip_allowed(allowed: list[Any], ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    for item in allowed:
+        try:
+            if "/" in str(item):
+                if address in ipaddress.ip_network(str(item), strict=False):
+                    return True
+            elif address == ipaddress.ip_address(str(item)):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+async def download_backup(request: Request) -> Response:
+    app = _app(request)
+    record = await find_by_token(app, request.query_params.get("token", ""), TYPE_FILE)
+    if record is None or not record.is_superuser:
+        raise ForbiddenError(NO_ACCESS)
+    allowed = app.settings.current["superuserIPs"]
+    if allowed and not _ip_allowed(allowed, client_ip(request.scope, app.settings.current["trustedProxy"])):
+        raise ForbiddenError(NO_ACCESS)
+    key = request.path_params["key"]
+    info, chunks = await app.backups.open(key)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{key}"',
+        "Content-Length": str(info.size),
+        "Content-Security-Policy": "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox",
+        "Cache-Control": "max-age=2592000, stale-while-revalidate=86400",
+        "Last-Modified": datetime.fromtimestamp(info.modified, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"),
+    }
+    return StreamingResponse(chunks, media_type="application/zip", headers=headers)
+
+
+async def delete_backup(request: Request) -> Response:
+    require_superuser(request)
+    await _app(request).backups.delete(request.path_params["key"])
+    return no_content()
+
+
+async def restore_backup(request: Request) -> Response:
+    require_superuser(request)
+    await _app(request).backups.restore(request.path_params["key"])
+    return no_content()
+
+
+routes = [
+    Route("/api/backups", list_backups, methods=["GET"]),
+    Route("/api/backups", create_backup, methods=["POST"]),
+    Route("/api/backups/upload", upload_backup, methods=["POST"]),
+    Route("/api/backups/{key}", download_backup, methods=["GET"]),
+    Route("/api/backups/{key}", delete_backup, methods=["DELETE"]),
+    Route("/api/backups/{key}/restore", restore_backup, methods=["POST"]),
+]
