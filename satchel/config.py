@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -84,6 +84,8 @@ class BootConfig:
     workers: int = 1
     cache_url: str = MEMORY_CACHE
     broker_url: str = AUTO_BROKER
+    backup_passphrase: str = field(default="", repr=False)
+    """Encrypts backup archives (env SATCHEL_BACKUP_PASSPHRASE); never logged, never in settings."""
 
     @staticmethod
     def from_env(**overrides: object) -> BootConfig:

@@ -17,6 +17,7 @@ from satchel.core.app import App, AppConfig
 from satchel.core.auth.api_keys import ApiKeysService
 from satchel.core.auth.oauth2 import redirect
 from satchel.core.auth.service import AuthService
+from satchel.core.backups.service import BackupsService
 from satchel.core.collections.service import CollectionsService
 from satchel.core.files.storages import Storages
 from satchel.core.hooks import Hooks
@@ -42,6 +43,7 @@ def build_app(
     cache_url: str = MEMORY_CACHE,
     broker_url: str = AUTO_BROKER,
     broker: Broker | None = None,
+    backup_passphrase: str = "",
 ) -> App:
     """An App over the embedded SQLite database in `data_dir` (not yet bootstrapped).
 
@@ -51,7 +53,13 @@ def build_app(
     db = SqliteDatabase(path / DB_FILE, query_timeout=query_timeout)
     # other processes on this data directory (workers, nodes) may change collections and settings
     shared = workers > 1 or broker is not None or broker_kind(parse_broker_url(broker_url), workers) != "memory"
-    config = AppConfig(data_dir=path, query_timeout=query_timeout, max_body_size=max_body_size, shared_schema=shared)
+    config = AppConfig(
+        data_dir=path,
+        query_timeout=query_timeout,
+        max_body_size=max_body_size,
+        shared_schema=shared,
+        backup_passphrase=backup_passphrase,
+    )
     cache = cache_from_url(cache_url)
     app = App(db, config, cache=cache, mailer=SmtpMailer(lambda: smtp_config(app), fallback=SendmailMailer()))
     app.hooks = Hooks()
@@ -67,6 +75,7 @@ def build_app(
     )
     app.realtime = RealtimeBroker(app, transport)
     app.storages = Storages(app, blob_store)
+    app.backups = BackupsService(app)
     redirect.register(app)
     return app
 
@@ -150,15 +159,18 @@ def build_asgi(config: BootConfig) -> Starlette:
         workers=config.workers,
         cache_url=config.cache_url,
         broker_url=config.broker_url,
+        backup_passphrase=config.backup_passphrase,
     )
 
     async def startup() -> None:
         await app.bootstrap()
         await app.realtime.open()
+        await app.backups.start()
         # granian drains open connections before the lifespan shutdown: end SSE streams on the signal
         on_worker_stop(app.realtime.disconnect_all)
 
     async def shutdown() -> None:
+        await app.backups.close()
         await app.realtime.close()
         await app.close()
 

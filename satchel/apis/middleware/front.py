@@ -30,6 +30,9 @@ ALLOW_METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
 _VARY_ORIGIN = (b"vary", b"Origin")
 _ALLOW_ANY = (b"access-control-allow-origin", b"*")
 _Header = tuple[bytes, bytes]
+UNLIMITED_BODY = frozenset({"/api/backups/upload"})
+"""Paths without the body size limit, like PocketBase's `BodyLimit(0)`: backup archives are large
+(the route requires a superuser before it reads any of the body)."""
 
 
 class FrontMiddleware:
@@ -46,7 +49,7 @@ class FrontMiddleware:
         if scope["method"] == "OPTIONS":
             await _preflight(send, cors, request_headers)
             return
-        limit = self.app.config.max_body_size
+        limit = 0 if scope["path"] in UNLIMITED_BODY else self.app.config.max_body_size
         declared = length is not None and length.isdigit()
         if limit > 0 and declared and int(length) > limit:  # type: ignore[arg-type]
             await _too_large(send, cors)
