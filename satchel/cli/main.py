@@ -1,4 +1,4 @@
-"""The `satchel` command line: `serve` and `superuser`, each taking `--dir` like PocketBase."""
+"""The `satchel` command line: `serve`, `superuser` and `backup`, each taking `--dir` like PocketBase."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import click
 
 from satchel import __version__
+from satchel.cli.backup import backup
 from satchel.config import MEMORY_CACHE, BootConfig, ConfigError, connection_capacity, parse_http, redact_url
 from satchel.ports.broker import BrokerError
 from satchel.ports.cache import CacheError
@@ -162,6 +163,8 @@ def superuser_delete(email: str, data_dir: str | None) -> None:
     """Delete a superuser."""
     _run_superuser(data_dir, "delete", email)
 
+
+main.add_command(backup)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -53,12 +53,18 @@ class AutoBackups:
         self._task: asyncio.Task[None] | None = None
         self._last: datetime | None = None
 
+    def server_running(self) -> bool:
+        """Whether a server process (this one or another) is running on this data directory."""
+        return self._lock.holder_note() is not None
+
     @property
     def leader(self) -> bool:
         """Whether this process is the one that runs automatic backups."""
         return self._lock.held
 
     def start(self) -> None:
+        # taken at once, not at the first tick: it also tells the CLI that a server is running here
+        self._lock.try_acquire(f"pid {os.getpid()}")
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self.run(), name="satchel-autobackup")
 
