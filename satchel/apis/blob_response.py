@@ -36,6 +36,18 @@ def etag(info: BlobInfo) -> str:
     return f'"{int(info.modified * 1_000_000):x}-{info.size:x}"'
 
 
+MAX_DIGITS = 18
+"""Longer numbers are past the end of any object (and `int()` of thousands of digits raises)."""
+
+
+def _number(digits: str) -> int:
+    return int(digits) if len(digits) <= MAX_DIGITS else 10**MAX_DIGITS
+
+
+def _digits_or_empty(text: str) -> bool:
+    return not text or (text.isascii() and text.isdigit())
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
     """`[start, end)` of a single `bytes=` range; None to send everything (several ranges).
 
@@ -50,19 +62,19 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
         return None
     first, sep, last = specs[0].partition("-")
     first, last = first.strip(), last.strip()
-    if not sep or not (first.isdigit() or not first) or not (last.isdigit() or not last) or not (first or last):
+    if not sep or not _digits_or_empty(first) or not _digits_or_empty(last) or not (first or last):
         raise RangeNotSatisfiable(False)
     if not first:  # the last N bytes
-        count = min(int(last), size)
+        count = min(_number(last), size)
         if count == 0:
             raise RangeNotSatisfiable(True)
         return size - count, size
-    start = int(first)
+    start = _number(first)
     if start >= size:
         raise RangeNotSatisfiable(True)
     if not last:
         return start, size
-    end = int(last)
+    end = _number(last)
     if end < start:
         raise RangeNotSatisfiable(False)
     return start, min(end + 1, size)

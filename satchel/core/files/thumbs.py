@@ -32,6 +32,8 @@ IMAGE_TYPES = frozenset({"image/png", "image/jpg", "image/jpeg", "image/gif", "i
 MAX_SIDE = 10_000
 """A requested side beyond this is refused (the original is served): a 10k x 10k thumb is already
 400 MB of pixels, and nobody needs a thumbnail larger than that."""
+MAX_SIZE_TEXT = 16
+"""`WxH` longer than this names sides far beyond MAX_SIDE: refused before any `int()`."""
 MAX_SOURCE_PIXELS = 50_000_000
 """Decoding a larger image costs more memory than a thumbnail is worth (Pillow's own
 decompression-bomb guard only starts at ~89M pixels, and only warns below twice that)."""
@@ -60,7 +62,7 @@ class ThumbSize:
 
 def parse_size(text: str) -> ThumbSize | None:
     """`WxH[t|b|f]` with at least one side non-zero; None for anything else."""
-    m = THUMB_SIZE.match(text)
+    m = THUMB_SIZE.match(text) if len(text) <= MAX_SIZE_TEXT else None
     if m is None or text.endswith("\n"):
         return None
     width, height = int(m.group(1)), int(m.group(2))

@@ -42,6 +42,8 @@ def opened(data: bytes) -> Image.Image:
         ("10x20\n", None),
         ("-1x5", None),
         ("10001x5", None),
+        ("9" * 5000 + "x1", None),
+        ("00000000000100x100", None),  # too long to be a real size, though it parses
         ("\u0661\u0660x10", None),  # non-ASCII digits
     ],
 )
