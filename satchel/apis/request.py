@@ -52,8 +52,12 @@ def parse_json_object(raw: bytes | str) -> dict[str, Any]:
     return data
 
 
-async def read_body(request: Request) -> dict[str, Any]:
-    """JSON, multipart or urlencoded bodies as one dict (multipart `@jsonPayload` merged in)."""
+async def read_body(request: Request, *, uploads: bool = False) -> dict[str, Any]:
+    """JSON, multipart or urlencoded bodies as one dict (multipart `@jsonPayload` merged in).
+
+    Multipart files become `Upload` values only for endpoints that take them (`uploads`, record
+    writes and batches); elsewhere they are left out, as PocketBase's request body never has them.
+    """
     if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
         cached = getattr(request.state, "body_dict", None)
         return cached if isinstance(cached, dict) else {}
@@ -62,14 +66,14 @@ async def read_body(request: Request) -> dict[str, Any]:
         return cached
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        body = await _read_form(request)
+        body = await _read_form(request, uploads)
     else:
         body = parse_json_object(await request.body())
     request.state.body_dict = body
     return body
 
 
-async def _read_form(request: Request) -> dict[str, Any]:
+async def _read_form(request: Request, uploads: bool) -> dict[str, Any]:
     """PocketBase's multipart rules: repeated keys become lists, `@jsonPayload` objects are merged
     over the plain values, and files come last, after any names sent under the same key (so
     `field` = kept names + new files). A part without a file name is a plain value, as in Go."""
@@ -83,10 +87,15 @@ async def _read_form(request: Request) -> dict[str, Any]:
     for key, item in form.multi_items():
         value: str
         if isinstance(item, UploadFile):
-            if item.filename:
-                files.setdefault(key, []).append(await to_upload(item))
+            if item.filename and uploads:
+                files.setdefault(key, []).append(await to_upload(item))  # closed by `closes_form`
                 continue
-            value = await _as_value(item)
+            try:
+                if item.filename:
+                    continue  # a file this endpoint does not take: never read
+                value = await _as_value(item)
+            finally:
+                await item.close()  # Starlette leaves spooled parts open
         else:
             value = item
         if key == JSON_PAYLOAD:
@@ -98,12 +107,12 @@ async def _read_form(request: Request) -> dict[str, Any]:
             body[key] = value
     for payload in payloads:
         body.update(parse_json_object(payload))
-    for key, uploads in files.items():
+    for key, parts in files.items():
         if key in body:
             prev = body[key]
-            body[key] = [*(prev if isinstance(prev, list) else [prev]), *uploads]
+            body[key] = [*(prev if isinstance(prev, list) else [prev]), *parts]
         else:
-            body[key] = uploads
+            body[key] = parts
     return body
 
 

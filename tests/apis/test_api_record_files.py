@@ -392,3 +392,13 @@ async def test_a_large_upload_spooled_to_disk(client: httpx2.AsyncClient, su_hea
     assert await files_of(app, r.json()) == {r.json()["f"]: data}
     r = await client.post("/api/collections/big/records", files=[("f", ("blob.bin", data + data, "x/y"))])
     assert r.status_code == 400 and r.json()["data"]["f"]["code"] == "validation_file_size_limit"
+
+
+async def test_other_endpoints_never_see_file_parts(client: httpx2.AsyncClient) -> None:
+    r = await client.post(
+        "/api/collections/users/auth-with-password",
+        data={"password": "whatever-123"},
+        files=[txt("identity", "me.txt", b"alice@example.com")],
+    )
+    assert r.status_code == 400
+    assert r.json()["data"]["identity"]["code"] == "validation_required"

@@ -146,7 +146,7 @@ async def batch(request: Request) -> Response:
     settings = app.settings.current["batch"]
     if not settings.get("enabled"):
         raise ForbiddenError("Batch requests are not allowed.")
-    body = await read_body(request)
+    body = await read_body(request, uploads=True)
     requests = _validate(body, int(settings.get("maxRequests") or 50))
     await _attach_files(body, requests)
     base = request_info(request, body)

@@ -40,7 +40,7 @@ async def view_record(request: Request) -> Response:
 @closes_form
 async def create_record(request: Request) -> Response:
     app = _app(request)
-    body = await read_body(request)
+    body = await read_body(request, uploads=True)
     q = request.query_params
     result = await app.records.create(
         request.path_params["collection"], body, request_info(request, body), q.get("expand", ""), q.get("fields", "")
@@ -51,7 +51,7 @@ async def create_record(request: Request) -> Response:
 @closes_form
 async def update_record(request: Request) -> Response:
     app = _app(request)
-    body = await read_body(request)
+    body = await read_body(request, uploads=True)
     q = request.query_params
     result = await app.records.update(
         request.path_params["collection"],
