@@ -269,6 +269,14 @@ async def test_a_rewritten_file_gets_a_new_etag(app: App, client: httpx2.AsyncCl
     assert r.status_code == 200 and r.content == TXT + b"more"
 
 
+async def test_the_type_follows_a_rewritten_file(app: App, client: httpx2.AsyncClient, docs: Record) -> None:
+    assert (await client.get(url(docs, PNG_NAME))).headers["content-type"] == "image/png"
+    await app.storages.files().write(f"{docs.collection_id}/{docs.id}/{PNG_NAME}", one_chunk(TXT))
+    r = await client.get(url(docs, PNG_NAME))
+    assert r.content == TXT and r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert r.headers["content-disposition"] == f'attachment; filename="{PNG_NAME}"'
+
+
 # --------------------------------------------------------------------- thumbs
 
 

@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import posixpath
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,7 @@ EXTENSION_TYPES = {
 use the file; sniffers call an SVG `text/xml`). The disposition still follows the sniffed type."""
 
 
+SNIFF_CACHE_SIZE = 4096
 UNKNOWN_TYPES = frozenset({"binary/octet-stream", "application/octet-stream"})
 """What S3 reports for an object stored without a type: sniffed like a missing one."""
 
@@ -100,10 +102,29 @@ async def stored_type(store: BlobStore, key: str, info: BlobInfo) -> str:
     return sniff(head, complete=info.size <= SNIFF_LENGTH).mime
 
 
-async def served_file(store: BlobStore, key: str, name: str, info: BlobInfo) -> ServedFile:
-    real = await stored_type(store, key, info)
-    shown = EXTENSION_TYPES.get(posixpath.splitext(key)[1].lower(), real)
-    return ServedFile(store, key, name, info, shown, real)
+def served_file(store: BlobStore, key: str, name: str, info: BlobInfo, real_type: str) -> ServedFile:
+    shown = EXTENSION_TYPES.get(posixpath.splitext(key)[1].lower(), real_type)
+    return ServedFile(store, key, name, info, shown, real_type)
+
+
+class SniffedTypes:
+    """Types sniffed from stores that keep none, remembered per object version: without this a
+    local file would be opened twice per request (once to sniff, once to send)."""
+
+    def __init__(self, size: int = SNIFF_CACHE_SIZE) -> None:
+        self._size = size
+        self._types: OrderedDict[tuple[str, float, int], str] = OrderedDict()
+
+    async def of(self, store: BlobStore, key: str, info: BlobInfo) -> str:
+        if info.content_type and info.content_type not in UNKNOWN_TYPES:
+            return info.content_type
+        version = (key, info.modified, info.size)
+        known = self._types.get(version)
+        if known is None:
+            known = self._types[version] = await stored_type(store, key, info)
+            if len(self._types) > self._size:
+                self._types.popitem(last=False)
+        return known
 
 
 def file_field_of(record: Record, filename: str) -> FileField | None:
@@ -137,6 +158,7 @@ class FileServer:
     def __init__(self, app: App) -> None:
         self.app = app
         self.thumbnailer = thumbs.Thumbnailer()
+        self.types = SniffedTypes()
 
     async def open(
         self, collection_ref: str, record_id: str, filename: str, request: RequestInfo, *, token: str, thumb: str
@@ -169,7 +191,7 @@ class FileServer:
             info = await store.stat(key)
         except (BlobNotFoundError, InvalidKeyError) as exc:
             raise NotFoundError() from exc
-        original = await served_file(store, key, filename, info)
+        original = served_file(store, key, filename, info, await self.types.of(store, key, info))
         if thumb and thumbs.allowed(thumb, field.thumbs) and original.real_type in thumbs.IMAGE_TYPES:
             served = await self._thumb(original, base, thumb)
             if served is not None:
@@ -196,14 +218,18 @@ class FileServer:
         try:
             key = f"{base}/thumbs_{original.name}/{name}"
             try:
-                return await served_file(store, key, name, await store.stat(key))
+                return await self._served(store, key, name)
             except BlobNotFoundError:
                 pass
             await self.thumbnailer.once(key, lambda: self._generate(original, key, size))
-            return await served_file(store, key, name, await store.stat(key))
+            return await self._served(store, key, name)
         except Exception as exc:  # any failure falls back to the original, as in PocketBase
             log.warning("serving the original: thumb %s of %s failed: %s", thumb, original.key, exc)
             return None
+
+    async def _served(self, store: BlobStore, key: str, name: str) -> ServedFile:
+        info = await store.stat(key)
+        return served_file(store, key, name, info, await self.types.of(store, key, info))
 
     async def _generate(self, original: ServedFile, key: str, size: thumbs.ThumbSize) -> None:
         store = original.store
