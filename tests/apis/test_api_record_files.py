@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from s3_service import settings_section
 
 from satchel.core.app import App
 from satchel.core.hooks import RecordEvent
@@ -46,8 +47,17 @@ def txt(key: str, filename: str, data: bytes = b"hello") -> Part:
     return (key, (filename, data, "text/plain"))
 
 
+@pytest.fixture(params=["local", "s3"])
+async def backend(request: pytest.FixtureRequest, app: App) -> str:
+    """Every scenario on the data directory and on S3 (a moto server on loopback)."""
+    if request.param == "s3":
+        await app.settings.patch({"s3": settings_section(request.getfixturevalue("s3_config"))})
+    assert type(app.storages.files()).__name__ == ("S3BlobStore" if request.param == "s3" else "LocalBlobStore")
+    return str(request.param)
+
+
 @pytest.fixture
-async def docs(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> dict[str, Any]:
+async def docs(client: httpx2.AsyncClient, su_headers: dict[str, str], backend: str) -> dict[str, Any]:
     return await create_collection(client, su_headers, DOCS)
 
 
