@@ -7,6 +7,7 @@ Expected names, codes and messages were probed against PocketBase 0.40.6.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -412,3 +413,28 @@ async def test_other_endpoints_never_see_file_parts(client: httpx2.AsyncClient) 
     )
     assert r.status_code == 400
     assert r.json()["data"]["identity"]["code"] == "validation_required"
+
+
+async def test_a_failed_delete_after_commit_is_logged_not_returned(
+    client: httpx2.AsyncClient, su_headers: dict[str, str], app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    docs = await create_collection(client, su_headers, DOCS)
+    rec = (await create(client, [txt("one", "a.txt")])).json()
+    # the files store now points at a port nobody listens on: the delete after commit cannot run
+    secret = "not-to-be-logged-0123456789"
+    unreachable = {
+        "enabled": True,
+        "bucket": "b",
+        "region": "us-east-1",
+        "endpoint": "http://127.0.0.1:9",
+        "accessKey": "key",
+        "secret": secret,
+        "forcePathStyle": True,
+    }
+    await app.settings.patch({"s3": unreachable})
+    with caplog.at_level(logging.WARNING):
+        r = await client.delete(f"{RECORDS}/{rec['id']}")
+    assert r.status_code == 204
+    assert (await client.get(f"{RECORDS}/{rec['id']}")).status_code == 404
+    assert f"could not delete the stored files under {docs['id']}/{rec['id']}/" in caplog.text
+    assert secret not in caplog.text
