@@ -48,7 +48,7 @@ from satchel.core.errors import (
 from satchel.core.fields.base import Field
 from satchel.core.hooks import CollectionEvent
 from satchel.core.params import bump_version
-from satchel.core.records.file_storage import delete_prefix
+from satchel.core.records.file_storage import after_commit, delete_prefix
 from satchel.core.records.storage import record_from_row
 from satchel.ports.database import DatabaseError, Executor
 from satchel.tools.datetime import now_str
@@ -246,7 +246,7 @@ class CollectionsService:
                 await self._drop(tx, e.collection)
                 await self._check_views(tx, e.collection)
                 folder = f"{e.collection.id}/"  # its records' files, removed once the drop is committed
-                tx.on_commit(lambda: delete_prefix(self.app, folder))
+                after_commit(tx, lambda: delete_prefix(self.app, folder))
 
         try:
             await self.app.hooks.on_collection_delete.trigger(CollectionEvent(collection=c), write)

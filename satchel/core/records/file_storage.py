@@ -10,6 +10,7 @@ that fails then is logged and left behind: the write it follows has already succ
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from satchel.core.errors import ValidationError
@@ -89,6 +90,24 @@ async def store_uploads(app: App, record: Record, tx: Executor) -> _Written | No
             raise ValidationError(None, {}) from exc
         written.keys.append(key)
     return written
+
+
+def after_commit(tx: Executor, action: Callable[[], Awaitable[None]]) -> None:
+    """Run `action` after the outermost commit, unless the savepoint it was asked in is undone
+    first (a nested save that failed while its caller went on): a file is never deleted for a
+    change that did not happen."""
+    undone = False
+
+    async def mark_undone() -> None:
+        nonlocal undone
+        undone = True
+
+    async def run() -> None:
+        if not undone:
+            await action()
+
+    tx.on_rollback(mark_undone)
+    tx.on_commit(run)
 
 
 def replaced_names(record: Record) -> list[str]:

@@ -368,7 +368,7 @@ class RecordsService:
                 async def delete_replaced() -> None:
                     await file_storage.delete_files(self.app, saved, replaced)
 
-                tx.on_commit(delete_replaced)
+                file_storage.after_commit(tx, delete_replaced)
 
         await hook.trigger(event, write)
         action = "create" if is_new else "update"
@@ -411,9 +411,11 @@ class RecordsService:
 
         await self.app.hooks.on_record_delete.trigger(event, write)
 
+        if file_storage.has_files(record):
+            folder = file_storage.record_prefix(record)
+            file_storage.after_commit(tx, lambda: file_storage.delete_prefix(self.app, folder))
+
         async def after_commit() -> None:
-            if file_storage.has_files(record):
-                await file_storage.delete_prefix(self.app, file_storage.record_prefix(record))
             await self.app.hooks.on_record_after_delete_success.trigger(
                 RecordEvent(record=record, request=request), _noop
             )

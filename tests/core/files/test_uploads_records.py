@@ -85,3 +85,21 @@ async def test_a_failed_save_inside_a_committed_transaction_leaves_no_file(app: 
             await app.records.save_record(record, tx)
         # the caller carries on and commits without the row
     assert await keys(app, f"{docs['id']}/") == []
+
+
+async def test_a_replaced_file_survives_when_its_savepoint_is_undone(app: App, docs: dict) -> None:
+    out = await app.records.create(
+        "docs", {"one": await Upload.from_bytes(b"old", "old.txt")}, RequestInfo(method="POST")
+    )
+    old_key = f"{docs['id']}/{out['id']}/{out['one']}"
+    collection = app.records.collection("docs")
+    record = await app.records.get_by_id(collection, out["id"])
+    assert record is not None
+    load_body(record, {"one": await Upload.from_bytes(b"new", "new.txt")}, Access.SUPERUSER)
+    async with app.db.transaction():
+        with pytest.raises(RuntimeError):
+            async with app.db.transaction() as tx:
+                await app.records.save_record(record, tx)
+                raise RuntimeError("a later step of the same savepoint fails")
+    # the outer transaction committed, but not the update: the old file stays, the new one is gone
+    assert await keys(app, f"{docs['id']}/") == [old_key]
