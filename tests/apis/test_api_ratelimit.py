@@ -265,3 +265,19 @@ async def test_settings_saved_in_pocketbase_shape(client: httpx2.AsyncClient, su
     assert (await client.get("/api/settings", headers=su_headers)).json()["rateLimits"] == expected
     r = await patch(client, su_headers, {"rules": None})
     assert r.json()["rateLimits"]["rules"] == []
+
+
+async def test_file_downloads_carry_the_file_tag(
+    client: httpx2.AsyncClient, su_headers: dict[str, str], clock: Clock
+) -> None:
+    docs = {**open_collection("docs"), "fields": [{"name": "doc", "type": "file", "maxSelect": 1}]}
+    await create_collection(client, su_headers, docs)
+    files = {"doc": ("a.txt", b"hello", "text/plain")}
+    record = (await client.post("/api/collections/docs/records", files=files, headers=su_headers)).json()
+    url = f"/api/files/docs/{record['id']}/{record['doc']}"
+    await limits(client, su_headers, rule("docs:file", 1), rule("/api/", 5))
+    assert await statuses(client, 3, url) == [200, 429, 429]
+    # a route outside the file tag still counts against the path rule only
+    assert await statuses(client, 1) == [200]
+    # an unknown collection is a 404 before counting, as PocketBase does
+    assert await statuses(client, 2, f"/api/files/nope/{record['id']}/{record['doc']}") == [404, 404]

@@ -5,7 +5,7 @@ Runs after `FrontMiddleware` (so the caller's auth is known) and before routing.
 
 When on, superusers and `excludedIPs` are never limited, like PocketBase. Routes that act on a
 collection (record CRUD and the auth flows, PocketBase's `collectionPathRateLimit` and inline
-checks) are recognised from the path, so their tag labels (`users:create`, `*:auth`...) are tried
+checks, file downloads) are recognised from the path, so their tag labels (`users:create`, `*:auth`...) are tried
 before the path labels, and their counters are kept per collection and route. An unknown
 collection is not counted: the endpoint answers 404, as PocketBase does before its check.
 
@@ -105,8 +105,17 @@ class RateLimitMiddleware:
         return None if rule is None else (rule, f"{collection.id} {pattern} {' '.join(tags)}")
 
 
+FILE_ROUTE = "GET /api/files/{collection}/{recordId}/{filename}"
+
+
 def _collection_route(method: str, path: str) -> tuple[str, str, tuple[str, ...]] | None:
     """(collection, route pattern, tags) when the path is one of PocketBase's collection routes."""
+    if path.startswith("/api/files/"):
+        # file downloads carry PocketBase's `file` tag (`posts:file`, `*:file`), counted per collection
+        parts = path[len("/api/files/") :].split("/")
+        if method not in ("GET", "HEAD") or len(parts) != 3 or not all(parts):
+            return None
+        return parts[0], FILE_ROUTE, ("file",)
     if not path.startswith("/api/collections/"):
         return None
     parts = path[len("/api/collections/") :].split("/")
