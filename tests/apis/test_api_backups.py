@@ -153,11 +153,14 @@ async def test_download(app: App, client: httpx2.AsyncClient, su_headers: dict[s
     assert r.headers["content-disposition"] == 'attachment; filename="test1.zip"'
     assert "sandbox" in r.headers["content-security-policy"]
     assert zipfile.ZipFile(BytesIO(r.content)).namelist() == ["data.db"]
+    r = await client.get(f"/api/backups/test1.zip?token={token}", headers={"Range": "bytes=0-9"})
+    assert (r.status_code, r.content) == (206, (await read_backup(app, "test1.zip"))[:10]), "downloads can resume"
     r = await client.get(f"/api/backups/%40test4.zip?token={token}")
     assert r.status_code == 200
-    await app.settings.patch({"trustedProxy": {"headers": ["x-test-ip"]}, "superuserIPs": ["10.0.0.0/8"]})
-    r = await client.get(f"/api/backups/test1.zip?token={token}", headers={"x-test-ip": "10.1.2.3"})
-    assert r.status_code == 200
+    await app.settings.patch({"trustedProxy": {"headers": ["x-test-ip"]}, "superuserIPs": ["10.0.0.0/8", "::1"]})
+    for ip in ("10.1.2.3", "::1"):
+        r = await client.get(f"/api/backups/test1.zip?token={token}", headers={"x-test-ip": ip})
+        assert r.status_code == 200, ip
     r = await client.get(f"/api/backups/test1.zip?token={token}", headers={"x-test-ip": "127.0.0.1"})
     assert r.json() == FILE_TOKEN_NEEDED
 

@@ -1,7 +1,8 @@
 """`/api/backups`: list, create, upload, download, delete and restore backups (superusers only).
 
 Downloads are authorised like PocketBase's, by a superuser *file* token in `?token=` (a browser
-link cannot carry the Authorization header), and refused outside `superuserIPs` when it is set.
+link cannot carry the Authorization header), and refused outside `superuserIPs` when it is set;
+they answer ranges and revalidation like file downloads (an interrupted download can resume).
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
+from satchel.apis.blob_response import blob_response
 from satchel.apis.client_ip import client_ip
 from satchel.apis.guards import require_superuser
 from satchel.apis.multipart_stream import first_file
 from satchel.apis.request import LOAD_ERROR, read_body
 from satchel.apis.responses import JSONResponse, no_content
+from satchel.apis.rest.files import CACHE_CONTROL, CONTENT_SECURITY_POLICY
 from satchel.core.app import App
 from satchel.core.auth.email_flows import find_by_token
 from satchel.core.auth.tokens import TYPE_FILE
@@ -63,16 +66,14 @@ async def upload_backup(request: Request) -> Response:
 
 
 def _ip_allowed(allowed: list[Any], ip: str) -> bool:
+    """Whether `ip` is one of `allowed` (addresses or CIDR subnets); unparsable entries never match."""
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
     for item in allowed:
         try:
-            if "/" in str(item):
-                if address in ipaddress.ip_network(str(item), strict=False):
-                    return True
-            elif address == ipaddress.ip_address(str(item)):
+            if address in ipaddress.ip_network(str(item), strict=False):
                 return True
         except ValueError:
             continue
@@ -88,15 +89,14 @@ async def download_backup(request: Request) -> Response:
     if allowed and not _ip_allowed(allowed, client_ip(request.scope, app.settings.current["trustedProxy"])):
         raise ForbiddenError(NO_ACCESS)
     key = request.path_params["key"]
-    info, chunks = await app.backups.open(key)
+    info = await app.backups.stat(key)
     headers = {
         "Content-Disposition": f'attachment; filename="{key}"',
-        "Content-Length": str(info.size),
-        "Content-Security-Policy": "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox",
-        "Cache-Control": "max-age=2592000, stale-while-revalidate=86400",
-        "Last-Modified": datetime.fromtimestamp(info.modified, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT"),
+        "Content-Type": "application/zip",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Cache-Control": CACHE_CONTROL,
     }
-    return StreamingResponse(chunks, media_type="application/zip", headers=headers)
+    return blob_response(request, app.backups.store, key, info, headers)
 
 
 async def delete_backup(request: Request) -> Response:

@@ -104,15 +104,14 @@ class BackupsService:
             raise BadRequestError("Failed to retrieve backup items.") from exc
         return [Backup(i.key, i.size, i.modified) for i in infos if "/" not in i.key]
 
-    async def open(self, key: str) -> tuple[BlobInfo, AsyncIterator[bytes]]:
-        """The archive's info and bytes, for a download; NotFoundError when there is none."""
+    async def stat(self, key: str) -> BlobInfo:
+        """The archive's info, for a download from `store`; NotFoundError when there is none."""
         if not names.is_key(key):
             raise NotFoundError()
         try:
-            info = await self.store.stat(key)
+            return await self.store.stat(key)
         except BlobNotFoundError as exc:
             raise NotFoundError() from exc
-        return info, self.store.read(key)
 
     async def delete(self, key: str) -> None:
         if key and self.active() == key:
