@@ -75,14 +75,37 @@ async def test_cors_preflight_and_unknown_routes(client: httpx2.AsyncClient) -> 
     assert r.status_code == 404 and r.json()["status"] == 404
 
 
-async def test_body_limit(app: App) -> None:
+async def test_body_limit(app: App, su_headers: dict) -> None:
     from satchel.testing import client_for
+
+    json_type = {"content-type": "application/json"}
+
+    def body(size: int) -> bytes:
+        return b"{" + b" " * (size - 2) + b"}"
 
     app.config.max_body_size = 1000
     async with client_for(app) as c:
-        r = await c.post("/api/collections/users/records", content=b"{" + b" " * 2000 + b"}",
-                         headers={"content-type": "application/json"})
-    assert r.status_code == 413 and r.json()["status"] == 413
+        r = await c.post("/api/collections/users/auth-with-password", content=body(2000), headers=json_type)
+        assert r.status_code == 413 and r.json()["status"] == 413
+        # record writes get room for what the collection's fields may carry (PocketBase's dynamic limit):
+        # here 1000 + 2 files x 3000 bytes
+        fields = [{"name": "docs", "type": "file", "maxSelect": 2, "maxSize": 3000}]
+        r = await c.post("/api/collections", json={"name": "papers", "type": "base", "createRule": "",
+                                                   "updateRule": "", "fields": fields}, headers=su_headers)
+        assert r.status_code == 200, r.text
+        r = await c.post("/api/collections/papers/records", content=body(7000), headers=json_type)
+        assert r.status_code == 200, r.text
+        r = await c.patch(f"/api/collections/papers/records/{r.json()['id']}", content=body(7000), headers=json_type)
+        assert r.status_code == 200, r.text
+        r = await c.post("/api/collections/papers/records", content=body(7001), headers=json_type)
+        assert r.status_code == 413
+        # the batch route has its own limit (settings.batch.maxBodySize; 0 means PocketBase's 128 MB)
+        await app.settings.patch({"batch": {"enabled": True, "maxRequests": 5, "timeout": 3, "maxBodySize": 0}})
+        r = await c.post("/api/batch", content=b'{"requests": []' + b" " * 2000 + b"}", headers=json_type)
+        assert r.status_code == 400 and r.json()["status"] == 400
+        await app.settings.patch({"batch": {"enabled": True, "maxRequests": 5, "timeout": 3, "maxBodySize": 100}})
+        r = await c.post("/api/batch", content=b'{"requests": []' + b" " * 200 + b"}", headers=json_type)
+        assert r.status_code == 413
 
 
 async def test_hostile_json_nesting_is_a_400(client: httpx2.AsyncClient) -> None:

@@ -30,6 +30,10 @@ ALLOW_METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
 _VARY_ORIGIN = (b"vary", b"Origin")
 _ALLOW_ANY = (b"access-control-allow-origin", b"*")
 _Header = tuple[bytes, bytes]
+COLLECTIONS_PREFIX = "/api/collections/"
+BATCH_PATH = "/api/batch"
+DEFAULT_BATCH_BODY_SIZE = 128 << 20
+"""PocketBase's batch body limit when `batch.maxBodySize` is 0."""
 UNLIMITED_BODY = frozenset({"/api/backups/upload"})
 """Paths without the body size limit, like PocketBase's `BodyLimit(0)`: backup archives are large
 (the route requires a superuser before it reads any of the body)."""
@@ -49,7 +53,7 @@ class FrontMiddleware:
         if scope["method"] == "OPTIONS":
             await _preflight(send, cors, request_headers)
             return
-        limit = 0 if scope["path"] in UNLIMITED_BODY else self.app.config.max_body_size
+        limit = self._body_limit(scope)
         declared = length is not None and length.isdigit()
         if limit > 0 and declared and int(length) > limit:  # type: ignore[arg-type]
             await _too_large(send, cors)
@@ -71,6 +75,23 @@ class FrontMiddleware:
             await self._counting(scope, receive, send_with_cors, limit, cors)
         if key is not None:  # after the response: a throttled `lastUsed` write
             await self.app.api_keys.touch(key)
+
+    def _body_limit(self, scope: Scope) -> int:
+        """The request body limit (0: none), as PocketBase sets it per route."""
+        path: str = scope["path"]
+        default = self.app.config.max_body_size
+        if path in UNLIMITED_BODY:
+            return 0
+        if path == BATCH_PATH:
+            return int(self.app.settings.current["batch"]["maxBodySize"]) or DEFAULT_BATCH_BODY_SIZE
+        if scope["method"] in ("POST", "PATCH") and path.startswith(COLLECTIONS_PREFIX):
+            # record create/update: room for every file (and big editor/json value) the collection allows
+            parts = path[len(COLLECTIONS_PREFIX) :].split("/")
+            if len(parts) in (2, 3) and parts[1] == "records":
+                collection = self.app.collections.get(parts[0])
+                if collection is not None:
+                    return collection.max_body_size(default)
+        return default
 
     async def _counting(
         self, scope: Scope, receive: Receive, send: Send, limit: int, cors: tuple[_Header, ...]

@@ -144,6 +144,13 @@ class Collection:
                 return f
         return None
 
+    def max_body_size(self, default: int) -> int:
+        """The body limit of a record create/update: `default` plus what each field may carry
+        (PocketBase's dynamic collection body limit; a view collection takes no writes)."""
+        if self.is_view:
+            return default
+        return default + sum(f.max_body_size() for f in self.fields)
+
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
 

@@ -103,6 +103,11 @@ class Field:
         """Check option values (min <= max, known collection ids, ...); {} when valid."""
         return {}
 
+    def max_body_size(self) -> int:
+        """Bytes this field may add to a write request beyond the default body limit (PocketBase's
+        `CalculateMaxBodySize`): big values (files, long documents) must not be cut off by it."""
+        return 0
+
     # ------------------------------------------------------------------- storage
     def column(self) -> ir.ColumnDef:
         """The SQL column definition holding this field's value."""

@@ -21,6 +21,9 @@ class EditorField(StoredText):
     max_size: int = 0
     convert_urls: bool = False
 
+    def max_body_size(self) -> int:
+        return self.max_size if self.max_size > 0 else DEFAULT_MAX_SIZE
+
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
         problem = check_range(self.max_size, 0, MAX_SAFE_INT)
         return {"maxSize": problem} if problem is not None else {}

@@ -50,6 +50,9 @@ class FileField(ListValue, Field):
     def effective_max_select(self) -> int:
         return max(self.max_select, 1)
 
+    def max_body_size(self) -> int:
+        return self.effective_max_size * self.effective_max_select
+
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
         errors: ErrorTree = {}
         for key, value in (("maxSelect", self.max_select), ("maxSize", self.max_size)):

@@ -85,6 +85,9 @@ class JSONField(Field):
             return _from_text(raw)
         return _go_value(raw)
 
+    def max_body_size(self) -> int:
+        return self.max_size if self.max_size > 0 else DEFAULT_MAX_SIZE
+
     def validate_options(self, ctx: OptionsContext) -> ErrorTree:
         problem = check_range(self.max_size, 0, MAX_SAFE_INT)
         return {"maxSize": problem} if problem is not None else {}
