@@ -53,7 +53,7 @@ async def test_round_trip(size: int) -> None:
     data = os.urandom(size)
     blob = await _encrypt(data)
     assert is_encrypted(blob) and blob.startswith(MAGIC)
-    assert data not in blob or size == 0
+    assert size < 16 or data not in blob  # a short string may turn up in random bytes by chance
     assert await _decrypt(blob) == data
     assert await _decrypt(blob, piece=1) == data
 
