@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from satchel.core.auth import auth_rule, form_input, mfa, refs
 from satchel.core.auth.email_flows import auth_collection, find_by_email, rotate_token_key
-from satchel.core.auth.oauth2 import config, redirect_urls, registry
+from satchel.core.auth.oauth2 import avatar, config, redirect_urls, registry
 from satchel.core.auth.oauth2.http import ProviderError, ProviderHTTP
 from satchel.core.auth.oauth2.provider import AuthUser
 from satchel.core.collections.model import Collection
@@ -34,6 +34,7 @@ from satchel.core.errors import (
     ValidationError,
     required,
 )
+from satchel.core.fields.file import FileField
 from satchel.core.hooks import RecordAuthWithOAuth2Event
 from satchel.core.records import storage
 from satchel.core.records.model import Record
@@ -124,7 +125,7 @@ async def auth_with_oauth2(
         auth_user: AuthUser = e.oauth2_user
         record = e.record
         if record is None:
-            record = await _create(app, collection, auth_user, e.create_data, request)
+            record = await _create(app, http, collection, auth_user, e.create_data, request)
             await _link_new(app, record, name, auth_user, request)
         else:
             await _update_and_link(app, record, None if link is not None else name, auth_user, request)
@@ -170,7 +171,12 @@ async def _existing_record(
 
 # ----------------------------------------------------------------------------------- creating
 async def _create(
-    app: App, collection: Collection, user: AuthUser, create_data: dict[str, Any], request: RequestInfo
+    app: App,
+    http: ProviderHTTP,
+    collection: Collection,
+    user: AuthUser,
+    create_data: dict[str, Any],
+    request: RequestInfo,
 ) -> Record:
     if collection.is_superusers:
         raise BadRequestError(FAILED)  # superusers never sign up through a provider
@@ -186,16 +192,28 @@ async def _create(
     username_field = mapped.get("username") or ""
     if username_field and username_field not in payload and await _username_free(app, collection, username_field, user):
         payload[username_field] = user.username
-    avatar_field = mapped.get("avatarURL") or ""
-    field = collection.field(avatar_field) if avatar_field else None
-    # a file field would need the image downloaded (PocketBase does); Satchel leaves it empty
-    if field is not None and field.type != "file" and avatar_field not in payload and user.avatar_url:
-        payload[avatar_field] = user.avatar_url
+    await _map_avatar(http, collection, mapped.get("avatarURL") or "", user, payload)
     created = await app.records.create(collection.name, payload, request)
     record = await storage.fetch_by_id(app.db.executor(), collection, str(created.get("id", "")))
     if record is None:  # a create hook removed it again
         raise BadRequestError(FAILED)
     return record
+
+
+async def _map_avatar(
+    http: ProviderHTTP, collection: Collection, field_name: str, user: AuthUser, payload: dict[str, Any]
+) -> None:
+    """PocketBase's avatar mapping: a file field gets the downloaded image (or stays empty when the
+    download fails), any other field the URL itself; a value from `createData` wins."""
+    field = collection.field(field_name) if field_name else None
+    if field is None or field_name in payload or not user.avatar_url:
+        return
+    if not isinstance(field, FileField):
+        payload[field_name] = user.avatar_url
+        return
+    upload = await avatar.avatar_upload(http, user.avatar_url, field, collection.name)
+    if upload is not None:
+        payload[field_name] = upload
 
 
 async def _username_free(app: App, collection: Collection, field_name: str, user: AuthUser) -> bool:

@@ -27,11 +27,22 @@ class ProviderError(Exception):
 
 
 class ProviderHTTP:
-    """Makes the clients that talk to providers; tests pass a transport or a shorter timeout."""
+    """Makes the clients that talk to providers; tests pass a transport or a shorter timeout.
 
-    def __init__(self, timeout: float = TIMEOUT_S, transport: httpx2.AsyncBaseTransport | None = None) -> None:
+    `allow_private_addresses` lifts the avatar download's address guard (`avatar.allowed_address`)
+    for tests whose servers live on loopback; only code sets it, never a request or a setting.
+    """
+
+    def __init__(
+        self,
+        timeout: float = TIMEOUT_S,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        *,
+        allow_private_addresses: bool = False,
+    ) -> None:
         self.timeout = timeout
         self.transport = transport
+        self.allow_private_addresses = allow_private_addresses
 
     def client(self) -> httpx2.AsyncClient:
         return httpx2.AsyncClient(timeout=self.timeout, transport=self.transport, follow_redirects=False)
