@@ -5,7 +5,8 @@ field errors), the code is exchanged and the user fetched (each failure its own 
 500: a provider that is down is the client's problem to retry), then the record is found by
 its `_externalAuths` link, else it is the signed-in caller (linking a provider to an account),
 else the record with the provider's *verified* email, else a new one from `createData` plus the
-collection's `mappedFields` through the records service (createRule, validation, hooks).
+collection's `mappedFields` through the records service (createRule, validation, hooks); an
+avatar mapped to a file field is downloaded into it first (`avatar`, best effort).
 
 An existing record that was not verified gets a random password before it is linked (someone
 may have registered the address before its owner: PocketBase's guard) and becomes verified when
