@@ -19,6 +19,7 @@ from satchel.core.auth.oauth2 import redirect
 from satchel.core.auth.service import AuthService
 from satchel.core.backups.service import BackupsService
 from satchel.core.collections.service import CollectionsService
+from satchel.core.files.serve import FileServer
 from satchel.core.files.storages import Storages
 from satchel.core.hooks import Hooks
 from satchel.core.realtime.broker import NODE_ID_LENGTH, LocalTransport, RealtimeBroker, Transport
@@ -75,6 +76,7 @@ def build_app(
     )
     app.realtime = RealtimeBroker(app, transport)
     app.storages = Storages(app, blob_store)
+    app.files = FileServer(app)
     app.backups = BackupsService(app)
     redirect.register(app)
     return app

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from satchel.core.auth.service import AuthService
     from satchel.core.backups.service import BackupsService
     from satchel.core.collections.service import CollectionsService
+    from satchel.core.files.serve import FileServer
     from satchel.core.files.storages import Storages
     from satchel.core.hooks import Hooks
     from satchel.core.realtime.broker import RealtimeBroker
@@ -76,6 +77,8 @@ class App:
         self.collections_service: CollectionsService
         self.storages: Storages
         """Blob stores for uploaded files and backups, as the runtime settings choose them."""
+        self.files: FileServer
+        """Decides what `GET /api/files/...` sends (and keeps the thumbnail queue)."""
         self.backups: BackupsService
 
     async def bootstrap(self) -> None:

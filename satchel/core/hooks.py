@@ -15,6 +15,8 @@ from satchel.tools.hooks import Event, Hook, TaggedHook
 
 if TYPE_CHECKING:
     from satchel.core.collections.model import Collection
+    from satchel.core.fields.file import FileField
+    from satchel.core.files.serve import ServedFile
     from satchel.core.records.model import Record
     from satchel.core.rules.request_info import RequestInfo
     from satchel.ports.mailer import MailMessage
@@ -128,6 +130,42 @@ class CollectionEvent(Event):
         return (self.collection.id, self.collection.name)
 
 
+@dataclass(eq=False)
+class FileDownloadRequestEvent(Event):
+    """A record file about to be sent (PocketBase's OnFileDownloadRequest). Access was checked;
+    `served` (the original or the thumbnail) may be replaced, or the handler may raise to refuse."""
+
+    collection: Collection
+    record: Record
+    field: FileField
+    request: RequestInfo
+    served: ServedFile
+
+    def tags(self) -> tuple[str, ...]:
+        return (self.collection.id, self.collection.name)
+
+
+@dataclass(eq=False)
+class FileTokenRequestEvent(Event):
+    """A file token being issued to `record` (PocketBase's OnFileTokenRequest); `token` is set by
+    the innermost handler and may be replaced after `next()`."""
+
+    record: Record
+    token: str = ""
+
+    def tags(self) -> tuple[str, ...]:
+        return (self.record.collection.id, self.record.collection.name)
+
+
+@dataclass(eq=False)
+class BackupEvent(Event):
+    """A backup archive being created or restored (PocketBase's OnBackupCreate/OnBackupRestore).
+    The innermost handler does the work; a handler may raise to refuse, or act after `next()`
+    (the name was validated before the hook: it is not meant to be changed)."""
+
+    name: str
+
+
 class Hooks:
     """All hook points. Attribute names are the public hook API (`app.hooks.on_record_create`)."""
 
@@ -166,6 +204,11 @@ class Hooks:
         self.on_collection_create: Hook[CollectionEvent] = Hook()
         self.on_collection_update: Hook[CollectionEvent] = Hook()
         self.on_collection_delete: Hook[CollectionEvent] = Hook()
+        # files and backups
+        self.on_file_download_request: Hook[FileDownloadRequestEvent] = Hook()
+        self.on_file_token_request: Hook[FileTokenRequestEvent] = Hook()
+        self.on_backup_create: Hook[BackupEvent] = Hook()
+        self.on_backup_restore: Hook[BackupEvent] = Hook()
 
     def names(self) -> list[str]:
         return [k for k, v in vars(self).items() if isinstance(v, Hook)]

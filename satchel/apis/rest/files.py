@@ -12,7 +12,6 @@ from satchel.apis.blob_response import blob_response
 from satchel.apis.request import request_info
 from satchel.apis.responses import JSONResponse
 from satchel.core.app import App
-from satchel.core.files.serve import file_server
 from satchel.core.files.tokens import issue_file_token
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
@@ -31,7 +30,7 @@ def _app(request: Request) -> App:
 async def download(request: Request) -> Response:
     app = _app(request)
     params, q = request.path_params, request.query_params
-    served = await file_server(app).open(
+    served = await app.files.open(
         params["collection"],
         params["recordId"],
         params["filename"],
@@ -51,7 +50,7 @@ async def download(request: Request) -> Response:
 
 
 async def file_token(request: Request) -> Response:
-    token = issue_file_token(_app(request), getattr(request.state, "auth", None))
+    token = await issue_file_token(_app(request), getattr(request.state, "auth", None))
     return JSONResponse({"token": token})
 
 

@@ -31,6 +31,7 @@ from satchel.core.backups.restore import (
 from satchel.core.backups.schedule import AutoBackups
 from satchel.core.errors import BadRequestError, FieldError, NotFoundError, ValidationError, required
 from satchel.core.files.storages import s3_config
+from satchel.core.hooks import BackupEvent
 from satchel.ports.blobs import BlobError, BlobInfo, BlobNotFoundError, BlobStore
 from satchel.ports.database import DatabaseError, InvalidCopyError
 from satchel.tools.file_lock import FileLock
@@ -149,6 +150,13 @@ class BackupsService:
     ) -> None:
         """Create an archive under a name Satchel generated (automatic backups: `@auto_...`)."""
         secret = self.app.config.backup_passphrase if passphrase is None else passphrase
+
+        async def archive(_: BackupEvent) -> None:
+            await self._archive(name, secret, progress)
+
+        await self.app.hooks.on_backup_create.trigger(BackupEvent(name=name), archive)
+
+    async def _archive(self, name: str, secret: str, progress: Progress | None) -> None:
         async with self._operation(name, CREATE_BUSY) as work:
             path = work / "archive.zip"
             files = self.app.storages.files() if s3_config(self.app.settings.current["s3"]) is None else None
@@ -196,6 +204,13 @@ class BackupsService:
         if self.active() is not None:
             raise BadRequestError(RESTORE_BUSY)
         secret = self.app.config.backup_passphrase if passphrase is None else passphrase
+
+        async def replace(_: BackupEvent) -> None:
+            await self._restore(key, secret, progress)
+
+        await self.app.hooks.on_backup_restore.trigger(BackupEvent(name=key), replace)
+
+    async def _restore(self, key: str, secret: str, progress: Progress | None) -> None:
         async with self._operation(key, RESTORE_BUSY) as work:
             if not names.is_key(key) or not await self._exists_strict(key):
                 raise BadRequestError("Missing or invalid backup file.")

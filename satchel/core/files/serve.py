@@ -16,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import posixpath
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -28,6 +27,7 @@ from satchel.core.files import thumbs
 from satchel.core.files.sniff import SNIFF_LENGTH, sniff
 from satchel.core.files.tokens import file_token_record
 from satchel.core.files.view_files import source_record
+from satchel.core.hooks import FileDownloadRequestEvent
 from satchel.core.records import storage
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import CONTEXT_PROTECTED_FILE, RequestInfo
@@ -191,12 +191,14 @@ class FileServer:
             info = await store.stat(key)
         except (BlobNotFoundError, InvalidKeyError) as exc:
             raise NotFoundError() from exc
-        original = served_file(store, key, filename, info, await self.types.of(store, key, info))
-        if thumb and thumbs.allowed(thumb, field.thumbs) and original.real_type in thumbs.IMAGE_TYPES:
-            served = await self._thumb(original, base, thumb)
-            if served is not None:
-                return served
-        return original
+        served = served_file(store, key, filename, info, await self.types.of(store, key, info))
+        if thumb and thumbs.allowed(thumb, field.thumbs) and served.real_type in thumbs.IMAGE_TYPES:
+            served = await self._thumb(served, base, thumb) or served
+        event = FileDownloadRequestEvent(
+            collection=collection, record=record, field=field, request=request, served=served
+        )
+        await self.app.hooks.on_file_download_request.trigger(event, _sent_by_the_api)
+        return event.served
 
     async def _may_view(self, record: Record, request: RequestInfo, token: str) -> bool:
         """The viewRule as the file token's holder (not the Authorization header's) sees it."""
@@ -243,12 +245,5 @@ class FileServer:
         await store.write(key, one_chunk(encoded), content_type=thumbs.output_type(source_type))
 
 
-_servers: weakref.WeakKeyDictionary[App, FileServer] = weakref.WeakKeyDictionary()
-
-
-def file_server(app: App) -> FileServer:
-    """The app's file server (one per app: it holds the thumb generation queue)."""
-    server = _servers.get(app)
-    if server is None:
-        server = _servers[app] = FileServer(app)
-    return server
+async def _sent_by_the_api(_: FileDownloadRequestEvent) -> None:
+    """The innermost handler: nothing to do here, the API layer streams `event.served`."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from satchel.core.auth.tokens import TYPE_FILE, issue_record_token, token_record_ref, verify_record_token
 from satchel.core.errors import UnauthorizedError
+from satchel.core.hooks import FileTokenRequestEvent
 from satchel.core.records import storage
 from satchel.core.records.model import Record
 
@@ -19,11 +20,17 @@ if TYPE_CHECKING:
     from satchel.core.app import App
 
 
-def issue_file_token(app: App, auth: Record | None) -> str:
+async def issue_file_token(app: App, auth: Record | None) -> str:
     """A file token for the caller; 401 for guests (PocketBase's RequireAuth)."""
     if auth is None or not auth.collection.is_auth:
         raise UnauthorizedError()
-    return issue_record_token(app.secret, auth, TYPE_FILE)
+
+    async def issue(e: FileTokenRequestEvent) -> None:
+        e.token = issue_record_token(app.secret, e.record, TYPE_FILE)
+
+    event = FileTokenRequestEvent(record=auth)
+    await app.hooks.on_file_token_request.trigger(event, issue)
+    return event.token
 
 
 async def file_token_record(app: App, token: str) -> Record | None:
