@@ -86,7 +86,7 @@ async def test_a_new_account_is_created_linked_and_verified(
     assert record["name"] == "Name alice"  # the users collection maps name
     assert meta["isNew"] is True and meta["id"] == "alice" and meta["email"] == "alice@example.com"
     assert meta["name"] == "Name alice" and meta["username"] == "alice"
-    assert meta["avatarURL"] == meta["avatarUrl"] == "https://img.example.com/alice.png"
+    assert meta["avatarURL"] == meta["avatarUrl"] == "https://img.example.invalid/alice.png"
     assert meta["accessToken"] and meta["expiry"] and meta["rawUser"]["sub"] == "alice"
     (link,) = await links(app, record["id"])
     assert (link.get("provider"), link.get("providerId"), link.get("collectionRef")) == (

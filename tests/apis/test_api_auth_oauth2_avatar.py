@@ -176,5 +176,5 @@ async def test_a_text_field_mapping_gets_the_url(
     assert r.status_code == 200, r.text
     r = await sign_in(client, "uma")  # the provider's own picture claim
     assert r.status_code == 200, r.text
-    assert r.json()["record"]["picture"] == "https://img.example.com/uma.png"
+    assert r.json()["record"]["picture"] == "https://img.example.invalid/uma.png"
     assert r.json()["record"]["avatar"] == ""

@@ -23,7 +23,7 @@ function account(sub) {
         email_verified: !sub.startsWith('unverified-'),
         name: `Name ${sub}`,
         preferred_username: sub,
-        picture: `https://img.example.com/${sub}.png`,
+        picture: `https://img.example.invalid/${sub}.png`,
       };
     },
   };
