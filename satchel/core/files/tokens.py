@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from satchel.core.auth.tokens import TYPE_FILE, issue_record_token, token_record_ref, verify_record_token
+from satchel.core.auth.email_flows import find_by_token
+from satchel.core.auth.tokens import TYPE_FILE, issue_record_token
 from satchel.core.errors import UnauthorizedError
 from satchel.core.hooks import FileTokenRequestEvent
-from satchel.core.records import storage
 from satchel.core.records.model import Record
 
 if TYPE_CHECKING:
@@ -35,15 +35,4 @@ async def issue_file_token(app: App, auth: Record | None) -> str:
 
 async def file_token_record(app: App, token: str) -> Record | None:
     """The auth record a valid, unexpired, unrevoked file token was issued to; None otherwise."""
-    if not token:
-        return None
-    ref = token_record_ref(token, TYPE_FILE)
-    if ref is None:
-        return None
-    collection = app.collections.get(ref[0])
-    if collection is None or not collection.is_auth:
-        return None
-    record = await storage.fetch_by_id(app.db.executor(), collection, ref[1])
-    if record is None or verify_record_token(app.secret, token, record, TYPE_FILE) is None:
-        return None
-    return record
+    return await find_by_token(app, token, TYPE_FILE) if token else None
