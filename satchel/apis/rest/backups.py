@@ -7,7 +7,6 @@ they answer ranges and revalidation like file downloads (an interrupted download
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from satchel.apis.responses import JSONResponse, no_content
 from satchel.apis.rest.files import CACHE_CONTROL, CONTENT_SECURITY_POLICY
 from satchel.core.app import App
 from satchel.core.auth.email_flows import find_by_token
+from satchel.core.auth.superusers import superuser_ip_allowed
 from satchel.core.auth.tokens import TYPE_FILE
 from satchel.core.errors import BadRequestError, ForbiddenError
 from satchel.tools.datetime import format_dt
@@ -65,28 +65,12 @@ async def upload_backup(request: Request) -> Response:
     return no_content()
 
 
-def _ip_allowed(allowed: list[Any], ip: str) -> bool:
-    """Whether `ip` is one of `allowed` (addresses or CIDR subnets); unparsable entries never match."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    for item in allowed:
-        try:
-            if address in ipaddress.ip_network(str(item), strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
 async def download_backup(request: Request) -> Response:
     app = _app(request)
     record = await find_by_token(app, request.query_params.get("token", ""), TYPE_FILE)
     if record is None or not record.is_superuser:
         raise ForbiddenError(NO_ACCESS)
-    allowed = app.settings.current["superuserIPs"]
-    if allowed and not _ip_allowed(allowed, client_ip(request.scope, app.settings.current["trustedProxy"])):
+    if not superuser_ip_allowed(app.settings.current, client_ip(request.scope, app.settings.current["trustedProxy"])):
         raise ForbiddenError(NO_ACCESS)
     key = request.path_params["key"]
     info = await app.backups.stat(key)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import ipaddress
+from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections.model import SUPERUSERS
 from satchel.core.errors import NotFoundError, ValidationError
@@ -56,3 +57,24 @@ async def delete_superuser(app: App, email: str) -> bool:
 
 
 __all__ = ["ValidationError", "delete_superuser", "find_superuser", "upsert_superuser"]
+
+
+def superuser_ip_allowed(settings: dict[str, Any], ip: str) -> bool:
+    """Whether a superuser may act from `ip` under the `superuserIPs` setting (empty: anywhere).
+
+    Entries are addresses or CIDR subnets; an unparsable entry or address never matches.
+    """
+    allowed = settings.get("superuserIPs") or []
+    if not allowed:
+        return True
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    for item in allowed:
+        try:
+            if address in ipaddress.ip_network(str(item), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False

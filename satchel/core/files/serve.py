@@ -13,13 +13,13 @@ PocketBase's rules, kept here so that every API serves files alike:
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import posixpath
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from satchel.core.auth.superusers import superuser_ip_allowed
 from satchel.core.collections.model import Collection
 from satchel.core.errors import NotFoundError
 from satchel.core.fields.file import FileField
@@ -139,21 +139,6 @@ def file_field_of(record: Record, filename: str) -> FileField | None:
     return None
 
 
-def _ip_in_list(items: list[str], ip: str) -> bool:
-    """Whether `ip` is one of `items` (addresses or CIDR subnets); unparsable entries never match."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    for item in items:
-        try:
-            if address in ipaddress.ip_network(item, strict=False):
-                return True
-        except (ValueError, TypeError):
-            continue
-    return False
-
-
 class FileServer:
     def __init__(self, app: App) -> None:
         self.app = app
@@ -203,8 +188,7 @@ class FileServer:
     async def _may_view(self, record: Record, request: RequestInfo, token: str) -> bool:
         """The viewRule as the file token's holder (not the Authorization header's) sees it."""
         auth = await file_token_record(self.app, token)
-        allowed_ips = self.app.settings.current.get("superuserIPs") or []
-        if auth is not None and auth.is_superuser and allowed_ips and not _ip_in_list(allowed_ips, request.ip):
+        if auth is not None and auth.is_superuser and not superuser_ip_allowed(self.app.settings.current, request.ip):
             auth = None
         as_holder = replace(request, auth=auth, context=CONTEXT_PROTECTED_FILE, scopes=None)
         collection: Collection = record.collection
