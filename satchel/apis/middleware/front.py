@@ -20,12 +20,15 @@ from __future__ import annotations
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from satchel.apis.client_ip import client_ip
 from satchel.apis.middleware.api_key_auth import KEY_PREFIX, ApiKey, authenticate_api_key
 from satchel.core.app import App
-from satchel.core.errors import TooLargeError
+from satchel.core.auth.superusers import superuser_ip_allowed
+from satchel.core.errors import ForbiddenError, TooLargeError
 from satchel.tools.tokens import strip_bearer
 
 TOO_LARGE = orjson.dumps({"data": {}, "message": "Request entity too large.", "status": 413})
+FORBIDDEN = orjson.dumps({"data": {}, "message": ForbiddenError.default_message, "status": 403})
 ALLOW_METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
 _VARY_ORIGIN = (b"vary", b"Origin")
 _ALLOW_ANY = (b"access-control-allow-origin", b"*")
@@ -56,12 +59,16 @@ class FrontMiddleware:
         limit = self._body_limit(scope)
         declared = length is not None and length.isdigit()
         if limit > 0 and declared and int(length) > limit:  # type: ignore[arg-type]
-            await _too_large(send, cors)
+            await _refuse(send, 413, TOO_LARGE, cors)
             return
 
         if self.app.stale():  # a sibling worker changed collections or settings: see it first
             await self.app.sync()
         key = await authenticate(self.app, scope, None if authorization is None else authorization.decode("latin-1"))
+        auth = scope["state"]["auth"]
+        if auth is not None and auth.is_superuser and not self._superuser_ip_allowed(scope):
+            await _refuse(send, 403, FORBIDDEN, cors)
+            return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -75,6 +82,11 @@ class FrontMiddleware:
             await self._counting(scope, receive, send_with_cors, limit, cors)
         if key is not None:  # after the response: a throttled `lastUsed` write
             await self.app.api_keys.touch(key)
+
+    def _superuser_ip_allowed(self, scope: Scope) -> bool:
+        """PocketBase's superuserIPs whitelist, applied to every request a superuser makes."""
+        settings = self.app.settings.current
+        return superuser_ip_allowed(settings, client_ip(scope, settings["trustedProxy"]))
 
     def _body_limit(self, scope: Scope) -> int:
         """The request body limit (0: none), as PocketBase sets it per route."""
@@ -120,7 +132,7 @@ class FrontMiddleware:
         except TooLargeError:
             # raised while reading outside any route's error handling
             if not started:
-                await _too_large(send, cors)
+                await _refuse(send, 413, TOO_LARGE, cors)
 
 
 async def authenticate(app: App, scope: Scope, authorization: str | None) -> ApiKey | None:
@@ -173,7 +185,7 @@ async def _preflight(send: Send, cors: tuple[_Header, ...], request_headers: byt
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _too_large(send: Send, cors: tuple[_Header, ...]) -> None:
+async def _refuse(send: Send, status: int, body: bytes, cors: tuple[_Header, ...]) -> None:
     headers = [(b"content-type", b"application/json"), *cors]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": TOO_LARGE})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from satchel.core.auth.superusers import superuser_ip_allowed
 from satchel.core.errors import ForbiddenError
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import RequestInfo
@@ -20,6 +21,8 @@ REFUSED = "The request doesn't satisfy the collection requirements to authentica
 
 
 async def require(app: App, record: Record, request: RequestInfo) -> None:
+    if record.is_superuser and not superuser_ip_allowed(app.settings.current, request.ip):
+        raise ForbiddenError()  # PocketBase's empty-message 403: the whitelist is not advertised
     rule = record.collection.auth.get("authRule", "")
     try:
         allowed = await app.records.matches_rule(record.collection, record.id, rule, request)
