@@ -1,0 +1,123 @@
+"""What a copy moves: the internal tables, then one table per collection, read from the source.
+
+The internal tables are the ones that are not collections (`_collections` itself, `_params` with the
+app secret and the settings, API keys, authenticator apps). Their definitions are the ones bootstrap
+uses, so the target gets them in its own dialect; a source made before one of them existed (or by
+PocketBase, which has no API keys) simply contributes no rows to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from satchel.core.auth import api_key_store, totp_store
+from satchel.core.collections import store
+from satchel.core.collections.model import Collection
+from satchel.core.fields.base import FieldOptionsError
+from satchel.core.migrate.errors import MigrationError
+from satchel.core.params import PARAMS_TABLE
+from satchel.ports.database import Database
+from satchel.tools.sql import ir
+
+ROWID = "__satchel_rowid"
+"""Alias of the row position while streaming: rows are copied in their order of insertion, which
+is the order listings without a sort return (and what `@rowid` sorts on)."""
+
+INTERNAL_TABLES: dict[str, tuple[ir.CreateTable, tuple[ir.CreateIndex, ...]]] = {
+    PARAMS_TABLE: (store.PARAMS_DDL, ()),
+    store.COLLECTIONS_TABLE: (store.COLLECTIONS_DDL, (store.COLLECTIONS_NAME_INDEX,)),
+    api_key_store.TABLE: (api_key_store.DDL, api_key_store.INDEXES),
+    totp_store.TABLE: (totp_store.DDL, (totp_store.INDEX,)),
+}
+"""Every table bootstrap creates that is not a collection's (a test keeps this list complete)."""
+
+KNOWN_EXTRA = {"_migrations": "PocketBase's log of applied migrations (Satchel runs none)"}
+"""Tables a source may hold that are deliberately left behind, with the reason shown to the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class TablePlan:
+    """One table to copy: its target columns, and which of them the source has."""
+
+    name: str
+    create: ir.CreateTable
+    indexes: tuple[ir.CreateIndex, ...] = ()
+    collection: Collection | None = None
+    source_columns: tuple[str, ...] = ()
+    """Empty when the source lacks the table: it is created on the target and left empty."""
+
+    @property
+    def copied_columns(self) -> tuple[str, ...]:
+        present = set(self.source_columns)
+        return tuple(c.name for c in self.create.columns if c.name in present)
+
+
+@dataclass(slots=True)
+class Plan:
+    tables: list[TablePlan]
+    views: list[Collection]
+    notes: list[str] = field(default_factory=list)
+    """What the copy leaves behind or fills with defaults, to show before it starts."""
+
+    @property
+    def collections(self) -> list[Collection]:
+        out = [t.collection for t in self.tables if t.collection is not None]
+        return out + self.views
+
+
+async def read_plan(source: Database) -> Plan:
+    """The tables and views to create and fill, in order; raises when the source is not an instance."""
+    for required in (store.COLLECTIONS_TABLE, PARAMS_TABLE):
+        if not await source.table_columns(required):
+            raise MigrationError(f"the source is not a Satchel or PocketBase database (it has no {required} table)")
+    collections = [_parse(row) for row in await _collection_rows(source)]
+    plan = Plan(tables=[], views=[c for c in collections if c.is_view])
+    for name, (create, indexes) in INTERNAL_TABLES.items():
+        plan.tables.append(await _table(source, plan, name, create, indexes, None))
+    for c in collections:
+        if not c.is_view:
+            create = ir.CreateTable(c.name, tuple(f.column() for f in c.fields))
+            plan.tables.append(await _table(source, plan, c.name, create, (), c))
+    for name, why in KNOWN_EXTRA.items():
+        if await source.table_columns(name):
+            plan.notes.append(f"{name} is not copied: {why}")
+    return plan
+
+
+async def _collection_rows(source: Database) -> list[dict[str, Any]]:
+    table = store.COLLECTIONS_TABLE
+    return await source.executor().fetch_all(
+        ir.Select((ir.Star(table),), ir.Table(table), order_by=(ir.OrderBy(ir.Raw("rowid")),))
+    )
+
+
+def _parse(row: dict[str, Any]) -> Collection:
+    try:
+        return store.from_row(row)
+    except FieldOptionsError as exc:
+        problems = ", ".join(sorted(exc.errors))
+        name = row.get("name")
+        raise MigrationError(f"collection {name!r} has field options Satchel cannot read ({problems})") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MigrationError(f"collection {row.get('name')!r} has a definition Satchel cannot read") from exc
+
+
+async def _table(
+    source: Database,
+    plan: Plan,
+    name: str,
+    create: ir.CreateTable,
+    indexes: tuple[ir.CreateIndex, ...],
+    collection: Collection | None,
+) -> TablePlan:
+    present = await source.table_columns(name)
+    wanted = [c.name for c in create.columns]
+    if present:
+        missing = [c for c in wanted if c not in present]
+        extra = [c for c in present if c not in wanted]
+        if missing:
+            plan.notes.append(f"{name}: the source has no column {', '.join(missing)}; the target's default is used")
+        if extra:
+            plan.notes.append(f"{name}: column {', '.join(extra)} is no field of the collection and is not copied")
+    return TablePlan(name, create, indexes, collection, tuple(present))
