@@ -79,10 +79,14 @@ def _translate(exc: sqlite3.Error) -> DatabaseError:
 class _Conn:
     """One sqlite3 connection with a per-statement time budget."""
 
-    def __init__(self, path: str, *, readonly: bool, query_timeout: float, busy_ms: int) -> None:
+    def __init__(
+        self, path: str, *, readonly: bool, query_timeout: float, busy_ms: int, read_only_file: bool = False
+    ) -> None:
         uri = path.startswith("file:")
         self.raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=uri)
         for p in PRAGMAS:
+            if read_only_file and p.startswith("PRAGMA journal_mode"):
+                continue  # switching a file to WAL is a write: a read-only file keeps its mode
             self.raw.execute(p.format(busy_ms=busy_ms))
         if readonly:
             self.raw.execute("PRAGMA query_only = ON")
@@ -234,19 +238,28 @@ class SqliteDatabase:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, *, query_timeout: float = 10.0) -> None:
-        self.path = str(path)
+    def __init__(self, path: str | Path, *, query_timeout: float = 10.0, read_only: bool = False) -> None:
+        """`read_only` opens an existing file without ever writing to it (a migration's source)."""
+        self.path = Path(path).resolve().as_uri() + "?mode=ro" if read_only else str(path)
         if self.path != ":memory:" and not self.path.startswith("file:"):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # the writer never waits inside SQLite (its busy handler would sleep with the event loop
         # blocked): `_begin` waits for the write lock with asyncio sleeps instead
-        self._writer = _Conn(self.path, readonly=False, query_timeout=query_timeout, busy_ms=0)
+        self._writer = _Conn(
+            self.path, readonly=read_only, query_timeout=query_timeout, busy_ms=0, read_only_file=read_only
+        )
         shared_memory = self.path == ":memory:"
         # an in-memory database is private to its connection: read through the writer then
         self._reader = (
             self._writer
             if shared_memory
-            else _Conn(self.path, readonly=True, query_timeout=query_timeout, busy_ms=int(BUSY_TIMEOUT_S * 1000))
+            else _Conn(
+                self.path,
+                readonly=True,
+                query_timeout=query_timeout,
+                busy_ms=int(BUSY_TIMEOUT_S * 1000),
+                read_only_file=read_only,
+            )
         )
         self._lock = asyncio.Lock()
         self._current: contextvars.ContextVar[_SqliteExecutor | None] = contextvars.ContextVar(
@@ -256,7 +269,7 @@ class SqliteDatabase:
         self._queued = 0
         """Tasks waiting for `_lock`: while any do, an open group stays open for them."""
         self._group: _Group | None = None
-        self.checkpointer = None if shared_memory else Checkpointer(self.path)
+        self.checkpointer = None if shared_memory or read_only else Checkpointer(self.path)
 
     def executor(self) -> Executor:
         tx = self._current.get()
