@@ -12,7 +12,15 @@ from satchel.adapters.mail.sendmail import SendmailMailer
 from satchel.adapters.mail.smtp import SmtpConfig, SmtpMailer
 from satchel.apis.server import create_app
 from satchel.apis.shutdown import on_worker_stop
-from satchel.config import AUTO_BROKER, MEMORY_CACHE, BootConfig, broker_kind, parse_broker_url, parse_cache_url
+from satchel.config import (
+    AUTO_BROKER,
+    MEMORY_CACHE,
+    BootConfig,
+    ConfigError,
+    broker_kind,
+    parse_broker_url,
+    parse_cache_url,
+)
 from satchel.core.app import App, AppConfig
 from satchel.core.auth.api_keys import ApiKeysService
 from satchel.core.auth.oauth2 import redirect
@@ -29,6 +37,7 @@ from satchel.core.rules.policy import check_rule_syntax
 from satchel.ports.blobs import BlobStore, S3Config
 from satchel.ports.broker import Broker
 from satchel.ports.cache import Cache
+from satchel.ports.database import Database
 from satchel.tools import passwords
 from satchel.tools.ids import random_string
 
@@ -144,6 +153,20 @@ async def open_app(data_dir: Path | str, **options: float | int | str) -> App:
     app = build_app(data_dir, **options)  # type: ignore[arg-type]
     await app.bootstrap()
     return app
+
+
+POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
+def migration_database(location: str, *, read_only: bool = False) -> Database:
+    """The database `satchel migrate-data` reads (`read_only`) or fills: a SQLite file or a PostgreSQL URL.
+
+    No statement time limit: building an index or counting a large table may take longer than any
+    request should.
+    """
+    if location.startswith(POSTGRES_SCHEMES):
+        raise ConfigError("PostgreSQL databases are not supported by this build yet")
+    return SqliteDatabase(Path(location), query_timeout=0, read_only=read_only)
 
 
 def configure_passwords(config: AppConfig | None = None) -> None:
