@@ -16,8 +16,10 @@ from satchel.core.collections import store
 from satchel.core.collections.model import Collection
 from satchel.core.fields.base import FieldOptionsError
 from satchel.core.migrate.errors import MigrationError
-from satchel.core.params import PARAMS_TABLE
+from satchel.core.params import PARAMS_TABLE, get_param
+from satchel.core.settings import SETTINGS_KEY
 from satchel.ports.database import Database
+from satchel.tools.jsonutil import JSONDecodeError, loads
 from satchel.tools.sql import ir
 
 ROWID = "__satchel_rowid"
@@ -82,7 +84,21 @@ async def read_plan(source: Database) -> Plan:
     for name, why in KNOWN_EXTRA.items():
         if await source.table_columns(name):
             plan.notes.append(f"{name} is not copied: {why}")
+    if await _files_in_s3(source):
+        plan.notes.append(
+            "uploaded files are kept in S3 (settings.s3): they stay there, the copied settings point to them"
+        )
     return plan
+
+
+async def _files_in_s3(source: Database) -> bool:
+    raw = await get_param(source.executor(), SETTINGS_KEY)
+    try:
+        settings = loads(raw) if raw else {}
+    except JSONDecodeError:
+        return False
+    s3 = settings.get("s3") if isinstance(settings, dict) else None
+    return isinstance(s3, dict) and s3.get("enabled") is True
 
 
 async def _collection_rows(source: Database) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ class TableCheck:
     source_ids: str = ""
     """Checksum of the ids (empty for views, whose ids may be computed per query)."""
     target_ids: str = ""
+    view: bool = False
 
     @property
     def ok(self) -> bool:
@@ -62,7 +63,7 @@ async def check_table(source: Executor, target: Executor, table: TablePlan, batc
 
 
 async def check_view(source: Executor, target: Executor, view: Collection) -> TableCheck:
-    return TableCheck(view.name, await count(source, view.name), await count(target, view.name))
+    return TableCheck(view.name, await count(source, view.name), await count(target, view.name), view=True)
 
 
 async def check_all(source: Executor, target: Executor, plan: Plan, batch_size: int) -> list[TableCheck]:
