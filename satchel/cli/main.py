@@ -10,6 +10,7 @@ import click
 
 from satchel import __version__
 from satchel.cli.backup import backup
+from satchel.cli.migrate import migrate_data
 from satchel.config import MEMORY_CACHE, BootConfig, ConfigError, connection_capacity, parse_http, redact_url
 from satchel.ports.broker import BrokerError
 from satchel.ports.cache import CacheError
@@ -165,6 +166,7 @@ def superuser_delete(email: str, data_dir: str | None) -> None:
 
 
 main.add_command(backup)
+main.add_command(migrate_data)
 
 if __name__ == "__main__":
     sys.exit(main())
