@@ -83,11 +83,14 @@ class _Conn:
         self, path: str, *, readonly: bool, query_timeout: float, busy_ms: int, read_only_file: bool = False
     ) -> None:
         uri = path.startswith("file:")
-        self.raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=uri)
-        for p in PRAGMAS:
-            if read_only_file and p.startswith("PRAGMA journal_mode"):
-                continue  # switching a file to WAL is a write: a read-only file keeps its mode
-            self.raw.execute(p.format(busy_ms=busy_ms))
+        try:
+            self.raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False, uri=uri)
+            for p in PRAGMAS:
+                if read_only_file and p.startswith("PRAGMA journal_mode"):
+                    continue  # switching a file to WAL is a write: a read-only file keeps its mode
+                self.raw.execute(p.format(busy_ms=busy_ms))
+        except sqlite3.Error as exc:  # not a database, unreadable, or a directory
+            raise _translate(exc) from exc
         if readonly:
             self.raw.execute("PRAGMA query_only = ON")
         self._deadline = 0.0
