@@ -160,12 +160,20 @@ def _summary(report: Report, storage: StorageCopy | None) -> str:
 
 
 async def _run(source: Location, target: Location, storage: StorageCopy | None, force: bool, batch: int) -> Report:
+    from satchel.core.migrate.errors import MigrationError
     from satchel.core.migrate.run import migrate
+    from satchel.ports.database import DatabaseError
     from satchel.wiring import migration_database
 
-    src = migration_database(source.database, read_only=True)
     try:
-        dst = migration_database(target.database)
+        src = migration_database(source.database, read_only=True)
+    except DatabaseError as exc:
+        raise MigrationError(f"the source cannot be opened: {exc}") from exc
+    try:
+        try:
+            dst = migration_database(target.database)
+        except DatabaseError as exc:
+            raise MigrationError(f"the target cannot be opened: {exc}") from exc
         try:
             bars = _Bars()
             try:

@@ -70,12 +70,7 @@ async def migrate(
     """Copy the instance in `source` into `target`; raises MigrationError (target unchanged)."""
     if batch_size < 1:
         raise MigrationError("the batch size must be at least 1")
-    plan = await read_plan(source)
-    existing = await describe(target, plan)
-    if storage is not None:
-        held = await asyncio.to_thread(files.list_files, storage.target_dir / STORAGE_DIR)
-        if held:
-            existing.append(f"{len(held)} file(s) in {storage.target_dir / STORAGE_DIR}")
+    plan, existing = await _inspect(source, target, storage)
     if existing and not force:
         raise TargetNotEmptyError(existing)
     report = Report(checks=[], notes=list(plan.notes), replaced=existing)
@@ -83,6 +78,38 @@ async def migrate(
     if storage is not None:
         staged, report.files = await _stage(storage, progress)
     committed = False
+    try:
+        report.checks = await _fill(source, target, plan, batch_size, progress)
+        committed = True
+    finally:
+        if staged is not None and not committed:
+            await asyncio.to_thread(files.discard, staged)
+    if staged is not None and storage is not None:
+        await asyncio.to_thread(files.swap_in, staged, storage.target_dir)
+    return report
+
+
+async def _inspect(source: Database, target: Database, storage: StorageCopy | None) -> tuple[Plan, list[str]]:
+    """The plan read from the source, and what the target holds that the copy would replace."""
+    try:
+        plan = await read_plan(source)
+    except DatabaseError as exc:
+        raise MigrationError(f"the source cannot be read: {exc}") from exc
+    try:
+        existing = await describe(target, plan)
+    except DatabaseError as exc:
+        raise MigrationError(f"the target cannot be read: {exc}") from exc
+    if storage is not None:
+        held = await asyncio.to_thread(files.list_files, storage.target_dir / STORAGE_DIR)
+        if held:
+            existing.append(f"{len(held)} file(s) in {storage.target_dir / STORAGE_DIR}")
+    return plan, existing
+
+
+async def _fill(
+    source: Database, target: Database, plan: Plan, batch_size: int, progress: Progress | None
+) -> list[TableCheck]:
+    """The target's one transaction; returns the checks it committed with."""
     try:
         async with target.transaction() as tx:
             await clear(target, tx, plan)
@@ -93,18 +120,12 @@ async def migrate(
             await create_views(target, tx, plan.views)
             if progress is not None:
                 progress(Step("verify", "", 0, 1, 0, 1))
-            report.checks = await check_all(source.executor(), tx, plan, batch_size)
-            if not all(c.ok for c in report.checks):
-                raise VerificationError(report.checks)
-        committed = True
+            checks = await check_all(source.executor(), tx, plan, batch_size)
+            if not all(c.ok for c in checks):
+                raise VerificationError(checks)
     except DatabaseError as exc:
         raise MigrationError(f"the target failed: {exc}") from exc
-    finally:
-        if staged is not None and not committed:
-            await asyncio.to_thread(files.discard, staged)
-    if staged is not None and storage is not None:
-        await asyncio.to_thread(files.swap_in, staged, storage.target_dir)
-    return report
+    return checks
 
 
 async def _stage(storage: StorageCopy, progress: Progress | None) -> tuple[Path, int]:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from satchel.core.collections import store
+from satchel.core.collections.indexes import parse
 from satchel.core.collections.model import Collection
 from satchel.core.collections.schema_sync import (
     IndexCreateError,
@@ -113,15 +114,18 @@ async def create_tables(tx: Executor, plan: Plan) -> None:
 
 
 async def create_indexes_of(tx: Executor, table: TablePlan) -> None:
+    # the driver's reason may quote the duplicated values (a token key): name the indexes only
     try:
         for index in table.indexes:
             await tx.ddl(index)
         if table.collection is not None:
             await create_indexes(tx, table.collection)
     except IndexCreateError as exc:
-        raise MigrationError(f"{table.name}: {len(exc.errors)} index(es) could not be created on the target") from exc
+        names = [table.collection.indexes[int(i)] for i in exc.errors] if table.collection is not None else []
+        listed = ", ".join(parse(sql).name or sql[:40] for sql in names)
+        raise MigrationError(f"{table.name}: the target could not create the index(es) {listed}") from exc
     except DatabaseError as exc:
-        raise MigrationError(f"{table.name}: an index could not be created on the target ({exc})") from exc
+        raise MigrationError(f"{table.name}: the target could not create its indexes") from exc
 
 
 async def create_views(target: Database, tx: Executor, views: Sequence[Collection]) -> None:
