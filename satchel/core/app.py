@@ -12,16 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from satchel.core.collections.registry import CollectionRegistry
-from satchel.core.collections.store import load_all
-from satchel.core.params import read_version
+from satchel.core.schema_events import SchemaChanges
 from satchel.core.settings import SettingsStore, load_or_create_secret
 from satchel.ports.cache import Cache
 from satchel.ports.database import Database
 from satchel.ports.mailer import Mailer
-from satchel.tools.change_signal import ChangeSignal
-
-SCHEMA_SIGNAL = "schema.signal"
-"""Shared-memory flag in the data directory, bumped whenever collections or settings change."""
 
 if TYPE_CHECKING:
     from satchel.core.auth.api_keys import ApiKeysService
@@ -60,11 +55,10 @@ class App:
         self.mailer = mailer
         self.config = config
         self.collections = CollectionRegistry()
-        self.settings = SettingsStore(db, self.schema_changed)
+        self.schema = SchemaChanges(self)
+        """Keeps `collections` and `settings` in step with the database when other processes write."""
+        self.settings = SettingsStore(db, self.schema)
         self.secret = ""
-        self._schema_version = ""
-        self._change_signal: ChangeSignal | None = None
-        self._signal = 0
         """Signs auth tokens (with each record's tokenKey); generated once and kept in `_params`."""
         self.sync_listeners: list[Callable[[], Awaitable[None]]] = []
         """Run after `sync` reloaded a sibling's change (the backups service learns of restores)."""
@@ -86,47 +80,25 @@ class App:
         from satchel.core.collections.bootstrap import bootstrap_collections
 
         await bootstrap_collections(self)
-        await self.settings.load()
         self.secret = await load_or_create_secret(self.db)
-        self._schema_version = await read_version(self.db.executor())
-        if self.config.shared_schema:
-            self._change_signal = ChangeSignal(self.config.data_dir / SCHEMA_SIGNAL)
-            self._signal = self._change_signal.read()
+        await self.schema.start()
 
     async def schema_changed(self, version: str) -> None:
         """Called after a commit that changed collections or settings (`version` is the new one)."""
-        self._schema_version = version
-        if self._change_signal is not None:
-            # our own `_signal` stays behind on purpose: a sibling's bump that landed just before
-            # ours must still make this process re-read the version on its next request
-            self._change_signal.bump()
+        await self.schema.changed(version)
 
     def stale(self) -> bool:
-        """Whether a sibling process changed collections or settings since this one last looked."""
-        return self._change_signal is not None and self._change_signal.read() != self._signal
+        """Whether another process or node may have changed collections or settings since this one looked."""
+        return self.schema.stale()
 
     async def sync(self) -> None:
-        """Reload collections and settings when a sibling process signalled a change."""
-        if self._change_signal is None:
-            return
-        signal = self._change_signal.read()
-        if signal == self._signal:
-            return
-        self._signal = signal
-        version = await read_version(self.db.executor())
-        if version == self._schema_version:
-            return
-        self.collections.set_all(await load_all(self.db.executor()))
-        await self.settings.load()
-        self._schema_version = version
-        for listener in self.sync_listeners:
-            await listener()
+        """Reload collections and settings when another process or node changed them."""
+        await self.schema.sync()
 
     async def close(self) -> None:
         storages = getattr(self, "storages", None)  # absent on an App not assembled by wiring
         if storages is not None:
             await storages.close()
-        if self._change_signal is not None:
-            self._change_signal.close()
+        self.schema.close()
         await self.cache.close()
         await self.db.close()

@@ -9,8 +9,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from satchel.core.backups.settings_check import schedule_errors
 from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
@@ -20,6 +19,9 @@ from satchel.core.ratelimit import section as rate_limits
 from satchel.ports.database import Database
 from satchel.tools.ids import random_string
 from satchel.tools.jsonutil import dumps, loads
+
+if TYPE_CHECKING:
+    from satchel.core.schema_events import SchemaChanges
 
 SETTINGS_KEY = "settings"
 
@@ -221,9 +223,10 @@ async def load_or_create_secret(db: Database) -> str:
 class SettingsStore:
     """Holds the current settings; `patch` validates and persists a partial update."""
 
-    def __init__(self, db: Database, on_change: Callable[[str], Awaitable[None]] | None = None) -> None:
+    def __init__(self, db: Database, schema: SchemaChanges | None = None) -> None:
         self._db = db
-        self._on_change = on_change
+        self._schema = schema
+        """Makes a change start from the database's settings and tells the other processes of it."""
         self.current: dict[str, Any] = default_settings()
 
     async def load(self) -> None:
@@ -235,6 +238,11 @@ class SettingsStore:
             self.current = _merge(default_settings(), stored, default_settings())
 
     async def patch(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self._schema is None:
+            return await self._patch(data)
+        return await self._schema.run(lambda: self._patch(data))
+
+    async def _patch(self, data: dict[str, Any]) -> dict[str, Any]:
         try:
             new = _merge(self.current, rate_limits.load_patch(data), default_settings())
         except TypeError as exc:
@@ -248,7 +256,8 @@ class SettingsStore:
 
     async def _save(self, s: dict[str, Any]) -> None:
         async with self._db.transaction() as tx:
+            if self._schema is None:
+                await bump_version(tx)
+            else:  # announced by the claim once committed
+                await self._schema.claim(tx)
             await put_param(tx, SETTINGS_KEY, dumps(s).decode())
-            version = await bump_version(tx)
-        if self._on_change is not None:
-            await self._on_change(version)

@@ -47,9 +47,9 @@ from satchel.core.errors import (
 )
 from satchel.core.fields.base import Field
 from satchel.core.hooks import CollectionEvent
-from satchel.core.params import bump_version
 from satchel.core.records.file_storage import after_commit, delete_prefix
 from satchel.core.records.storage import record_from_row
+from satchel.core.schema_events import SchemaConflict
 from satchel.ports.database import DatabaseError, Executor
 from satchel.tools.datetime import now_str
 from satchel.tools.ids import collection_id
@@ -159,12 +159,7 @@ class CollectionsService:
         await self._changed(tx)
 
     async def _changed(self, tx: Executor) -> None:
-        version = await bump_version(tx)
-
-        async def announce() -> None:
-            await self.app.schema_changed(version)
-
-        tx.on_commit(announce)
+        await self.app.schema.claim(tx)  # announced once committed; a no-op if claimed already
 
     async def _save(self, c: Collection, old: Collection | None, message: str, auto_id: str = "") -> Collection:
         prepare_for_save(c)
@@ -174,6 +169,7 @@ class CollectionsService:
 
         async def write(e: CollectionEvent) -> None:
             async with self.app.db.transaction() as tx:
+                await self.app.schema.claim(tx)  # first: concurrent changes on other nodes wait here
                 errors = await validate_collection(e.collection, old, self._env(tx))
                 if errors:
                     raise ValidationError(message, errors)
@@ -200,11 +196,14 @@ class CollectionsService:
                     fields, _ = await derive_view_fields(self.app.db, tx, view.view_query, self.app.collections.get)
                 if _without_ids(fields) != _without_ids(view.fields):
                     await self._save(view.clone(), view, "Failed to update collection.")
-            except (SatchelError, DatabaseError, ValueError):
+            except (SatchelError, DatabaseError, ValueError, SchemaConflict):
                 log.warning("view %s may need to be updated after a collection change", view.name, exc_info=True)
 
     # ------------------------------------------------------------------ writes
     async def create(self, data: Mapping[str, Any]) -> Collection:
+        return await self.app.schema.run(lambda: self._create(data))
+
+    async def _create(self, data: Mapping[str, Any]) -> Collection:
         if not isinstance(data, Mapping):
             raise BadRequestError(TYPE_LOAD_ERROR)
         type_, name = data.get("type"), data.get("name")
@@ -216,6 +215,9 @@ class CollectionsService:
         return await self._save(c, None, "Failed to create collection.", auto_id)
 
     async def update(self, id_or_name: str, data: Mapping[str, Any]) -> Collection:
+        return await self.app.schema.run(lambda: self._update(id_or_name, data))
+
+    async def _update(self, id_or_name: str, data: Mapping[str, Any]) -> Collection:
         old = await self.get(id_or_name)
         c = old.clone()
         bind(c, data)
@@ -233,6 +235,9 @@ class CollectionsService:
         return sorted(out)
 
     async def delete(self, id_or_name: str) -> None:
+        await self.app.schema.run(lambda: self._delete(id_or_name))
+
+    async def _delete(self, id_or_name: str) -> None:
         c = await self.get(id_or_name)
         message = "Failed to delete collection."
         refs = self.references(c)
@@ -243,6 +248,7 @@ class CollectionsService:
 
         async def write(e: CollectionEvent) -> None:
             async with self.app.db.transaction() as tx:
+                await self.app.schema.claim(tx)
                 await self._drop(tx, e.collection)
                 await self._check_views(tx, e.collection)
                 folder = f"{e.collection.id}/"  # its records' files, removed once the drop is committed
@@ -282,6 +288,9 @@ class CollectionsService:
     # ------------------------------------------------------------------ import
     async def import_(self, items: builtins.list[Any], delete_missing: bool) -> None:
         """PUT /api/collections/import: upsert by id or name in one transaction; optionally delete the rest."""
+        await self.app.schema.run(lambda: self._import_all(items, delete_missing))
+
+    async def _import_all(self, items: builtins.list[Any], delete_missing: bool) -> None:
         if not items:
             raise ValidationError("An error occurred while validating the submitted data.", {"collections": required()})
         try:
@@ -328,6 +337,7 @@ class CollectionsService:
     ) -> None:
         registry = self.app.collections
         async with self.app.db.transaction() as tx:
+            await self.app.schema.claim(tx)
             if delete_missing:
                 keep = {c.id for c, _ in imported}
                 for gone in sorted(before, key=lambda c: c.updated):

@@ -11,6 +11,10 @@ than the one holding the client's stream. Client ids start with the id of their 
 request is addressed without asking everyone; an unanswered request (the node is gone) times out
 and the caller answers as for an unknown client.
 
+Schema changes share the connection: after a commit that changed collections or settings, the
+node broadcasts the new version (an `s` frame, no body); the others mark their copy stale and
+reload it before their next request or event (see `core.schema_events`).
+
 Frame: a JSON header, a newline, then the body bytes (record values, a custom message's JSON,
 request arguments) left as they are so nothing is encoded twice.
 """
@@ -59,6 +63,8 @@ class BrokerTransport:
         self._open = False
         self.request_timeout = REQUEST_TIMEOUT
         self._failing = False
+        self._schema_failing = False
+        app.schema.announcers.append(self.announce_schema)
 
     # ------------------------------------------------------------------ Transport
     def start(self, deliver: Callable[[RealtimeEvent], Awaitable[None]]) -> None:
@@ -87,6 +93,19 @@ class BrokerTransport:
                 if self._failing:
                     log.info("realtime events reach the other nodes again")
                 self._failing = False
+
+    async def announce_schema(self, version: str) -> None:
+        """Tell the other nodes that collections or settings are now at `version`."""
+        if not self._open:
+            return
+        try:
+            await self.broker.broadcast(_frame({"k": "s", "v": version}, b""))
+        except BrokerError as exc:
+            if not self._schema_failing:
+                log.warning("schema changes are not reaching the other nodes (they poll for them): %s", exc)
+            self._schema_failing = True
+        else:
+            self._schema_failing = False
 
     def _enqueue(self, item: RealtimeEvent | Inbound) -> None:
         if self._worker is None or self._worker.done():
@@ -165,6 +184,8 @@ class BrokerTransport:
             if kind in ("r", "m"):
                 if self.app.realtime.clients:  # no local client: nothing to deliver, no auth to refresh
                     self._enqueue((kind, header, body))
+            elif kind == "s":
+                self.app.schema.heard(str(header["v"]))
             elif kind == "q":
                 task = asyncio.get_running_loop().create_task(
                     self._answer(str(header["f"]), int(header["i"]), str(header["op"]), body)
@@ -185,6 +206,9 @@ class BrokerTransport:
         if self.app.stale():  # a sibling changed collections or rules: decide with the new ones
             await self.app.sync()
         collection = self.app.collections.get(str(header["c"]))
+        if collection is None:  # created elsewhere and its announcement lost: ask the database
+            await self.app.schema.refresh()
+            collection = self.app.collections.get(str(header["c"]))
         if collection is None:
             return None
         data = orjson.loads(body)
