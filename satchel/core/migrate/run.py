@@ -1,7 +1,7 @@
 """One migration, start to finish: all of it lands on the target, or none of it does.
 
-The target's part runs in one transaction: clear what was there, create the tables, stream the
-rows, add indexes and views, verify against the source, commit. Any failure (a refused row, a
+The target's part runs in one transaction: clear what was there, create the tables and their
+indexes, stream the rows, add the views, verify against the source, commit. Any failure (a refused row, a
 view whose query does not run on the target, a count or checksum mismatch) rolls all of it back,
 so the target is left as it was and a later run (with --force if it held data) starts afresh.
 Files are staged beside the target's storage first and swapped in after the commit.
@@ -114,9 +114,9 @@ async def _fill(
         async with target.transaction() as tx:
             await clear(target, tx, plan)
             await create_tables(tx, plan)
-            await _copy_rows(source, tx, plan, batch_size, progress)
             for table in plan.tables:
                 await create_indexes_of(tx, table)
+            await _copy_rows(source, tx, plan, batch_size, progress)
             await create_views(target, tx, plan.views)
             if progress is not None:
                 progress(Step("verify", "", 0, 1, 0, 1))

@@ -2,8 +2,10 @@
 
 Tables are created by the same definitions bootstrap and the collections service use (each
 field's column, the stores' DDL, the collection's index strings), so types and indexes are the
-target dialect's own. Indexes are added after the rows (one sorted build instead of one update
-per insert) and views last, since a view's query reads the tables.
+target dialect's own. Indexes are created before the rows: building one over a filled table sorts
+it all at once (in memory with SQLite's temp_store, ~200 MB for 800k rows measured), while
+keeping it up to date row by row costs ~10% more time and no memory. Views come last, since a
+view's query reads the tables.
 """
 
 from __future__ import annotations
