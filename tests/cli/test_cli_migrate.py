@@ -137,3 +137,15 @@ def test_location_forms(tmp_path: Path) -> None:
     assert new_dir.whole_dir and new_dir.database == str(tmp_path / "new" / "data.db")
     url = parse_location("postgres://u:secret@db.example/app", source=False)
     assert url.data_dir is None and url.shown == "postgres://u:***@db.example/app"
+
+
+def test_the_documentation_matches_the_command() -> None:
+    from satchel.cli.migrate import migrate_data
+    from satchel.core.migrate.rows import DEFAULT_BATCH
+    from satchel.core.migrate.tables import KNOWN_EXTRA
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "migrate.md").read_text()
+    options = [opt for param in migrate_data.params for opt in param.opts if opt.startswith("--")]
+    assert options and all(f"`{opt}" in doc for opt in options), options
+    assert f"{DEFAULT_BATCH} by default" in doc
+    assert all(f"`{name}`" in doc for name in KNOWN_EXTRA)

@@ -17,6 +17,8 @@ from pathlib import Path
 from satchel.core.files.storages import STORAGE_DIR
 from satchel.tools.ids import random_string
 
+STAGING_PREFIX = ".migrate-"
+"""Hidden directories of a copy in progress, beside the target's storage tree."""
 FilesProgress = Callable[[int, int], None]
 """`(files copied, files in all)`."""
 
@@ -39,7 +41,9 @@ def stage(source_dir: Path, target_dir: Path, progress: FilesProgress | None = N
     source = source_dir / STORAGE_DIR
     files = list_files(source)
     target_dir.mkdir(parents=True, exist_ok=True)
-    staged = target_dir / f".migrate-{STORAGE_DIR}-{random_string(8)}"
+    for leftover in target_dir.glob(f"{STAGING_PREFIX}*"):  # from a run that was killed
+        shutil.rmtree(leftover, ignore_errors=True)
+    staged = target_dir / f"{STAGING_PREFIX}{STORAGE_DIR}-{random_string(8)}"
     staged.mkdir()
     try:
         for n, rel in enumerate(files, 1):
@@ -57,7 +61,7 @@ def stage(source_dir: Path, target_dir: Path, progress: FilesProgress | None = N
 def swap_in(staged: Path, target_dir: Path) -> None:
     """Make `staged` the target's storage tree; the tree it replaces is removed."""
     final = target_dir / STORAGE_DIR
-    previous = target_dir / f".migrate-previous-{random_string(8)}"
+    previous = target_dir / f"{STAGING_PREFIX}previous-{random_string(8)}"
     had = final.exists()
     if had:
         os.rename(final, previous)

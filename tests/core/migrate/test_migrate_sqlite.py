@@ -124,6 +124,16 @@ async def test_a_target_with_data_is_refused_then_replaced_with_force(tmp_path: 
     assert not (dst / "storage" / "stray.txt").exists()
 
 
+async def test_leftovers_of_a_killed_run_are_cleared(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    await populate(src)
+    leftover = dst / ".migrate-storage-killed00"
+    leftover.mkdir(parents=True)
+    (leftover / "half-copied.bin").write_bytes(b"x")
+    await _run(src, dst)
+    assert sorted(p.name for p in dst.iterdir() if p.name.startswith(".")) == []
+
+
 async def test_a_freshly_started_target_counts_as_empty(tmp_path: Path) -> None:
     src, dst = tmp_path / "src", tmp_path / "dst"
     before = await populate(src)
