@@ -57,6 +57,9 @@ class App:
         self.collections = CollectionRegistry()
         self.schema = SchemaChanges(self)
         """Keeps `collections` and `settings` in step with the database when other processes write."""
+        self.stale: Callable[[], bool] = self.schema.stale
+        """Whether another process or node may have changed collections or settings since this one
+        looked: checked before every request, so bound directly (no forwarding call)."""
         self.settings = SettingsStore(db, self.schema)
         self.secret = ""
         """Signs auth tokens (with each record's tokenKey); generated once and kept in `_params`."""
@@ -86,10 +89,6 @@ class App:
     async def schema_changed(self, version: str) -> None:
         """Called after a commit that changed collections or settings (`version` is the new one)."""
         await self.schema.changed(version)
-
-    def stale(self) -> bool:
-        """Whether another process or node may have changed collections or settings since this one looked."""
-        return self.schema.stale()
 
     async def sync(self) -> None:
         """Reload collections and settings when another process or node changed them."""

@@ -6,12 +6,13 @@ change them, and each way of hearing about it only marks the copy stale:
 
 - a sibling on this machine bumps a shared-memory word (`ChangeSignal`), seen at the next request;
 - a node elsewhere broadcasts "schema changed, version V" on the Broker (`heard`);
-- a broadcast can be lost (broker outage, a node that joined late), so a process that serves
-  requests also re-reads the version every `POLL_INTERVAL` seconds, whatever it heard.
+- a broadcast can be lost (broker outage, a node that joined late), so a timer also marks the
+  copy stale every `POLL_INTERVAL` seconds, whatever was heard.
 
 The next request (or realtime event) then compares versions and reloads only when they differ,
 so a duplicate or late message costs one indexed read and nothing else; when nothing changed the
-check is a flag, a shared-memory word and a clock read, with no query.
+check is a flag and a shared-memory word, with no query (a timer rather than a clock read per
+request: `stale` runs before every request).
 
 Writes are the other half. A change built on a stale copy would overwrite another node's (an
 update made from the former fields, settings merged into the former ones, DDL diffed against a
@@ -27,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -50,8 +50,8 @@ T = TypeVar("T")
 SCHEMA_SIGNAL = "schema.signal"
 """Shared-memory flag in the data directory, bumped whenever collections or settings change."""
 POLL_INTERVAL = 5.0
-"""Seconds between version reads while no change was heard: how long a lost broadcast can leave a
-node behind. One primary-key read per interval per busy process; an idle one reads nothing."""
+"""Seconds between version reads whatever was heard: how long a lost broadcast can leave a node
+behind. One primary-key read per interval per busy process; an idle one reads nothing."""
 ATTEMPTS = 3
 """How many times a change is made again after finding that another node committed first."""
 CONFLICT_MESSAGE = "The collections or settings were changed by another request at the same time. Try again."
@@ -69,13 +69,12 @@ class SchemaChanges:
         self.version = ""
         """The database version the in-memory collections and settings reflect."""
         self.poll_interval = poll_interval
-        self.clock: Callable[[], float] = time.monotonic
         self.announcers: list[Announcer] = []
         """Told the new version after each change committed here (the broker relay broadcasts it)."""
         self._stale = False
         self._signal_file: ChangeSignal | None = None
         self._signal = 0
-        self._next_check = 0.0
+        self._timer: asyncio.TimerHandle | None = None
         self._sync_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
         self._writing: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -96,7 +95,7 @@ class SchemaChanges:
         if self.app.config.shared_schema:
             self._signal_file = ChangeSignal(self.app.config.data_dir / SCHEMA_SIGNAL)
             self._signal = self._signal_file.read()
-            self._next_check = self.clock() + self.poll_interval
+            self._arm()
 
     async def _ensure_version(self) -> None:
         """A database from before versions (or a fresh one) gets one, so every claim has a base."""
@@ -107,6 +106,9 @@ class SchemaChanges:
                 await bump_version(tx)
 
     def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._signal_file is not None:
             self._signal_file.close()
 
@@ -116,9 +118,15 @@ class SchemaChanges:
         if self._stale:
             return True
         signal = self._signal_file
-        if signal is None:  # nobody else writes to this database
-            return False
-        return signal.read() != self._signal or self.clock() >= self._next_check
+        return signal is not None and signal.read() != self._signal
+
+    def poll(self) -> None:
+        """The periodic version read is due: a lost announcement is caught at the latest here."""
+        self._stale = True
+        self._arm()
+
+    def _arm(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self.poll_interval, self.poll)
 
     def heard(self, version: str) -> None:
         """Another node committed `version` (a broadcast: possibly late, repeated or out of order)."""
@@ -141,7 +149,6 @@ class SchemaChanges:
         if self._signal_file is not None:
             # our own bumps move the word too (on purpose: a sibling's bump may hide behind ours)
             self._signal = self._signal_file.read()
-            self._next_check = self.clock() + self.poll_interval
         try:
             version = await read_version(self.app.db.executor())
             if version != self.version:

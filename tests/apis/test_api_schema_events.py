@@ -55,6 +55,7 @@ async def nodes(tmp_path: Path) -> AsyncIterator[tuple[Node, Node]]:
         if started:  # the same database file, seen from another data directory (another machine)
             (data_dir / DB_FILE).symlink_to(tmp_path / "a" / DB_FILE)
         app = build_app(data_dir, broker=MemoryBroker(bus))
+        app.schema.poll_interval = 3600.0  # no periodic read in the middle of a test
         await app.bootstrap()
         await app.realtime.open()
         started.append(Node(app, client_for(app), {}))
