@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Node
+from deploy_nodes import Node
 from deploy_tools import DEPLOY, IMAGE_UID, REPO, boot_env_names, tool
 from dockerfile_parse import DockerfileParser
 

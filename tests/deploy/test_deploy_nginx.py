@@ -27,11 +27,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import Node
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from deploy_nodes import Node
 from deploy_tools import DEPLOY, tool
 
 from tests.apis.test_api_realtime import EMAIL, PASSWORD, Stream, free_port
