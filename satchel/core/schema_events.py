@@ -177,6 +177,13 @@ class SchemaChanges:
         """
         if self._writing.get():
             return await work()
+        if self.app.db.executor().in_transaction:
+            # inside a caller's transaction (a hook of a record write): not ours to undo and make
+            # again, and waiting for the lock here could wait for a change that waits for this one
+            try:
+                return await work()
+            except SchemaConflict as exc:
+                raise BadRequestError(CONFLICT_MESSAGE) from exc
         async with self._write_lock:
             token = self._writing.set(True)
             try:
@@ -211,7 +218,8 @@ class SchemaChanges:
         transactions hold the whole database already. Calls after the first in one transaction
         return the version it claimed.
         """
-        base = self._base if self._writing.get() else self.version
+        in_run = self._writing.get()
+        base = self._base if in_run else self.version
         current = await _lock_version(tx)
         if current in self._claimed:
             return current
@@ -223,11 +231,16 @@ class SchemaChanges:
 
         async def committed() -> None:
             self._claimed.discard(version)
-            self._base = version
-            self._committed = True
+            if in_run:  # the next transaction of the same change builds on this one
+                self._base = version
+                self._committed = True
             await self.changed(version)
 
+        async def undone() -> None:
+            self._claimed.discard(version)
+
         tx.on_commit(committed)
+        tx.on_rollback(undone)
         return version
 
     async def changed(self, version: str) -> None:

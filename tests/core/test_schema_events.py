@@ -244,3 +244,26 @@ async def test_the_poll_timer_runs_only_where_other_processes_may_write(tmp_path
         assert app.stale() is shared
     finally:
         await app.close()
+
+
+async def test_a_change_inside_a_caller_transaction_is_announced_once_committed(nodes: tuple[App, App]) -> None:
+    a, b = nodes
+    async with a.db.transaction():
+        await a.collections_service.create(THINGS)
+        await bus_delivered()
+        assert not b.stale()  # nothing committed yet
+    await bus_delivered()
+    assert b.stale()
+    await b.sync()
+    assert "things" in names(b)
+
+
+async def test_a_stale_change_inside_a_caller_transaction_is_refused(nodes: tuple[App, App]) -> None:
+    a, b = nodes
+    await cut_off(b)
+    await a.collections_service.create(THINGS)
+    with pytest.raises(BadRequestError) as raised:
+        async with b.db.transaction():
+            await b.collections_service.create({**THINGS, "name": "other"})
+    assert raised.value.message == CONFLICT_MESSAGE
+    assert "other" not in {c.name for c in await load_all(a.db.executor())}
