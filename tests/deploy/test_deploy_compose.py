@@ -142,3 +142,14 @@ def test_dev_certificate_script_is_executable() -> None:
     script = COMPOSE_DIR / "gen-dev-cert.sh"
     assert script.stat().st_mode & 0o111
     assert Path(script).read_text().startswith("#!/usr/bin/env bash\n")
+
+
+def test_nested_mounts_exist_in_the_image(compose: dict[str, Any]) -> None:
+    """A volume mounted below /data starts with the image directory's owner only if the image has that
+    directory: otherwise Docker creates it for root and the non-root server cannot write to it."""
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    for node in SATCHEL_NODES:
+        for mount in compose["services"][node]["volumes"]:
+            target = mount.split(":")[1]
+            if target.startswith("/data/"):
+                assert re.search(rf"mkdir -p [^\n]*{re.escape(target)}\b", dockerfile), target
