@@ -22,14 +22,9 @@ IMAGE_UID = 10001
 """The uid the Dockerfile runs as; Kubernetes and ECS must name the same one."""
 
 
-IN_PROGRESS = {"SATCHEL_DB"}
-"""Named by the deployment files ahead of `satchel serve --db` (PostgreSQL support, being added at the
-same time as these files). Remove it from here once BootConfig has its `db` field."""
-
-
 def boot_env_names() -> set[str]:
-    """Every `SATCHEL_*` variable `satchel serve` reads (BootConfig's fields), plus `IN_PROGRESS`."""
-    return {ENV_PREFIX + f.name.upper() for f in fields(BootConfig)} | IN_PROGRESS
+    """Every `SATCHEL_*` variable `satchel serve` reads (BootConfig's fields)."""
+    return {ENV_PREFIX + f.name.upper() for f in fields(BootConfig)}
 
 
 def tool(name: str, hint: str, *candidates: Path) -> str:
