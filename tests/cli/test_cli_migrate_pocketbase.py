@@ -7,6 +7,7 @@ timestamps and rules, and serves the uploaded file.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from satchel.cli.main import main
-from satchel.testing import client_for, running_app
+from satchel.testing import client_for
 from tests.conformance.servers import SUPERUSER_EMAIL, SUPERUSER_PASSWORD, find_pocketbase, start_server
+from tests.core.migrate.migrate_source import app_at
 from tests.required_service import unavailable
 
 USER = {"email": "bob@example.com", "password": "Bob12345678!", "passwordConfirm": "Bob12345678!"}
@@ -87,7 +89,7 @@ def test_a_pocketbase_pb_data_is_imported(tmp_path: Path) -> None:
     assert f"and {len(stored)} file(s) into" in r.output
 
     async def check() -> None:
-        async with running_app(target) as app, client_for(app) as client:
+        async with app_at(target) as app, client_for(app) as client:
             r = await client.post(
                 "/api/collections/users/auth-with-password",
                 json={"identity": USER["email"], "password": USER["password"]},
@@ -115,8 +117,6 @@ def test_a_pocketbase_pb_data_is_imported(tmp_path: Path) -> None:
             view = (await client.get("/api/collections/note_titles/records")).json()["items"]
             assert sorted(v["title"] for v in view) == ["note 0", "note 1", "note 2"]
             assert (await client.get("/api/settings", headers=su)).json()["meta"]["appName"] == "From PocketBase"
-
-    import asyncio
 
     asyncio.run(check())
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
-from satchel.testing import client_for, running_app, superuser_token
+from satchel.core.app import App
+from satchel.testing import client_for, superuser_token
+from satchel.wiring import open_app
 
 USER_EMAIL = "reader@example.com"
 USER_PASSWORD = "Reader12345!"
@@ -52,10 +56,22 @@ async def all_collections(client: httpx2.AsyncClient, headers: dict[str, str]) -
     return items
 
 
-async def populate(data_dir: Path) -> Before:
+@asynccontextmanager
+async def app_at(data_dir: Path, db_url: str = "") -> AsyncIterator[App]:
+    """An app on `db_url`, by default the SQLite file of `data_dir` (whichever backend the suite runs on:
+    these tests are about moving between named databases)."""
+    app = await (open_app(data_dir, db_url=db_url) if db_url else open_app(data_dir))
+    try:
+        yield app
+    finally:
+        await app.realtime.close()
+        await app.close()
+
+
+async def populate(data_dir: Path, db_url: str = "") -> Before:
     """Users, a relation, a file, a view, edited settings; returns what the source serves."""
     before = Before()
-    async with running_app(data_dir) as app, client_for(app) as client:
+    async with app_at(data_dir, db_url) as app, client_for(app) as client:
         before.su_token = await superuser_token(app, client)
         su = {"Authorization": before.su_token}
         user = _ok(
@@ -119,9 +135,9 @@ async def populate(data_dir: Path) -> Before:
     return before
 
 
-async def assert_same_instance(data_dir: Path, before: Before) -> None:
+async def assert_same_instance(data_dir: Path, before: Before, db_url: str = "") -> None:
     """The target serves what the source did: data, order, tokens, passwords, files, settings."""
-    async with running_app(data_dir) as app, client_for(app) as client:
+    async with app_at(data_dir, db_url) as app, client_for(app) as client:
         su = {"Authorization": before.su_token}  # issued by the source: still valid
         assert await all_collections(client, su) == before.collections
         assert await listing(client, "posts", su) == before.posts

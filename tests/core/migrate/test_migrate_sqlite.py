@@ -6,14 +6,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from migrate_source import POSTS, assert_same_instance, populate
+from migrate_source import POSTS, app_at, assert_same_instance, populate
 
 from satchel.adapters.db.sqlite import SqliteDatabase
 from satchel.core.migrate.errors import MigrationError, TargetNotEmptyError, VerificationError
 from satchel.core.migrate.run import Progress, Report, Step, StorageCopy, migrate
 from satchel.core.migrate.tables import INTERNAL_TABLES
 from satchel.ports.database import Database
-from satchel.testing import running_app
 
 
 async def _run(
@@ -137,7 +136,7 @@ async def test_leftovers_of_a_killed_run_are_cleared(tmp_path: Path) -> None:
 async def test_a_freshly_started_target_counts_as_empty(tmp_path: Path) -> None:
     src, dst = tmp_path / "src", tmp_path / "dst"
     before = await populate(src)
-    async with running_app(dst):
+    async with app_at(dst):
         pass  # what `satchel serve` leaves behind on its first start
     await _run(src, dst)
     await assert_same_instance(dst, before)
@@ -171,7 +170,7 @@ async def test_a_database_that_is_no_instance_is_refused(tmp_path: Path) -> None
 
 async def test_every_internal_table_is_copied(tmp_path: Path) -> None:
     """Bootstrap's tables are either a collection's or listed in INTERNAL_TABLES (a new one must be added)."""
-    async with running_app(tmp_path / "fresh") as app:
+    async with app_at(tmp_path / "fresh") as app:
         collection_tables = {c.name for c in app.collections.all()}
     names = {n for n in _tables(tmp_path / "fresh" / "data.db") if not n.startswith("sqlite_")}
     assert names - collection_tables == set(INTERNAL_TABLES)
