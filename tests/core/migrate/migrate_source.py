@@ -109,7 +109,7 @@ async def populate(data_dir: Path, db_url: str = "") -> Before:
             "name": "titles",
             "type": "view",
             "listRule": "",
-            "viewQuery": "SELECT id, title, rank FROM posts WHERE published = 1",
+            "viewQuery": "SELECT id, title, rank FROM posts WHERE published = TRUE",  # both dialects
         }
         _ok(await client.post("/api/collections", json=view, headers=su))
         for n in range(POSTS, 0, -1):
