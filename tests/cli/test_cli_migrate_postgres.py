@@ -7,7 +7,6 @@ locally without one, a failure under CI=true. Each run uses schemas of its own, 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,44 +15,18 @@ import pytest
 from click.testing import CliRunner
 
 from satchel.cli.main import main
-from satchel.testing import postgres as pg_testing
 from tests.core.migrate.migrate_source import POSTS, assert_same_instance, populate
-from tests.required_service import unavailable
-
-
-async def _reachable() -> str:
-    """Why PostgreSQL cannot be used ("" when it answers)."""
-    import asyncpg
-
-    try:
-        conn = await asyncio.wait_for(asyncpg.connect(pg_testing.base_url()), timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        return f"PostgreSQL at {pg_testing.base_url()} is unreachable ({type(exc).__name__}: {exc})"
-    await conn.close()
-    return ""
+from tests.core.migrate.pg_schemas import postgres_urls
 
 
 @pytest.fixture
-def pg_url(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """Two fresh schemas (as database URLs) for this test; dropped when it ends."""
-    if importlib.util.find_spec("satchel.adapters.db.postgres") is None or importlib.util.find_spec("asyncpg") is None:
-        unavailable("the PostgreSQL adapter (satchel.adapters.db.postgres, asyncpg) is not installed")
-    reason = asyncio.run(_reachable())
-    if reason:
-        unavailable(reason, "set SATCHEL_TEST_POSTGRES_URL or start PostgreSQL")
-
-    async def make() -> tuple[str, str]:
-        return await pg_testing.database_url(tmp_path / "pg-a"), await pg_testing.database_url(tmp_path / "pg-b")
-
-    urls = asyncio.run(make())
-    try:
-        yield urls
-    finally:
-        asyncio.run(pg_testing.drop_schemas())
+def pg_url(tmp_path: Path) -> Iterator[str]:
+    with postgres_urls(tmp_path, 1) as urls:
+        yield urls[0]
 
 
-def test_sqlite_to_postgres_and_back(pg_url: tuple[str, str], tmp_path: Path) -> None:
-    url, _ = pg_url
+def test_sqlite_to_postgres_and_back(pg_url: str, tmp_path: Path) -> None:
+    url = pg_url
     runner = CliRunner()
     src, files = tmp_path / "src", tmp_path / "pg-files"
     before = asyncio.run(populate(src))
