@@ -176,6 +176,8 @@ def exists_each(query: ir.Select, rows: Sequence[Sequence[Any]], *, max_params: 
             return ir.Positive(ir.col(alias, name)) if name is not None else ir.Param(first[node.index])
         if isinstance(node, ir.Param | ir.JsonExtract):
             bound += 1
+        elif isinstance(node, ir.JsonValue | ir.ArrayLength):
+            bound += 3  # the parameters a dialect adds when it spells these out (paths, '' and 'array')
         return None
 
     probe = ir.Exists(rewrite(query, visit))

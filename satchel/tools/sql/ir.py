@@ -186,11 +186,42 @@ class JsonArrayOf(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class JsonValue(Expr):
+    """The value at `path` of a column holding JSON or plain text (plain text is its own JSON string).
+
+    PocketBase's `json` fields and `json.path` filters read this way; each dialect renders it with
+    its own JSON functions (SQLite: JSON_EXTRACT with a JSON_VALID fallback; PostgreSQL: jsonb).
+    """
+
+    operand: Expr
+    path: tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayLength(Expr):
+    """Items of a multi-valued column: a JSON array's length, a plain value counts one, '' and NULL none."""
+
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class InsertionOrder(Expr):
+    """The order rows were inserted in (`table`: the alias to qualify it with).
+
+    SQLite's implicit `rowid`; on PostgreSQL a hidden identity column every table gets at creation
+    and no row read with `*` shows. Default sorts and tie-breaks use it, as PocketBase does.
+    """
+
+    table: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Raw(Expr):
     """A fixed SQL fragment written in Satchel's own source, never built from input.
 
     Only `satchel.tools.sql` constants may use it; the compiler refuses anything but
-    the whitelisted fragments so that a careless caller cannot smuggle text in.
+    the whitelisted fragments so that a careless caller cannot smuggle text in. Every dialect
+    renders each of them with the same meaning (`rowid` is `InsertionOrder()`).
     """
 
     sql: Literal["1", "0", "CURRENT_TIMESTAMP", "RANDOM()", "rowid", "COUNT(*)"]

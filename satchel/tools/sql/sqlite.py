@@ -153,6 +153,12 @@ class SqliteCompiler:
                     f"(CASE WHEN JSON_VALID({v}) AND JSON_TYPE({v2}) = 'array' THEN {v3} "
                     f"ELSE JSON_ARRAY({self.expr(operand)}) END)"
                 )
+            case ir.JsonValue(operand, path):
+                return self.expr(_json_value(operand, path))
+            case ir.ArrayLength(operand):
+                return self.expr(_array_length(operand))
+            case ir.InsertionOrder(table):
+                return f"{quote_ident(table)}.rowid" if table else "rowid"
             case ir.Raw(sql):
                 if sql not in ("1", "0", "CURRENT_TIMESTAMP", "RANDOM()", "rowid", "COUNT(*)"):
                     raise SqlCompileError("raw fragment not allowed")
@@ -280,6 +286,19 @@ def compile_ddl(d: ir.DDL) -> str:
         case ir.DropView(name):
             return f"DROP VIEW IF EXISTS {quote_ident(name)}"
     raise SqlCompileError(f"cannot compile DDL {type(d).__name__}")
+
+
+def _json_value(column: ir.Expr, path: tuple[str | int, ...]) -> ir.Expr:
+    """JSON_EXTRACT that also works on non-JSON text (the text itself is the value)."""
+    wrapped = ir.JsonExtract(ir.Func("JSON_OBJECT", (ir.Param("pb"), column)), ("pb", *path))
+    return ir.Case(((ir.JsonValid(column), ir.JsonExtract(column, path)),), wrapped)
+
+
+def _array_length(column: ir.Expr) -> ir.Expr:
+    is_array = ir.Binary("AND", ir.JsonValid(column), ir.eq(ir.Func("JSON_TYPE", (column,)), ir.Param("array")))
+    is_empty = ir.Binary("OR", ir.eq(column, ir.Param("")), ir.Binary("IS", column, ir.NULL))
+    normalised = ir.Case(((is_array, column), (is_empty, ir.Func("JSON_ARRAY", ()))), ir.Func("JSON_ARRAY", (column,)))
+    return ir.JsonArrayLength(normalised)
 
 
 class _SlotRef:
