@@ -185,7 +185,7 @@ async def page(
             (ir.Star(TABLE),),
             ir.Table(TABLE),
             where=where,
-            order_by=(*order, ir.OrderBy(ir.Raw("rowid"))),
+            order_by=(*order, ir.OrderBy(ir.InsertionOrder())),
             limit=limit,
             offset=offset,
         )

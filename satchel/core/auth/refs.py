@@ -66,7 +66,7 @@ async def find_all(app: App, name: str, record: Record, ex: Executor | None = No
             (ir.Star(name),),
             ir.Table(name),
             where=_of_record(name, record),
-            order_by=(ir.OrderBy(ir.col(name, "created"), desc=True), ir.OrderBy(ir.Raw("rowid"), desc=True)),
+            order_by=(ir.OrderBy(ir.col(name, "created"), desc=True), ir.OrderBy(ir.InsertionOrder(), desc=True)),
         )
     )
     return [storage.record_from_row(collection, row) for row in rows]

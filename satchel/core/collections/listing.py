@@ -52,7 +52,7 @@ async def list_collections(app: App, query: dict[str, str], request: RequestInfo
         order = resolver.order_by(params.sort) if params.sort.strip() else ()
     except (FilterSyntaxError, FilterError) as exc:
         raise BadRequestError() from exc
-    order = (*order, ir.OrderBy(ir.Raw("rowid")))
+    order = (*order, ir.OrderBy(ir.InsertionOrder()))
     ex = app.db.executor()
     source = ir.Table(TABLE)
     total = -1

@@ -122,13 +122,13 @@ def wrap_view_query(query: str, columns: list[str]) -> str:
     body = query.strip().strip(";")
     cols = ", ".join(f"CAST({_quote(c)} AS TEXT) AS {_quote(c)}" if c.lower() == "id" else _quote(c) for c in columns)
     # the body is superuser-written SQL, exactly as in PocketBase (CreateView documents why)
-    return f"SELECT {cols or '*'} FROM ({body})"  # noqa: S608
+    return f"SELECT {cols or '*'} FROM ({body}) AS _view"  # noqa: S608 (PostgreSQL wants the alias)
 
 
 async def view_columns(db: Database, ex: Executor, query: str) -> list[str]:
     """The column names of a SELECT, read from a throw-away view inside the current transaction."""
     tmp = "_temp_" + random_string(6)
-    await ex.ddl(ir.CreateView(tmp, f"SELECT * FROM ({query.strip().strip(';')})"))  # noqa: S608
+    await ex.ddl(ir.CreateView(tmp, f"SELECT * FROM ({query.strip().strip(';')}) AS _view"))  # noqa: S608
     try:
         return await db.table_columns(tmp)
     finally:
@@ -195,10 +195,12 @@ async def _convert_multiplicity(ex: Executor, old: Collection, new: Collection) 
         tmp = "_" + f.name + random_string(5)
         await ex.ddl(ir.RenameColumn(new.name, f.name, tmp))
         await ex.ddl(ir.AddColumn(new.name, f.column()))
-        rows = await ex.fetch_all(ir.Select((ir.Raw("rowid"), ir.Alias(ir.col(tmp), "v")), ir.Table(new.name)))
+        rows = await ex.fetch_all(
+            ir.Select((ir.Alias(ir.InsertionOrder(), "rowid"), ir.Alias(ir.col(tmp), "v")), ir.Table(new.name))
+        )
         convert = _to_multiple if f.is_multiple else _to_single
         for row in rows:
-            where = ir.eq(ir.Raw("rowid"), ir.Param(row["rowid"]))
+            where = ir.eq(ir.InsertionOrder(), ir.Param(row["rowid"]))
             await ex.execute(ir.Update(new.name, {f.name: ir.Param(convert(row["v"]))}, where))
         await ex.ddl(ir.DropColumn(new.name, tmp))
 

@@ -39,7 +39,9 @@ PARAMS_DDL = ir.CreateTable(
     PARAMS_TABLE,
     (
         ir.ColumnDef("id", "TEXT", primary_key=True),
-        ir.ColumnDef("value", "JSON", not_null=False),
+        # TEXT, not PocketBase's JSON: values are plain strings too (the app secret, the schema
+        # version), which PostgreSQL's jsonb refuses and SQLite's JSON (numeric) affinity mangles
+        ir.ColumnDef("value", "TEXT", not_null=False),
         ir.ColumnDef("created", "TEXT", default=""),
         ir.ColumnDef("updated", "TEXT", default=""),
     ),
@@ -92,7 +94,9 @@ def to_values(c: Collection) -> dict[str, ir.Expr]:
 
 async def load_all(ex: Executor) -> list[Collection]:
     rows = await ex.fetch_all(
-        ir.Select((ir.Star(COLLECTIONS_TABLE),), ir.Table(COLLECTIONS_TABLE), order_by=(ir.OrderBy(ir.Raw("rowid")),))
+        ir.Select(
+            (ir.Star(COLLECTIONS_TABLE),), ir.Table(COLLECTIONS_TABLE), order_by=(ir.OrderBy(ir.InsertionOrder()),)
+        )
     )
     return [from_row(r) for r in rows]
 

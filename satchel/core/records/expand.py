@@ -170,7 +170,7 @@ class Expander:
                 (ir.Star(source.name),),
                 ir.Table(source.name),
                 where=where,
-                order_by=(ir.OrderBy(ir.Raw("rowid")),),
+                order_by=(ir.OrderBy(ir.InsertionOrder()),),
                 limit=1000,
             )
         )

@@ -130,7 +130,7 @@ class RecordsService:
         where = ir.and_all(conditions)
         order = resolver.order_by(params.sort) if params.sort.strip() else ()
         if not collection.is_view:
-            order = (*order, ir.OrderBy(ir.Raw("rowid")))
+            order = (*order, ir.OrderBy(ir.InsertionOrder()))
         ex = self.app.db.executor()
         source = ir.Table(collection.name)
         total = -1

@@ -602,17 +602,13 @@ def _conjuncts(node: ast.Node) -> list[ast.Node]:
 
 # ----------------------------------------------------------------- SQL shapes
 def json_extract(column: ir.Expr, path: tuple[str | int, ...]) -> ir.Expr:
-    """JSON_EXTRACT that also works on non-JSON text (the text itself is the value)."""
-    wrapped = ir.JsonExtract(ir.Func("JSON_OBJECT", (ir.Param("pb"), column)), ("pb", *path))
-    return ir.Case(((ir.JsonValid(column), ir.JsonExtract(column, path)),), wrapped)
+    """The JSON value at `path`; plain (non-JSON) text is its own value."""
+    return ir.JsonValue(column, path)
 
 
 def array_length(column: ir.Expr) -> ir.Expr:
     """Items of a JSON array column; a plain value counts as one, '' and NULL as none."""
-    is_array = ir.Binary("AND", ir.JsonValid(column), ir.eq(ir.Func("JSON_TYPE", (column,)), ir.Param("array")))
-    is_empty = ir.Binary("OR", ir.eq(column, EMPTY), ir.Binary("IS", column, ir.NULL))
-    normalised = ir.Case(((is_array, column), (is_empty, ir.Func("JSON_ARRAY", ()))), ir.Func("JSON_ARRAY", (column,)))
-    return ir.JsonArrayLength(normalised)
+    return ir.ArrayLength(column)
 
 
 # ---------------------------------------------------------------- comparisons

@@ -48,7 +48,7 @@ def build_order_by(resolver: Resolver, sort: str) -> tuple[ir.OrderBy, ...]:
         if name == RANDOM:
             out.append(ir.OrderBy(ir.Raw("RANDOM()")))
         elif name == ROWID:
-            out.append(ir.OrderBy(ir.Raw("rowid"), desc))
+            out.append(ir.OrderBy(ir.InsertionOrder(), desc))
         else:
             out.append(ir.OrderBy(_sort_expr(resolver, name, desc), desc))
     return tuple(out)
