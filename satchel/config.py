@@ -34,6 +34,23 @@ def parse_cache_url(value: str) -> str:
     return value
 
 
+SQLITE_DB = "sqlite:"
+POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
+def parse_db_url(value: str) -> str:
+    """`sqlite:` (or empty: `<dir>/data.db`), `sqlite:PATH`, or a PostgreSQL URL shared by every node."""
+    if value in ("", SQLITE_DB) or value.startswith(SQLITE_DB) or value.startswith(POSTGRES_SCHEMES):
+        return value
+    raise ConfigError(
+        f"--db expects sqlite:, sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB, got {redact_url(value)!r}"
+    )
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(POSTGRES_SCHEMES)
+
+
 AUTO_BROKER = ""
 MEMORY_BROKER = "memory:"
 LOCAL_BROKER = "local:"
@@ -82,6 +99,8 @@ class BootConfig:
     query_timeout: float = 10.0
     max_body_size: int = 32 << 20
     workers: int = 1
+    db: str = field(default="", repr=False)
+    """The database: empty or `sqlite:` (`<dir>/data.db`), or `postgres://...` (env SATCHEL_DB)."""
     cache_url: str = MEMORY_CACHE
     broker_url: str = AUTO_BROKER
     backup_passphrase: str = field(default="", repr=False)
@@ -99,6 +118,7 @@ class BootConfig:
             if value is not None:
                 setattr(cfg, name, Path(str(value)) if name == "dir" else value)
         parse_http(cfg.http)
+        parse_db_url(cfg.db)
         parse_cache_url(cfg.cache_url)
         parse_broker_url(cfg.broker_url)
         return cfg
