@@ -15,11 +15,13 @@ from satchel.apis.shutdown import on_worker_stop
 from satchel.config import (
     AUTO_BROKER,
     MEMORY_CACHE,
+    SQLITE_DB,
     BootConfig,
-    ConfigError,
     broker_kind,
+    is_postgres,
     parse_broker_url,
     parse_cache_url,
+    parse_db_url,
 )
 from satchel.core.app import App, AppConfig
 from satchel.core.auth.api_keys import ApiKeysService
@@ -54,15 +56,23 @@ def build_app(
     broker_url: str = AUTO_BROKER,
     broker: Broker | None = None,
     backup_passphrase: str = "",
+    db_url: str = "",
 ) -> App:
-    """An App over the embedded SQLite database in `data_dir` (not yet bootstrapped).
+    """An App over `db_url` (default: the SQLite file in `data_dir`), not yet bootstrapped.
 
     `broker` overrides the one `broker_url` names (several apps on one in-process bus in tests).
+    The data directory holds uploaded files, backups and the local change signal in every case.
     """
     path = Path(data_dir)
-    db = SqliteDatabase(path / DB_FILE, query_timeout=query_timeout)
-    # other processes on this data directory (workers, nodes) may change collections and settings
-    shared = workers > 1 or broker is not None or broker_kind(parse_broker_url(broker_url), workers) != "memory"
+    db = database_from_url(db_url, path, query_timeout=query_timeout)
+    # other processes on this data directory or database (workers, nodes) may change collections and
+    # settings: with PostgreSQL every node shares the database, so always
+    shared = (
+        workers > 1
+        or broker is not None
+        or is_postgres(db_url)
+        or broker_kind(parse_broker_url(broker_url), workers) != "memory"
+    )
     config = AppConfig(
         data_dir=path,
         query_timeout=query_timeout,
@@ -89,6 +99,21 @@ def build_app(
     app.backups = BackupsService(app)
     redirect.register(app)
     return app
+
+
+def database_from_url(url: str, data_dir: Path, *, query_timeout: float) -> Database:
+    """`sqlite:` (or empty) is `<data_dir>/data.db`, `sqlite:PATH` that file, a PostgreSQL URL that database.
+
+    The PostgreSQL driver is imported only when asked for.
+    """
+    url = parse_db_url(url)
+    if is_postgres(url):
+        from satchel.adapters.db.postgres import PostgresDatabase
+
+        data_dir.mkdir(parents=True, exist_ok=True)  # uploads, backups and the change signal live there
+        return PostgresDatabase(url, query_timeout=query_timeout)
+    file = url.removeprefix(SQLITE_DB)
+    return SqliteDatabase(Path(file) if file else data_dir / DB_FILE, query_timeout=query_timeout)
 
 
 def broker_from_url(url: str, workers: int, data_dir: Path) -> Broker | None:
@@ -165,7 +190,9 @@ def migration_database(location: str, *, read_only: bool = False) -> Database:
     request should.
     """
     if location.startswith(POSTGRES_SCHEMES):
-        raise ConfigError("PostgreSQL databases are not supported by this build yet")
+        from satchel.adapters.db.postgres import PostgresDatabase
+
+        return PostgresDatabase(location, query_timeout=0, read_only=read_only)
     return SqliteDatabase(Path(location), query_timeout=0, read_only=read_only)
 
 
@@ -185,6 +212,7 @@ def build_asgi(config: BootConfig) -> Starlette:
         cache_url=config.cache_url,
         broker_url=config.broker_url,
         backup_passphrase=config.backup_passphrase,
+        db_url=config.db,
     )
 
     async def startup() -> None:
