@@ -69,7 +69,7 @@ def _run(
     secret = _passphrase(cfg, passphrase, env_name)
 
     async def run() -> None:
-        app = await open_app(cfg.dir, backup_passphrase=secret)
+        app = await open_app(cfg.dir, backup_passphrase=secret, db_url=cfg.db)
         try:
             await action(app)
         except SatchelError as exc:

@@ -14,6 +14,7 @@ from satchel.cli.migrate import migrate_data
 from satchel.config import MEMORY_CACHE, BootConfig, ConfigError, connection_capacity, parse_http, redact_url
 from satchel.ports.broker import BrokerError
 from satchel.ports.cache import CacheError
+from satchel.ports.database import DatabaseError
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
 
@@ -21,7 +22,7 @@ DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; defau
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="satchel")
 def main() -> None:
-    """Satchel: a PocketBase-compatible backend (REST, realtime, auth, rules) on embedded SQLite."""
+    """Satchel: a PocketBase-compatible backend (REST, realtime, auth, rules) on SQLite or PostgreSQL."""
 
 
 @main.command()
@@ -35,13 +36,24 @@ def main() -> None:
     help="Worker processes sharing the port and the database (env SATCHEL_WORKERS; default 1).",
 )
 @click.option(
+    "--db",
+    "db",
+    default=None,
+    help="The database: sqlite: (the data.db file in --dir) or postgres://USER:PASS@HOST:PORT/DB, shared by "
+    "every node (env SATCHEL_DB; default sqlite:). Uploaded files stay in --dir (or S3).",
+)
+@click.option(
     "--cache-url",
+    "--cache",
+    "cache_url",
     default=None,
     help="Rate-limit and login-guard counters: memory: (per process) or redis://HOST:PORT/DB "
     "(shared by every worker and node) (env SATCHEL_CACHE_URL; default memory:).",
 )
 @click.option(
     "--broker-url",
+    "--broker",
+    "broker_url",
     default=None,
     help="Where realtime events meet: memory: (one process), local: (the processes sharing --dir, over unix "
     "sockets), redis://HOST:PORT/DB or nats://HOST:PORT (several nodes) (env SATCHEL_BROKER_URL; default "
@@ -52,13 +64,14 @@ def serve(
     data_dir: str | None,
     dev: bool | None,
     workers: int | None,
+    db: str | None,
     cache_url: str | None,
     broker_url: str | None,
 ) -> None:
     """Start the web server."""
     try:
         cfg = BootConfig.from_env(
-            http=http, dir=data_dir, dev=dev, workers=workers, cache_url=cache_url, broker_url=broker_url
+            http=http, dir=data_dir, dev=dev, workers=workers, db=db, cache_url=cache_url, broker_url=broker_url
         )
         host, port = parse_http(cfg.http)
     except ConfigError as exc:
@@ -68,7 +81,12 @@ def serve(
     from satchel.wiring import open_app
 
     async def prepare() -> None:
-        app = await open_app(cfg.dir, cache_url=cfg.cache_url, broker_url=cfg.broker_url, workers=cfg.workers)
+        try:
+            app = await open_app(
+                cfg.dir, db_url=cfg.db, cache_url=cfg.cache_url, broker_url=cfg.broker_url, workers=cfg.workers
+            )
+        except DatabaseError as exc:
+            raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc
         try:
             # an unreachable Redis or NATS fails here, not on the first request
             await app.cache.get("startup-probe")
@@ -121,7 +139,7 @@ def _run_superuser(data_dir: str | None, action: str, email: str, password: str 
     cfg = BootConfig.from_env(dir=data_dir)
 
     async def run() -> None:
-        app = await open_app(cfg.dir)
+        app = await open_app(cfg.dir, db_url=cfg.db)
         try:
             if action == "upsert":
                 await upsert_superuser(app, email, password)
