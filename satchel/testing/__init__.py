@@ -15,6 +15,7 @@ import httpx2
 from satchel.apis.server import create_app
 from satchel.core.app import App
 from satchel.core.auth.superusers import upsert_superuser
+from satchel.testing import postgres
 from satchel.tools.hooks import Hook
 from satchel.wiring import open_app
 
@@ -42,9 +43,15 @@ class HookRecorder:
         self.fired.clear()
 
 
+async def database_url_for(data_dir: Path) -> str:
+    """The database a test app on `data_dir` uses: its SQLite file, or a PostgreSQL schema when
+    `SATCHEL_TEST_DB=postgres` (see `satchel.testing.postgres`)."""
+    return await postgres.database_url(data_dir) if postgres.enabled() else ""
+
+
 @asynccontextmanager
 async def running_app(data_dir: Path) -> AsyncIterator[App]:
-    app = await open_app(data_dir)
+    app = await open_app(data_dir, db_url=await database_url_for(data_dir))
     try:
         yield app
     finally:
