@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,17 +30,19 @@ class Node:
         self.proc.wait(10)
 
 
-def start_node(data: Path) -> Node:
+LOCAL_BROKER = ("--broker-url", "local:")
+"""Two nodes on one data directory meet over the local: broker, as nodes on PostgreSQL meet over
+Redis or NATS: enough to show that a subscription call may land on the node without the stream."""
+
+
+def start_node(data: Path, options: Sequence[str] = LOCAL_BROKER, log: Path | None = None) -> Node:
+    """`satchel serve` on a free port with `options` added (the database, cache and broker flags),
+    its output in `log` (discarded without one)."""
     port = free_port()
     cmd = [sys.executable, "-m", "satchel.cli.main", "serve", "--http", f"127.0.0.1:{port}", "--dir", str(data)]
-    # two nodes on one data directory meet over the local: broker, as nodes on PostgreSQL meet over
-    # Redis or NATS: enough to show that a subscription call may land on the node without the stream
-    proc = subprocess.Popen(
-        [*cmd, "--broker-url", "local:"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with contextlib.ExitStack() as files:
+        out = files.enter_context(log.open("ab")) if log is not None else subprocess.DEVNULL
+        proc = subprocess.Popen([*cmd, *options], stdout=out, stderr=out, start_new_session=True)
     node = Node(proc, port)
     if not healthy(node.url, proc):
         node.stop()

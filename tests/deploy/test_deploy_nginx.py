@@ -11,112 +11,26 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import datetime
 import hashlib
-import ipaddress
 import os
 import re
-import shutil
-import signal
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from deploy_nodes import Node
-from deploy_tools import DEPLOY, tool
+from nginx_proxy import NGINX, Prefix, Proxy, prepare, start_proxy, stop
 
-from tests.apis.test_api_realtime import EMAIL, PASSWORD, Stream, free_port
+from tests.apis.test_api_realtime import EMAIL, PASSWORD, Stream
 from tests.apis.ws_client import GUID, WebSocket
 
-NGINX = DEPLOY / "nginx"
-LISTEN_HTTP = "listen 80;"
-LISTEN_HTTPS = "listen 443 ssl http2;"
-UPSTREAM_SERVER = re.compile(r"(server\s+)satchel-\d+:8090")
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 CLIENT_ID = "client-chosen-id.42"
 SATCHEL_SSE_IDLE = 300
 """Seconds after which Satchel ends an SSE stream that delivered nothing (docs/realtime.md)."""
-
-
-def nginx() -> str:
-    return tool("nginx", "apt-get install nginx (.ci/run installs it)", Path("/usr/sbin/nginx"))
-
-
-def write_cert(tls: Path) -> Path:
-    """A self-signed certificate for localhost and 127.0.0.1, as nginx expects it under tls/."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    tls.mkdir(parents=True, exist_ok=True)
-    (tls / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tls / "privkey.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return tls / "fullchain.pem"
-
-
-@dataclass
-class Prefix:
-    root: Path
-    http_port: int
-    https_port: int
-    cert: Path
-
-    def command(self, *args: str) -> list[str]:
-        conf = self.root / "nginx.conf"
-        return [
-            nginx(),
-            "-p",
-            str(self.root),
-            "-c",
-            str(conf),
-            "-e",
-            "stderr",
-            "-g",
-            f"pid {self.root}/nginx.pid;",
-            *args,
-        ]
-
-
-def prepare(root: Path, upstreams: list[str]) -> Prefix:
-    """The shipped files under a throwaway prefix, on free ports, proxying to `upstreams`."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(NGINX / "nginx.conf", root / "nginx.conf")
-    http_port, https_port = free_port(), free_port()
-    server = (NGINX / "satchel.conf").read_text()
-    assert server.count(LISTEN_HTTP) == 1 and server.count(LISTEN_HTTPS) == 1
-    server = server.replace(LISTEN_HTTP, f"listen 127.0.0.1:{http_port};")
-    server = server.replace(LISTEN_HTTPS, f"listen 127.0.0.1:{https_port} ssl http2;")
-    (root / "satchel.conf").write_text(server)
-    targets = iter(upstreams)
-    upstream, count = UPSTREAM_SERVER.subn(lambda m: m.group(1) + next(targets), (NGINX / "upstream.conf").read_text())
-    assert count == len(upstreams) == 2, "upstream.conf lists the two compose nodes"
-    (root / "upstream.conf").write_text(upstream)
-    return Prefix(root, http_port, https_port, write_cert(root / "tls"))
 
 
 def config_test(prefix: Prefix) -> subprocess.CompletedProcess[str]:
@@ -163,50 +77,14 @@ def test_upstream_balances_by_open_connections_with_keepalive() -> None:
 # ---------------------------------------------------------------- real traffic
 
 
-@dataclass
-class Proxy:
-    prefix: Prefix
-    proc: subprocess.Popen[bytes]
-    tls: ssl.SSLContext
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.prefix.https_port}"
-
-    def client(self, **options: object) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(base_url=self.url, verify=self.tls, timeout=10, **options)  # type: ignore[arg-type]
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-
-
 @pytest.fixture(scope="module")
 def proxy(satchel_nodes: list[Node], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     prefix = prepare(tmp_path_factory.mktemp("nginx"), [f"127.0.0.1:{node.port}" for node in satchel_nodes])
-    proc = subprocess.Popen(
-        prefix.command("-g", "daemon off;"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    tls = ssl.create_default_context(cafile=str(prefix.cert))
-    running = Proxy(prefix, proc, tls)
+    running = start_proxy(prefix)
     try:
-        for _ in range(100):  # 10 s at most; nginx starts in milliseconds
-            if proc.poll() is not None:
-                raise RuntimeError(f"nginx exited with {proc.returncode}")
-            with contextlib.suppress(httpx2.TransportError):
-                if httpx2.get(running.url + "/api/health", verify=tls, timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("nginx did not answer")
         yield running
     finally:
-        stop(proc)
+        stop(running.proc)
 
 
 COLLECTIONS = [
