@@ -24,14 +24,13 @@ KNOWN_PG_FAILURES = Path(__file__).parent / "postgres_known_failures.txt"
 
 
 def _known_pg_failures() -> dict[str, str]:
-    """Test ids (as pytest prints them) expected to fail on PostgreSQL, with the reason why."""
+    """Test ids (as pytest prints them) expected to fail on PostgreSQL: `<test id> # <reason>` lines."""
     out: dict[str, str] = {}
     if KNOWN_PG_FAILURES.exists():
         for line in KNOWN_PG_FAILURES.read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                test_id, _, reason = line.partition(" ")
-                out[test_id] = reason.strip() or "known PostgreSQL difference"
+            if line.strip() and not line.startswith("#"):
+                test_id, _, reason = line.partition(" # ")
+                out[test_id.strip()] = reason.strip() or "known PostgreSQL difference"
     return out
 
 
