@@ -7,6 +7,7 @@ import zipfile
 from io import BytesIO
 
 import httpx2
+import pytest
 from s3_service import settings_section
 
 from satchel.core.app import App
@@ -16,6 +17,10 @@ from satchel.core.backups.names import is_key
 from satchel.ports.blobs import S3Config
 from satchel.testing import SUPERUSER_EMAIL
 from tests.core.backups.backup_helpers import zip_of
+
+pytestmark = pytest.mark.sqlite_only(
+    "backups copy the SQLite file; on PostgreSQL they are pg_dump's job (not supported yet)"
+)
 
 
 async def test_backups_live_in_the_bucket(

@@ -28,6 +28,10 @@ EVENTS = {
     "fields": [{"name": "n", "type": "number"}, {"name": "half", "type": "text"}],
 }
 
+pytestmark = pytest.mark.sqlite_only(
+    "backups copy the SQLite file; on PostgreSQL they are pg_dump's job (not supported yet)"
+)
+
 
 async def _su(app: App, client: httpx2.AsyncClient) -> dict[str, str]:
     return {"Authorization": await superuser_token(app, client)}
