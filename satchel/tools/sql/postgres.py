@@ -334,9 +334,11 @@ class PostgresCompiler:
         else:
             lo, r = self.expr(left), self.expr(right)
         pg_op = _PG_OP.get(op, op)
-        kinds = {lo.kind, r.kind}
         if lo.stored_json or r.stored_json:
             return Out(f"({lo.sql} {pg_op} {r.sql})", "bool")
+        if lo.kind != r.kind:
+            lo, r = self._affinity(lo, r)
+        kinds = {lo.kind, r.kind}
         if "null" in kinds or "any" in kinds or (len(kinds) == 1 and lo.kind != "json"):
             if op in ("IS", "IS NOT") and "null" in kinds:
                 other = r if lo.kind == "null" else lo
@@ -345,6 +347,24 @@ class PostgresCompiler:
         if kinds == {"bool", "num"}:
             return Out(f"({self.to_num(lo)} {pg_op} {self.to_num(r)})", "bool")
         return Out(f"({self.to_key(lo)}{_C} {pg_op} {self.to_key(r)})", "bool")
+
+    def _affinity(self, left: Out, right: Out) -> tuple[Out, Out]:
+        """SQLite's conversions before comparing two expressions of different types.
+
+        A numeric column makes text on the other side a number when it reads as one (the side
+        is then compared on keys: it may still be text); a text column makes a number on an
+        affinity-less side text. Bound values were converted already (`_value_against`).
+        """
+        numeric = ("num", "bool")
+        if left.column and left.kind in numeric and right.kind == "text":
+            return left, Out(f"satchel_numeric_key({right.sql})", "key")
+        if right.column and right.kind in numeric and left.kind == "text":
+            return Out(f"satchel_numeric_key({left.sql})", "key"), right
+        if left.column and left.kind == "text" and not right.column and right.kind in numeric:
+            return left, Out(self.to_text(right), "text")
+        if right.column and right.kind == "text" and not left.column and left.kind in numeric:
+            return Out(self.to_text(left), "text"), right
+        return left, right
 
     def _like(self, operand: ir.Expr, pattern: ir.Expr, negate: bool) -> Out:
         kw = "NOT ILIKE" if negate else "ILIKE"

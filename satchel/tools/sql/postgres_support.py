@@ -7,6 +7,8 @@ They give PostgreSQL the few SQLite behaviours that PocketBase's filter semantic
   between two different types (a number field against '' or a JSON value against a string) is made
   on these keys, so it gives SQLite's answer where PostgreSQL would refuse the types.
 - `satchel_num(x)`: SQLite's numeric conversion of text (the longest numeric prefix, else 0).
+- `satchel_numeric_key(x)`: the key of text after SQLite's NUMERIC affinity (a well-formed number
+  becomes that number, anything else stays text), for text compared with a numeric column.
 - `satchel_json_value(x, path)`: the value at `path` of a JSON column, or of text that may or may
   not hold JSON (plain text is its own JSON string), as SQLite's JSON_EXTRACT over either.
 - `satchel_json_array(x)` / `satchel_array_length(x)`: a multi-valued column as a JSON array (a
@@ -23,7 +25,7 @@ import re
 import struct
 from typing import Any
 
-VERSION = 3
+VERSION = 4
 """Bumped whenever a definition below changes, so running schemas are updated once."""
 
 NUMERIC_TEXT = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$")
@@ -77,6 +79,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
     WHEN 'null' THEN NULL
     ELSE 't' || (x::text)
   END
+$f$;
+
+CREATE OR REPLACE FUNCTION satchel_numeric_key(x text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE WHEN x ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'
+    THEN satchel_key(x::double precision) ELSE 't' || x END
 $f$;
 
 CREATE OR REPLACE FUNCTION satchel_num(x text) RETURNS double precision
