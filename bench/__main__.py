@@ -6,12 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.deploy import DBS, Deployment
 from bench.load import LoadError
+from bench.pg import parse_setting
 from bench.report import RESULTS_DIR, render_markdown, write_results
 from bench.runner import Config, run_benchmark
 from bench.scenarios import BY_NAME
 from bench.seed import SeedError
 from bench.servers import ServerError
+from bench.summary import write_summary
 
 
 def _positive_int(text: str) -> int:
@@ -45,15 +48,55 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--duration", type=float, metavar="S", help="seconds per run (default 10, quick 2)")
     p.add_argument("--rounds", type=_positive_int, metavar="N", help="A/B rounds (default 2, quick 1)")
+    p.add_argument("--subscribers", metavar="N,...", help="realtime subscriber counts (default 1000,10000; quick 50)")
     p.add_argument(
-        "--subscribers", metavar="N,...", help="realtime subscriber counts (default 1000,10000; quick 50)"
+        "--db",
+        choices=DBS,
+        help="Satchel's database: sqlite (default) or postgres (a fresh database on BENCH_PG_URL, default "
+        "postgres://postgres@127.0.0.1:5432/postgres, dropped after); PocketBase always uses its SQLite",
     )
-    p.add_argument("--out", type=Path, default=RESULTS_DIR, help="directory for latest.md / latest.json")
+    p.add_argument(
+        "--nodes",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="Satchel nodes behind nginx on PostgreSQL + Redis + NATS (implies --db postgres); the workers of "
+        "--satchel-workers are split over them",
+    )
+    p.add_argument(
+        "--pg-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the fresh PostgreSQL database (repeatable), e.g. synchronous_commit=off: commits "
+        "not flushed one by one, as with SQLite's synchronous=NORMAL that Satchel and PocketBase use",
+    )
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="only rewrite summary.md from the latest*.json already in --out (runs nothing)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_DIR,
+        help="directory for latest.md / latest.json (latest-postgres.*, latest-<N>nodes.*) and summary.md",
+    )
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.summary:
+        print(f"written: {write_summary(args.out)}", file=sys.stderr)
+        return 0
+    try:
+        db = args.db or ("postgres" if args.nodes > 1 else "sqlite")
+        settings = tuple(parse_setting(text) for text in args.pg_set)
+        deployment = Deployment(db=db, nodes=args.nodes, pg_set=settings)
+    except ValueError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
     subscribers = tuple(int(x) for x in args.subscribers.split(",") if x.strip()) if args.subscribers else None
     cfg = Config(
         quick=args.quick,
@@ -64,15 +107,17 @@ def main(argv: list[str] | None = None) -> int:
         duration_s=args.duration,
         rounds=args.rounds,
         subscribers=subscribers,
+        deployment=deployment,
     )
     try:
         data = run_benchmark(cfg)
     except (LoadError, ServerError, SeedError, ValueError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
-    md, js = write_results(data, args.out)
+    md, js = write_results(data, args.out, deployment.stem)
+    summary = write_summary(args.out)
     print(render_markdown(data))
-    print(f"written: {md} and {js}", file=sys.stderr)
+    print(f"written: {md}, {js} and {summary}", file=sys.stderr)
     return 0
 
 

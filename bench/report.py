@@ -12,6 +12,15 @@ from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 A, B = "satchel", "pocketbase"
+TITLES = {"sqlite": "Satchel", "postgres": "Satchel on PostgreSQL"}
+
+
+def title(meta: dict[str, Any]) -> str:
+    """How the Satchel of a run was deployed, in a few words (runs before deployments existed: SQLite)."""
+    label = meta.get("deployment", "sqlite")
+    if label in TITLES:
+        return TITLES[label]
+    return f"Satchel, {meta.get('nodes', '?')} nodes on PostgreSQL behind nginx"
 
 
 def _ratio(a: float | None, b: float | None) -> str:
@@ -111,6 +120,62 @@ def realtime_memory_table(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def aux_names(data: dict[str, Any]) -> list[str]:
+    """The helper processes measured beside Satchel in this run (its PostgreSQL backends, nginx, ...)."""
+    names: list[str] = []
+    for entry in data.get("scenarios", []):
+        for run in (entry.get("servers", {}).get(A) or {}).get("runs", []):
+            names += [n for n in run.get("aux", {}) if n not in names]
+    return names
+
+
+def cpu_ms_per_request(entry: dict[str, Any], kind: str, aux: str | None = None) -> float | None:
+    """CPU milliseconds per answered request over all rounds: the server's own (aux None) or a helper's."""
+    runs = (entry.get("servers", {}).get(kind) or {}).get("runs", [])
+    requests = sum(r["requests"] for r in runs)
+    if not runs or requests <= 0:
+        return None
+    if aux is None:
+        spent = sum(r.get("server_cpu_s", 0.0) for r in runs)
+    else:
+        spent = sum(r.get("aux", {}).get(aux, {}).get("cpu_s", 0.0) for r in runs)
+    return float(1000 * spent / requests)
+
+
+def aux_table(data: dict[str, Any]) -> list[str]:
+    """CPU per request of Satchel, of each process it relies on, and of PocketBase (whose database is inside it)."""
+    names = aux_names(data)
+    head = ["scenario", "Satchel CPU ms/req", *(f"{n} CPU ms/req" for n in names), "Satchel total CPU ms/req"]
+    head += ["PocketBase CPU ms/req", "total CPU S/PB", *(f"{n} peak PSS MB" for n in names)]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for entry in data.get("scenarios", []):
+        own = cpu_ms_per_request(entry, A)
+        helpers = [cpu_ms_per_request(entry, A, n) for n in names]
+        total = None if own is None else own + sum(h or 0.0 for h in helpers)
+        pb = cpu_ms_per_request(entry, B)
+        runs = (entry.get("servers", {}).get(A) or {}).get("runs", [])
+        pss = [max((r.get("aux", {}).get(n, {}).get("pss_kb", 0) for r in runs), default=None) for n in names]
+        cells = [entry["name"], _num(own, 2), *(_num(h, 2) for h in helpers), _num(total, 2), _num(pb, 2)]
+        cells += [_ratio(total, pb), *(_mb(kb) for kb in pss)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _deployment_lines(m: dict[str, Any]) -> list[str]:
+    if m.get("deployment", "sqlite") == "sqlite":
+        return []
+    lines = [f"- Satchel deployment: {m.get('deployment_text', m.get('deployment'))}."]
+    settings = m.get("pg_settings") or {}
+    if settings:
+        shown = ", ".join(f"{k} {v}" for k, v in settings.items() if k != "server_version")
+        lines.append(
+            f"- PostgreSQL {settings.get('server_version', '?')} on this machine, server defaults ({shown}); its "
+            "backends, like nginx, Redis and NATS, are separate processes: the HTTP table's Satchel CPU/RSS/PSS "
+            "figures are Satchel's own, the table below adds the others."
+        )
+    return lines
+
+
 def _footer(data: dict[str, Any]) -> list[str]:
     m = data["meta"]
     sizes = m["sizes"]
@@ -129,6 +194,7 @@ def _footer(data: dict[str, Any]) -> list[str]:
         f"{m['satchel_workers_requested']}); realtime against a separate fresh Satchel with "
         f"{m.get('realtime_satchel_workers', '—')} worker(s) per subscriber count (a create on any worker reaches "
         "the subscribers of every worker; a subscribe call reaching another worker than the stream is forwarded).",
+        *_deployment_lines(m),
         f"- Machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, Python {m['python']}; "
         f"{m['satchel']}; pocketbase {m['pocketbase']}. Load generator, client and servers share the machine.",
         "- RSS: peak of the server's whole process tree, sampled every 100 ms during the run (max over rounds). "
@@ -156,9 +222,11 @@ def _footer(data: dict[str, Any]) -> list[str]:
 
 def render_markdown(data: dict[str, Any]) -> str:
     m = data["meta"]
-    out = [f"# Satchel vs PocketBase — {m['mode']} run, {m['started']} ({m.get('elapsed_s', '?')} s)", ""]
+    out = [f"# {title(m)} vs PocketBase — {m['mode']} run, {m['started']} ({m.get('elapsed_s', '?')} s)", ""]
     if data.get("scenarios"):
         out += ["## HTTP", "", *http_table(data), ""]
+        if aux_names(data):
+            out += ["### CPU per request, Satchel and the processes it relies on", "", *aux_table(data), ""]
     if data.get("realtime"):
         out += ["## Realtime (SSE, `posts/*`)", "", *realtime_table(data), ""]
         out += ["### Realtime memory", "", *realtime_memory_table(data), ""]

@@ -24,15 +24,17 @@ from typing import Any
 
 import httpx2
 
+from bench.deploy import Deployment, Started, start_satchel
 from bench.load import LoadResult, RequestSpec, require_wrk, run_python, run_wrk
+from bench.proxy import worker_connections
 from bench.realtime import fair_rate, raise_fd_limit, run_realtime
 from bench.scenarios import Scenario, select
 from bench.seed import Dataset, SeedSizes, add_delete_pool, seed
 from bench.servers import (
     RssSampler,
-    Server,
     ServerError,
-    descendants,
+    Target,
+    family,
     fd_soft_limit,
     find_pocketbase,
     satchel_supports_workers,
@@ -41,6 +43,7 @@ from bench.servers import (
     tree_pss_kb,
     tree_rss_kb,
     wait_idle,
+    watched,
 )
 
 KINDS = ("satchel", "pocketbase")
@@ -70,18 +73,26 @@ class Config:
     idle_timeout_s: float = 30.0
     python_max_requests: int = 5000
     work_dir: Path | None = None
+    deployment: Deployment = field(default_factory=Deployment)
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
 
     def resolved(self) -> Config:
-        """Fills the mode-dependent defaults: full = 10 s x 2 rounds, quick = 2 s x 1 round on less data."""
+        """Fills the mode-dependent defaults: full = 10 s x 2 rounds, quick = 2 s x 1 round on less data.
+
+        A full run on PostgreSQL or several nodes keeps its two alternating rounds but runs 8 s and only
+        the 1,000-subscriber realtime case, to stay near ten minutes (seeding, and a fresh database and
+        cluster per realtime case, cost more than on SQLite). 10,000 streams behind the shipped nginx
+        would need ~20,000 proxy connections, more than its 2 x 8,192 and this machine's open-files limit.
+        """
         q = self.quick
+        lean = self.deployment.label != "sqlite" and not q
         return replace(
             self,
-            duration_s=self.duration_s if self.duration_s is not None else (2.0 if q else 10.0),
+            duration_s=self.duration_s if self.duration_s is not None else (2.0 if q else 8.0 if lean else 10.0),
             warmup_s=self.warmup_s if self.warmup_s is not None else (0.0 if q else 1.0),
             rounds=self.rounds if self.rounds is not None else (1 if q else 2),
             sizes=self.sizes or (SeedSizes.quick() if q else SeedSizes()),
-            subscribers=self.subscribers or ((50,) if q else (1000, 10_000)),
+            subscribers=self.subscribers or ((50,) if q else (1000,) if lean else (1000, 10_000)),
             realtime_duration_s=self.realtime_duration_s or (3.0 if q else 10.0),
             idle_timeout_s=min(self.idle_timeout_s, 10.0) if q else self.idle_timeout_s,
         )
@@ -127,20 +138,31 @@ def machine_info(cfg: Config) -> dict[str, Any]:
     }
 
 
+def _start(cfg: Config, kind: str, root: Path, workers: int, meta: dict[str, Any]) -> Target:
+    if kind != "satchel":
+        return start_server(kind, root, workers)
+    started = Started()
+    target = start_satchel(cfg.deployment, root, workers, started)
+    if started.database:
+        meta["pg_settings"] = started.pg_settings
+    return target
+
+
 @contextmanager
-def _servers(cfg: Config, root: Path, satchel_workers: int, notes: list[str]) -> Iterator[dict[str, Server]]:
-    started: dict[str, Server] = {}
+def _servers(cfg: Config, root: Path, satchel_workers: int, out: dict[str, Any]) -> Iterator[dict[str, Target]]:
+    notes: list[str] = out["notes"]
+    started: dict[str, Target] = {}
     try:
         for kind in cfg.kinds:
-            workers = satchel_workers if kind == "satchel" else 1
+            workers = cfg.deployment.workers_per_node(satchel_workers) if kind == "satchel" else 1
             try:
-                started[kind] = start_server(kind, root / kind, workers)
+                started[kind] = _start(cfg, kind, root / kind, workers, out["meta"])
             except ServerError as exc:
                 if kind != "satchel" or workers == 1:
                     raise
                 notes.append(f"Satchel failed to start with --workers {workers}; fell back to 1 worker ({exc!s:.200})")
                 shutil.rmtree(root / kind, ignore_errors=True)
-                started[kind] = start_server(kind, root / kind, 1)
+                started[kind] = _start(cfg, kind, root / kind, 1, out["meta"])
             cfg.log(f"[bench] {kind} up at {started[kind].url} (workers={started[kind].workers})")
         yield started
     finally:
@@ -148,10 +170,10 @@ def _servers(cfg: Config, root: Path, satchel_workers: int, notes: list[str]) ->
             server.stop()
 
 
-async def _seed_all(servers: dict[str, Server], sizes: SeedSizes) -> dict[str, tuple[Dataset, float]]:
+async def _seed_all(servers: dict[str, Target], sizes: SeedSizes) -> dict[str, tuple[Dataset, float]]:
     """Both servers are seeded at once: seeding is not measured and this halves the wait."""
 
-    async def one(server: Server) -> tuple[Dataset, float]:
+    async def one(server: Target) -> tuple[Dataset, float]:
         t0 = time.perf_counter()
         data = await seed(server.url, sizes)
         return data, time.perf_counter() - t0
@@ -205,7 +227,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _run_one(cfg: Config, server: Server, data: Dataset, sc: Scenario, rnd: int, notes: list[str]) -> dict[str, Any]:
+def _run_one(cfg: Config, server: Target, data: Dataset, sc: Scenario, rnd: int, notes: list[str]) -> dict[str, Any]:
     assert cfg.duration_s is not None and cfg.warmup_s is not None
     if sc.needs_delete_pool:
         asyncio.run(add_delete_pool(data, str(rnd)))
@@ -214,19 +236,29 @@ def _run_one(cfg: Config, server: Server, data: Dataset, sc: Scenario, rnd: int,
         notes.append(f"{server.kind} / {sc.name}: preflight {problem}")
     if rnd == 0 and cfg.warmup_s > 0 and not spec.once:
         _load(cfg, server.url, spec, cfg.warmup_s, sc.connections)
-    wait_idle(server.pid, cfg.idle_timeout_s)
-    cpu0 = tree_cpu_s(server.pid)
-    with RssSampler(server.pid) as rss:
+    wait_idle(lambda: watched(server), cfg.idle_timeout_s)
+    cpu0 = _cpu(server)
+    with RssSampler(server) as rss:
         result = _load(cfg, server.url, spec, cfg.duration_s, sc.connections)
-    cpu = tree_cpu_s(server.pid) - cpu0
-    drain = wait_idle(server.pid, cfg.idle_timeout_s)
+    cpu = {name: _cpu(server).get(name, 0.0) - spent for name, spent in cpu0.items()}
+    drain = wait_idle(lambda: watched(server), cfg.idle_timeout_s)
     run = {
         **result.to_json(),
         "rss_kb": rss.peak_kb,
         "pss_kb": rss.peak_pss_kb,
-        "server_cpu_s": round(cpu, 3),
+        "server_cpu_s": round(cpu.pop(""), 3),
         "drain_s": round(drain, 2),
     }
+    if cpu:
+        # the processes beside Satchel (its PostgreSQL backends, nginx, Redis, NATS), each on its own
+        run["aux"] = {
+            name: {
+                "cpu_s": round(cpu[name], 3),
+                "rss_kb": rss.aux_peak_kb.get(name, 0),
+                "pss_kb": rss.aux_peak_pss_kb.get(name, 0),
+            }
+            for name in cpu
+        }
     cfg.log(
         f"[bench] round {rnd + 1} {sc.name:<20} {server.kind:<10} {result.rps:9.1f} req/s  "
         f"p50 {result.p50_ms:8.2f} ms  p99 {result.p99_ms:8.2f} ms  rss {rss.peak_kb / 1024:7.1f} MB"
@@ -235,11 +267,16 @@ def _run_one(cfg: Config, server: Server, data: Dataset, sc: Scenario, rnd: int,
     return run
 
 
+def _cpu(server: Target) -> dict[str, float]:
+    """CPU seconds so far of the server's own processes (key "") and of each of its helpers."""
+    return {"": tree_cpu_s(server.roots()), **{name: tree_cpu_s(pids) for name, pids in server.aux().items()}}
+
+
 def _http_phase(cfg: Config, root: Path, scenarios: list[Scenario], workers: int, out: dict[str, Any]) -> None:
     assert cfg.rounds is not None and cfg.sizes is not None
     notes: list[str] = out["notes"]
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {k: [] for k in cfg.kinds} for s in scenarios}
-    with _servers(cfg, root, workers, notes) as servers:
+    with _servers(cfg, root, workers, out) as servers:
         out["meta"]["satchel_workers_used"] = servers["satchel"].workers if "satchel" in servers else None
         cfg.log(f"[bench] seeding {cfg.sizes}")
         seeded = asyncio.run(_seed_all(servers, cfg.sizes))
@@ -247,7 +284,7 @@ def _http_phase(cfg: Config, root: Path, scenarios: list[Scenario], workers: int
             out["servers"][kind] = {
                 "seed_s": round(secs, 1),
                 "batch": data.batch,
-                "rss_after_seed_kb": tree_rss_kb(servers[kind].pid),
+                "rss_after_seed_kb": tree_rss_kb(servers[kind].roots()),
             }
         dead: set[str] = set()
         for rnd in range(cfg.rounds):
@@ -260,10 +297,10 @@ def _http_phase(cfg: Config, root: Path, scenarios: list[Scenario], workers: int
                     runs[sc.name][kind].append(_run_one(cfg, server, seeded[kind][0], sc, rnd, notes))
                     if not server.alive():
                         dead.add(kind)
-                        code = server.proc.returncode
+                        code = server.exit_code()
                         notes.append(f"{kind} DIED during {sc.name} (exit {code}): {server.log_tail(800)}")
         for kind, server in servers.items():
-            out["servers"][kind]["rss_end_kb"] = tree_rss_kb(server.pid)
+            out["servers"][kind]["rss_end_kb"] = tree_rss_kb(server.roots())
     for sc in scenarios:
         out["scenarios"].append(
             {
@@ -275,26 +312,38 @@ def _http_phase(cfg: Config, root: Path, scenarios: list[Scenario], workers: int
         )
 
 
-def _memory_probe(pid: int, idle_timeout_s: float) -> Callable[[], tuple[int, int]]:
+def _memory_probe(server: Target, idle_timeout_s: float) -> Callable[[], tuple[int, int]]:
     """(RSS kB, PSS kB) of a server's process tree once it is idle: before and after connecting the clients."""
 
     def probe() -> tuple[int, int]:
-        wait_idle(pid, idle_timeout_s)
-        return tree_rss_kb(pid), tree_pss_kb(pid)
+        wait_idle(lambda: watched(server), idle_timeout_s)
+        return tree_rss_kb(server.roots()), tree_pss_kb(server.roots())
 
     return probe
 
 
-def _check_fd_limits(servers: dict[str, Server], subscribers: int, notes: list[str]) -> None:
-    """Each server process must be allowed more descriptors than there will be streams."""
+def _check_fd_limits(servers: dict[str, Target], subscribers: int, notes: list[str]) -> None:
+    """Each server process must be allowed more descriptors than there will be streams.
+
+    A proxy in front holds two per stream (the client's and the upstream's), split over its workers.
+    """
     for kind, server in servers.items():
-        limit = min((fd_soft_limit(p) for p in [server.pid, *descendants(server.pid)]), default=0)
+        limit = min((fd_soft_limit(p) for p in family(server.roots())), default=0)
         if 0 < limit < subscribers + 64:
             notes.append(f"{kind}: open-files limit {limit} < {subscribers} subscribers (raise `ulimit -n`)")
+        proxy = family(server.aux().get("nginx", []))[1:]  # its workers: the master holds no stream
+        files = min((fd_soft_limit(p) for p in proxy), default=0)
+        limit = min(files, worker_connections() or files) * len(proxy)
+        if proxy and 0 < limit < 2 * subscribers + 64:
+            notes.append(
+                f"{kind}: nginx's {len(proxy)} workers may hold {limit} connections in all (open-files limit "
+                f"{files} each, worker_connections {worker_connections()}); {subscribers} streams need "
+                f"~{2 * subscribers}"
+            )
 
 
 def _realtime_run(
-    cfg: Config, server: Server, token: str, n: int, rate: float, tag: str, notes: list[str]
+    cfg: Config, server: Target, token: str, n: int, rate: float, tag: str, notes: list[str]
 ) -> dict[str, Any]:
     """A small unmeasured warm-up, then the measured run with memory sampled around the connecting."""
     assert cfg.realtime_duration_s is not None
@@ -304,8 +353,8 @@ def _realtime_run(
         warm = run_realtime(server.url, token, cfg.realtime_warmup, 10.0, 0.5, f"w{tag}", grace_s=2.0, clients=1)
         if warm.lost:
             notes.append(f"{server.kind} realtime warm-up: lost {warm.lost}/{warm.expected}")
-    wait_idle(server.pid, cfg.idle_timeout_s)
-    with RssSampler(server.pid) as rss:
+    wait_idle(lambda: watched(server), cfg.idle_timeout_s)
+    with RssSampler(server) as rss:
         res = run_realtime(
             server.url,
             token,
@@ -315,7 +364,7 @@ def _realtime_run(
             tag=tag,
             grace_s=cfg.realtime_grace_s,
             clients=cfg.realtime_clients,
-            memory=_memory_probe(server.pid, min(cfg.idle_timeout_s, 10.0)),
+            memory=_memory_probe(server, min(cfg.idle_timeout_s, 10.0)),
         )
     cfg.log(
         f"[bench] realtime {n:>5} subs @ {rate:g}/s {server.kind:<10} p50 {res.p50_ms:8.2f} ms  "
@@ -324,7 +373,8 @@ def _realtime_run(
         f"({res.clients} client procs, ready in {res.ready_s:.1f} s, read lag p99 {res.read_lag_p99_ms:.1f} ms)"
     )
     notes.extend(f"{server.kind} realtime {n}: {note}" for note in res.notes)
-    return {**res.to_json(), "rss_kb": rss.peak_kb, "pss_kb": rss.peak_pss_kb}
+    aux = {name: {"rss_kb": kb, "pss_kb": rss.aux_peak_pss_kb.get(name, 0)} for name, kb in rss.aux_peak_kb.items()}
+    return {**res.to_json(), "rss_kb": rss.peak_kb, "pss_kb": rss.peak_pss_kb, **({"aux": aux} if aux else {})}
 
 
 def _realtime_phase(cfg: Config, root: Path, workers: int, out: dict[str, Any]) -> None:
@@ -337,7 +387,7 @@ def _realtime_phase(cfg: Config, root: Path, workers: int, out: dict[str, Any]) 
     assert cfg.subscribers is not None and cfg.realtime_duration_s is not None
     notes: list[str] = out["notes"]
     for i, n in enumerate(cfg.subscribers):
-        with _servers(cfg, root / f"n{n}", workers, notes) as servers:
+        with _servers(cfg, root / f"n{n}", workers, out) as servers:
             out["meta"]["realtime_satchel_workers"] = servers["satchel"].workers if "satchel" in servers else None
             seeded = asyncio.run(_seed_all(servers, REALTIME_SEED))
             _check_fd_limits(servers, n, notes)
@@ -384,6 +434,10 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
             "realtime_warmup": cfg.realtime_warmup,
             "open_files_limit": [fd_soft, fd_hard],
             "kinds": list(cfg.kinds),
+            "deployment": cfg.deployment.label,
+            "satchel_db": cfg.deployment.db,
+            "nodes": cfg.deployment.nodes,
+            "deployment_text": cfg.deployment.describe(cfg.deployment.workers_per_node(workers)),
             **machine_info(cfg),
         },
         "notes": notes,

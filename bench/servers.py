@@ -18,9 +18,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 SUPERUSER_EMAIL = "bench@example.com"
 SUPERUSER_PASSWORD = "Bench12345!"  # noqa: S105 - a throwaway local benchmark credential
@@ -32,6 +33,40 @@ STOP_TIMEOUT_S = 10.0
 
 class ServerError(RuntimeError):
     """A server could not be prepared or started; the message carries the tail of its log."""
+
+
+Pids = int | Iterable[int]
+"""One process or several: the metrics below sum each one's whole tree."""
+
+
+class Target(Protocol):
+    """What the runner measures: one process (`Server`) or a deployment of several (`bench.cluster`).
+
+    `roots` are the processes billed to the server under test (their descendants included); `aux`
+    are the out-of-process parts it relies on (its PostgreSQL backends, a proxy, a broker), measured
+    and reported beside it rather than mixed into its figures.
+    """
+
+    kind: str
+    url: str
+    workers: int
+
+    def roots(self) -> list[int]: ...
+
+    def aux(self) -> dict[str, list[int]]: ...
+
+    def alive(self) -> bool: ...
+
+    def exit_code(self) -> int | None: ...
+
+    def stop(self) -> None: ...
+
+    def log_tail(self, limit: int = 4000) -> str: ...
+
+
+def watched(target: Target) -> list[int]:
+    """Every process whose CPU says whether the target is still busy: its own and its helpers'."""
+    return [*target.roots(), *(pid for pids in target.aux().values() for pid in pids)]
 
 
 def free_port() -> int:
@@ -74,15 +109,36 @@ class Server:
     proc: subprocess.Popen[bytes]
     workers: int = 1
     _log_file: IO[bytes] | None = field(default=None, repr=False)
+    aux_pids: dict[str, Callable[[], list[int]]] = field(default_factory=dict)
+    """Out-of-process helpers by name (e.g. its PostgreSQL backends), looked up at each sample."""
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+    """Run after the process has exited (e.g. drop its fresh database), even if stopping failed."""
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
+    def roots(self) -> list[int]:
+        return [self.proc.pid]
+
+    def aux(self) -> dict[str, list[int]]:
+        return {name: find() for name, find in self.aux_pids.items()}
+
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def exit_code(self) -> int | None:
+        return self.proc.poll()
+
     def stop(self) -> None:
+        try:
+            self._stop_process()
+        finally:
+            hooks, self.on_stop = self.on_stop, []
+            for hook in reversed(hooks):
+                hook()
+
+    def _stop_process(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -106,7 +162,9 @@ class Server:
         return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
-def _commands(kind: str, data_dir: Path, port: int, workers: int) -> tuple[list[str], list[str]]:
+def _commands(
+    kind: str, data_dir: Path, port: int, workers: int, extra: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
     addr = f"127.0.0.1:{port}"
     if kind == "pocketbase":
         exe = find_pocketbase()
@@ -122,6 +180,7 @@ def _commands(kind: str, data_dir: Path, port: int, workers: int) -> tuple[list[
         serve = [*cli, "serve", "--http", addr, "--dir", str(data_dir)]
         if workers > 1:
             serve += ["--workers", str(workers)]
+        serve += extra
         return ([*cli, "superuser", "upsert", SUPERUSER_EMAIL, SUPERUSER_PASSWORD, "--dir", str(data_dir)], serve)
     raise ValueError(f"unknown server kind {kind!r}")
 
@@ -153,25 +212,40 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
     raise ServerError(f"server at {url} not healthy within {BOOT_TIMEOUT_S:.0f}s")
 
 
-def start_server(kind: str, base_dir: Path, workers: int = 1, attempts: int = 3) -> Server:
-    """Fresh data dir, one superuser, then `serve` on a free loopback port (retried if the port was taken)."""
+def start_server(
+    kind: str,
+    base_dir: Path,
+    workers: int = 1,
+    attempts: int = 3,
+    *,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    upsert: bool = True,
+) -> Server:
+    """Fresh data dir, one superuser, then `serve` on a free loopback port (retried if the port was taken).
+
+    `args` are extra `serve` options and `env` extra variables (e.g. SATCHEL_DB, which `superuser upsert`
+    reads too); `upsert=False` for a node whose shared database already holds the superuser.
+    """
     base_dir.mkdir(parents=True, exist_ok=True)
     data_dir = base_dir / "data"
     log_path = base_dir / f"{kind}.log"
     # the harness's own environment must not reconfigure the server under test
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SATCHEL_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SATCHEL_")}
+    full_env["PYTHONUNBUFFERED"] = "1"
+    full_env.update(env or {})
     last = ""
     for _ in range(attempts):
         port = free_port()
-        upsert, serve = _commands(kind, data_dir, port, workers)
-        if not data_dir.exists():
-            _run_checked(upsert, log_path, env)
+        upsert_cmd, serve = _commands(kind, data_dir, port, workers, args)
+        if upsert and not data_dir.exists():
+            _run_checked(upsert_cmd, log_path, full_env)
+        data_dir.mkdir(parents=True, exist_ok=True)
         log = log_path.open("ab")
         log.write(("$ " + " ".join(serve) + "\n").encode())
         log.flush()
         # argv built by _commands, no shell
-        proc = subprocess.Popen(serve, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=base_dir)  # noqa: S603
+        proc = subprocess.Popen(serve, stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=base_dir)  # noqa: S603
         server = Server(kind, f"http://127.0.0.1:{port}", data_dir, log_path, proc, workers, _log_file=log)
         try:
             healthy = _wait_healthy(server.url, proc)
@@ -206,13 +280,25 @@ def _ppid_map() -> dict[int, list[int]]:
 
 
 def descendants(pid: int) -> list[int]:
+    return family([pid])[1:]
+
+
+def family(roots: Pids) -> list[int]:
+    """The roots and all their descendants, each once (one scan of /proc for all the roots)."""
+    start = [roots] if isinstance(roots, int) else list(roots)
+    if not start:
+        return []
     children = _ppid_map()
     out: list[int] = []
-    stack = [pid]
+    seen: set[int] = set()
+    stack = list(reversed(start))
     while stack:
-        for child in children.get(stack.pop(), []):
-            out.append(child)
-            stack.append(child)
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        out.append(pid)
+        stack.extend(children.get(pid, []))
     return out
 
 
@@ -227,9 +313,9 @@ def _status_kb(pid: int, key: bytes) -> int:
     return 0
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Current resident memory of a process and all its descendants."""
-    return sum(_status_kb(p, b"VmRSS:") for p in [pid, *descendants(pid)])
+def tree_rss_kb(pid: Pids) -> int:
+    """Current resident memory of a process (or several) and all its descendants."""
+    return sum(_status_kb(p, b"VmRSS:") for p in family(pid))
 
 
 def _pss_kb(pid: int) -> int:
@@ -243,13 +329,13 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def tree_pss_kb(pid: int) -> int:
+def tree_pss_kb(pid: Pids) -> int:
     """Proportional memory of the tree: each shared page split between the processes that map it.
 
     Summing RSS counts a page shared by a forking server's master and workers once per process;
     PSS counts it once in all, which is what the tree really occupies.
     """
-    return sum(_pss_kb(p) for p in [pid, *descendants(pid)])
+    return sum(_pss_kb(p) for p in family(pid))
 
 
 def fd_soft_limit(pid: int) -> int:
@@ -265,29 +351,44 @@ def fd_soft_limit(pid: int) -> int:
     return 0
 
 
-def tree_hwm_kb(pid: int) -> int:
+def tree_hwm_kb(pid: Pids) -> int:
     """Sum of each live process's own peak RSS: an upper bound of the tree's peak since boot."""
-    return sum(_status_kb(p, b"VmHWM:") for p in [pid, *descendants(pid)])
+    return sum(_status_kb(p, b"VmHWM:") for p in family(pid))
 
 
 class RssSampler:
     """Samples the tree's RSS in a thread while a scenario runs; the max of the sums is its peak.
 
     Sampling (rather than VmHWM alone) gives a per-scenario peak: VmHWM only grows, so after the
-    seeding phase it would report the same number for every scenario.
+    seeding phase it would report the same number for every scenario. Given a `Target`, its helper
+    processes (`aux`) get peaks of their own, per name.
     """
 
-    def __init__(self, pid: int, interval_s: float = 0.1) -> None:
-        self.pid = pid
+    def __init__(self, target: int | Target, interval_s: float = 0.1) -> None:
+        self.target = target
         self.interval_s = interval_s
         self.peak_kb = 0
         self.peak_pss_kb = 0
+        self.aux_peak_kb: dict[str, int] = {}
+        self.aux_peak_pss_kb: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _sample(self) -> None:
-        self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
-        self.peak_pss_kb = max(self.peak_pss_kb, tree_pss_kb(self.pid))
+        if isinstance(self.target, int):
+            groups: dict[str, list[int]] = {"": [self.target]}
+        else:
+            groups = {"": self.target.roots(), **self.target.aux()}
+        for name, roots in groups.items():
+            pids = family(roots)
+            rss = sum(_status_kb(p, b"VmRSS:") for p in pids)
+            pss = sum(_pss_kb(p) for p in pids)
+            if not name:
+                self.peak_kb = max(self.peak_kb, rss)
+                self.peak_pss_kb = max(self.peak_pss_kb, pss)
+            else:
+                self.aux_peak_kb[name] = max(self.aux_peak_kb.get(name, 0), rss)
+                self.aux_peak_pss_kb[name] = max(self.aux_peak_pss_kb.get(name, 0), pss)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -319,24 +420,27 @@ def _cpu_ticks(pid: int) -> int:
         return 0
 
 
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds used so far by a process tree (live processes only)."""
-    ticks = sum(_cpu_ticks(p) for p in [pid, *descendants(pid)])
+def tree_cpu_s(pid: Pids) -> float:
+    """CPU seconds used so far by a process tree, or several (live processes only)."""
+    ticks = sum(_cpu_ticks(p) for p in family(pid))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def wait_idle(pid: int, timeout_s: float, busy_fraction: float = 0.05, interval_s: float = 0.25) -> float:
+def wait_idle(
+    pid: Pids | Callable[[], list[int]], timeout_s: float, busy_fraction: float = 0.05, interval_s: float = 0.25
+) -> float:
     """Blocks until the server tree uses under `busy_fraction` of a core; returns the time waited.
 
     A load generator stops reading when its time is up, but the server still finishes the requests it
     already accepted (a queue of password hashes can take seconds); without this wait that backlog
     would be billed to the next scenario.
     """
+    pids = pid if callable(pid) else lambda: family(pid)
     start = time.monotonic()
-    last = tree_cpu_s(pid)
+    last = tree_cpu_s(pids())
     while time.monotonic() - start < timeout_s:
         time.sleep(interval_s)
-        now = tree_cpu_s(pid)
+        now = tree_cpu_s(pids())
         if now - last < busy_fraction * interval_s:
             break
         last = now
