@@ -171,7 +171,7 @@ def _deployment_lines(m: dict[str, Any]) -> list[str]:
         lines.append(
             f"- PostgreSQL {settings.get('server_version', '?')} on this machine, server defaults ({shown}); its "
             "backends, like nginx, Redis and NATS, are separate processes: the HTTP table's Satchel CPU/RSS/PSS "
-            "figures are Satchel's own, the table below adds the others."
+            "figures are Satchel's own, the CPU table above adds the others."
         )
     return lines
 

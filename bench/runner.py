@@ -145,6 +145,7 @@ def _start(cfg: Config, kind: str, root: Path, workers: int, meta: dict[str, Any
     target = start_satchel(cfg.deployment, root, workers, started)
     if started.database:
         meta["pg_settings"] = started.pg_settings
+        meta.setdefault("pg_databases", []).append(started.database)  # each dropped when its pair stops
     return target
 
 
