@@ -42,6 +42,8 @@ _COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">=", "IS", "IS NOT"})
 _PG_OP = {"!=": "<>", "IS": "IS NOT DISTINCT FROM", "IS NOT": "IS DISTINCT FROM"}
 _CAST = {"text": "text", "num": "double precision", "bool": "boolean", "json": "jsonb", "key": "text"}
 _C = ' COLLATE "C"'
+_NO_AFFINITY = "~"
+"""Marks a column kind in a scope as affinity-less (json_each values, VALUES, computed columns)."""
 _MATH = {"SIN", "COS", "RADIANS", "SQRT", "ATAN2", "POWER", "ABS"}
 _TEXT_FUNCS = {"TRIM", "REPLACE", "LTRIM", "RTRIM"}
 
@@ -67,13 +69,17 @@ def kind_of_type(pg_type: str) -> str:
 
 
 def sqlite_text(value: Any) -> str:
-    """A bound number or boolean as SQLite's TEXT affinity turns it into text."""
+    """A bound number or boolean as SQLite turns it into text (a float is a REAL: "%!.15g")."""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{value:.1f}"
-        return repr(value)
+        if not math.isfinite(value):
+            return "Inf" if value > 0 else "-Inf" if value < 0 else ""
+        text = format(value, ".15g")
+        mantissa, e, exponent = text.partition("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        return mantissa + (e + exponent if e else "")
     return str(value)
 
 
@@ -86,9 +92,9 @@ class Out:
     column: bool = False
     literal: int | None = None
     """1 or 0 for the `Raw` literals the resolver uses as true/false."""
-    stored_json: bool = False
-    """A bound JSON text compared with a JSON column: equal when the stored JSON is (SQLite compares
-    the stored text, which Satchel always writes in one compact form)."""
+    numeric_affinity: bool = False
+    """A text value of a column with NUMERIC affinity: SQLite's JSON columns hold text but make
+    numeric-looking text on the other side a number."""
 
 
 def _is_value(e: ir.Expr) -> bool:
@@ -147,8 +153,8 @@ class PostgresCompiler:
             value = float(value)
         if kind == "bool" and isinstance(value, int | float) and value in (0, 1):
             value = bool(value)
-        if kind == "json" and other.column and isinstance(value, str) and _is_json(value):
-            return Out(f"{self._bind(value)}::jsonb", "json", stored_json=True)
+        if other.numeric_affinity and isinstance(value, str) and NUMERIC_TEXT.match(value):
+            value = float(value)
         out = self.param(value)
         if out.kind != kind and kind in ("json", "key") and value is not None:
             self.params.pop()
@@ -160,10 +166,17 @@ class PostgresCompiler:
         if o.kind in ("text", "key", "null", "any"):
             return o.sql
         if o.kind == "json":
-            return f"({o.sql} #>> '{{}}')"
+            # a JSON column is compared as the compact text SQLite stores; an extracted value as its SQL value
+            return f"satchel_json_text({o.sql})" if o.column else f"satchel_value_text({o.sql})"
         if o.kind == "bool":
             return f"(CASE WHEN {o.sql} THEN '1' WHEN NOT {o.sql} THEN '0' END)"
-        return f"CAST({o.sql} AS text)"
+        return f"satchel_real_text(({o.sql})::double precision)"
+
+    def text(self, e: ir.Expr) -> str:
+        """`e` where SQLite wants text: a bound number becomes the text SQLite would make of it."""
+        if isinstance(e, ir.Param) and isinstance(e.value, int | float):
+            return self.param(sqlite_text(e.value)).sql
+        return self.to_text(self.expr(e))
 
     def to_num(self, o: Out) -> str:
         if o.kind in ("num", "null", "any"):
@@ -171,6 +184,12 @@ class PostgresCompiler:
         if o.kind == "bool":
             return f"({o.sql})::int"
         return f"satchel_num({o.sql})"
+
+    def to_math(self, o: Out) -> str:
+        """An argument of a math function: SQLite's give NULL for text that is not a number."""
+        if o.kind in ("text", "json"):
+            return f"satchel_strict_num({o.sql})"
+        return self.to_num(o)
 
     def to_json(self, o: Out) -> str:
         if o.kind == "json":
@@ -207,7 +226,9 @@ class PostgresCompiler:
     def expr(self, e: ir.Expr) -> Out:  # noqa: C901 - a flat type dispatch reads best as one switch
         match e:
             case ir.Ident(parts):
-                return Out(".".join(quote_ident(p) for p in parts), self._column_kind(parts), column=True)
+                kind = self._column_kind(parts)
+                sql = ".".join(quote_ident(p) for p in parts)
+                return Out(sql, kind.rstrip(_NO_AFFINITY), column=not kind.endswith(_NO_AFFINITY))
             case ir.Param(value):
                 return self.param(value)
             case ir.Slot():
@@ -245,12 +266,12 @@ class PostgresCompiler:
             case ir.InSelect(operand, query, negate):
                 o = self.expr(operand)
                 sql, kinds = self.select(query)
-                inner = next(iter(kinds.values()), "any")
+                inner = next(iter(kinds.values()), "any").rstrip(_NO_AFFINITY)
                 lhs = o.sql if inner == o.kind or "any" in (inner, o.kind) else self.to_text(o)
                 return Out(f"({lhs} {'NOT IN' if negate else 'IN'} ({sql}))", "bool")
             case ir.Subquery(query):
                 sql, kinds = self.select(query)
-                return Out(f"({sql})", next(iter(kinds.values()), "any"))
+                return Out(f"({sql})", next(iter(kinds.values()), "any").rstrip(_NO_AFFINITY))
             case ir.JsonExtract(operand, path) | ir.JsonValue(operand, path):
                 return Out(f"satchel_json_value({self._json_operand(operand)}, {self._path(path)})", "json")
             case ir.ArrayLength(operand):
@@ -319,24 +340,22 @@ class PostgresCompiler:
         if op in ("AND", "OR"):
             return Out(f"({self.cond(left)} {op} {self.cond(right)})", "bool")
         if op == "||":
-            return Out(f"({self.to_text(self.expr(left))} || {self.to_text(self.expr(right))})", "text")
+            return Out(f"({self.text(left)} || {self.text(right)})", "text")
         if op in ("LIKE", "NOT LIKE"):
             return self._like(left, right, op == "NOT LIKE")
         return Out(f"({self.to_num(self.expr(left))} {op} {self.to_num(self.expr(right))})", "num")
 
     def compare(self, op: str, left: ir.Expr, right: ir.Expr) -> Out:
         if _is_value(left) and not _is_value(right):
-            r = self.expr(right)
+            r = self._operand(right)
             lo = self._value_against(left, r)
         elif _is_value(right) and not _is_value(left):
-            lo = self.expr(left)
+            lo = self._operand(left)
             r = self._value_against(right, lo)
         else:
-            lo, r = self.expr(left), self.expr(right)
+            lo, r = self._operand(left), self._operand(right)
         pg_op = _PG_OP.get(op, op)
-        if lo.stored_json or r.stored_json:
-            return Out(f"({lo.sql} {pg_op} {r.sql})", "bool")
-        if lo.kind != r.kind:
+        if lo.kind != r.kind or lo.numeric_affinity != r.numeric_affinity:
             lo, r = self._affinity(lo, r)
         kinds = {lo.kind, r.kind}
         if "null" in kinds or "any" in kinds or (len(kinds) == 1 and lo.kind != "json"):
@@ -348,6 +367,13 @@ class PostgresCompiler:
             return Out(f"({self.to_num(lo)} {pg_op} {self.to_num(r)})", "bool")
         return Out(f"({self.to_key(lo)}{_C} {pg_op} {self.to_key(r)})", "bool")
 
+    def _operand(self, e: ir.Expr) -> Out:
+        """A compared expression; a JSON column compares as the text SQLite stores (NUMERIC affinity)."""
+        o = self.expr(e)
+        if o.kind == "json" and o.column:
+            return Out(f"satchel_json_text({o.sql})", "text", column=True, numeric_affinity=True)
+        return o
+
     def _affinity(self, left: Out, right: Out) -> tuple[Out, Out]:
         """SQLite's conversions before comparing two expressions of different types.
 
@@ -356,10 +382,18 @@ class PostgresCompiler:
         affinity-less side text. Bound values were converted already (`_value_against`).
         """
         numeric = ("num", "bool")
-        if left.column and left.kind in numeric and right.kind == "text":
+        if left.numeric_affinity and right.kind == "text" and not right.numeric_affinity:
+            return Out(self.to_key(left), "key"), Out(f"satchel_numeric_key({right.sql})", "key")
+        if right.numeric_affinity and left.kind == "text" and not left.numeric_affinity:
+            return Out(f"satchel_numeric_key({left.sql})", "key"), Out(self.to_key(right), "key")
+        if left.column and left.kind in numeric and right.kind in ("text", "json"):
             return left, Out(f"satchel_numeric_key({right.sql})", "key")
-        if right.column and right.kind in numeric and left.kind == "text":
+        if right.column and right.kind in numeric and left.kind in ("text", "json"):
             return Out(f"satchel_numeric_key({left.sql})", "key"), right
+        if left.column and left.kind == "text" and right.kind == "json":
+            return left, Out(f"satchel_text_key({right.sql})", "key")
+        if right.column and right.kind == "text" and left.kind == "json":
+            return Out(f"satchel_text_key({left.sql})", "key"), right
         if left.column and left.kind == "text" and not right.column and right.kind in numeric:
             return left, Out(self.to_text(right), "text")
         if right.column and right.kind == "text" and not left.column and left.kind in numeric:
@@ -368,7 +402,7 @@ class PostgresCompiler:
 
     def _like(self, operand: ir.Expr, pattern: ir.Expr, negate: bool) -> Out:
         kw = "NOT ILIKE" if negate else "ILIKE"
-        o, p = self.to_text(self.expr(operand)), self.to_text(self.expr(pattern))
+        o, p = self.text(operand), self.text(pattern)
         return Out(f"(({o}){_C} {kw} {p} ESCAPE '\\')", "bool")
 
     def _in_list(self, operand: ir.Expr, values: tuple[ir.Expr, ...], negate: bool) -> Out:
@@ -407,17 +441,17 @@ class PostgresCompiler:
     # -------------------------------------------------------------- functions
     def _func(self, name: str, args: tuple[ir.Expr, ...]) -> Out:  # noqa: C901 - one case per function
         if name in ("LOWER", "UPPER"):
-            return Out(f"{name}(({self.to_text(self.expr(args[0]))}){_C})", "text")
+            return Out(f"{name}(({self.text(args[0])}){_C})", "text")
         if name == "LENGTH":
-            return Out(f"length({self.to_text(self.expr(args[0]))})", "num")
+            return Out(f"length({self.text(args[0])})", "num")
         if name in _TEXT_FUNCS:
-            return Out(f"{name}({', '.join(self.to_text(self.expr(a)) for a in args)})", "text")
+            return Out(f"{name}({', '.join(self.text(a) for a in args)})", "text")
         if name == "SUBSTR":
             first, *rest = args
             nums = [f"({self.to_num(self.expr(a))})::int" for a in rest]
-            return Out(f"substr({', '.join([self.to_text(self.expr(first)), *nums])})", "text")
+            return Out(f"substr({', '.join([self.text(first), *nums])})", "text")
         if name == "INSTR":
-            return Out(f"strpos({self.to_text(self.expr(args[0]))}, {self.to_text(self.expr(args[1]))})", "num")
+            return Out(f"strpos({self.text(args[0])}, {self.text(args[1])})", "num")
         if name in ("COALESCE", "IFNULL", "NULLIF"):
             return self._coalesce("NULLIF" if name == "NULLIF" else "COALESCE", args)
         if name in ("MIN", "MAX"):
@@ -427,13 +461,13 @@ class PostgresCompiler:
         if name == "SUM":
             return Out(f"SUM({self.to_num(self.expr(args[0]))})", "num")
         if name == "STRFTIME":
-            return Out(f"satchel_strftime({', '.join(self.to_text(self.expr(a)) for a in args)})", "text")
+            return Out(f"satchel_strftime({', '.join(self.text(a) for a in args)})", "text")
         if name == "RANDOM":
             return Out("random()", "num")
         if name in _MATH:
-            return Out(f"{name}({', '.join(self.to_num(self.expr(a)) for a in args)})", "num")
+            return Out(f"{name}({', '.join(self.to_math(self.expr(a)) for a in args)})", "num")
         if name == "ACOS":
-            return Out(f"satchel_acos({self.to_num(self.expr(args[0]))})", "num")
+            return Out(f"satchel_acos({self.to_math(self.expr(args[0]))})", "num")
         if name == "ROUND":
             digits = f"({self.to_num(self.expr(args[1]))})::int" if len(args) > 1 else "0"
             return Out(f"round(({self.to_num(self.expr(args[0]))})::numeric, {digits})::double precision", "num")
@@ -479,7 +513,7 @@ class PostgresCompiler:
                 self._tables[alias or name] = name
                 return quote_ident(name) + (f" {quote_ident(alias)}" if alias else "")
             case ir.JsonEach(operand, alias):
-                scope[alias] = {"value": "text"}
+                scope[alias] = {"value": "text" + _NO_AFFINITY}
                 array = f"satchel_json_array({self._json_operand(operand)})"
                 return f'jsonb_array_elements_text({array}) AS {quote_ident(alias)}("value")'
             case ir.SubquerySource(query, alias):
@@ -500,7 +534,7 @@ class PostgresCompiler:
         body = ", ".join(
             "(" + ", ".join(self._as_kind(o, k) for o, k in zip(row, kinds, strict=True)) + ")" for row in compiled
         )
-        scope[alias] = dict(zip(columns, kinds, strict=True))
+        scope[alias] = {c: k + _NO_AFFINITY for c, k in zip(columns, kinds, strict=True)}
         names = ", ".join(quote_ident(c) for c in columns)
         return f"(VALUES {body}) AS {quote_ident(alias)}({names})"
 
@@ -528,7 +562,7 @@ class PostgresCompiler:
             name = c.name if isinstance(c, ir.Alias) else _output_name(item)
             named = name and (isinstance(c, ir.Alias) or name == "rowid")
             cols.append(o.sql + (f" AS {quote_ident(name)}" if named else ""))
-            kinds[name or f"_{len(kinds)}"] = o.kind
+            kinds[name or f"_{len(kinds)}"] = o.kind + ("" if o.column else _NO_AFFINITY)
         sql = "SELECT " + ("DISTINCT " if q.distinct else "") + ", ".join(cols)
         if from_sql:
             sql += " FROM " + from_sql
@@ -612,14 +646,6 @@ def stored_value(value: Any, kind: str) -> Any:
     if kind == "json":
         return value if isinstance(value, str) else orjson.dumps(value).decode()
     return value
-
-
-def _is_json(text: str) -> bool:
-    try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return False
-    return True
 
 
 def _output_name(e: ir.Expr) -> str:

@@ -6,14 +6,20 @@ They give PostgreSQL the few SQLite behaviours that PocketBase's filter semantic
   (NULL < numbers < text; booleans are the numbers 0/1, JSON values their SQL value). A comparison
   between two different types (a number field against '' or a JSON value against a string) is made
   on these keys, so it gives SQLite's answer where PostgreSQL would refuse the types.
-- `satchel_num(x)`: SQLite's numeric conversion of text (the longest numeric prefix, else 0).
+- `satchel_num(x)`: SQLite's numeric conversion of text (the longest numeric prefix, else 0);
+  `satchel_strict_num(x)` the conversion of SQLite's math functions (a well-formed number, else NULL).
 - `satchel_numeric_key(x)`: the key of text after SQLite's NUMERIC affinity (a well-formed number
-  becomes that number, anything else stays text), for text compared with a numeric column.
+  becomes that number, anything else stays text), for text compared with a numeric column;
+  `satchel_text_key(x)` the key of a JSON value after TEXT affinity (compared with a text column).
 - `satchel_json_value(x, path)`: the value at `path` of a JSON column, or of text that may or may
   not hold JSON (plain text is its own JSON string), as SQLite's JSON_EXTRACT over either.
 - `satchel_json_array(x)` / `satchel_array_length(x)`: a multi-valued column as a JSON array (a
   scalar is an array of one) and its item count ('' and NULL count none).
 - `satchel_strftime(format, time, modifiers...)`: SQLite's strftime for PocketBase's `strftime()`.
+- `satchel_real_text(x)`: a number as SQLite turns a stored one into text (an integral value is
+  an INTEGER there, '5'; any other a REAL, printed "%!.15g" by `satchel_g15`: '2.5', '1.0e+20').
+- `satchel_json_text(x)`: JSON as SQLite holds it, compact (`["a","b"]`, not jsonb's `["a", "b"]`);
+  `satchel_value_text(x)` the text of JSON_EXTRACT's SQL value (strings unquoted, true is '1').
 - `satchel_acos(x)`: NULL outside [-1, 1] as in SQLite (PostgreSQL raises), for geoDistance.
 
 Python computes the same keys for bound values (`key_of`), so a constant side costs no call.
@@ -25,7 +31,7 @@ import re
 import struct
 from typing import Any
 
-VERSION = 4
+VERSION = 8
 """Bumped whenever a definition below changes, so running schemas are updated once."""
 
 NUMERIC_TEXT = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$")
@@ -52,6 +58,8 @@ def key_of(value: Any) -> str | None:
 
 
 FUNCTIONS = r"""
+SET LOCAL check_function_bodies = off;
+
 CREATE OR REPLACE FUNCTION satchel_key(x double precision) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
   SELECT 'n' || CASE
@@ -77,7 +85,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
     WHEN 'string' THEN 't' || (x #>> '{}')
     WHEN 'boolean' THEN satchel_key((x)::boolean)
     WHEN 'null' THEN NULL
-    ELSE 't' || (x::text)
+    ELSE 't' || satchel_json_text(x)
   END
 $f$;
 
@@ -85,6 +93,101 @@ CREATE OR REPLACE FUNCTION satchel_numeric_key(x text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
   SELECT CASE WHEN x ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'
     THEN satchel_key(x::double precision) ELSE 't' || x END
+$f$;
+
+CREATE OR REPLACE FUNCTION satchel_numeric_key(x jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE jsonb_typeof(x)
+    WHEN 'string' THEN satchel_numeric_key(x #>> '{}')
+    ELSE satchel_key(x)
+  END
+$f$;
+
+CREATE OR REPLACE FUNCTION satchel_text_key(x jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT 't' || satchel_value_text(x) $f$;
+
+CREATE OR REPLACE FUNCTION satchel_strict_num(x text) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE WHEN x ~ '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$'
+    THEN x::double precision END
+$f$;
+
+CREATE OR REPLACE FUNCTION satchel_strict_num(x jsonb) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE jsonb_typeof(x)
+    WHEN 'number' THEN (x)::double precision
+    WHEN 'boolean' THEN (x)::boolean::int
+    WHEN 'string' THEN satchel_strict_num(x #>> '{}')
+  END
+$f$;
+
+CREATE OR REPLACE FUNCTION satchel_g15(x double precision) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $f$
+DECLARE
+  e int;
+  m numeric;
+  t text;
+BEGIN
+  IF x IS NULL THEN
+    RETURN NULL;
+  ELSIF x = 0 THEN
+    RETURN '0.0';
+  ELSIF x = 'Infinity'::double precision THEN
+    RETURN 'Inf';
+  ELSIF x = '-Infinity'::double precision THEN
+    RETURN '-Inf';
+  END IF;
+  e := floor(log(abs(x::numeric)));
+  m := round(x::numeric / (10::numeric ^ e), 14);
+  IF abs(m) >= 10 THEN
+    m := round(m / 10, 14);
+    e := e + 1;
+  END IF;
+  IF e < -4 OR e >= 15 THEN
+    t := rtrim(rtrim(m::text, '0'), '.');
+    IF position('.' IN t) = 0 THEN
+      t := t || '.0';
+    END IF;
+    RETURN t || 'e' || CASE WHEN e < 0 THEN '-' ELSE '+' END || lpad(abs(e)::text, 2, '0');
+  END IF;
+  t := round(x::numeric, greatest(14 - e, 0))::text;
+  IF position('.' IN t) > 0 THEN
+    t := rtrim(rtrim(t, '0'), '.');
+  END IF;
+  IF position('.' IN t) = 0 THEN
+    t := t || '.0';
+  END IF;
+  RETURN t;
+END
+$f$;
+
+CREATE OR REPLACE FUNCTION satchel_real_text(x double precision) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE WHEN x = trunc(x) AND abs(x) < 9.2e18 THEN (x::bigint)::text ELSE satchel_g15(x) END
+$f$;
+
+CREATE OR REPLACE FUNCTION satchel_json_text(x jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE jsonb_typeof(x)
+    WHEN 'array' THEN '[' || COALESCE((
+      SELECT string_agg(satchel_json_text(e), ',' ORDER BY i) FROM jsonb_array_elements(x) WITH ORDINALITY AS a(e, i)
+    ), '') || ']'
+    WHEN 'object' THEN '{' || COALESCE((
+      SELECT string_agg(to_json(k)::text || ':' || satchel_json_text(v), ',') FROM jsonb_each(x) AS o(k, v)
+    ), '') || '}'
+    ELSE x::text
+  END
+$f$;
+
+CREATE OR REPLACE FUNCTION satchel_value_text(x jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT CASE jsonb_typeof(x)
+    WHEN 'null' THEN NULL
+    WHEN 'string' THEN x #>> '{}'
+    WHEN 'boolean' THEN CASE WHEN (x)::boolean THEN '1' ELSE '0' END
+    WHEN 'number' THEN CASE WHEN x::text ~ '[.eE]' THEN satchel_g15((x)::double precision) ELSE x::text END
+    ELSE satchel_json_text(x)
+  END
 $f$;
 
 CREATE OR REPLACE FUNCTION satchel_num(x text) RETURNS double precision
