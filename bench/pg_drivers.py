@@ -8,14 +8,20 @@ table, then 64 tasks sharing a pool of 10 connections (the adapter's pool size) 
 over rounds. Latency includes the wait for a pool connection, as a request's does. Client CPU is
 this process's; server CPU is that of the PostgreSQL backends serving the pool under test.
 
-Figures of 2026-12-05 (2 vCPUs shared with other work, PostgreSQL 15 at server defaults, uvloop;
-`python -m bench.pg_drivers`, 2 rounds x 5 s, medians; indicative only):
+Figures of 2026-12-05 (2 vCPUs shared with other work, PostgreSQL 15 at server defaults, uvloop,
+2 rounds x 5 s, medians; indicative only; bench/README.md "PostgreSQL drivers" discusses them):
 
 | workload | driver | ops/s | p50 ms | p99 ms | client CPU µs/op | server CPU µs/op |
 |---|---|---:|---:|---:|---:|---:|
-| select | asyncpg | (filled in by the run below) | | | | |
+| select | asyncpg | 6,334 | 8.70 | 42.64 | 82 | 74 |
+| select | asyncpg-noreset | 10,622 | 4.62 | 34.81 | 53 | 34 |
+| select | psycopg | 5,965 | 9.79 | 21.47 | 100 | 41 |
+| insert | asyncpg | 3,507 | 16.91 | 60.76 | 107 | 128 |
+| insert | asyncpg-noreset | 4,334 | 12.43 | 54.66 | 75 | 89 |
+| insert | psycopg | 3,347 | 16.51 | 79.83 | 121 | 94 |
 
-Reading: see bench/README.md ("PostgreSQL drivers"), which keeps the figures of the last run.
+asyncpg's pool resets every connection it takes back with one more query; `asyncpg-noreset` shows
+what that costs (see `AsyncpgPool`).
 Needs the `bench` extra (`pip install -e .[bench]`: psycopg[binary,pool]).
 """
 

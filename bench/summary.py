@@ -110,7 +110,8 @@ def realtime_table(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
     cols = ["subscribers"]
     for _, data in runs:
         short = _short(data["meta"])
-        cols += [f"{short}: Satchel p99 from send ms", f"{short}: PB p99 from send ms", f"{short}: lost S / PB"]
+        cols += [f"{short}: Satchel p99 from send ms", f"{short}: PB p99 from send ms", f"{short}: S/PB"]
+        cols += [f"{short}: lost S", f"{short}: lost PB"]
     lines = ["| " + " | ".join(cols) + " |", "|---:|" + "---:|" * (len(cols) - 1)]
     counts = sorted({e["subscribers"] for _, data in runs for e in data.get("realtime", [])})
     for n in counts:
@@ -118,8 +119,7 @@ def realtime_table(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
         for _, data in runs:
             entry = next((e for e in data.get("realtime", []) if e["subscribers"] == n), None)
             s, pb = (_server(entry, k, "p99_from_send_ms") for k in (A, B))
-            lost = [_lost(entry, k) for k in (A, B)]
-            cells += [_num(s, 2), _num(pb, 2), " / ".join(lost)]
+            cells += [_num(s, 2), _num(pb, 2), _ratio(s, pb), _lost(entry, A), _lost(entry, B)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
