@@ -189,3 +189,24 @@ async def test_requests_read_no_version_while_nothing_changed(
     for _ in range(3):
         assert (await a.http.get("/api/collections/things/records")).status_code == 200
     assert reads == [b.app.schema.version]  # one read, at the first request after the change
+
+
+async def test_a_collection_made_on_one_node_is_usable_on_the_other_before_any_announcement(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    b_heard = b.app.schema.heard  # B misses the announcement: only the database can tell it
+    b.app.schema.heard = lambda version: None  # type: ignore[method-assign]
+    try:
+        r = await a.http.post("/api/collections", json=THINGS, headers=a.su)
+        assert r.status_code == 200, r.text
+        assert b.app.collections.get("things") is None and not b.app.stale()
+        # an unknown name makes B compare with the database's version before answering 404
+        r = await b.http.post("/api/collections/things/records", json={"title": "t", "public": True})
+        assert r.status_code == 200, r.text
+        r = await b.http.get("/api/collections/things/records")
+        assert [i["title"] for i in r.json()["items"]] == ["t"]
+        r = await b.http.get("/api/collections/nothing/records")
+        assert r.status_code == 404  # a name no node has is still a 404
+    finally:
+        b.app.schema.heard = b_heard  # type: ignore[method-assign]

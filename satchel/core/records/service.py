@@ -97,6 +97,14 @@ class RecordsService:
             raise NotFoundError(message)
         return c
 
+    async def fresh_collection(self, id_or_name: str, message: str = "Missing collection context.") -> Collection:
+        """`collection`, but a name this process does not know is looked up again after comparing
+        with the database's schema version when other nodes may change it: a collection created
+        through another node is usable here at once, not after its announcement arrives."""
+        if self.find(id_or_name) is None and self.app.config.shared_schema:
+            await self.app.schema.refresh()
+        return self.collection(id_or_name, message)
+
     def _user_filter(self, collection: Collection, request: RequestInfo, text: str, sort: str) -> Resolver:
         if not request.is_superuser:
             for raw in (text, sort):
@@ -122,7 +130,7 @@ class RecordsService:
 
     # --------------------------------------------------------------------- read
     async def list(self, id_or_name: str, request: RequestInfo, params: ListParams) -> dict[str, Any]:
-        collection = self.collection(id_or_name)
+        collection = await self.fresh_collection(id_or_name)
         require_scope(request, collection, "list")
         rule = rule_condition(collection, collection.listRule, request, self.find)
         resolver = self._user_filter(collection, request, params.filter, params.sort)
@@ -165,7 +173,7 @@ class RecordsService:
     async def view(
         self, id_or_name: str, record_id: str, request: RequestInfo, expand: str = "", fields: str = ""
     ) -> dict[str, Any]:
-        collection = self.collection(id_or_name)
+        collection = await self.fresh_collection(id_or_name)
         require_scope(request, collection, "view")
         if not record_id:
             raise NotFoundError()
@@ -243,7 +251,7 @@ class RecordsService:
     async def create(
         self, id_or_name: str, body: dict[str, Any], request: RequestInfo, expand: str = "", fields: str = ""
     ) -> dict[str, Any]:
-        collection = self.collection(id_or_name, WRITE_CONTEXT)
+        collection = await self.fresh_collection(id_or_name, WRITE_CONTEXT)
         require_scope(request, collection, "create")
         if collection.is_view:
             raise BadRequestError("Unsupported collection type.")
@@ -286,7 +294,7 @@ class RecordsService:
         expand: str = "",
         fields: str = "",
     ) -> dict[str, Any]:
-        collection = self.collection(id_or_name, WRITE_CONTEXT)
+        collection = await self.fresh_collection(id_or_name, WRITE_CONTEXT)
         require_scope(request, collection, "update")
         if collection.is_view:
             raise BadRequestError("Unsupported collection type.")
@@ -382,7 +390,7 @@ class RecordsService:
         tx.on_commit(after_commit)
 
     async def delete(self, id_or_name: str, record_id: str, request: RequestInfo) -> None:
-        collection = self.collection(id_or_name)
+        collection = await self.fresh_collection(id_or_name)
         require_scope(request, collection, "delete")
         if collection.is_view:
             raise BadRequestError("Unsupported collection type.")
