@@ -257,12 +257,17 @@ class PostgresDatabase:
         self._kinds: dict[str, dict[str, str]] = {}
         self._compiled: dict[ir.Statement, tuple[str, list[Any]]] = {}
         self._savepoints = 0
+        self._closed = False
 
     # --------------------------------------------------------------- connection
     async def pool(self) -> asyncpg.Pool:
         if self._pool is not None:
             return self._pool
+        if self._closed:  # a late background task must not open a pool nobody will close
+            raise DatabaseError("the database is closed")
         async with self._opening:
+            if self._closed:
+                raise DatabaseError("the database is closed")
             if self._pool is None:
                 settings = {"timezone": "UTC", "application_name": "satchel"}
                 if self.query_timeout:
@@ -459,6 +464,7 @@ class PostgresDatabase:
         raise DatabaseError(NOT_SUPPORTED)
 
     async def close(self) -> None:
+        self._closed = True
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
