@@ -172,6 +172,19 @@ class PostgresCompiler:
             return f"(CASE WHEN {o.sql} THEN '1' WHEN NOT {o.sql} THEN '0' END)"
         return f"satchel_real_text(({o.sql})::double precision)"
 
+    def _c_text(self, e: ir.Expr) -> str:
+        """Text under the "C" collation (ASCII-only case folding, as SQLite's LOWER and LIKE).
+
+        Text columns are created with it; naming it again only for other text keeps a column bare,
+        so `lower("email")` still matches the NOCASE expression index.
+        """
+        if isinstance(e, ir.Ident):
+            o = self.expr(e)
+            if o.kind == "text" and o.column:
+                return o.sql
+            return f"({self.to_text(o)}){_C}"
+        return f"({self.text(e)}){_C}"
+
     def text(self, e: ir.Expr) -> str:
         """`e` where SQLite wants text: a bound number becomes the text SQLite would make of it."""
         if isinstance(e, ir.Param) and isinstance(e.value, int | float):
@@ -402,8 +415,7 @@ class PostgresCompiler:
 
     def _like(self, operand: ir.Expr, pattern: ir.Expr, negate: bool) -> Out:
         kw = "NOT ILIKE" if negate else "ILIKE"
-        o, p = self.text(operand), self.text(pattern)
-        return Out(f"(({o}){_C} {kw} {p} ESCAPE '\\')", "bool")
+        return Out(f"({self._c_text(operand)} {kw} {self.text(pattern)} ESCAPE '\\')", "bool")
 
     def _in_list(self, operand: ir.Expr, values: tuple[ir.Expr, ...], negate: bool) -> Out:
         if not values:
@@ -441,7 +453,7 @@ class PostgresCompiler:
     # -------------------------------------------------------------- functions
     def _func(self, name: str, args: tuple[ir.Expr, ...]) -> Out:  # noqa: C901 - one case per function
         if name in ("LOWER", "UPPER"):
-            return Out(f"{name}(({self.text(args[0])}){_C})", "text")
+            return Out(f"{name}({self._c_text(args[0])})", "text")
         if name == "LENGTH":
             return Out(f"length({self.text(args[0])})", "num")
         if name in _TEXT_FUNCS:

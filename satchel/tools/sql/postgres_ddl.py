@@ -50,7 +50,8 @@ def _index_column(c: ir.IndexColumn) -> str:
         name = f"lower({name})"
     elif c.collate == "RTRIM":
         name = f"rtrim({name})"
-    return name + (" DESC" if c.desc else "")
+    # SQLite's NULL order (smallest), which every ORDER BY asks for: the index can serve the sort
+    return name + (" DESC NULLS LAST" if c.desc else " NULLS FIRST")
 
 
 def compile_ddl(d: ir.DDL) -> str:
@@ -58,7 +59,10 @@ def compile_ddl(d: ir.DDL) -> str:
         case ir.CreateTable(name, columns):
             defs = [column_def(c) for c in columns]
             defs.append(f"{ROWID_SQL} bigint GENERATED ALWAYS AS IDENTITY")
-            return f"CREATE TABLE {quote_ident(name)} ({', '.join(defs)})"
+            table = quote_ident(name)
+            # default list order and tie-breaks read it: indexed, as SQLite's rowid is its table's key
+            # (unnamed: PostgreSQL picks a free name, which a renamed table cannot later collide with)
+            return f"CREATE TABLE {table} ({', '.join(defs)}); CREATE INDEX ON {table} ({ROWID_SQL} NULLS FIRST)"
         case ir.DropTable(name):
             return f"DROP TABLE IF EXISTS {quote_ident(name)}"
         case ir.RenameTable(old, new):
