@@ -62,6 +62,10 @@ _TYPE_ERRORS = (
     asyncpg.exceptions.UndefinedColumnError,
     asyncpg.exceptions.InvalidCachedStatementError,
 )
+_UNSTORABLE = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
 NOT_SUPPORTED = "backups of a PostgreSQL database are not supported yet: use pg_dump (or satchel migrate-data)"
 
 _COLUMNS_SQL = """
@@ -78,7 +82,9 @@ def _translate(exc: BaseException) -> DatabaseError:
     msg = str(exc).strip() or type(exc).__name__
     if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
         return IntegrityError(msg, _unique_column(exc))
-    if isinstance(exc, asyncpg.exceptions.IntegrityConstraintViolationError):
+    if isinstance(exc, (asyncpg.exceptions.IntegrityConstraintViolationError, *_UNSTORABLE)):
+        # a NUL character (text and jsonb cannot hold one, SQLite can): the value is refused like a
+        # constraint, so a client's write gets its 400 and never a server error
         return IntegrityError(msg, None)
     if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
         return QueryTimeoutError(msg)

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 WRITE_CONTEXT = "Missing or invalid collection context."
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 1000
+MAX_INT = (1 << 63) - 1
+"""What Go's strconv.Atoi accepts: a larger page or perPage is malformed, as in PocketBase."""
+MAX_PAGE = MAX_INT // MAX_PER_PAGE
+"""Pages past this one start beyond any table (and their OFFSET would not fit a 64-bit integer)."""
 
 
 @dataclass(slots=True)
@@ -62,7 +66,9 @@ class ListParams:
             per_page = int(query.get("perPage") or DEFAULT_PER_PAGE)
         except ValueError as exc:
             raise BadRequestError() from exc
-        page = max(page, 1)
+        if abs(page) > MAX_INT or abs(per_page) > MAX_INT:
+            raise BadRequestError()
+        page = min(max(page, 1), MAX_PAGE)
         if per_page <= 0:
             per_page = DEFAULT_PER_PAGE
         per_page = min(per_page, MAX_PER_PAGE)
