@@ -53,7 +53,19 @@ async def _ensure_database(url: str) -> None:
             await conn.execute(f"CREATE DATABASE {quoted} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'")
     finally:
         await conn.close()
+    # the dialect's functions, current, in `public` (on every test schema's path) once per session
+    from satchel.adapters.db.postgres import PostgresDatabase
+
+    db = PostgresDatabase(_with_search_path(url, "public"))
+    try:
+        await db.pool()
+    finally:
+        await db.close()
     _database_ready = True
+
+
+def _with_search_path(url: str, path: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}search_path={path}"
 
 
 async def database_url(data_dir: Path) -> str:
@@ -70,8 +82,8 @@ async def database_url(data_dir: Path) -> str:
         finally:
             await conn.close()
         _created.add(schema)
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}search_path={schema},public"
+    # tests need no durability: commits do not wait for the disk
+    return _with_search_path(url, f"{schema},public") + "&synchronous_commit=off"
 
 
 async def drop_schemas() -> None:
