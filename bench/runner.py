@@ -39,7 +39,6 @@ from bench.servers import (
     find_pocketbase,
     satchel_supports_workers,
     start_server,
-    tree_cpu_s,
     tree_pss_kb,
     tree_rss_kb,
     wait_idle,
@@ -79,7 +78,7 @@ class Config:
     def resolved(self) -> Config:
         """Fills the mode-dependent defaults: full = 10 s x 2 rounds, quick = 2 s x 1 round on less data.
 
-        A full run on PostgreSQL or several nodes keeps its two alternating rounds but runs 8 s and only
+        A full run on PostgreSQL or several nodes keeps its two alternating rounds but runs 7 s and only
         the 1,000-subscriber realtime case, to stay near ten minutes (seeding, and a fresh database and
         cluster per realtime case, cost more than on SQLite). 10,000 streams behind the shipped nginx
         would need ~20,000 proxy connections, more than its 2 x 8,192 and this machine's open-files limit.
@@ -88,7 +87,7 @@ class Config:
         lean = self.deployment.label != "sqlite" and not q
         return replace(
             self,
-            duration_s=self.duration_s if self.duration_s is not None else (2.0 if q else 8.0 if lean else 10.0),
+            duration_s=self.duration_s if self.duration_s is not None else (2.0 if q else 7.0 if lean else 10.0),
             warmup_s=self.warmup_s if self.warmup_s is not None else (0.0 if q else 1.0),
             rounds=self.rounds if self.rounds is not None else (1 if q else 2),
             sizes=self.sizes or (SeedSizes.quick() if q else SeedSizes()),
@@ -238,16 +237,15 @@ def _run_one(cfg: Config, server: Target, data: Dataset, sc: Scenario, rnd: int,
     if rnd == 0 and cfg.warmup_s > 0 and not spec.once:
         _load(cfg, server.url, spec, cfg.warmup_s, sc.connections)
     wait_idle(lambda: watched(server), cfg.idle_timeout_s)
-    cpu0 = _cpu(server)
     with RssSampler(server) as rss:
         result = _load(cfg, server.url, spec, cfg.duration_s, sc.connections)
-    cpu = {name: _cpu(server).get(name, 0.0) - spent for name, spent in cpu0.items()}
+    cpu = rss.cpu_s()
     drain = wait_idle(lambda: watched(server), cfg.idle_timeout_s)
     run = {
         **result.to_json(),
         "rss_kb": rss.peak_kb,
         "pss_kb": rss.peak_pss_kb,
-        "server_cpu_s": round(cpu.pop(""), 3),
+        "server_cpu_s": round(cpu.pop("", 0.0), 3),
         "drain_s": round(drain, 2),
     }
     if cpu:
@@ -266,11 +264,6 @@ def _run_one(cfg: Config, server: Target, data: Dataset, sc: Scenario, rnd: int,
         + (f"  errors {result.errors}" if result.errors else "")
     )
     return run
-
-
-def _cpu(server: Target) -> dict[str, float]:
-    """CPU seconds so far of the server's own processes (key "") and of each of its helpers."""
-    return {"": tree_cpu_s(server.roots()), **{name: tree_cpu_s(pids) for name, pids in server.aux().items()}}
 
 
 def _http_phase(cfg: Config, root: Path, scenarios: list[Scenario], workers: int, out: dict[str, Any]) -> None:

@@ -362,6 +362,11 @@ class RssSampler:
     Sampling (rather than VmHWM alone) gives a per-scenario peak: VmHWM only grows, so after the
     seeding phase it would report the same number for every scenario. Given a `Target`, its helper
     processes (`aux`) get peaks of their own, per name.
+
+    It also keeps each process's CPU ticks as last seen, so `cpu_s` counts processes that come and go
+    during the run (asyncpg replaces a pool connection after 50,000 queries, and with it a PostgreSQL
+    backend): a difference of two sums, before and after, would lose the CPU of a process that exited
+    and bill a new one's whole past to the run.
     """
 
     def __init__(self, target: int | Target, interval_s: float = 0.1) -> None:
@@ -371,6 +376,9 @@ class RssSampler:
         self.peak_pss_kb = 0
         self.aux_peak_kb: dict[str, int] = {}
         self.aux_peak_pss_kb: dict[str, int] = {}
+        self._first: dict[str, dict[int, int]] = {}
+        self._last: dict[str, dict[int, int]] = {}
+        self._since = _uptime_ticks()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -381,6 +389,7 @@ class RssSampler:
             groups = {"": self.target.roots(), **self.target.aux()}
         for name, roots in groups.items():
             pids = family(roots)
+            self._ticks(name, pids)
             rss = sum(_status_kb(p, b"VmRSS:") for p in pids)
             pss = sum(_pss_kb(p) for p in pids)
             if not name:
@@ -389,6 +398,26 @@ class RssSampler:
             else:
                 self.aux_peak_kb[name] = max(self.aux_peak_kb.get(name, 0), rss)
                 self.aux_peak_pss_kb[name] = max(self.aux_peak_pss_kb.get(name, 0), pss)
+
+    def _ticks(self, name: str, pids: list[int]) -> None:
+        first = self._first.setdefault(name, {})
+        last = self._last.setdefault(name, {})
+        for pid in pids:
+            ticks, started = _cpu_ticks_and_start(pid)
+            if ticks < 0:
+                continue
+            if pid not in first:
+                # a process born during the run spent all its CPU in it; an older one only what follows
+                first[pid] = 0 if started >= self._since else ticks
+            last[pid] = ticks
+
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds spent during the run by the target's processes (key "") and by each helper group."""
+        hz = os.sysconf("SC_CLK_TCK")
+        return {
+            name: sum(ticks - self._first[name][pid] for pid, ticks in last.items()) / hz
+            for name, last in self._last.items()
+        }
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -409,6 +438,22 @@ class RssSampler:
 
 
 # ---------------------------------------------------------------- CPU
+
+
+def _uptime_ticks() -> int:
+    """Now, in the clock ticks since boot that /proc/PID/stat's start time uses."""
+    with open("/proc/uptime", "rb") as f:
+        return int(float(f.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
+def _cpu_ticks_and_start(pid: int) -> tuple[int, int]:
+    """(utime + stime, start time) in clock ticks; (-1, 0) for a process that is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            rest = f.read().rsplit(b")", 1)[1].split()
+        return int(rest[11]) + int(rest[12]), int(rest[19])
+    except (OSError, ValueError, IndexError):
+        return -1, 0
 
 
 def _cpu_ticks(pid: int) -> int:

@@ -217,3 +217,43 @@ def test_summary_puts_each_deployment_beside_its_own_pocketbase(tmp_path: Path) 
     assert "| view | 0.50 | 0.50 | 1.00 | 0.75 | 0.50 | 1.50 |" in text
     assert "mix quick and full" in text
     assert "No results yet" in render([])
+
+
+class _Helpers:
+    """A stand-in target whose only helper is a process started and ended while it is measured."""
+
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+
+    def roots(self) -> list[int]:
+        return [os.getpid()]
+
+    def aux(self) -> dict[str, list[int]]:
+        return {"burner": list(self.pids)}
+
+
+def test_cpu_of_a_helper_that_comes_and_goes_during_the_run_is_counted() -> None:
+    """A PostgreSQL backend replaced mid-run (asyncpg recycles pool connections) keeps its CPU in the figure."""
+    import subprocess
+    import time
+
+    from bench.servers import RssSampler, _cpu_ticks_and_start
+
+    target = _Helpers()
+    burn = "import sys\nx = 0\nfor i in range(3_000_000): x += i\nprint('done', flush=True)\nsys.stdin.read()"
+    with RssSampler(target, interval_s=0.02) as sampler:  # type: ignore[arg-type]
+        proc = subprocess.Popen([sys.executable, "-c", burn], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        target.pids.append(proc.pid)
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline() == b"done\n"
+        ticks, _ = _cpu_ticks_and_start(proc.pid)  # idle from now on: its CPU stays at this figure
+        assert ticks > 0
+        deadline = time.monotonic() + 60
+        while sampler._last.get("burner", {}).get(proc.pid) != ticks and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.stdin.close()
+        proc.stdout.close()
+        proc.wait(30)
+        time.sleep(0.1)  # more samples after it has gone
+    # born during the run: all of its CPU counts, although before/after sums would no longer see it
+    assert sampler.cpu_s()["burner"] == ticks / os.sysconf("SC_CLK_TCK")
