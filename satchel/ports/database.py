@@ -7,6 +7,8 @@ commit, which is where "after success" hooks and realtime publishing hang.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -122,3 +124,26 @@ class Database(Protocol):
 
 
 RowStream = AsyncIterator[Row]
+
+
+_background: set[asyncio.Future[None]] = set()
+_log = logging.getLogger("satchel.db")
+
+
+def run_detached(callback: Callable[[], Awaitable[None]]) -> None:
+    """Run an on-commit callback registered outside a transaction (its write is already committed),
+    keeping a reference so the task is not collected mid-flight. Shared by every adapter."""
+    task = asyncio.ensure_future(callback())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def run_rollbacks(callbacks: list[Callable[[], Awaitable[None]]], cause: BaseException) -> None:
+    """Run on-rollback callbacks, newest first; one that fails is logged so `cause` still surfaces."""
+    if isinstance(cause, GeneratorExit):
+        return  # the context was abandoned, not rolled back by an error: no awaiting here
+    for callback in reversed(callbacks):
+        try:
+            await callback()
+        except Exception:
+            _log.exception("on-rollback callback failed")

@@ -35,7 +35,16 @@ from uuid import UUID
 
 import asyncpg
 
-from satchel.ports.database import CopyProgress, DatabaseError, Executor, IntegrityError, QueryTimeoutError, Row
+from satchel.ports.database import (
+    CopyProgress,
+    DatabaseError,
+    Executor,
+    IntegrityError,
+    QueryTimeoutError,
+    Row,
+    run_detached,
+    run_rollbacks,
+)
 from satchel.tools.sql import ir
 from satchel.tools.sql.postgres import ROWID, PostgresCompiler, kind_of_type
 from satchel.tools.sql.postgres_ddl import compile_ddl
@@ -47,7 +56,6 @@ if TYPE_CHECKING:
 
     Conn: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
 _log = logging.getLogger(__name__)
-_background: set[asyncio.Future[None]] = set()
 
 WRITE_LOCK = 0x5A7C4E1
 """The advisory lock key every write transaction holds (one writer at a time, as on SQLite)."""
@@ -222,23 +230,11 @@ class _PgExecutor(Executor):
         if self._in_tx:
             self.callbacks.append(callback)
         else:
-            task = asyncio.ensure_future(callback())
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            run_detached(callback)
 
     def on_rollback(self, callback: Callable[[], Awaitable[None]]) -> None:
         if self._in_tx:
             self.rollbacks.append(callback)
-
-
-async def _undo(callbacks: list[Callable[[], Awaitable[None]]], cause: BaseException) -> None:
-    if isinstance(cause, GeneratorExit):
-        return
-    for callback in reversed(callbacks):
-        try:
-            await callback()
-        except Exception:
-            _log.exception("on-rollback callback failed")
 
 
 class PostgresDatabase:
@@ -385,7 +381,7 @@ class PostgresDatabase:
                             self.forget_schema()
                             await pool.expire_connections()  # their cached statements predate the DDL
         except BaseException as exc:
-            await _undo(tx.rollbacks if tx is not None else [], exc)
+            await run_rollbacks(tx.rollbacks if tx is not None else [], exc)
             raise
         for cb in tx.callbacks:
             await cb()
@@ -418,7 +414,7 @@ class PostgresDatabase:
         except BaseException as exc:
             undone = outer.rollbacks[mark:]
             del outer.rollbacks[mark:]
-            await _undo(undone, exc)
+            await run_rollbacks(undone, exc)
             raise
 
     async def _quiet(self, conn: Conn, sql: str) -> None:

@@ -25,13 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from satchel.adapters.db import sqlite_copy
-from satchel.ports.database import CopyProgress, DatabaseError, Executor, IntegrityError, QueryTimeoutError, Row
+from satchel.ports.database import (
+    CopyProgress,
+    DatabaseError,
+    Executor,
+    IntegrityError,
+    QueryTimeoutError,
+    Row,
+    run_detached,
+    run_rollbacks,
+)
 from satchel.tools.sql import ir
 from satchel.tools.sql.sqlite import Prepared, compile_ddl, compile_statement, prepare, quote_ident
 
 _PREPARED: dict[ir.Select, Prepared] = {}
 """Compiled prepared statements by their (hashable, slot-only) tree; bounded by the schema's size."""
-_background: set[asyncio.Future[None]] = set()
 """Strong references to after-commit callbacks scheduled outside a transaction."""
 _log = logging.getLogger(__name__)
 _UNIQUE_RE = re.compile(r"UNIQUE constraint failed: (.+)$")
@@ -160,24 +168,11 @@ class _SqliteExecutor(Executor):
             self.callbacks.append(callback)
         else:
             # outside a transaction the write is already committed
-            task = asyncio.ensure_future(callback())
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            run_detached(callback)
 
     def on_rollback(self, callback: Callable[[], Awaitable[None]]) -> None:
         if self._in_tx:
             self.rollbacks.append(callback)
-
-
-async def _undo(callbacks: list[Callable[[], Awaitable[None]]], cause: BaseException) -> None:
-    """Run on-rollback callbacks, newest first; one that fails is logged so `cause` still surfaces."""
-    if isinstance(cause, GeneratorExit):
-        return  # the context was abandoned, not rolled back by an error: no awaiting here
-    for callback in reversed(callbacks):
-        try:
-            await callback()
-        except Exception:
-            _log.exception("on-rollback callback failed")
 
 
 class Checkpointer:
@@ -296,7 +291,7 @@ class SqliteDatabase:
             except BaseException as exc:
                 undone = outer.rollbacks[mark:]
                 del outer.rollbacks[mark:]
-                await _undo(undone, exc)
+                await run_rollbacks(undone, exc)
                 raise
             return
 
@@ -336,7 +331,7 @@ class SqliteDatabase:
             if group is not None:
                 await done
         except BaseException as exc:
-            await _undo(rollbacks, exc)
+            await run_rollbacks(rollbacks, exc)
             raise
         for cb in tx.callbacks:
             await cb()
