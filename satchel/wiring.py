@@ -41,6 +41,7 @@ from satchel.ports.broker import Broker
 from satchel.ports.cache import Cache
 from satchel.ports.database import Database
 from satchel.tools import passwords
+from satchel.tools.gc_tuning import tune_for_server
 from satchel.tools.ids import random_string
 
 DB_FILE = "data.db"
@@ -219,6 +220,7 @@ def build_asgi(config: BootConfig) -> Starlette:
         await app.bootstrap()
         await app.realtime.open()
         await app.backups.start()
+        tune_for_server()  # after startup, so that what it built is frozen
         # granian drains open connections before the lifespan shutdown: end SSE streams on the signal
         on_worker_stop(app.realtime.disconnect_all)
 

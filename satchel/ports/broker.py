@@ -37,4 +37,10 @@ class Broker(Protocol):
         is then not worth waiting for); True when sent, even where delivery cannot be known."""
         ...
 
+    def peers(self) -> frozenset[str] | None:
+        """The other nodes this one is connected to, or None when the broker cannot know them (a
+        pub/sub service). With a known set, the realtime relay stops broadcasting record changes
+        while every peer has told it that it holds no client."""
+        ...
+
     async def close(self) -> None: ...

@@ -7,9 +7,12 @@ snapshots comparable.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import secrets
 import string
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -47,11 +50,43 @@ __all__ = [
 ]
 
 
+class _RandomPool:
+    """OS CSPRNG bytes read 4 KiB at a time: one `getrandom` call per ~200 record ids, not one each.
+
+    Every byte is handed out once (under a lock, as threads draw ids too), and a forked child
+    starts empty: granian forks its workers from a process that may already hold a filled pool,
+    and two workers drawing the same bytes would mint the same ids and tokens.
+    """
+
+    CHUNK = 4096
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bytes:
+        with self._lock:
+            if len(self._buf) < n:
+                self._buf += os.urandom(max(self.CHUNK, n))
+            out = bytes(self._buf[:n])
+            del self._buf[:n]
+        return out
+
+
+_pool = _RandomPool()
+
+
 def random_string(length: int, alphabet: str = DEFAULT_ALPHABET) -> str:
     """Uniform over `alphabet`, from the OS CSPRNG.
 
-    One `os.urandom` read per call with rejection sampling instead of `secrets.choice` per
-    character: a 15-character record id cost ~80 us that way (15 urandom syscalls), now ~2 us.
+    Pooled `os.urandom` bytes with rejection sampling done by `bytes.translate` (bytes that would
+    bias the modulo are deleted, the rest mapped to characters) instead of `secrets.choice` per
+    character: a 15-character record id cost ~80 us that way (15 urandom syscalls), now ~1 us.
     """
     if length < 0:
         raise ValueError("length must not be negative")
@@ -59,18 +94,24 @@ def random_string(length: int, alphabet: str = DEFAULT_ALPHABET) -> str:
         raise ValueError("alphabet must not be empty")
     if length == 0:
         return ""
-    size = len(alphabet)
-    if size > 256:
+    tables = _translation(alphabet)
+    if tables is None:  # characters beyond one byte, or more than 256 of them
         return "".join(secrets.choice(alphabet) for _ in range(length))
-    limit = 256 - 256 % size  # bytes at or above this would bias the modulo
-    out: list[str] = []
+    table, biased = tables
+    out = ""
     while len(out) < length:
-        for b in secrets.token_bytes(length - len(out) + 8):
-            if b < limit:
-                out.append(alphabet[b % size])
-                if len(out) == length:
-                    break
-    return "".join(out)
+        out += _pool.take(length - len(out) + 8).translate(table, biased).decode("latin-1")
+    return out[:length]
+
+
+@functools.lru_cache(maxsize=32)
+def _translation(alphabet: str) -> tuple[bytes, bytes] | None:
+    """(byte -> character table, the bytes at or above the largest multiple of the alphabet's size)."""
+    size = len(alphabet)
+    if size > 256 or max(map(ord, alphabet)) > 255:
+        return None
+    limit = 256 - 256 % size
+    return bytes(ord(alphabet[b % size]) for b in range(256)), bytes(range(limit, 256))
 
 
 def random_id(length: int = 15) -> str:

@@ -87,7 +87,7 @@ def received(client: Client) -> list[dict[str, Any]]:
 
 
 async def subscribe(node: Node, topics: list[str]) -> Client:
-    client = node.app.realtime.connect("127.0.0.1")
+    client = await node.app.realtime.join("127.0.0.1")
     r = await node.http.post("/api/realtime", json={"clientId": client.id, "subscriptions": topics})
     assert r.status_code == 204, r.text
     return client

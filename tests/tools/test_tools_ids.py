@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 
@@ -38,6 +39,28 @@ def test_random_id_and_string() -> None:
         random_string(3, "")
     with pytest.raises(ValueError):
         random_string(-1)
+
+
+def test_random_string_beyond_one_byte_alphabets() -> None:
+    assert set(random_string(200, "é€")) == {"é", "€"}  # not byte-mappable: drawn per character
+    long_alphabet = "".join(chr(0x100 + i) for i in range(300))
+    assert set(random_string(50, long_alphabet)) <= set(long_alphabet)
+
+
+def test_a_forked_child_never_reuses_the_parents_random_bytes() -> None:
+    """Server workers are forked from a process that has already drawn ids: a pool copied into
+    the child would make both mint the same ids and tokens."""
+    random_id()  # the pool now holds unread bytes
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os.write(write_end, random_id(64).encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    assert len(child) == 64 and child != random_id(64)
 
 
 def test_random_string_is_unbiased() -> None:

@@ -43,5 +43,8 @@ class MemoryBroker:
         asyncio.get_running_loop().call_soon(receive, data)
         return True
 
+    def peers(self) -> frozenset[str]:
+        return frozenset(node for node in self.bus.nodes if node != self._node)
+
     async def close(self) -> None:
         self.bus.nodes.pop(self._node, None)

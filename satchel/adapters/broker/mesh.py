@@ -159,6 +159,9 @@ class MeshBroker:
         peer.write(_LENGTH.pack(len(data)) + data)
         return True
 
+    def peers(self) -> frozenset[str]:
+        return frozenset(self._peers)
+
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()

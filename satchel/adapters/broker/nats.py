@@ -76,6 +76,9 @@ class NatsBroker:
         except (NatsError, OSError) as exc:
             raise BrokerError(str(exc)) from exc
 
+    def peers(self) -> None:
+        return None  # subscribers come and go on the server's side, unseen
+
     async def broadcast(self, data: bytes) -> None:
         await self._publish(f"{self._prefix}.all", data)
 

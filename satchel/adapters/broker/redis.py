@@ -72,6 +72,9 @@ class RedisBroker:
             raise BrokerError(str(exc)) from exc
         return receivers
 
+    def peers(self) -> None:
+        return None  # subscribers come and go on the server's side, unseen
+
     async def broadcast(self, data: bytes) -> None:
         await self._publish(self._prefix + "all", data)
 

@@ -143,7 +143,7 @@ def real_ip(request: Request, app: App) -> str:
 
 async def connect(request: Request) -> Response:
     app: App = request.app.state.satchel
-    client = app.realtime.connect(real_ip(request, app))
+    client = await app.realtime.join(real_ip(request, app))
     return EventStream(app.realtime, client)
 
 

@@ -319,7 +319,7 @@ async def realtime_socket(websocket: WebSocket) -> None:
         await websocket.accept()
     except _GONE:  # gone before the handshake completed
         return
-    client = app.realtime.connect(client_ip(websocket.scope, app.settings.current["trustedProxy"]))
+    client = await app.realtime.join(client_ip(websocket.scope, app.settings.current["trustedProxy"]))
     await RealtimeSocket(app, websocket, client).run()
 
 

@@ -97,6 +97,10 @@ class Transport(Protocol):
         """Run handler `op` on `node`; None when it did not answer."""
         ...
 
+    async def wake(self) -> None:
+        """This process got its first client: returns once every other node will send it events."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -122,6 +126,9 @@ class LocalTransport:
 
     async def request(self, node: str, op: str, args: Any) -> Any:
         return None
+
+    async def wake(self) -> None:
+        pass
 
     async def send(self, event: RealtimeEvent) -> None:
         if self._worker is None or self._worker.done():
@@ -158,6 +165,7 @@ class RealtimeBroker:
         self.idle_timeout = IDLE_TIMEOUT
         self.max_lifetime = MAX_LIFETIME
         self.transport: Transport = transport or LocalTransport()
+        self._waking: asyncio.Future[None] | None = None
         self.transport.start(self.deliver)
         self.transport.on_request(SUBSCRIBE, self._subscribe_request)
         hooks = getattr(app, "hooks", None)
@@ -168,7 +176,25 @@ class RealtimeBroker:
     def connect(self, ip: str = "") -> Client:
         node = self.transport.node
         client = Client(id=node + random_string(CLIENT_ID_LENGTH - len(node)), ip=ip)
+        if not self.clients and self.transport.shared:
+            self._waking = asyncio.ensure_future(self.transport.wake())
         self.clients[client.id] = client
+        return client
+
+    async def join(self, ip: str = "") -> Client:
+        """`connect`, returning once the other nodes send this one events again (the first client
+        wakes an idle node, see `relay`): a change committed after a client was told it is
+        connected must reach it."""
+        client = self.connect(ip)
+        waking = self._waking
+        if waking is not None:
+            try:
+                await asyncio.shield(waking)
+            except BaseException:
+                self.disconnect(client.id)
+                raise
+            if self._waking is waking:
+                self._waking = None
         return client
 
     def client(self, client_id: str) -> Client | None:

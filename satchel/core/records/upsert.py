@@ -64,16 +64,20 @@ def load_body(record: Record, body: dict[str, Any], access: Access) -> PasswordI
             pw.password, pw.given = _as_str(body["password"]), True
         pw.confirm = _as_str(body.get("passwordConfirm", ""))
         pw.old = _as_str(body.get("oldPassword", ""))
+    is_auth = collection.is_auth
     # plain keys first, then modifiers, so `{"tags": [...], "tags+": "x"}` works as in PocketBase
-    items = sorted(body.items(), key=lambda kv: split_modifier(kv[0])[1] is not None)
-    for key, raw in items:
-        if key in ("expand", "collectionId", "collectionName") or (collection.is_auth and key in FORM_ONLY_AUTH_KEYS):
+    plain: list[tuple[str, str | None, Any]] = []
+    modified: list[tuple[str, str | None, Any]] = []
+    for key, raw in body.items():
+        if key in ("expand", "collectionId", "collectionName") or (is_auth and key in FORM_ONLY_AUTH_KEYS):
             continue
         name, modifier = split_modifier(key)
+        (plain if modifier is None else modified).append((name, modifier, raw))
+    for name, modifier, raw in (*plain, *modified):
         field = collection.field(name)
         if field is None or field.type == "autodate":
             continue
-        if collection.is_auth and name == "password":
+        if is_auth and name == "password":
             continue  # hashed after validation
         if field.hidden and access < Access.SUPERUSER:
             continue

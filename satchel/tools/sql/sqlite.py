@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -321,6 +322,12 @@ class Prepared:
         return [args[p.index] if isinstance(p, _SlotRef) else p for p in self._template]
 
 
+@functools.lru_cache(maxsize=1024)
+def _plain_insert(table: str, columns: tuple[str, ...]) -> str:
+    c = SqliteCompiler()
+    return c.statement(ir.Insert(table, {name: ir.Slot(i) for i, name in enumerate(columns)}))
+
+
 def prepare(st: ir.Select) -> Prepared:
     c = SqliteCompiler()
     sql = c.statement(st)
@@ -328,6 +335,9 @@ def prepare(st: ir.Select) -> Prepared:
 
 
 def compile_statement(st: ir.Statement) -> tuple[str, list[Any]]:
+    if type(st) is ir.Insert and all(type(v) is ir.Param for v in st.values.values()):
+        # every record create: the text depends only on the table and its columns
+        return _plain_insert(st.table, tuple(st.values)), [v.value for v in st.values.values()]  # type: ignore[attr-defined]
     c = SqliteCompiler()
     sql = c.statement(st)
     return sql, c.params

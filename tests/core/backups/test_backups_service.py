@@ -123,7 +123,7 @@ async def test_round_trip_with_files(tmp_path: Path) -> None:
         await files.write("col2/rec9/new.txt", one_chunk(b"added later"))
         r = await client.post("/api/collections", json={"name": "later", "type": "base"}, headers=su)
         assert r.status_code == 200
-        client_stream = app.realtime.connect()
+        client_stream = await app.realtime.join()
         await app.backups.restore("with-files.zip")
         assert data_state(app, restored=True) == before
         assert app.collections.get("later") is None
@@ -280,7 +280,7 @@ async def test_a_sibling_worker_reloads_after_a_restore(tmp_path: Path) -> None:
             assert r.status_code == 200
         await b.sync()
         assert b.collections.get("local_only") is not None
-        stream = b.realtime.connect()
+        stream = await b.realtime.join()
         await put_backup(a, "foreign.zip", archive)
         await a.backups.restore("foreign.zip")
         assert b.stale()
@@ -290,7 +290,7 @@ async def test_a_sibling_worker_reloads_after_a_restore(tmp_path: Path) -> None:
         assert b.secret == a.secret == foreign_secret
         assert stream.id not in b.realtime.clients
         # an ordinary schema change afterwards does not drop clients again
-        again = b.realtime.connect()
+        again = await b.realtime.join()
         await a.settings.patch({"meta": {"appName": "Edited"}})
         await b.sync()
         assert again.id in b.realtime.clients and b.settings.current["meta"]["appName"] == "Edited"

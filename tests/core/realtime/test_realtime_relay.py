@@ -99,9 +99,9 @@ async def test_a_change_on_one_node_reaches_the_clients_of_the_other_under_their
     nodes: tuple[Node, Node], world: dict[str, Any]
 ) -> None:
     a, b = nodes
-    guest = b.app.realtime.connect("127.0.0.1")
+    guest = await b.app.realtime.join("127.0.0.1")
     b.app.realtime.subscribe(guest, ["posts/*"], None)
-    owner = b.app.realtime.connect("127.0.0.1")
+    owner = await b.app.realtime.join("127.0.0.1")
     b.app.realtime.subscribe(owner, ["posts/*"], await user(b.app, world["alice"]["id"]))
 
     r = await a.http.post(
@@ -129,7 +129,7 @@ async def test_a_change_on_one_node_reaches_the_clients_of_the_other_under_their
 
 async def test_custom_messages_cross_nodes(nodes: tuple[Node, Node]) -> None:
     a, b = nodes
-    client = b.app.realtime.connect("127.0.0.1")
+    client = await b.app.realtime.join("127.0.0.1")
     b.app.realtime.subscribe(client, ["chat"], None)
     await a.app.realtime.send_custom("chat", {"text": "hi"})
     await deliveries(a, b)
@@ -140,7 +140,7 @@ async def test_a_subscription_call_reaching_the_other_node_is_carried_to_the_hol
     nodes: tuple[Node, Node], world: dict[str, Any]
 ) -> None:
     a, b = nodes
-    client = b.app.realtime.connect("127.0.0.1")
+    client = await b.app.realtime.join("127.0.0.1")
     assert a.app.realtime.client(client.id) is None
 
     r = await a.http.post(
@@ -159,12 +159,12 @@ async def test_a_subscription_call_reaching_the_other_node_is_carried_to_the_hol
 
 async def test_refusals_of_the_holder_keep_pocketbase_answers(nodes: tuple[Node, Node]) -> None:
     a, b = nodes
-    elsewhere = b.app.realtime.connect("10.0.0.9")
+    elsewhere = await b.app.realtime.join("10.0.0.9")
     r = await a.http.post("/api/realtime", json={"clientId": elsewhere.id, "subscriptions": ["chat"]})
     assert (r.status_code, r.json()["message"]) == (400, "Invalid realtime client.")
     assert elsewhere.subscriptions == {}
 
-    gone = b.app.realtime.connect("127.0.0.1")
+    gone = await b.app.realtime.join("127.0.0.1")
     b.app.realtime.disconnect(gone.id)
     r = await a.http.post("/api/realtime", json={"clientId": gone.id, "subscriptions": ["chat"]})
     assert (r.status_code, r.json()["message"]) == (404, "Missing or invalid client id.")
@@ -179,7 +179,7 @@ async def test_a_client_of_a_node_that_does_not_answer_is_unknown(nodes: tuple[N
 
 async def test_the_oauth2_redirect_reaches_the_client_on_the_other_node(nodes: tuple[Node, Node]) -> None:
     a, b = nodes
-    client = b.app.realtime.connect("127.0.0.1")
+    client = await b.app.realtime.join("127.0.0.1")
     b.app.realtime.subscribe(client, ["@oauth2"], None)
     r = await a.http.get("/api/oauth2-redirect", params={"state": client.id, "code": "c0de"})
     assert (r.status_code, r.text) == (200, SUCCESS)
@@ -194,7 +194,7 @@ async def test_a_new_token_key_on_one_node_signs_the_client_out_on_the_other(
     nodes: tuple[Node, Node], world: dict[str, Any]
 ) -> None:
     a, b = nodes
-    client = b.app.realtime.connect("127.0.0.1")
+    client = await b.app.realtime.join("127.0.0.1")
     b.app.realtime.subscribe(client, ["posts/*"], await user(b.app, world["alice"]["id"]))
     r = await a.http.patch(
         f"/api/collections/users/records/{world['alice']['id']}",
@@ -208,7 +208,7 @@ async def test_a_new_token_key_on_one_node_signs_the_client_out_on_the_other(
 
 async def test_rules_changed_on_one_node_apply_on_the_other(nodes: tuple[Node, Node], world: dict[str, Any]) -> None:
     a, b = nodes
-    guest = b.app.realtime.connect("127.0.0.1")
+    guest = await b.app.realtime.join("127.0.0.1")
     b.app.realtime.subscribe(guest, ["posts/*"], None)
     b.app.collections.get("posts")  # b has loaded the old rule
     r = await a.http.patch("/api/collections/posts", headers=world["su"], json={"listRule": ""})
@@ -217,3 +217,56 @@ async def test_rules_changed_on_one_node_apply_on_the_other(nodes: tuple[Node, N
     assert r.status_code == 200, r.text
     await deliveries(a, b)
     assert [m["record"]["title"] for _, m in received(guest)] == ["unpublished"]
+
+
+def counting_broadcasts(node: Node) -> list[bytes]:
+    """Record the frames `node` broadcasts (and still send them)."""
+    sent: list[bytes] = []
+    broker = node.transport.broker
+    original = broker.broadcast
+
+    async def broadcast(data: bytes) -> None:
+        sent.append(data)
+        await original(data)
+
+    broker.broadcast = broadcast  # type: ignore[method-assign]
+    return sent
+
+
+async def test_changes_stay_local_while_every_peer_is_idle_and_the_first_client_wakes_them(
+    nodes: tuple[Node, Node], world: dict[str, Any]
+) -> None:
+    a, b = nodes
+    await deliveries(a, b)  # each node announced at start that it holds no client
+    sent = counting_broadcasts(a)
+    r = await a.http.post("/api/collections/posts/records", headers=world["su"], json={"title": "nobody listens"})
+    assert r.status_code == 200, r.text
+    await a.app.realtime.send_custom("chat", {"text": "nobody"})
+    assert sent == []  # b holds no client: nothing crossed
+
+    client = await b.app.realtime.join("127.0.0.1")  # returns once a has heard that b is busy
+    b.app.realtime.subscribe(client, ["posts/*", "chat"], None)
+    r = await a.http.post(
+        "/api/collections/posts/records", headers=world["su"], json={"title": "heard", "published": True}
+    )
+    assert r.status_code == 200, r.text
+    await a.app.realtime.send_custom("chat", {"text": "hi"})
+    await deliveries(a, b)
+    assert [(t, m.get("record", m).get("title", m.get("text"))) for t, m in received(client)] == [
+        ("posts/*", "heard"),
+        ("chat", "hi"),
+    ]
+    assert len(sent) == 2
+
+
+async def test_a_peer_not_heard_from_counts_as_busy(nodes: tuple[Node, Node]) -> None:
+    a, b = nodes
+    await b.app.realtime.close()  # b stops announcing; its idle mark at a would go stale...
+    bus_peer = MemoryBroker(b.transport.broker.bus)  # type: ignore[attr-defined]
+    heard: list[bytes] = []
+    await bus_peer.start("newcomer", heard.append)  # ...and a node a has never heard from joins
+    sent = counting_broadcasts(a)
+    await a.app.realtime.send_custom("chat", {"text": "for the newcomer"})
+    await asyncio.sleep(0)
+    assert len(sent) == 1 and len(heard) == 1
+    await bus_peer.close()
