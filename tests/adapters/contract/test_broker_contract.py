@@ -129,6 +129,22 @@ async def test_a_closed_node_receives_nothing_and_the_others_carry_on(nodes: lis
     assert c.frames.empty()
 
 
+async def test_peers_are_the_connected_nodes_where_the_broker_can_know_them(nodes: list[Node]) -> None:
+    """The realtime relay stops broadcasting when every peer is idle: only a complete peer list may
+    allow that, so a pub/sub service (whose listeners are invisible) must answer None."""
+    a, b, c = nodes
+    if isinstance(a.broker, (RedisBroker, NatsBroker)):
+        assert a.broker.peers() is None
+        return
+    assert a.broker.peers() == {"nodeb", "nodec"}
+    await c.broker.close()
+    for _ in range(100):  # the mesh notices the closed socket asynchronously
+        if a.broker.peers() == {"nodeb"} and b.broker.peers() == {"nodea"}:
+            break
+        await asyncio.sleep(0.01)
+    assert a.broker.peers() == {"nodeb"} and b.broker.peers() == {"nodea"}
+
+
 async def test_unreachable_servers_fail_at_start() -> None:
     with pytest.raises(BrokerError):
         await RedisBroker("redis://127.0.0.1:1/0").start("nodea", lambda _: None)
