@@ -88,13 +88,17 @@ def create_app(
                 await on_shutdown()
 
     asgi = Starlette(
-        middleware=[Middleware(FrontMiddleware, app=app), Middleware(RateLimitMiddleware, app=app)],
+        middleware=[
+            *app.asgi_middleware,
+            Middleware(FrontMiddleware, app=app),
+            Middleware(RateLimitMiddleware, app=app),
+        ],
         exception_handlers={
             SatchelError: satchel_error_handler,
             HTTPException: _http_exception,
             Exception: satchel_error_handler,
         },
     )
-    asgi.router = IndexedRouter(all_routes(), lifespan=lifespan)
+    asgi.router = IndexedRouter([*all_routes(), *app.routes], lifespan=lifespan)
     asgi.state.satchel = app
     return asgi

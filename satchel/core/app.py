@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections.registry import CollectionRegistry
 from satchel.core.schema_events import SchemaChanges
@@ -63,6 +63,12 @@ class App:
         self.settings = SettingsStore(db, self.schema)
         self.secret = ""
         """Signs auth tokens (with each record's tokenKey); generated once and kept in `_params`."""
+        self.routes: list[Any] = []
+        """HTTP routes added by plugins and Python hooks (Starlette routes, opaque to core); the
+        HTTP layer serves them after the built-in ones."""
+        self.asgi_middleware: list[Any] = []
+        """ASGI middleware added by plugins (Starlette `Middleware` entries, opaque to core), outermost
+        first; they wrap every request, ahead of CORS, body limits and auth."""
         self.sync_listeners: list[Callable[[], Awaitable[None]]] = []
         """Run after `sync` reloaded a sibling's change (the backups service learns of restores)."""
         # set by wiring once the corresponding modules are built (avoids import cycles)

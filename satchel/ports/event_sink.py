@@ -1,0 +1,46 @@
+"""The EventSink port: where committed record changes go out of Satchel (issue 8, "events out").
+
+Every committed create, update and delete is first written to a transactional outbox in the same
+transaction as the change (so a change is never published without being committed, nor committed
+without being published eventually). A dispatcher then hands batches of outbox events to each
+configured sink, in outbox order, and advances that sink's cursor only when `publish` returned:
+delivery is at least once, so consumers deduplicate by `OutboxEvent.id`.
+
+Adapters: webhooks (HTTP, HMAC-signed), NATS JetStream, RabbitMQ, Redis Streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class SinkError(Exception):
+    """The sink did not take the batch (unreachable, refused, timed out): it will be retried."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    id: int
+    """Increasing in commit order within one deployment; the deduplication key for consumers."""
+    action: str
+    """`create`, `update` or `delete`."""
+    collection_id: str
+    collection_name: str
+    record_id: str
+    record: bytes
+    """The record as JSON (the values committed, hidden fields included: sinks are server-side)."""
+    created: str
+    """When the change was committed (PocketBase's datetime format, UTC)."""
+
+
+class EventSink(Protocol):
+    name: str
+    """Unique per configured sink; the dispatcher keeps one cursor per name."""
+
+    async def publish(self, events: Sequence[OutboxEvent]) -> None:
+        """Deliver `events` in order, or raise SinkError having delivered a prefix at most."""
+        ...
+
+    async def close(self) -> None: ...
