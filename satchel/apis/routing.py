@@ -3,10 +3,15 @@
 Starlette tries every route's regex in order; with two dozen routes the ones near the end
 (`/api/health`, the collections API) paid ~17 us per request for the scan alone (measured
 in-process). Routes here are indexed by segment count and literal last segment, so a request
-only tries the few routes that could match, in their original order. Anything the index cannot
-answer (no candidate, a root path) goes to Starlette's own scan, which keeps 404, 405 and
-slash-redirect behaviour exactly as before. WebSocket routes are left out of the index: a
-websocket scope is always dispatched by the scan (an HTTP scope never matches them anyway).
+only tries the few routes that could match, in their original order. Routes the index cannot place (a `{path:path}`
+parameter, a mount: plugins and Python hooks may add them) are candidates for every path, still
+in their original order, so one such route does not send every request back to the scan.
+
+When no candidate matches, no route can: the request is answered 404 at once (a 404 used to
+cost ~100 us of scanning), unless the path with or without a trailing slash would match, which
+goes to Starlette's own handling so the slash redirect behaves exactly as before. WebSocket
+routes are left out of the index: a websocket scope is always dispatched by the scan (an HTTP
+scope never matches them anyway).
 """
 
 from __future__ import annotations
@@ -44,41 +49,58 @@ class IndexedRouter(Router):
         super().__init__(routes, **kwargs)
         self._literal: dict[_Key, tuple[BaseRoute, ...]] = {}
         self._wild: dict[int, tuple[BaseRoute, ...]] = {}
-        self._indexed = all(_indexable(r) for r in self.routes if not isinstance(r, WebSocketRoute))
-        if self._indexed:
-            self._build()
+        self._always: tuple[BaseRoute, ...] = ()
+        self._build()
 
     def _build(self) -> None:
-        shapes = [(r, _shape(r.path)) for r in self.routes if isinstance(r, Route)]
-        literal_keys = {(n, last) for _, (n, last) in shapes if last is not None}
-        for key in literal_keys:
-            # original order across literal and parameter routes, so precedence is unchanged
-            self._literal[key] = tuple(r for r, (n, last) in shapes if n == key[0] and last in (key[1], None))
-        for n in {n for _, (n, _) in shapes}:
-            self._wild[n] = tuple(r for r, (m, last) in shapes if m == n and last is None)
+        http = [r for r in self.routes if not isinstance(r, WebSocketRoute)]
+        shapes = {id(r): _shape(r.path) for r in http if _indexable(r)}  # type: ignore[attr-defined]
+        self._always = tuple(r for r in http if id(r) not in shapes)
+
+        def among(keep: Any) -> tuple[BaseRoute, ...]:
+            # original order across indexed and unplaceable routes, so precedence is unchanged
+            return tuple(r for r in http if id(r) not in shapes or keep(*shapes[id(r)]))
+
+        literal_keys = {(n, last) for n, last in shapes.values() if last is not None}
+        for n, literal in literal_keys:
+            self._literal[(n, literal)] = among(lambda m, last, n=n, lit=literal: m == n and last in (lit, None))
+        for n in {n for n, _ in shapes.values()}:
+            self._wild[n] = among(lambda m, last, n=n: m == n and last is None)
 
     def _candidates(self, path: str) -> tuple[BaseRoute, ...]:
         n = path.count("/")
         hit = self._literal.get((n, path[path.rfind("/") + 1 :]))
-        return hit if hit is not None else self._wild.get(n, ())
+        return hit if hit is not None else self._wild.get(n, self._always)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._indexed and scope["type"] == "http" and not scope.get("root_path"):
-            partial: tuple[BaseRoute, Scope] | None = None
-            for route in self._candidates(scope["path"]):
-                match, child_scope = route.matches(scope)
-                if match is Match.FULL:
-                    scope.setdefault("router", self)
-                    scope["route"] = route
-                    scope.update(child_scope)
-                    await route.handle(scope, receive, send)
-                    return
-                if match is Match.PARTIAL and partial is None:
-                    partial = (route, child_scope)
-            if partial is not None:
+        if scope["type"] != "http" or scope.get("root_path"):
+            await super().app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in self._candidates(path):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
                 scope.setdefault("router", self)
-                scope["route"] = partial[0]
-                scope.update(partial[1])
-                await partial[0].handle(scope, receive, send)
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
                 return
-        await super().app(scope, receive, send)
+            if match is Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        if partial is not None:
+            scope.setdefault("router", self)
+            scope["route"] = partial[0]
+            scope.update(partial[1])
+            await partial[0].handle(scope, receive, send)
+            return
+        if self.redirect_slashes and path != "/" and self._slash_variant_matches(scope):
+            await super().app(scope, receive, send)  # Starlette's redirect, exactly as it does it
+            return
+        scope.setdefault("router", self)
+        await self.default(scope, receive, send)
+
+    def _slash_variant_matches(self, scope: Scope) -> bool:
+        path: str = scope["path"]
+        other = {**scope, "path": path.rstrip("/") if path.endswith("/") else path + "/"}
+        return any(route.matches(other)[0] is not Match.NONE for route in self._candidates(other["path"]))
