@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ENV_PREFIX = "SATCHEL_"
+MIGRATIONS_FOLDER = "satchel_migrations"
 
 
 class ConfigError(ValueError):
@@ -105,6 +106,16 @@ class BootConfig:
     broker_url: str = AUTO_BROKER
     backup_passphrase: str = field(default="", repr=False)
     """Encrypts backup archives (env SATCHEL_BACKUP_PASSPHRASE); never logged, never in settings."""
+    migrations_dir: str = ""
+    """Migration files (env SATCHEL_MIGRATIONS_DIR); empty: `satchel_migrations` next to `dir`."""
+
+    @property
+    def migrations_folder(self) -> Path:
+        """Where migration files are read (at start) and written (automigrate), like PocketBase's
+        `pb_migrations` beside `pb_data`."""
+        if self.migrations_dir:
+            return Path(self.migrations_dir).expanduser().resolve()
+        return self.dir.resolve().parent / MIGRATIONS_FOLDER
 
     @staticmethod
     def from_env(**overrides: object) -> BootConfig:

@@ -215,6 +215,10 @@ def build_asgi(config: BootConfig) -> Starlette:
         backup_passphrase=config.backup_passphrase,
         db_url=config.db,
     )
+    if config.dev:
+        from satchel.plugins import automigrate
+
+        automigrate.register(app, {"dir": config.migrations_folder})
 
     async def startup() -> None:
         await app.bootstrap()

@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from satchel import __version__
 from satchel.cli.backup import backup
 from satchel.cli.migrate import migrate_data
+from satchel.cli.migrations import migrate
 from satchel.config import MEMORY_CACHE, BootConfig, ConfigError, connection_capacity, parse_http, redact_url
 from satchel.ports.broker import BrokerError
 from satchel.ports.cache import CacheError
 from satchel.ports.database import DatabaseError
+
+if TYPE_CHECKING:
+    from satchel.core.app import App
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
 
@@ -59,6 +65,13 @@ def main() -> None:
     "sockets), redis://HOST:PORT/DB or nats://HOST:PORT (several nodes) (env SATCHEL_BROKER_URL; default "
     "memory: with one worker, local: with several).",
 )
+@click.option(
+    "--migrations-dir",
+    "migrations_dir",
+    default=None,
+    help="Migration files, applied at start; --dev writes one per collection change "
+    "(env SATCHEL_MIGRATIONS_DIR; default satchel_migrations next to --dir).",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -67,16 +80,25 @@ def serve(
     db: str | None,
     cache_url: str | None,
     broker_url: str | None,
+    migrations_dir: str | None,
 ) -> None:
     """Start the web server."""
     try:
         cfg = BootConfig.from_env(
-            http=http, dir=data_dir, dev=dev, workers=workers, db=db, cache_url=cache_url, broker_url=broker_url
+            http=http,
+            dir=data_dir,
+            dev=dev,
+            workers=workers,
+            db=db,
+            cache_url=cache_url,
+            broker_url=broker_url,
+            migrations_dir=migrations_dir,
         )
         host, port = parse_http(cfg.http)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     cfg.dir = cfg.dir.resolve()
+    cfg.migrations_dir = str(cfg.migrations_folder)
     # bootstrap once in this process so schema creation never races between workers
     from satchel.wiring import open_app
 
@@ -88,6 +110,7 @@ def serve(
         except DatabaseError as exc:
             raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc
         try:
+            await apply_migrations(app, cfg.migrations_folder)
             # an unreachable Redis or NATS fails here, not on the first request
             await app.cache.get("startup-probe")
             await app.realtime.open()
@@ -123,6 +146,17 @@ def serve(
         backpressure=connection_capacity(),  # realtime streams hold a connection each
         respawn_failed_workers=True,  # a crashed worker's clients reconnect to its replacement
     ).serve()
+
+
+async def apply_migrations(app: App, folder: Path) -> None:
+    """Pending migration files, before any worker serves a request; a failure stops the start."""
+    from satchel.core.migrations import MigrationError, run_pending
+
+    try:
+        for name in await run_pending(app, folder):
+            click.echo(f"Applied migration {name}")
+    except MigrationError as exc:
+        raise click.ClickException(f"{exc}. It was rolled back; the server was not started.") from exc
 
 
 @main.group()
@@ -185,6 +219,7 @@ def superuser_delete(email: str, data_dir: str | None) -> None:
 
 main.add_command(backup)
 main.add_command(migrate_data)
+main.add_command(migrate)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,83 @@
+"""The hook handlers that write one migration file per collection create, update and delete.
+
+Changes made by migrations being applied are not recorded again (`core.migrations.applying`), nor
+are updates that change nothing a migration could carry (a view's fields re-derived after a change
+to its source). A file is written only after the change committed: a refused change leaves none.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from satchel.core.hooks import CollectionEvent
+from satchel.core.migrations import applying, new_file_name
+from satchel.core.migrations import templates as tpl
+from satchel.plugins.automigrate.diff import changed_keys
+
+if TYPE_CHECKING:
+    from satchel.core.app import App
+
+log = logging.getLogger("satchel.automigrate")
+
+
+class AutoMigrate:
+    def __init__(self, app: App, folder: Path) -> None:
+        self.app = app
+        self.folder = folder
+
+    async def record(self, name: str, source: str) -> None:
+        """Write the file once the change is committed (at once when it already is)."""
+        ex = self.app.db.executor()
+        if not ex.in_transaction:
+            self.write(name, source)
+            return
+
+        async def committed() -> None:
+            self.write(name, source)
+
+        ex.on_commit(committed)
+
+    def write(self, name: str, source: str) -> Path:
+        """Write under a temporary name, then rename: a server starting meanwhile never reads half a file."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / new_file_name(self.folder, name)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(source, encoding="utf-8")
+        tmp.replace(path)
+        log.info("automigrate: wrote %s", path)
+        return path
+
+    async def on_create(self, e: CollectionEvent) -> None:
+        await e.next()
+        if not applying():
+            await self.record(f"created_{e.collection.name}", tpl.created(e.collection.to_json()))
+
+    async def on_update(self, e: CollectionEvent) -> None:
+        old = self.app.collections.get(e.collection.id)
+        before = old.to_json() if old is not None else None
+        await e.next()
+        if applying() or before is None:
+            return
+        after = e.collection.to_json()
+        old_values, new_values = changed_keys(before, after)
+        if new_values or old_values:
+            name = str(after["name"])
+            await self.record(f"updated_{name}", tpl.updated(e.collection.id, name, old_values, new_values))
+
+    async def on_delete(self, e: CollectionEvent) -> None:
+        before = e.collection.to_json()
+        await e.next()
+        if not applying():
+            await self.record(f"deleted_{e.collection.name}", tpl.deleted(before))
+
+
+def register(app: App, config: Mapping[str, Any]) -> AutoMigrate:
+    """Bind the handlers; `config["dir"]` is the migrations folder (created on the first change)."""
+    plugin = AutoMigrate(app, Path(str(config["dir"])))
+    app.hooks.on_collection_create.bind(plugin.on_create, id="automigrate")
+    app.hooks.on_collection_update.bind(plugin.on_update, id="automigrate")
+    app.hooks.on_collection_delete.bind(plugin.on_delete, id="automigrate")
+    return plugin
