@@ -43,15 +43,15 @@ class MigrationFile:
         """Its `up` and `down` (None when the file defines no `down`: it cannot be reverted)."""
         spec = importlib.util.spec_from_file_location(f"satchel_migration_{self.path.stem}", self.path)
         if spec is None or spec.loader is None:
-            raise MigrationFileError(f"{self.name}: cannot be loaded")
+            raise MigrationFileError("cannot be loaded")
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
         except Exception as exc:
-            raise MigrationFileError(f"{self.name}: cannot be loaded: {type(exc).__name__}: {exc}") from exc
+            raise MigrationFileError(f"cannot be loaded: {type(exc).__name__}: {exc}") from exc
         up = _step(module, "up", self.name)
         if up is None:
-            raise MigrationFileError(f"{self.name}: defines no up(app)")
+            raise MigrationFileError("defines no up(app)")
         return up, _step(module, "down", self.name)
 
 
@@ -60,7 +60,7 @@ def _step(module: Any, name: str, file: str) -> Step | None:
     if fn is None:
         return None
     if not inspect.iscoroutinefunction(fn):
-        raise MigrationFileError(f"{file}: {name} must be an async function: async def {name}(app)")
+        raise MigrationFileError(f"{name} must be an async function: async def {name}(app)")
     return fn  # type: ignore[no-any-return]
 
 

@@ -56,6 +56,8 @@ def describe(exc: BaseException) -> str:
 
 
 async def _ensure_table(app: App) -> None:
+    if await app.db.table_columns(store.MIGRATIONS_TABLE):
+        return
     async with app.db.transaction() as tx:
         await store.ensure_table(app.db, tx)
 
