@@ -399,6 +399,14 @@ def suggest_view_fields(query: str, find: Callable[[str], Collection | None]) ->
     return out
 
 
+def keep_field_ids(derived: list[Field], given: list[Field]) -> None:
+    """A view's re-derived field keeps the id of the same-named field of the same type it had (or was
+    given): ids stay stable across saves, and a migration replaying a view reproduces them."""
+    ids = {(f.name, f.type): f.id for f in given if f.id}
+    for f in derived:
+        f.id = ids.get((f.name, f.type), f.id)
+
+
 async def derive_view_fields(
     db: Database,
     ex: Executor,

@@ -30,6 +30,7 @@ from satchel.core.collections.schema_sync import (
     create_table,
     derive_view_fields,
     drop_table,
+    keep_field_ids,
     save_view,
     sqlite_error_text,
     sync_table,
@@ -146,6 +147,7 @@ class CollectionsService:
             c.created = now
         if c.is_view:
             fields, columns = await derive_view_fields(self.app.db, tx, c.view_query, self.app.collections.get)
+            keep_field_ids(fields, c.fields)
             if old is not None:
                 await drop_table(tx, old)
             await save_view(tx, c.name, c.view_query, columns)

@@ -23,7 +23,7 @@ from satchel.core.collections.indexes import (
     parse,
 )
 from satchel.core.collections.model import Collection
-from satchel.core.collections.schema_sync import ViewQueryError, derive_view_fields
+from satchel.core.collections.schema_sync import ViewQueryError, derive_view_fields, keep_field_ids
 from satchel.core.errors import ErrorTree, FieldError, required
 from satchel.core.fields.base import Field, OptionsContext
 from satchel.core.fields.bool import BoolField
@@ -359,11 +359,12 @@ async def _view_query_error(c: Collection, env: Env) -> FieldError | None:
     """Derives the view's fields from its query (as PocketBase does) and reports a bad query."""
     if not c.is_view:
         return None
-    c.fields = []
+    given, c.fields = c.fields, []
     if not c.view_query:
         return required()
     try:
         c.fields, _ = await derive_view_fields(env.db, env.ex, c.view_query, env.find, check_sample=True)
+        keep_field_ids(c.fields, given)
     except ViewQueryError as exc:
         c.fields = exc.fields
         return FieldError("validation_invalid_view_query", sentence("Invalid query - " + str(exc)[:500]))
