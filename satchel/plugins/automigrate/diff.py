@@ -11,6 +11,7 @@ from typing import Any
 
 from satchel.core.migrations.templates import TIMESTAMPS
 
+
 def changed_keys(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(old values, new values) of the keys that differ; both empty when nothing did."""
     skip = set(TIMESTAMPS)

@@ -76,7 +76,11 @@ async def make_changes(client: httpx2.AsyncClient, headers: dict[str, str]) -> l
     await call(
         "PATCH",
         f"/api/collections/{posts['id']}",
-        {"fields": fields, "listRule": "published = true", "indexes": ["CREATE INDEX idx_posts_title ON posts (title)"]},
+        {
+            "fields": fields,
+            "listRule": "published = true",
+            "indexes": ["CREATE INDEX idx_posts_title ON posts (title)"],
+        },
     )
     await call(
         "POST", "/api/collections", {"name": "post_titles", "type": "view", "viewQuery": "SELECT id, title FROM posts"}
@@ -85,7 +89,9 @@ async def make_changes(client: httpx2.AsyncClient, headers: dict[str, str]) -> l
     scratch = await call("POST", "/api/collections", {"name": "scratch"})
     await call("DELETE", f"/api/collections/{scratch['id']}")
     now = (await client.get(f"/api/collections/{posts['id']}", headers=headers)).json()
-    await call("PATCH", f"/api/collections/{posts['id']}", {"fields": [f for f in now["fields"] if f["name"] != "views"]})
+    await call(
+        "PATCH", f"/api/collections/{posts['id']}", {"fields": [f for f in now["fields"] if f["name"] != "views"]}
+    )
     return states
 
 
