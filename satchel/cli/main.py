@@ -150,12 +150,12 @@ def serve(
 
 async def apply_migrations(app: App, folder: Path) -> None:
     """Pending migration files, before any worker serves a request; a failure stops the start."""
-    from satchel.core.migrations import MigrationError, run_pending
+    from satchel.core.migrations import SchemaMigrationError, run_pending
 
     try:
         for name in await run_pending(app, folder):
             click.echo(f"Applied migration {name}")
-    except MigrationError as exc:
+    except SchemaMigrationError as exc:
         raise click.ClickException(f"{exc}. It was rolled back; the server was not started.") from exc
 
 

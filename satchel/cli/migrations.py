@@ -40,7 +40,7 @@ def _config(data_dir: str | None, db: str | None, migrations_dir: str | None) ->
 
 
 def _with_app(cfg: BootConfig, work: Callable[[App], Awaitable[T]]) -> T:
-    from satchel.core.migrations import MigrationError
+    from satchel.core.migrations import SchemaMigrationError
     from satchel.ports.database import DatabaseError
     from satchel.wiring import configure_passwords, open_app
 
@@ -53,7 +53,7 @@ def _with_app(cfg: BootConfig, work: Callable[[App], Awaitable[T]]) -> T:
             raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc
         try:
             return await work(app)
-        except MigrationError as exc:
+        except SchemaMigrationError as exc:
             raise click.ClickException(f"{exc}. Nothing of that file was applied.") from exc
         finally:
             await app.close()

@@ -8,6 +8,7 @@ from satchel.core.auth import api_key_store, totp_store
 from satchel.core.collections import store
 from satchel.core.collections.schema_sync import create_table
 from satchel.core.collections.system import system_collections
+from satchel.core.migrations import store as migrations_store
 from satchel.tools.datetime import now_str
 
 if TYPE_CHECKING:
@@ -27,4 +28,5 @@ async def bootstrap_collections(app: App) -> None:
                 await store.save(tx, c)
         await api_key_store.ensure_table(app.db, tx)  # not in the `if`: databases from before keys
         await totp_store.ensure_table(app.db, tx)  # likewise for authenticator apps
+        await migrations_store.ensure_table(app.db, tx)  # and for schema migrations
         app.collections.set_all(await store.load_all(tx))

@@ -16,6 +16,7 @@ from satchel.core.collections import store
 from satchel.core.collections.model import Collection
 from satchel.core.fields.base import FieldOptionsError
 from satchel.core.migrate.errors import MigrationError
+from satchel.core.migrations import store as migrations_store
 from satchel.core.params import PARAMS_TABLE, get_param
 from satchel.core.settings import SETTINGS_KEY
 from satchel.ports.database import Database
@@ -31,10 +32,13 @@ INTERNAL_TABLES: dict[str, tuple[ir.CreateTable, tuple[ir.CreateIndex, ...]]] = 
     store.COLLECTIONS_TABLE: (store.COLLECTIONS_DDL, (store.COLLECTIONS_NAME_INDEX,)),
     api_key_store.TABLE: (api_key_store.DDL, api_key_store.INDEXES),
     totp_store.TABLE: (totp_store.DDL, (totp_store.INDEX,)),
+    # the applied schema migrations travel with the schema they built (else `serve` would apply them
+    # again on the target); PocketBase's rows (its .go/.js files) come along and are left alone
+    migrations_store.MIGRATIONS_TABLE: (migrations_store.DDL, ()),
 }
 """Every table bootstrap creates that is not a collection's (a test keeps this list complete)."""
 
-KNOWN_EXTRA = {"_migrations": "PocketBase's log of applied migrations (Satchel runs none)"}
+KNOWN_EXTRA: dict[str, str] = {}
 """Tables a source may hold that are deliberately left behind, with the reason shown to the user."""
 
 

@@ -6,13 +6,13 @@ Not to be confused with `satchel.core.migrate`, which copies a whole instance be
 from __future__ import annotations
 
 from satchel.core.migrations.files import MigrationFile, discover, new_file_name
-from satchel.core.migrations.runner import MigrationError, applying, history_sync, revert, run_pending
+from satchel.core.migrations.runner import SchemaMigrationError, applying, history_sync, revert, run_pending
 from satchel.core.migrations.store import MIGRATIONS_TABLE, applied
 
 __all__ = [
     "MIGRATIONS_TABLE",
-    "MigrationError",
     "MigrationFile",
+    "SchemaMigrationError",
     "applied",
     "applying",
     "discover",

@@ -39,7 +39,7 @@ def applying() -> bool:
     return _applying.get()
 
 
-class MigrationError(Exception):
+class SchemaMigrationError(Exception):
     """A migration could not be applied or reverted; nothing of that file was kept."""
 
     def __init__(self, file: str, message: str) -> None:
@@ -85,28 +85,28 @@ async def _step(app: App, file: str, step: Step, should_run: Callable[[bool], bo
         except SchemaConflict:
             log.info("schema changed by another node while applying %s: trying again", file)
             await _reload(app)
-        except MigrationError:
+        except SchemaMigrationError:
             await _reload(app)
             raise
         except Exception as exc:
             await _reload(app)
-            raise MigrationError(file, describe(exc)) from exc
+            raise SchemaMigrationError(file, describe(exc)) from exc
         finally:
             _applying.reset(token)
-    raise MigrationError(file, "the schema kept changing on another node; try again")
+    raise SchemaMigrationError(file, "the schema kept changing on another node; try again")
 
 
 def _load(f: MigrationFile) -> tuple[Step, Step | None]:
     try:
         return f.load()
     except MigrationFileError as exc:
-        raise MigrationError(f.name, str(exc)) from exc
+        raise SchemaMigrationError(f.name, str(exc)) from exc
 
 
 async def run_pending(app: App, folder: Path) -> list[str]:
     """Apply the files of `folder` not applied yet, in order; returns the names applied here.
 
-    Stops at the first failure (raising MigrationError): that file left nothing behind, the ones
+    Stops at the first failure (raising SchemaMigrationError): that file left nothing behind, the ones
     before it stay applied.
     """
     files = discover(folder)
@@ -134,10 +134,12 @@ async def revert(app: App, folder: Path, count: int = 1) -> list[str]:
     for name in list(reversed(history))[: max(count, 0)]:
         f = present.get(name)
         if f is None:
-            raise MigrationError(name, f"the file is not in {folder} (run `satchel migrate history-sync` to forget it)")
+            raise SchemaMigrationError(
+                name, f"the file is not in {folder} (run `satchel migrate history-sync` to forget it)"
+            )
         _, down = _load(f)
         if down is None:
-            raise MigrationError(name, "it defines no down(app) and cannot be reverted")
+            raise SchemaMigrationError(name, "it defines no down(app) and cannot be reverted")
         if await _step(app, name, down, lambda applied: applied, done=False):
             out.append(name)
             log.info("reverted migration %s", name)

@@ -11,7 +11,7 @@ from satchel.core.app import App
 from satchel.core.collections.store import load_all
 from satchel.core.migrations import (
     MIGRATIONS_TABLE,
-    MigrationError,
+    SchemaMigrationError,
     applied,
     history_sync,
     new_file_name,
@@ -72,7 +72,7 @@ async def test_a_failing_migration_rolls_back_and_stops(app: App, tmp_path: Path
     ok = write(folder, "posts", create_collection("posts"))
     bad = write(folder, "broken", create_collection("broken", fail_after=True))
     later = write(folder, "later", create_collection("later"))
-    with pytest.raises(MigrationError) as info:
+    with pytest.raises(SchemaMigrationError) as info:
         await run_pending(app, folder)
     assert info.value.file == bad
     assert "boom after the change" in str(info.value)
@@ -88,7 +88,7 @@ async def test_a_failing_migration_rolls_back_and_stops(app: App, tmp_path: Path
 async def test_a_rejected_collection_change_names_its_field_errors(app: App, tmp_path: Path) -> None:
     folder = tmp_path / "migrations"
     bad = write(folder, "bad", "async def up(app):\n    await app.collections_service.create({'name': ''})\n")
-    with pytest.raises(MigrationError, match=r"Failed to create collection.*validation_required") as info:
+    with pytest.raises(SchemaMigrationError, match=r"Failed to create collection.*validation_required") as info:
         await run_pending(app, folder)
     assert info.value.file == bad
 
@@ -104,7 +104,7 @@ async def test_a_rejected_collection_change_names_its_field_errors(app: App, tmp
 async def test_malformed_files_are_refused_by_name(app: App, tmp_path: Path, source: str, message: str) -> None:
     folder = tmp_path / "migrations"
     file = write(folder, "malformed", source)
-    with pytest.raises(MigrationError, match=message) as info:
+    with pytest.raises(SchemaMigrationError, match=message) as info:
         await run_pending(app, folder)
     assert info.value.file == file
     assert await applied(app.db.executor()) == []
@@ -126,10 +126,10 @@ async def test_down_refuses_a_missing_file_or_one_without_down(app: App, tmp_pat
     folder = tmp_path / "migrations"
     only_up = write(folder, "only_up", "async def up(app):\n    pass\n")
     await run_pending(app, folder)
-    with pytest.raises(MigrationError, match="defines no down"):
+    with pytest.raises(SchemaMigrationError, match="defines no down"):
         await revert(app, folder)
     (folder / only_up).unlink()
-    with pytest.raises(MigrationError, match="history-sync"):
+    with pytest.raises(SchemaMigrationError, match="history-sync"):
         await revert(app, folder)
     assert await applied(app.db.executor()) == [only_up]
 
