@@ -128,7 +128,8 @@ async def run_pending(app: App, folder: Path) -> list[str]:
 async def revert(app: App, folder: Path, count: int = 1) -> list[str]:
     """Revert the last `count` applied files (most recent first) with their `down`; returns their names."""
     await _ensure_table(app)
-    history = await store.applied(app.db.executor())
+    # PocketBase's rows (its .go/.js files, in a copied database) are not ours to revert
+    history = [name for name in await store.applied(app.db.executor()) if name.endswith(".py")]
     present = {f.name: f for f in discover(folder)}
     out: list[str] = []
     for name in list(reversed(history))[: max(count, 0)]:

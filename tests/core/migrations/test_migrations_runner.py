@@ -136,7 +136,7 @@ async def test_down_refuses_a_missing_file_or_one_without_down(app: App, tmp_pat
 
 async def test_history_sync_forgets_missing_python_files_only(app: App, tmp_path: Path) -> None:
     folder = tmp_path / "migrations"
-    kept = write(folder, "kept", "async def up(app):\n    pass\n")
+    kept = write(folder, "kept", "async def up(app):\n    pass\n\n\nasync def down(app):\n    pass\n")
     gone = write(folder, "gone", "async def up(app):\n    pass\n")
     await run_pending(app, folder)
     async with app.db.transaction() as tx:  # a row PocketBase left in a copied database
@@ -145,6 +145,8 @@ async def test_history_sync_forgets_missing_python_files_only(app: App, tmp_path
     assert await history_sync(app, folder) == [gone]
     assert sorted(await applied(app.db.executor())) == sorted(["1640988000_init.go", kept])
     assert await history_sync(app, folder) == []
+    assert await revert(app, folder, 5) == [kept]  # and down leaves it alone too
+    assert await applied(app.db.executor()) == ["1640988000_init.go"]
 
 
 async def test_a_data_migration_writes_records_through_the_query_compiler(app: App, tmp_path: Path) -> None:
