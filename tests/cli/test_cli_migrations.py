@@ -6,15 +6,18 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from click.testing import CliRunner
 
 from satchel.cli.main import main
 from satchel.cli.migrations import migrate
 from satchel.core.migrations import applied, discover
 from satchel.wiring import open_app
+from tests.conformance.servers import SUPERUSER_EMAIL, SUPERUSER_PASSWORD, free_port
 from tests.core.migrate.pg_schemas import postgres_urls
 
 SUBCOMMANDS = ("up", "down", "create", "collections", "history-sync")
@@ -182,3 +185,48 @@ def test_concurrent_migrate_up_on_postgres_applies_each_file_once(tmp_path: Path
         applied_lines = sorted(line for out in outputs for line in out.splitlines() if line.startswith("Applied"))
         assert applied_lines == [f"Applied {f.name}" for f in discover(folder)]
         assert state(tmp_path / "n0", url)[1] == [f.name for f in discover(folder)]
+
+
+def test_serve_dev_writes_a_file_per_change_with_several_workers(tmp_path: Path) -> None:
+    """The real server (granian, two forked workers): changes through HTTP land in --migrations-dir."""
+    data, folder = tmp_path / "data", tmp_path / "mig"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SATCHEL_")}
+    cli = [sys.executable, "-m", "satchel.cli.main"]
+    subprocess.run(
+        [*cli, "superuser", "upsert", SUPERUSER_EMAIL, SUPERUSER_PASSWORD, "--dir", str(data)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    serve = [*cli, "serve", "--dev", "--workers", "2", "--http", f"127.0.0.1:{port}", "--dir", str(data)]
+    proc = subprocess.Popen(
+        [*serve, "--migrations-dir", str(folder)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        with httpx2.Client(base_url=url, timeout=5) as client:
+            for _ in range(300):
+                try:
+                    if client.get("/api/health").status_code == 200:
+                        break
+                except httpx2.TransportError:
+                    pass
+                time.sleep(0.05)
+            auth = client.post(
+                "/api/collections/_superusers/auth-with-password",
+                json={"identity": SUPERUSER_EMAIL, "password": SUPERUSER_PASSWORD},
+            )
+            assert auth.status_code == 200, auth.text
+            headers = {"Authorization": auth.json()["token"]}
+            for name in ("notes", "tags"):
+                r = client.post("/api/collections", json={"name": name}, headers=headers)
+                assert r.status_code == 200, r.text
+            assert client.patch("/api/collections/notes", json={"listRule": ""}, headers=headers).status_code == 200
+            assert client.delete("/api/collections/tags", headers=headers).status_code == 204
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    kinds = [f.name.split("_", 1)[1] for f in discover(folder)]
+    assert kinds == ["created_notes.py", "created_tags.py", "updated_notes.py", "deleted_tags.py"]
