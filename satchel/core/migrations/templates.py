@@ -7,7 +7,6 @@ renames survive), without `created`/`updated` (set when applied) and without OAu
 
 from __future__ import annotations
 
-import pprint
 from typing import Any
 
 HEADER = '''"""{doc}"""
@@ -23,10 +22,24 @@ if TYPE_CHECKING:
 TIMESTAMPS = ("created", "updated")
 
 
-def literal(value: Any, indent: int = 0) -> str:
-    """`value` (JSON-shaped) as Python source that evaluates back to it."""
-    text = pprint.pformat(value, indent=1, width=110 - indent, sort_dicts=False)
-    return text.replace("\n", "\n" + " " * indent)
+def literal(value: Any, depth: int = 0) -> str:
+    """`value` (JSON-shaped) as Python source that evaluates back to it, one item a line (diffs stay
+    small when one field changes), short lists and dicts of scalars on one line."""
+    if isinstance(value, dict | list) and value:
+        inline = repr(value)
+        if len(inline) <= 80 and not any(isinstance(v, dict | list) for v in _values(value)):
+            return inline
+        pad = "    " * (depth + 1)
+        if isinstance(value, dict):
+            items = [f"{pad}{k!r}: {literal(v, depth + 1)}," for k, v in value.items()]
+            return "{\n" + "\n".join(items) + "\n" + "    " * depth + "}"
+        items = [f"{pad}{literal(v, depth + 1)}," for v in value]
+        return "[\n" + "\n".join(items) + "\n" + "    " * depth + "]"
+    return repr(value)
+
+
+def _values(value: dict[str, Any] | list[Any]) -> list[Any]:
+    return list(value.values()) if isinstance(value, dict) else value
 
 
 def snapshot_of(collection_json: dict[str, Any]) -> dict[str, Any]:
