@@ -230,3 +230,6 @@ def test_serve_dev_writes_a_file_per_change_with_several_workers(tmp_path: Path)
         proc.wait(timeout=20)
     kinds = [f.name.split("_", 1)[1] for f in discover(folder)]
     assert kinds == ["created_notes.py", "created_tags.py", "updated_notes.py", "deleted_tags.py"]
+    # restarting the dev server applies none of them again: they are recorded as applied
+    r = CliRunner().invoke(migrate, ["up", "--dir", str(data), "--migrations-dir", str(folder)])
+    assert r.exit_code == 0 and r.output == "No new migrations to apply.\n", r.output

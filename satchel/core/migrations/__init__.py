@@ -6,7 +6,14 @@ Not to be confused with `satchel.core.migrate`, which copies a whole instance be
 from __future__ import annotations
 
 from satchel.core.migrations.files import MigrationFile, discover, new_file_name
-from satchel.core.migrations.runner import SchemaMigrationError, applying, history_sync, revert, run_pending
+from satchel.core.migrations.runner import (
+    SchemaMigrationError,
+    applying,
+    history_sync,
+    mark_applied,
+    revert,
+    run_pending,
+)
 from satchel.core.migrations.store import MIGRATIONS_TABLE, applied
 
 __all__ = [
@@ -17,6 +24,7 @@ __all__ = [
     "applying",
     "discover",
     "history_sync",
+    "mark_applied",
     "new_file_name",
     "revert",
     "run_pending",

@@ -147,6 +147,14 @@ async def revert(app: App, folder: Path, count: int = 1) -> list[str]:
     return out
 
 
+async def mark_applied(app: App, file: str) -> None:
+    """Record `file` as applied without running it: the database already has its change (automigrate)."""
+    await _ensure_table(app)
+    async with app.db.transaction() as tx:
+        if not await store.is_applied(tx, file):
+            await store.record(tx, file)
+
+
 async def history_sync(app: App, folder: Path) -> list[str]:
     """Forget applied Python migrations whose files are gone; returns their names.
 

@@ -1,8 +1,8 @@
 """The hook handlers that write one migration file per collection create, update and delete.
 
 Changes made by migrations being applied are not recorded again (`core.migrations.applying`), nor
-are updates that change nothing a migration could carry (a view's fields re-derived after a change
-to its source). A file is written only after the change committed: a refused change leaves none.
+are updates that change nothing. A file is written only after the change committed (a refused
+change leaves none) and is recorded as applied in this database, which has the change already.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from satchel.core.hooks import CollectionEvent
-from satchel.core.migrations import applying, new_file_name
+from satchel.core.migrations import applying, mark_applied, new_file_name
 from satchel.core.migrations import templates as tpl
 from satchel.plugins.automigrate.diff import changed_keys
 
@@ -29,16 +29,18 @@ class AutoMigrate:
         self.folder = folder
 
     async def record(self, name: str, source: str) -> None:
-        """Write the file once the change is committed (at once when it already is)."""
-        ex = self.app.db.executor()
-        if not ex.in_transaction:
-            self.write(name, source)
-            return
+        """Write the file once the change is committed (at once when it already is), and mark it applied
+        here: this database has the change already, so the next start must not apply it again."""
 
         async def committed() -> None:
-            self.write(name, source)
+            path = self.write(name, source)
+            await mark_applied(self.app, path.name)
 
-        ex.on_commit(committed)
+        ex = self.app.db.executor()
+        if ex.in_transaction:
+            ex.on_commit(committed)
+        else:
+            await committed()
 
     def write(self, name: str, source: str) -> Path:
         """Write under a temporary name, then rename: a server starting meanwhile never reads half a file."""
