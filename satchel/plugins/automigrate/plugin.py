@@ -66,8 +66,9 @@ class AutoMigrate:
         after = e.collection.to_json()
         old_values, new_values = changed_keys(before, after)
         if new_values or old_values:
-            name = str(after["name"])
-            await self.record(f"updated_{name}", tpl.updated(e.collection.id, name, old_values, new_values))
+            # named for the collection it changed (its former name on a rename), as PocketBase does
+            name = f"updated_{before['name']}"
+            await self.record(name, tpl.updated(e.collection.id, str(after["name"]), old_values, new_values))
 
     async def on_delete(self, e: CollectionEvent) -> None:
         before = e.collection.to_json()

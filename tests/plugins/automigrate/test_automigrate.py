@@ -112,7 +112,7 @@ async def test_api_changes_replay_on_a_fresh_instance_and_revert_step_by_step(tm
         "created_members.py",
         "updated_posts.py",
         "created_post_titles.py",
-        "updated_authors.py",
+        "updated_members.py",  # named for the collection before the rename
         "created_scratch.py",
         "deleted_scratch.py",
         "updated_posts.py",
