@@ -116,6 +116,8 @@ class BootConfig:
         if self.migrations_dir:
             return Path(self.migrations_dir).expanduser().resolve()
         return self.dir.resolve().parent / MIGRATIONS_FOLDER
+    hooks_dir: str = ""
+    """Folder of Python hook files (env SATCHEL_HOOKS_DIR); empty: `satchel_hooks` next to `dir`."""
 
     @staticmethod
     def from_env(**overrides: object) -> BootConfig:

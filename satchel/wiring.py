@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -31,11 +33,12 @@ from satchel.core.backups.service import BackupsService
 from satchel.core.collections.service import CollectionsService
 from satchel.core.files.serve import FileServer
 from satchel.core.files.storages import Storages
-from satchel.core.hooks import Hooks
+from satchel.core.hooks import Hooks, ServeEvent
 from satchel.core.realtime.broker import NODE_ID_LENGTH, LocalTransport, RealtimeBroker, Transport
 from satchel.core.realtime.relay import BrokerTransport
 from satchel.core.records.service import RecordsService
 from satchel.core.rules.policy import check_rule_syntax
+from satchel.plugins import hooks_loader
 from satchel.ports.blobs import BlobStore, S3Config
 from satchel.ports.broker import Broker
 from satchel.ports.cache import Cache
@@ -203,7 +206,8 @@ def configure_passwords(config: AppConfig | None = None) -> None:
     passwords.configure(time_cost=c.password_time_cost, memory_cost=c.password_memory_cost, parallelism=1)
 
 
-def build_asgi(config: BootConfig) -> Starlette:
+def build_asgi(config: BootConfig, *, extend: Callable[[App], None] | None = None) -> Starlette:
+    """The server's ASGI app; `extend` registers on the App first (library use), then the hook files."""
     configure_passwords()
     app = build_app(
         config.dir,
@@ -215,6 +219,9 @@ def build_asgi(config: BootConfig) -> Starlette:
         backup_passphrase=config.backup_passphrase,
         db_url=config.db,
     )
+    if extend is not None:
+        extend(app)
+    hooks_loader.register(app, config)
     if config.dev:
         from satchel.plugins import automigrate
 
@@ -224,13 +231,19 @@ def build_asgi(config: BootConfig) -> Starlette:
         await app.bootstrap()
         await app.realtime.open()
         await app.backups.start()
+        await app.hooks.on_serve.trigger(ServeEvent(app), _noop)
         tune_for_server()  # after startup, so that what it built is frozen
         # granian drains open connections before the lifespan shutdown: end SSE streams on the signal
         on_worker_stop(app.realtime.disconnect_all)
 
     async def shutdown() -> None:
+        await app.hooks.on_terminate.trigger(ServeEvent(app), _noop)
         await app.backups.close()
         await app.realtime.close()
         await app.close()
 
     return create_app(app, on_startup=startup, on_shutdown=shutdown)
+
+
+async def _noop(_: Any) -> None:
+    return None

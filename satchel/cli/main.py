@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -14,13 +12,7 @@ from satchel import __version__
 from satchel.cli.backup import backup
 from satchel.cli.migrate import migrate_data
 from satchel.cli.migrations import migrate
-from satchel.config import MEMORY_CACHE, BootConfig, ConfigError, connection_capacity, parse_http, redact_url
-from satchel.ports.broker import BrokerError
-from satchel.ports.cache import CacheError
-from satchel.ports.database import DatabaseError
-
-if TYPE_CHECKING:
-    from satchel.core.app import App
+from satchel.config import BootConfig, ConfigError, parse_http
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
 
@@ -34,7 +26,9 @@ def main() -> None:
 @main.command()
 @click.option("--http", "http", default=None, help="HOST:PORT to listen on (env SATCHEL_HTTP; default 127.0.0.1:8090).")
 @click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False), help=DIR_HELP)
-@click.option("--dev", is_flag=True, default=None, help="Development mode (verbose logs).")
+@click.option(
+    "--dev", is_flag=True, default=None, help="Development mode (verbose logs, hook files reloaded on change)."
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -72,6 +66,14 @@ def main() -> None:
     help="Migration files, applied at start; --dev writes one per collection change "
     "(env SATCHEL_MIGRATIONS_DIR; default satchel_migrations next to --dir).",
 )
+@click.option(
+    "--hooks-dir",
+    "hooks_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder of Python hook files (*.py) loaded by every worker (env SATCHEL_HOOKS_DIR; default "
+    "satchel_hooks next to --dir). With --dev, an edit restarts the workers.",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -81,6 +83,7 @@ def serve(
     cache_url: str | None,
     broker_url: str | None,
     migrations_dir: str | None,
+    hooks_dir: str | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -93,70 +96,19 @@ def serve(
             cache_url=cache_url,
             broker_url=broker_url,
             migrations_dir=migrations_dir,
+            hooks_dir=hooks_dir,
         )
-        host, port = parse_http(cfg.http)
+        parse_http(cfg.http)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     cfg.dir = cfg.dir.resolve()
     cfg.migrations_dir = str(cfg.migrations_folder)
-    # bootstrap once in this process so schema creation never races between workers
-    from satchel.wiring import open_app
+    if cfg.hooks_dir:
+        cfg.hooks_dir = str(Path(cfg.hooks_dir).resolve())
+    from satchel import launcher
 
-    async def prepare() -> None:
-        try:
-            app = await open_app(
-                cfg.dir, db_url=cfg.db, cache_url=cfg.cache_url, broker_url=cfg.broker_url, workers=cfg.workers
-            )
-        except DatabaseError as exc:
-            raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc
-        try:
-            await apply_migrations(app, cfg.migrations_folder)
-            # an unreachable Redis or NATS fails here, not on the first request
-            await app.cache.get("startup-probe")
-            await app.realtime.open()
-        except CacheError as exc:
-            raise click.ClickException(f"cannot reach the cache at {redact_url(cfg.cache_url)}: {exc}") from exc
-        except BrokerError as exc:
-            raise click.ClickException(f"cannot reach the broker at {redact_url(cfg.broker_url)}: {exc}") from exc
-        finally:
-            await app.realtime.close()
-            await app.close()
-
-    asyncio.run(prepare())
-    os.environ.update(cfg.to_env())
-    base = f"http://{host}:{port}"
-    click.echo(f"Server started at {base}\n├─ REST API:  {base}/api/\n└─ Dashboard: {base}/_/")
-    if cfg.workers > 1 and cfg.cache_url == MEMORY_CACHE:
-        click.echo(
-            "Note: with --cache-url memory: each worker keeps its own rate-limit and failed-login counts "
-            f"(up to {cfg.workers}x the configured budget); use redis://HOST:PORT/DB to share one.",
-            err=True,
-        )
-    from granian import Granian
-    from granian.constants import Interfaces
-
-    Granian(
-        "satchel.asgi:app",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=cfg.workers,
-        log_enabled=cfg.dev,
-        websockets=True,
-        backpressure=connection_capacity(),  # realtime streams hold a connection each
-        respawn_failed_workers=True,  # a crashed worker's clients reconnect to its replacement
-    ).serve()
-
-
-async def apply_migrations(app: App, folder: Path) -> None:
-    """Pending migration files, before any worker serves a request; a failure stops the start."""
-    from satchel.core.migrations import SchemaMigrationError, run_pending
-
-    try:
-        for name in await run_pending(app, folder):
-            click.echo(f"Applied migration {name}")
-    except SchemaMigrationError as exc:
-        raise click.ClickException(f"{exc}. It was rolled back; the server was not started.") from exc
+    launcher.prepare(cfg)
+    launcher.run(cfg)
 
 
 @main.group()

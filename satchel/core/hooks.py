@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from satchel.tools.hooks import Event, Hook, TaggedHook
 
 if TYPE_CHECKING:
+    from satchel.core.app import App
     from satchel.core.collections.model import Collection
     from satchel.core.fields.file import FileField
     from satchel.core.files.serve import ServedFile
@@ -166,6 +167,15 @@ class BackupEvent(Event):
     name: str
 
 
+@dataclass(eq=False)
+class ServeEvent(Event):
+    """A server process starting (bootstrapped, realtime open, before its first request) or
+    stopping (PocketBase's OnServe and OnTerminate): start-up work and background tasks of extensions.
+    Runs once in every worker process."""
+
+    app: App
+
+
 class Hooks:
     """All hook points. Attribute names are the public hook API (`app.hooks.on_record_create`)."""
 
@@ -209,6 +219,9 @@ class Hooks:
         self.on_file_token_request: Hook[FileTokenRequestEvent] = Hook()
         self.on_backup_create: Hook[BackupEvent] = Hook()
         self.on_backup_restore: Hook[BackupEvent] = Hook()
+        # server process lifecycle (each worker): after start-up, before shutdown
+        self.on_serve: Hook[ServeEvent] = Hook()
+        self.on_terminate: Hook[ServeEvent] = Hook()
 
     def names(self) -> list[str]:
         return [k for k, v in vars(self).items() if isinstance(v, Hook)]

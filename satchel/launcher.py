@@ -1,0 +1,117 @@
+"""Starting a server: checks in the main process, then granian's worker processes.
+
+Shared by `satchel serve` and `Satchel.serve()` (library use). The main process bootstraps the
+database once (so schema creation never races between workers), applies pending migration files, reaches the cache and broker (an
+unreachable Redis or NATS fails here, not on the first request) and loads the Python hooks once
+(a broken hook file stops the start with its file and line, instead of failing in every worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from satchel.config import MEMORY_CACHE, BootConfig, connection_capacity, parse_http, redact_url
+from satchel.plugins import hooks_loader
+from satchel.plugins.hooks_loader.watch import HookWatcher
+from satchel.ports.broker import BrokerError
+from satchel.ports.cache import CacheError
+from satchel.ports.database import DatabaseError
+
+if TYPE_CHECKING:
+    from satchel.core.app import App
+
+ASGI_TARGET = "satchel.asgi:app"
+DEV_RESPAWN_INTERVAL = 1.0
+"""Seconds a restarted worker overlaps the one it replaces in --dev (granian's default is 3.5)."""
+
+
+def prepare(cfg: BootConfig) -> None:
+    """Everything that should stop the server before any worker starts; raises `ClickException`."""
+    from satchel.wiring import open_app
+
+    async def probe() -> None:
+        try:
+            app = await open_app(
+                cfg.dir, db_url=cfg.db, cache_url=cfg.cache_url, broker_url=cfg.broker_url, workers=cfg.workers
+            )
+        except DatabaseError as exc:
+            raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc
+        try:
+            await apply_migrations(app, cfg.migrations_folder)
+            await app.cache.get("startup-probe")
+            await app.realtime.open()
+        except CacheError as exc:
+            raise click.ClickException(f"cannot reach the cache at {redact_url(cfg.cache_url)}: {exc}") from exc
+        except BrokerError as exc:
+            raise click.ClickException(f"cannot reach the broker at {redact_url(cfg.broker_url)}: {exc}") from exc
+        finally:
+            await app.realtime.close()
+            await app.close()
+
+    asyncio.run(probe())
+    try:
+        hooks_loader.check(cfg)
+    except hooks_loader.HookFilesError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+async def apply_migrations(app: App, folder: Path) -> None:
+    """Pending migration files, before any worker serves a request; a failure stops the start."""
+    from satchel.core.migrations import SchemaMigrationError, run_pending
+
+    try:
+        for name in await run_pending(app, folder):
+            click.echo(f"Applied migration {name}")
+    except SchemaMigrationError as exc:
+        raise click.ClickException(f"{exc}. It was rolled back; the server was not started.") from exc
+
+
+def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:
+    """Serve until interrupted: `satchel.asgi:app` in every worker, or what `loader` builds there."""
+    host, port = parse_http(cfg.http)
+    os.environ.update(cfg.to_env())
+    base = f"http://{host}:{port}"
+    click.echo(f"Server started at {base}\n├─ REST API:  {base}/api/\n└─ Dashboard: {base}/_/")
+    if cfg.workers > 1 and cfg.cache_url == MEMORY_CACHE:
+        click.echo(
+            "Note: with --cache-url memory: each worker keeps its own rate-limit and failed-login counts "
+            f"(up to {cfg.workers}x the configured budget); use redis://HOST:PORT/DB to share one.",
+            err=True,
+        )
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    options: dict[str, Any] = {"respawn_interval": DEV_RESPAWN_INTERVAL} if cfg.dev else {}
+    server = Granian(
+        ASGI_TARGET,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=cfg.workers,
+        log_enabled=cfg.dev,
+        websockets=True,
+        backpressure=connection_capacity(),  # realtime streams hold a connection each
+        respawn_failed_workers=True,  # a crashed worker's clients reconnect to its replacement
+        **options,
+    )
+    watcher = None
+    if cfg.dev:  # granian's own HUP handling restarts the workers, one at a time
+        watcher = HookWatcher(hooks_loader.hooks_folder(cfg), server.signal_handler_reload, _report).start()
+    try:
+        if loader is None:
+            server.serve()
+        else:
+            server.serve(target_loader=lambda _target: loader())
+    finally:
+        if watcher is not None:
+            watcher.stop()
+
+
+def _report(message: str) -> None:
+    click.echo(f"satchel: {message}", err=True)
