@@ -30,10 +30,13 @@ def custom_route(path: str, handler: Callable[..., Any], methods: Sequence[str],
     if not path.startswith("/"):
         raise ValueError(f"route {path!r}: the path must start with '/'")
     if not inspect.iscoroutinefunction(handler):
-        raise TypeError(f"route {path}: handler {handler.__name__!r} must be an `async def` function taking the event")
+        raise TypeError(
+            f"route {path}: handler {getattr(handler, '__name__', handler)!r} must be an `async def` function "
+            "taking the event"
+        )
 
     @closes_form
     async def endpoint(request: Request) -> Response:
         return to_response(await handler(RouteEvent(request)))
 
-    return Route(path, endpoint, methods=[m.upper() for m in methods], name=name or handler.__name__)
+    return Route(path, endpoint, methods=[m.upper() for m in methods], name=name or getattr(handler, "__name__", None))
