@@ -37,6 +37,11 @@ class Satchel(Registrar):
         """
         from satchel.wiring import build_asgi
 
+        return build_asgi(self.config, extend=self.bind, own_process=False)
+
+    def _worker_asgi(self) -> Starlette:
+        from satchel.wiring import build_asgi
+
         return build_asgi(self.config, extend=self.bind)
 
     def serve(self, http: str = "127.0.0.1:8090", *, workers: int = 1, dev: bool | None = None) -> None:
@@ -46,4 +51,4 @@ class Satchel(Registrar):
         parse_http(http)
         self.config = replace(self.config, http=http, workers=workers, dev=self.config.dev if dev is None else dev)
         launcher.prepare(self.config)
-        launcher.run(self.config, loader=self.asgi)
+        launcher.run(self.config, loader=self._worker_asgi)

@@ -206,8 +206,14 @@ def configure_passwords(config: AppConfig | None = None) -> None:
     passwords.configure(time_cost=c.password_time_cost, memory_cost=c.password_memory_cost, parallelism=1)
 
 
-def build_asgi(config: BootConfig, *, extend: Callable[[App], None] | None = None) -> Starlette:
-    """The server's ASGI app; `extend` registers on the App first (library use), then the hook files."""
+def build_asgi(
+    config: BootConfig, *, extend: Callable[[App], None] | None = None, own_process: bool = True
+) -> Starlette:
+    """The server's ASGI app; `extend` registers on the App first (library use), then the hook files.
+
+    `own_process`: a server worker, whose garbage collector is tuned after start-up (not done for an
+    ASGI app handed to someone else's process).
+    """
     configure_passwords()
     app = build_app(
         config.dir,
@@ -232,7 +238,8 @@ def build_asgi(config: BootConfig, *, extend: Callable[[App], None] | None = Non
         await app.realtime.open()
         await app.backups.start()
         await app.hooks.on_serve.trigger(ServeEvent(app), _noop)
-        tune_for_server()  # after startup, so that what it built is frozen
+        if own_process:
+            tune_for_server()  # after startup, so that what it built is frozen
         # granian drains open connections before the lifespan shutdown: end SSE streams on the signal
         on_worker_stop(app.realtime.disconnect_all)
 
