@@ -108,6 +108,7 @@ async def test_the_documented_program_in_process(library: tuple[Satchel, httpx2.
     r = await client.get("/api/notes/count")
     assert r.status_code == 401 and r.json()["status"] == 401
     assert (await client.get("/api/notes/count", headers=bob_h)).json() == {"total": 1}
+    assert (await client.get("/api/notes/count", headers=alice_h)).json() == {"total": 1}
 
 
 async def test_route_event_helpers(library: tuple[Satchel, httpx2.AsyncClient]) -> None:

@@ -21,6 +21,9 @@ class RouteEvent:
     """PocketBase's `core.RequestEvent` for Python routes: errors raised from `satchel.core.errors`
     become PocketBase-shaped responses, exactly as from a built-in endpoint."""
 
+    request: Request
+    app: App
+
     def __init__(self, request: Request) -> None:
         self.request = request
         self.app: App = request.app.state.satchel
