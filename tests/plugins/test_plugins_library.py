@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,8 @@ from satchel.core.hooks import ServeEvent
 from satchel.plugins.extend import RouteEvent
 from satchel.testing import database_url_for, superuser_token
 from satchel.tools import passwords
+from tests.apis.test_api_realtime import EMAIL, PASSWORD, free_port, healthy
+from tests.apis.test_api_realtime_scaleout import Serve
 from tests.plugins.docs_examples import examples
 
 NOTES = {
@@ -143,3 +148,58 @@ async def test_route_event_helpers(library: tuple[Satchel, httpx2.AsyncClient]) 
     assert r.status_code == 500 and "secret" not in r.text
     assert r.json() == {"data": {}, "message": "Something went wrong while processing your request.", "status": 500}
     assert (await client.post("/api/notes/count")).status_code == 405
+
+
+PROGRAM = """
+import os
+import sys
+
+from satchel import Satchel
+
+app = Satchel(dir=sys.argv[1])
+
+
+@app.on_record_create("notes")
+async def stamp(e):
+    e.record.set("owner", f"pid {os.getpid()}")
+    await e.next()
+
+
+@app.route("/api/pid", methods=["GET"])
+async def pid(e):
+    return {"pid": os.getpid(), "notes": app.records.find("notes") is not None}
+
+
+if __name__ == "__main__":
+    app.serve(http=sys.argv[2], workers=2)
+"""
+
+
+def test_serve_runs_the_program_on_two_workers(tmp_path: Path) -> None:
+    """`Satchel.serve(workers=2)`: granian forks workers that each build an App with the registrations."""
+    (tmp_path / "program.py").write_text(PROGRAM)
+    port = free_port()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}  # this checkout's satchel, not an installed one
+    cmd = [sys.executable, str(tmp_path / "program.py"), str(tmp_path / "data"), f"127.0.0.1:{port}"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = Serve(proc, f"http://127.0.0.1:{port}", tmp_path / "data")
+    try:
+        assert healthy(server.url, proc)
+        subprocess.run(
+            [sys.executable, "-m", "satchel.cli.main", "superuser", "upsert", EMAIL, PASSWORD, "--dir", str(tmp_path / "data")],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        with httpx2.Client(base_url=server.url, timeout=10, limits=httpx2.Limits(max_keepalive_connections=0)) as http:
+            pids = {http.get("/api/pid").json()["pid"] for _ in range(40)}
+            assert len(pids) == 2 and proc.pid not in pids  # two worker processes answered
+            r = http.post("/api/collections/_superusers/auth-with-password", json={"identity": EMAIL, "password": PASSWORD})
+            su = {"Authorization": r.json()["token"]}
+            assert http.post("/api/collections", headers=su, json=NOTES).status_code == 200
+            owners = {http.post("/api/collections/notes/records", json={"body": "b"}).json()["owner"] for _ in range(20)}
+            assert owners <= {f"pid {p}" for p in pids} and owners
+            assert {http.get("/api/pid").json()["notes"] for _ in range(10)} == {True}
+    finally:
+        server.stop()
