@@ -203,3 +203,15 @@ def test_serve_runs_the_program_on_two_workers(tmp_path: Path) -> None:
             assert {http.get("/api/pid").json()["notes"] for _ in range(10)} == {True}
     finally:
         server.stop()
+
+
+def test_importing_satchel_loads_the_facade_only_when_asked() -> None:
+    code = (
+        "import sys, satchel.tools.hooks, satchel;"
+        "print('satchel.wiring' in sys.modules, 'satchel.library' in sys.modules);"
+        "satchel.Satchel;"
+        "print('satchel.library' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
+    assert out.split() == ["False", "False", "True"]

@@ -107,6 +107,9 @@ class Registrar:
     def route(self, path: str, methods: Sequence[str] = ("GET",), *, name: str | None = None) -> Callable[[F], F]:
         """A custom HTTP route, served after the built-in ones; the handler gets a `RouteEvent`."""
 
+        if isinstance(methods, str):
+            methods = [methods]
+
         def decorate(handler: F) -> F:
             if self._core is not None:
                 raise RuntimeError(f"route {path}: routes are fixed once the server runs; add them at import time")

@@ -39,6 +39,8 @@ def test_decorators_check_what_they_are_given() -> None:
     with pytest.raises(ValueError, match="must start with '/'"):
         r.route("api/x")(_ok)
     assert r.bindings == [] and r.routes == []
+    r.route("/api/x", methods="post")(_ok)  # one method as a string, not its letters
+    assert r.routes[0].methods == {"POST"}
 
 
 async def _ok(e: Any) -> None:
