@@ -106,7 +106,6 @@ class Registrar:
 
     def route(self, path: str, methods: Sequence[str] = ("GET",), *, name: str | None = None) -> Callable[[F], F]:
         """A custom HTTP route, served after the built-in ones; the handler gets a `RouteEvent`."""
-
         if isinstance(methods, str):
             methods = [methods]
 
