@@ -64,6 +64,7 @@ def documented(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         "posts.py",
         "reading_time.py",
         "routes.py",
+        "sign_in.py",
     ]
     server = start(tmp / "satchel_data", tmp / "serve.log", "--workers", "2")
     yield server
@@ -209,3 +210,16 @@ def test_dev_reloads_an_edited_hook_file_on_every_worker(tmp_path: Path) -> None
         wait_for_version(server.url, 4)
     finally:
         server.stop()
+
+
+def test_sign_in_hook_annotates_and_refuses(documented: Serve, accounts: dict[str, dict[str, str]]) -> None:
+    with httpx2.Client(base_url=documented.url, timeout=10) as http:
+        user = {"email": "x@suspended.example", "password": "user-pass-1", "passwordConfirm": "user-pass-1"}
+        assert http.post("/api/collections/users/records", headers=accounts["su"], json=user).status_code == 200
+        r = http.post("/api/collections/users/auth-with-password", json={"identity": user["email"], "password": user["password"]})
+        assert r.status_code == 403
+        assert r.json() == {"data": {}, "message": "This account is suspended.", "status": 403}
+        r = http.post("/api/collections/users/auth-with-password", json={"identity": "u@example.com", "password": "user-pass-1"})
+        assert r.status_code == 200 and r.json()["meta"] == {"greeting": "Welcome back, u@example.com!"}
+        r = http.post("/api/collections/users/auth-refresh", headers=accounts["user"])
+        assert r.status_code == 200 and r.json()["meta"] == {"greeting": "Welcome back, u@example.com!"}
