@@ -215,3 +215,29 @@ def test_importing_satchel_loads_the_facade_only_when_asked() -> None:
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
     assert out.split() == ["False", "False", "True"]
+
+
+async def test_on_serve_and_on_terminate_wrap_the_lifespan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if url := await database_url_for(tmp_path / "d"):
+        monkeypatch.setenv("SATCHEL_DB", url)
+    app = Satchel(dir=tmp_path / "d")
+    events: list[str] = []
+
+    @app.on_serve()
+    async def serving(e: ServeEvent) -> None:
+        events.append(f"serve {e.app.secret != ''}")  # bootstrapped: the signing secret exists
+        await e.next()
+
+    @app.on_terminate()
+    async def terminating(e: ServeEvent) -> None:
+        events.append(f"terminate {e.app is app.core}")
+        await e.next()
+
+    asgi = app.asgi()
+    try:
+        assert events == []
+        async with asgi.router.lifespan_context(asgi):
+            assert events == ["serve True"]
+        assert events == ["serve True", "terminate True"]
+    finally:
+        passwords.configure(time_cost=1, memory_cost=8, parallelism=1)
