@@ -108,6 +108,8 @@ class BootConfig:
     """Encrypts backup archives (env SATCHEL_BACKUP_PASSPHRASE); never logged, never in settings."""
     migrations_dir: str = ""
     """Migration files (env SATCHEL_MIGRATIONS_DIR); empty: `satchel_migrations` next to `dir`."""
+    hooks_dir: str = ""
+    """Folder of Python hook files (env SATCHEL_HOOKS_DIR); empty: `satchel_hooks` next to `dir`."""
 
     @property
     def migrations_folder(self) -> Path:
@@ -116,8 +118,6 @@ class BootConfig:
         if self.migrations_dir:
             return Path(self.migrations_dir).expanduser().resolve()
         return self.dir.resolve().parent / MIGRATIONS_FOLDER
-    hooks_dir: str = ""
-    """Folder of Python hook files (env SATCHEL_HOOKS_DIR); empty: `satchel_hooks` next to `dir`."""
 
     @staticmethod
     def from_env(**overrides: object) -> BootConfig:

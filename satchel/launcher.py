@@ -1,9 +1,10 @@
 """Starting a server: checks in the main process, then granian's worker processes.
 
 Shared by `satchel serve` and `Satchel.serve()` (library use). The main process bootstraps the
-database once (so schema creation never races between workers), applies pending migration files, reaches the cache and broker (an
-unreachable Redis or NATS fails here, not on the first request) and loads the Python hooks once
-(a broken hook file stops the start with its file and line, instead of failing in every worker).
+database once (so schema creation never races between workers), applies pending migration files,
+reaches the cache and broker (an unreachable Redis or NATS fails here, not on the first request)
+and loads the Python hooks once (a broken hook file stops the start with its file and line,
+instead of failing in every worker).
 """
 
 from __future__ import annotations
