@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from satchel.tools.secretbox import KeyFormatError, parse_key
+
 ENV_PREFIX = "SATCHEL_"
 MIGRATIONS_FOLDER = "satchel_migrations"
 
@@ -110,6 +112,10 @@ class BootConfig:
     """Migration files (env SATCHEL_MIGRATIONS_DIR); empty: `satchel_migrations` next to `dir`."""
     hooks_dir: str = ""
     """Folder of Python hook files (env SATCHEL_HOOKS_DIR); empty: `satchel_hooks` next to `dir`."""
+    encryption_key: str = field(default="", repr=False)
+    """Seals the secrets of the runtime settings at rest (env SATCHEL_ENCRYPTION_KEY); empty: in clear."""
+    encryption_key_file: str = ""
+    """A file holding that key instead (--encryption-key-file, env SATCHEL_ENCRYPTION_KEY_FILE)."""
 
     @property
     def migrations_folder(self) -> Path:
@@ -134,10 +140,34 @@ class BootConfig:
         parse_db_url(cfg.db)
         parse_cache_url(cfg.cache_url)
         parse_broker_url(cfg.broker_url)
+        cfg.encryption_key_bytes()
         return cfg
+
+    def encryption_key_bytes(self) -> bytes:
+        """The settings encryption key (empty when none is configured); ConfigError when malformed."""
+        return read_encryption_key(self.encryption_key, self.encryption_key_file)
 
     def to_env(self) -> dict[str, str]:
         return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(BootConfig)}
+
+
+def read_encryption_key(text: str, file: str, *, what: str = "SATCHEL_ENCRYPTION_KEY") -> bytes:
+    """The key given as text or in a file (one of them; neither: b""), checked; never quoted in errors."""
+    if text and file:
+        raise ConfigError(f"{what} and {what}_FILE (--encryption-key-file) are both set: keep one")
+    if file:
+        try:
+            text = Path(file).expanduser().read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{what}_FILE: cannot read {file!r} ({exc.__class__.__name__})") from exc
+        if not text.strip():
+            raise ConfigError(f"{what}_FILE: {file!r} is empty")
+    if not text:
+        return b""
+    try:
+        return parse_key(text)
+    except KeyFormatError as exc:
+        raise ConfigError(f"{what}: {exc}") from exc
 
 
 def _convert(name: str, raw: str, default: object) -> object:

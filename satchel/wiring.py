@@ -61,6 +61,7 @@ def build_app(
     broker: Broker | None = None,
     backup_passphrase: str = "",
     db_url: str = "",
+    encryption_key: bytes = b"",
 ) -> App:
     """An App over `db_url` (default: the SQLite file in `data_dir`), not yet bootstrapped.
 
@@ -83,6 +84,7 @@ def build_app(
         max_body_size=max_body_size,
         shared_schema=shared,
         backup_passphrase=backup_passphrase,
+        encryption_key=encryption_key,
     )
     cache = cache_from_url(cache_url)
     app = App(db, config, cache=cache, mailer=SmtpMailer(lambda: smtp_config(app), fallback=SendmailMailer()))
@@ -177,10 +179,14 @@ def smtp_config(app: App) -> SmtpConfig:
     )
 
 
-async def open_app(data_dir: Path | str, **options: float | int | str) -> App:
+async def open_app(data_dir: Path | str, **options: float | int | str | bytes) -> App:
     """A bootstrapped App (password cost is left as configured: production entry points set it)."""
     app = build_app(data_dir, **options)  # type: ignore[arg-type]
-    await app.bootstrap()
+    try:
+        await app.bootstrap()
+    except BaseException:  # a settings key that does not fit, say: the database is not left open
+        await app.close()
+        raise
     return app
 
 
@@ -224,6 +230,7 @@ def build_asgi(
         broker_url=config.broker_url,
         backup_passphrase=config.backup_passphrase,
         db_url=config.db,
+        encryption_key=config.encryption_key_bytes(),
     )
     if extend is not None:
         extend(app)

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections.registry import CollectionRegistry
 from satchel.core.schema_events import SchemaChanges
+from satchel.core.secrets_at_rest import Secrets
 from satchel.core.settings import SettingsStore, load_or_create_secret
 from satchel.ports.cache import Cache
 from satchel.ports.database import Database
 from satchel.ports.mailer import Mailer
+from satchel.tools.secretbox import SecretBox
 
 if TYPE_CHECKING:
     from satchel.core.auth.api_keys import ApiKeysService
@@ -44,6 +46,8 @@ class AppConfig:
     """True when other processes (worker siblings) may change collections and settings."""
     backup_passphrase: str = field(default="", repr=False)
     """Encrypts new backup archives and decrypts encrypted ones on restore; empty: no encryption."""
+    encryption_key: bytes = field(default=b"", repr=False)
+    """Seals the secrets of the settings and OAuth2 providers at rest (32 bytes); empty: stored in clear."""
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -60,7 +64,9 @@ class App:
         self.stale: Callable[[], bool] = self.schema.stale
         """Whether another process or node may have changed collections or settings since this one
         looked: checked before every request, so bound directly (no forwarding call)."""
-        self.settings = SettingsStore(db, self.schema)
+        self.secrets = Secrets(SecretBox(config.encryption_key) if config.encryption_key else None)
+        """The key (or none) that seals settings and OAuth2 secrets in the database."""
+        self.settings = SettingsStore(db, self.schema, self.secrets)
         self.secret = ""
         """Signs auth tokens (with each record's tokenKey); generated once and kept in `_params`."""
         self.routes: list[Any] = []
@@ -87,10 +93,12 @@ class App:
     async def bootstrap(self) -> None:
         """Create the system tables and collections on first run, then load them."""
         from satchel.core.collections.bootstrap import bootstrap_collections
+        from satchel.core.secrets_rotation import seal_if_in_clear
 
         await bootstrap_collections(self)
         self.secret = await load_or_create_secret(self.db)
         await self.schema.start()
+        await seal_if_in_clear(self)  # a key set on data written without one
 
     async def schema_changed(self, version: str) -> None:
         """Called after a commit that changed collections or settings (`version` is the new one)."""

@@ -158,7 +158,7 @@ class SchemaChanges:
             raise
 
     async def _load(self, version: str) -> None:
-        collections = await load_all(self.app.db.executor())
+        collections = await load_all(self.app.db.executor(), self.app.secrets)
         await self.app.settings.load()
         self.app.collections.set_all(collections)  # a new registry version: compiled-rule caches expire
         self.version = version

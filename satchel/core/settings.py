@@ -16,6 +16,7 @@ from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
 from satchel.core.fields.url import is_url
 from satchel.core.params import bump_version, get_param, put_param
 from satchel.core.ratelimit import section as rate_limits
+from satchel.core.secrets_at_rest import SETTINGS_SECRET_PATHS, Secrets
 from satchel.ports.database import Database
 from satchel.tools.ids import random_string
 from satchel.tools.jsonutil import dumps, loads
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
 SETTINGS_KEY = "settings"
 
-# Keys never sent back to clients (PocketBase omits them from the settings JSON).
-SECRET_PATHS = (("smtp", "password"), ("s3", "secret"), ("backups", "s3", "secret"))
+# Keys never sent back to clients (PocketBase omits them from the settings JSON), sealed at rest.
+SECRET_PATHS = SETTINGS_SECRET_PATHS
 
 
 def default_settings() -> dict[str, Any]:
@@ -223,19 +224,23 @@ async def load_or_create_secret(db: Database) -> str:
 class SettingsStore:
     """Holds the current settings; `patch` validates and persists a partial update."""
 
-    def __init__(self, db: Database, schema: SchemaChanges | None = None) -> None:
+    def __init__(self, db: Database, schema: SchemaChanges | None = None, secrets: Secrets | None = None) -> None:
         self._db = db
         self._schema = schema
         """Makes a change start from the database's settings and tells the other processes of it."""
+        self.secrets = secrets or Secrets()
+        """Seals the secret values on save and opens them on load (no key: stored in clear)."""
         self.current: dict[str, Any] = default_settings()
 
     async def load(self) -> None:
+        """Read the stored settings; raises SecretsKeyError (changing nothing) when a sealed secret
+        does not open with the configured key."""
         raw = await get_param(self._db.executor(), SETTINGS_KEY)
         if raw is None:
             return
         stored = loads(raw)
         if isinstance(stored, dict):
-            self.current = _merge(default_settings(), stored, default_settings())
+            self.current = _merge(default_settings(), self.secrets.open_settings(stored), default_settings())
 
     async def patch(self, data: dict[str, Any]) -> dict[str, Any]:
         if self._schema is None:
@@ -245,6 +250,7 @@ class SettingsStore:
     async def _patch(self, data: dict[str, Any]) -> dict[str, Any]:
         try:
             new = _merge(self.current, rate_limits.load_patch(data), default_settings())
+            _keep_secrets(new, self.current, data)
         except TypeError as exc:
             raise ValidationError("An error occurred while loading the submitted data.", {}) from exc
         errors = _validate(new)
@@ -260,4 +266,17 @@ class SettingsStore:
                 await bump_version(tx)
             else:  # announced by the claim once committed
                 await self._schema.claim(tx)
-            await put_param(tx, SETTINGS_KEY, dumps(s).decode())
+            await put_param(tx, SETTINGS_KEY, dumps(self.secrets.seal_settings(s)).decode())
+
+
+def _keep_secrets(new: dict[str, Any], old: dict[str, Any], patch: dict[str, Any]) -> None:
+    """A secret sent as `null` keeps the stored one, as Go's decoder leaves a string it reads
+    `null` into (an omitted one is kept by the merge already). `""` clears it, as in PocketBase:
+    its admin UI sends that to remove a password, e.g. for an SMTP server without auth."""
+    for path in SECRET_PATHS:
+        node, old_node, sent = new, old, patch
+        for key in path[:-1]:
+            node, old_node = node[key], old_node[key]
+            sent = sent.get(key) if isinstance(sent, dict) else None
+        if isinstance(sent, dict) and path[-1] in sent and sent[path[-1]] is None:
+            node[path[-1]] = old_node[path[-1]]

@@ -25,8 +25,8 @@ async def bootstrap_collections(app: App) -> None:
             for c in system_collections():
                 c.created = c.updated = now
                 await create_table(tx, c)
-                await store.save(tx, c)
+                await store.save(tx, c, app.secrets)
         await api_key_store.ensure_table(app.db, tx)  # not in the `if`: databases from before keys
         await totp_store.ensure_table(app.db, tx)  # likewise for authenticator apps
         await migrations_store.ensure_table(app.db, tx)  # and for schema migrations
-        app.collections.set_all(await store.load_all(tx))
+        app.collections.set_all(await store.load_all(tx, app.secrets))

@@ -152,7 +152,7 @@ class CollectionsService:
                 await drop_table(tx, old)
             await save_view(tx, c.name, c.view_query, columns)
             c.fields = fields
-        await store.save(tx, c)
+        await store.save(tx, c, self.app.secrets)
         if not c.is_view:
             if old is None or not await self.app.db.table_columns(old.name):
                 await create_table(tx, c)
@@ -304,7 +304,7 @@ class CollectionsService:
         try:
             await self._import(imported, before, delete_missing)
         except BaseException:
-            self.app.collections.set_all(await store.load_all(self.app.db.executor()))
+            self.app.collections.set_all(await store.load_all(self.app.db.executor(), self.app.secrets))
             raise
 
     def _import_item(self, data: Any, delete_missing: bool) -> tuple[Collection, Collection | None]:

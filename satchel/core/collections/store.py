@@ -7,6 +7,7 @@ from typing import Any
 from satchel.core.collections.model import Collection
 from satchel.core.fields.registry import field_from_json
 from satchel.core.params import PARAMS_TABLE
+from satchel.core.secrets_at_rest import Secrets
 from satchel.ports.database import Executor
 from satchel.tools.jsonutil import dumps, loads
 from satchel.tools.sql import ir
@@ -48,7 +49,9 @@ PARAMS_DDL = ir.CreateTable(
 )
 
 
-def from_row(row: dict[str, Any]) -> Collection:
+def from_row(row: dict[str, Any], secrets: Secrets | None = None) -> Collection:
+    """A collection from its row; with `secrets`, sealed OAuth2 client secrets are opened (without,
+    as `migrate-data` reads rows it copies verbatim, they are left sealed)."""
     options = loads(row["options"] or "{}")
     c = Collection(
         id=row["id"],
@@ -68,12 +71,14 @@ def from_row(row: dict[str, Any]) -> Collection:
     if c.type == "view":
         c.view_query = str(options.get("viewQuery", ""))
     elif c.type == "auth":
-        c.auth = dict(options)
+        c.auth = dict(options) if secrets is None else secrets.open_auth(options, c.name)
     return c
 
 
-def to_values(c: Collection) -> dict[str, ir.Expr]:
+def to_values(c: Collection, secrets: Secrets | None = None) -> dict[str, ir.Expr]:
     options: dict[str, Any] = {"viewQuery": c.view_query} if c.is_view else dict(c.auth) if c.is_auth else {}
+    if c.is_auth and secrets is not None:
+        options = secrets.seal_auth(options)
     return {
         "id": ir.Param(c.id),
         "system": ir.Param(1 if c.system else 0),
@@ -92,17 +97,17 @@ def to_values(c: Collection) -> dict[str, ir.Expr]:
     }
 
 
-async def load_all(ex: Executor) -> list[Collection]:
+async def load_all(ex: Executor, secrets: Secrets | None = None) -> list[Collection]:
     rows = await ex.fetch_all(
         ir.Select(
             (ir.Star(COLLECTIONS_TABLE),), ir.Table(COLLECTIONS_TABLE), order_by=(ir.OrderBy(ir.InsertionOrder()),)
         )
     )
-    return [from_row(r) for r in rows]
+    return [from_row(r, secrets or Secrets()) for r in rows]
 
 
-async def save(ex: Executor, c: Collection) -> None:
-    values = to_values(c)
+async def save(ex: Executor, c: Collection, secrets: Secrets | None = None) -> None:
+    values = to_values(c, secrets)
     n = await ex.execute(ir.Update(COLLECTIONS_TABLE, values, ir.eq(ir.col("id"), ir.Param(c.id))))
     if n == 0:
         await ex.execute(ir.Insert(COLLECTIONS_TABLE, values))
