@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from satchel.cli.settings import no_key_warning
 from satchel.config import MEMORY_CACHE, BootConfig, connection_capacity, parse_http, redact_url
+from satchel.core.secrets_at_rest import SecretsKeyError
 from satchel.plugins import hooks_loader
 from satchel.plugins.hooks_loader.watch import HookWatcher
 from satchel.ports.broker import BrokerError
@@ -39,10 +41,19 @@ def prepare(cfg: BootConfig) -> None:
     async def probe() -> None:
         try:
             app = await open_app(
-                cfg.dir, db_url=cfg.db, cache_url=cfg.cache_url, broker_url=cfg.broker_url, workers=cfg.workers
+                cfg.dir,
+                db_url=cfg.db,
+                cache_url=cfg.cache_url,
+                broker_url=cfg.broker_url,
+                workers=cfg.workers,
+                encryption_key=cfg.encryption_key_bytes(),
             )
         except DatabaseError as exc:
             raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc
+        except SecretsKeyError as exc:  # stored secrets sealed with another key, or no key given
+            raise click.ClickException(str(exc)) from exc
+        if warning := no_key_warning(app):
+            click.echo(warning, err=True)
         try:
             await apply_migrations(app, cfg.migrations_folder)
             await app.cache.get("startup-probe")

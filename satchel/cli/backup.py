@@ -69,7 +69,9 @@ def _run(
     secret = _passphrase(cfg, passphrase, env_name)
 
     async def run() -> None:
-        app = await open_app(cfg.dir, backup_passphrase=secret, db_url=cfg.db)
+        app = await open_app(
+            cfg.dir, backup_passphrase=secret, db_url=cfg.db, encryption_key=cfg.encryption_key_bytes()
+        )
         try:
             await action(app)
         except SatchelError as exc:

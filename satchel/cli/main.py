@@ -12,12 +12,25 @@ from satchel import __version__
 from satchel.cli.backup import backup
 from satchel.cli.migrate import migrate_data
 from satchel.cli.migrations import migrate
+from satchel.cli.settings import ENCRYPTION_KEY_FILE_HELP, settings
 from satchel.config import BootConfig, ConfigError, parse_http
+from satchel.core.secrets_at_rest import SecretsKeyError
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        """Every command that opens the app may meet secrets it cannot open: say so, no traceback."""
+        try:
+            return super().invoke(ctx)
+        except SecretsKeyError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from exc
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="satchel")
 def main() -> None:
     """Satchel: a PocketBase-compatible backend (REST, realtime, auth, rules) on SQLite or PostgreSQL."""
@@ -74,6 +87,13 @@ def main() -> None:
     help="Folder of Python hook files (*.py) loaded by every worker (env SATCHEL_HOOKS_DIR; default "
     "satchel_hooks next to --dir). With --dev, an edit restarts the workers.",
 )
+@click.option(
+    "--encryption-key-file",
+    "encryption_key_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help=ENCRYPTION_KEY_FILE_HELP,
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -84,6 +104,7 @@ def serve(
     broker_url: str | None,
     migrations_dir: str | None,
     hooks_dir: str | None,
+    encryption_key_file: str | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -97,6 +118,7 @@ def serve(
             broker_url=broker_url,
             migrations_dir=migrations_dir,
             hooks_dir=hooks_dir,
+            encryption_key_file=encryption_key_file,
         )
         parse_http(cfg.http)
     except ConfigError as exc:
@@ -125,7 +147,7 @@ def _run_superuser(data_dir: str | None, action: str, email: str, password: str 
     cfg = BootConfig.from_env(dir=data_dir)
 
     async def run() -> None:
-        app = await open_app(cfg.dir, db_url=cfg.db)
+        app = await open_app(cfg.dir, db_url=cfg.db, encryption_key=cfg.encryption_key_bytes())
         try:
             if action == "upsert":
                 await upsert_superuser(app, email, password)
@@ -172,6 +194,7 @@ def superuser_delete(email: str, data_dir: str | None) -> None:
 main.add_command(backup)
 main.add_command(migrate_data)
 main.add_command(migrate)
+main.add_command(settings)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,11 @@ from typing import Any
 
 from satchel.tools.secretbox import SealedValueError, SecretBox, is_sealed, sealed_key_id
 
-SETTINGS_SECRET_PATHS: tuple[tuple[str, ...], ...] = (("smtp", "password"), ("s3", "secret"), ("backups", "s3", "secret"))
+SETTINGS_SECRET_PATHS: tuple[tuple[str, ...], ...] = (
+    ("smtp", "password"),
+    ("s3", "secret"),
+    ("backups", "s3", "secret"),
+)
 """Settings values never shown to clients and sealed at rest."""
 PROVIDER_SECRET = "clientSecret"  # noqa: S105 - the option's name, not a secret
 KEY_HINT = "set SATCHEL_ENCRYPTION_KEY (or --encryption-key-file / SATCHEL_ENCRYPTION_KEY_FILE)"
@@ -112,7 +116,9 @@ class Secrets:
                     f"{self.box.key_id}: {KEY_HINT} to the key they were encrypted with (to change keys, "
                     "use `satchel settings rotate-key`). Nothing was changed."
                 ) from exc
-            raise SecretsKeyError(f"{where}: a stored secret cannot be decrypted ({exc}). Nothing was changed.") from exc
+            raise SecretsKeyError(
+                f"{where}: a stored secret cannot be decrypted ({exc}). Nothing was changed."
+            ) from exc
 
     def open_settings(self, stored: dict[str, Any]) -> dict[str, Any]:
         out = copy.deepcopy(stored)
@@ -123,4 +129,3 @@ class Secrets:
         out = copy.deepcopy(auth)
         self._open(_provider_slots(out), f"The OAuth2 providers of the collection {collection!r}")
         return out
-

@@ -7,16 +7,13 @@ edited while running, so they are validated section by section and swapped atomi
 from __future__ import annotations
 
 import copy
-import ipaddress
-import re
 from typing import TYPE_CHECKING, Any
 
-from satchel.core.backups.settings_check import schedule_errors
-from satchel.core.errors import ErrorTree, FieldError, ValidationError, required
-from satchel.core.fields.url import is_url
+from satchel.core.errors import ValidationError
 from satchel.core.params import bump_version, get_param, put_param
 from satchel.core.ratelimit import section as rate_limits
 from satchel.core.secrets_at_rest import SETTINGS_SECRET_PATHS, Secrets
+from satchel.core.settings_validate import is_host, validate
 from satchel.ports.database import Database
 from satchel.tools.ids import random_string
 from satchel.tools.jsonutil import dumps, loads
@@ -25,6 +22,7 @@ if TYPE_CHECKING:
     from satchel.core.schema_events import SchemaChanges
 
 SETTINGS_KEY = "settings"
+__all__ = ["SECRET_PATHS", "SETTINGS_KEY", "SettingsStore", "default_settings", "is_host", "public_view"]
 
 # Keys never sent back to clients (PocketBase omits them from the settings JSON), sealed at rest.
 SECRET_PATHS = SETTINGS_SECRET_PATHS
@@ -110,93 +108,6 @@ def _merge(base: dict[str, Any], patch: dict[str, Any], defaults: dict[str, Any]
     return out
 
 
-def _validate(s: dict[str, Any]) -> ErrorTree:
-    errors: ErrorTree = {}
-    meta: ErrorTree = {}
-    if not s["meta"]["appName"].strip():
-        meta["appName"] = required()
-    if not s["meta"]["appURL"].strip():
-        meta["appURL"] = required()
-    if meta:
-        errors["meta"] = meta
-    batch: ErrorTree = {}
-    if s["batch"]["enabled"]:
-        if s["batch"]["maxRequests"] <= 0:
-            batch["maxRequests"] = required()
-        if s["batch"]["timeout"] <= 0:
-            batch["timeout"] = required()
-    if s["batch"]["maxBodySize"] < 0:
-        batch["maxBodySize"] = FieldError("validation_min_greater_equal_than_required", "Must be no less than 0.")
-    if batch:
-        errors["batch"] = batch
-    logs: ErrorTree = {}
-    if s["logs"]["maxDays"] < 0:
-        logs["maxDays"] = FieldError("validation_min_greater_equal_than_required", "Must be no less than 0.")
-    if logs:
-        errors["logs"] = logs
-    errors.update(_nonempty("smtp", _smtp_errors(s["smtp"])))
-    errors.update(_nonempty("s3", _s3_errors(s["s3"])))
-    backups = {**_nonempty("s3", _s3_errors(s["backups"]["s3"])), **schedule_errors(s["backups"])}
-    errors.update(_nonempty("backups", backups))
-    rate_limit_errors = rate_limits.validate(s["rateLimits"])
-    if rate_limit_errors:
-        errors["rateLimits"] = rate_limit_errors
-    return errors
-
-
-_DNS_NAME = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$")
-SMTP_AUTH_METHODS = ("PLAIN", "LOGIN")
-
-
-def is_host(value: str) -> bool:
-    """An IP address or a DNS name (govalidator's IsHost, which PocketBase's `is.Host` runs)."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return bool(value) and len(value.replace(".", "")) <= 255 and _DNS_NAME.match(value) is not None
-    return True
-
-
-def _nonempty(key: str, tree: ErrorTree) -> ErrorTree:
-    return {key: tree} if tree else {}
-
-
-def _smtp_errors(smtp: dict[str, Any]) -> ErrorTree:
-    """PocketBase's SMTPConfig rules: host and port only matter (and are required) once enabled."""
-    errors: ErrorTree = {}
-    host_error = "Must be a valid IP address or DNS name."
-    if smtp["enabled"] and not smtp["host"]:
-        errors["host"] = required()
-    elif smtp["host"] and not is_host(smtp["host"]):
-        errors["host"] = FieldError("validation_is_host", host_error)
-    if smtp["enabled"] and not smtp["port"]:
-        errors["port"] = required()
-    elif smtp["port"] < 0:
-        errors["port"] = FieldError(
-            "validation_min_greater_equal_than_required", "Must be no less than 0.", {"threshold": 0}
-        )
-    if smtp["authMethod"] and smtp["authMethod"] not in SMTP_AUTH_METHODS:
-        errors["authMethod"] = FieldError("validation_in_invalid", "Must be a valid value.")
-    if smtp["localName"] and not is_host(smtp["localName"]):
-        errors["localName"] = FieldError("validation_is_host", host_error)
-    return errors
-
-
-S3_REQUIRED = ("bucket", "region", "accessKey", "secret")
-
-
-def _s3_errors(s3: dict[str, Any]) -> ErrorTree:
-    """PocketBase's S3Config rules: everything is required once enabled; a set endpoint must be a URL."""
-    errors: ErrorTree = {}
-    if s3["endpoint"] and not is_url(s3["endpoint"]):
-        errors["endpoint"] = FieldError("validation_is_url", "Must be a valid URL.")
-    elif s3["enabled"] and not s3["endpoint"]:
-        errors["endpoint"] = required()
-    if s3["enabled"]:
-        errors.update({key: required() for key in S3_REQUIRED if not s3[key]})
-    return errors
-
-
 def public_view(s: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(s)
     for path in SECRET_PATHS:
@@ -253,7 +164,7 @@ class SettingsStore:
             _keep_secrets(new, self.current, data)
         except TypeError as exc:
             raise ValidationError("An error occurred while loading the submitted data.", {}) from exc
-        errors = _validate(new)
+        errors = validate(new)
         if errors:
             raise ValidationError("An error occurred while saving the new settings.", errors)
         await self._save(new)
@@ -274,7 +185,8 @@ def _keep_secrets(new: dict[str, Any], old: dict[str, Any], patch: dict[str, Any
     `null` into (an omitted one is kept by the merge already). `""` clears it, as in PocketBase:
     its admin UI sends that to remove a password, e.g. for an SMTP server without auth."""
     for path in SECRET_PATHS:
-        node, old_node, sent = new, old, patch
+        node, old_node = new, old
+        sent: Any = patch
         for key in path[:-1]:
             node, old_node = node[key], old_node[key]
             sent = sent.get(key) if isinstance(sent, dict) else None

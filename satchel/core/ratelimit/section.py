@@ -89,7 +89,7 @@ def validate(section: dict[str, Any]) -> ErrorTree:
     for i, ip in enumerate(section.get("excludedIPs") or ()):
         if ip == "":
             ip_errors[str(i)] = required()
-        elif not _ip_or_subnet(ip):
+        elif not ip_or_subnet(ip):
             ip_errors[str(i)] = FieldError("validation_invlaid_ip_or_subnet", "Invalid IP or CIDR subnet.")
     if ip_errors:
         errors["excludedIPs"] = ip_errors
@@ -140,7 +140,7 @@ def _count_error(value: Any) -> FieldError | None:
     return None
 
 
-def _ip_or_subnet(value: Any) -> bool:
+def ip_or_subnet(value: Any) -> bool:
     """As PocketBase 0.40.6 accepts: an address (IPv6 zone allowed), or address/bits with
     canonical decimal bits (a zone is tolerated there too)."""
     if not isinstance(value, str):
