@@ -162,6 +162,7 @@ class SettingsStore:
         try:
             new = _merge(self.current, rate_limits.load_patch(data), default_settings())
             _keep_secrets(new, self.current, data)
+            _check_string_lists(new)
         except TypeError as exc:
             raise ValidationError("An error occurred while loading the submitted data.", {}) from exc
         errors = validate(new)
@@ -178,6 +179,19 @@ class SettingsStore:
             else:  # announced by the claim once committed
                 await self._schema.claim(tx)
             await put_param(tx, SETTINGS_KEY, dumps(self.secrets.seal_settings(s)).decode())
+
+
+STRING_LISTS = (("superuserIPs",), ("trustedProxy", "headers"), ("rateLimits", "excludedIPs"))
+"""Go `[]string` fields: another element type fails PocketBase's decoding (a load error, not a field's)."""
+
+
+def _check_string_lists(s: dict[str, Any]) -> None:
+    for path in STRING_LISTS:
+        node: Any = s
+        for key in path:
+            node = node[key]
+        if not all(isinstance(item, str) for item in node):
+            raise TypeError(".".join(path))
 
 
 def _keep_secrets(new: dict[str, Any], old: dict[str, Any], patch: dict[str, Any]) -> None:

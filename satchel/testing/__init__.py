@@ -50,8 +50,8 @@ async def database_url_for(data_dir: Path) -> str:
 
 
 @asynccontextmanager
-async def running_app(data_dir: Path) -> AsyncIterator[App]:
-    app = await open_app(data_dir, db_url=await database_url_for(data_dir))
+async def running_app(data_dir: Path, *, encryption_key: bytes = b"") -> AsyncIterator[App]:
+    app = await open_app(data_dir, db_url=await database_url_for(data_dir), encryption_key=encryption_key)
     try:
         yield app
     finally:
