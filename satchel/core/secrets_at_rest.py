@@ -60,6 +60,11 @@ def _provider_slots(auth: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str,
             yield entry, PROVIDER_SECRET, f"oauth2.{entry.get('name', '')}.{PROVIDER_SECRET}"
 
 
+def has_provider_secrets(auth: dict[str, Any]) -> bool:
+    """Whether an auth collection's options hold any OAuth2 client secret (sealed or not)."""
+    return any(node[key] for node, key, _ in _provider_slots(auth))
+
+
 class Secrets:
     """The app's key (or none) applied to settings documents and collection auth options."""
 

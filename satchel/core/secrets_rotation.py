@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from satchel.core.collections import store
 from satchel.core.params import get_param, put_param
-from satchel.core.secrets_at_rest import Secrets
+from satchel.core.secrets_at_rest import Secrets, has_provider_secrets
 from satchel.core.settings import SETTINGS_KEY
 from satchel.tools.jsonutil import dumps
 
@@ -39,7 +39,7 @@ async def reseal(app: App, new: Secrets) -> Resealed:
                 await put_param(tx, SETTINGS_KEY, dumps(new.seal_settings(app.settings.current)).decode())
                 done.settings = True
             for c in app.collections.all():
-                if c.is_auth:
+                if c.is_auth and has_provider_secrets(c.auth):
                     await store.save(tx, c, new)
                     done.collections.append(c.name)
 

@@ -18,9 +18,11 @@ from satchel.core.fields.base import FieldOptionsError
 from satchel.core.migrate.errors import MigrationError
 from satchel.core.migrations import store as migrations_store
 from satchel.core.params import PARAMS_TABLE, get_param
+from satchel.core.secrets_at_rest import SETTINGS_SECRET_PATHS
 from satchel.core.settings import SETTINGS_KEY
 from satchel.ports.database import Database
 from satchel.tools.jsonutil import JSONDecodeError, loads
+from satchel.tools.secretbox import sealed_key_id
 from satchel.tools.sql import ir
 
 ROWID = "__satchel_rowid"
@@ -88,6 +90,12 @@ async def read_plan(source: Database) -> Plan:
     for name, why in KNOWN_EXTRA.items():
         if await source.table_columns(name):
             plan.notes.append(f"{name} is not copied: {why}")
+    if key_ids := await _sealed_key_ids(source, collections):
+        plan.notes.append(
+            f"secrets of the settings are encrypted with the key {', '.join(sorted(key_ids))}: they are copied as "
+            "they are, so start the target with the same key (SATCHEL_ENCRYPTION_KEY or --encryption-key-file), "
+            "or re-encrypt them there with `satchel settings rotate-key`"
+        )
     if await _files_in_s3(source):
         plan.notes.append(
             "uploaded files are kept in S3 (settings.s3): they stay there, the copied settings point to them"
@@ -103,6 +111,27 @@ async def _files_in_s3(source: Database) -> bool:
         return False
     s3 = settings.get("s3") if isinstance(settings, dict) else None
     return isinstance(s3, dict) and s3.get("enabled") is True
+
+
+async def _sealed_key_ids(source: Database, collections: list[Collection]) -> set[str]:
+    """The ids of the keys that sealed the source's secrets (settings and OAuth2 providers)."""
+    raw = await get_param(source.executor(), SETTINGS_KEY)
+    try:
+        settings = loads(raw) if raw else {}
+    except JSONDecodeError:
+        settings = {}
+    values = [node.get(path[-1]) for path in SETTINGS_SECRET_PATHS if (node := _node(settings, path)) is not None]
+    for c in collections:
+        oauth2 = c.auth.get("oauth2") if c.is_auth else None
+        providers = oauth2.get("providers") if isinstance(oauth2, dict) else None
+        values.extend(p.get("clientSecret") for p in providers or () if isinstance(p, dict))
+    return {key_id for value in values if (key_id := sealed_key_id(value))}
+
+
+def _node(doc: Any, path: tuple[str, ...]) -> dict[str, Any] | None:
+    for key in path[:-1]:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc if isinstance(doc, dict) else None
 
 
 async def _collection_rows(source: Database) -> list[dict[str, Any]]:
