@@ -112,6 +112,11 @@ class Database(Protocol):
         """Raise InvalidCopyError unless `path` is an intact copy holding every one of `tables`."""
         ...
 
+    async def read_copy(self, path: Path, query: ir.Select) -> list[Row]:
+        """The rows of `query` on the copy `path` (checked with `check_copy`), opened read-only:
+        what a restore would bring in can be judged before anything is replaced."""
+        ...
+
     async def restore(self, source: Path, progress: CopyProgress | None = None) -> None:
         """Replace the live contents with those of the copy `source` (checked with `check_copy`).
 

@@ -462,6 +462,9 @@ class PostgresDatabase:
     async def check_copy(self, path: Path, tables: Sequence[str]) -> None:
         raise DatabaseError(NOT_SUPPORTED)
 
+    async def read_copy(self, path: Path, query: ir.Select) -> list[Row]:
+        raise DatabaseError(NOT_SUPPORTED)
+
     async def restore(self, source: Path, progress: CopyProgress | None = None) -> None:
         raise DatabaseError(NOT_SUPPORTED)
 

@@ -424,6 +424,10 @@ class SqliteDatabase:
     async def check_copy(self, path: Path, tables: Sequence[str]) -> None:
         await asyncio.to_thread(sqlite_copy.check_copy, path, tables)
 
+    async def read_copy(self, path: Path, query: ir.Select) -> list[Row]:
+        sql, params = compile_statement(query)
+        return await asyncio.to_thread(sqlite_copy.read_copy, path, sql, params)
+
     async def restore(self, source: Path, progress: CopyProgress | None = None) -> None:
         """Copy `source` into the live file while this process's writers wait their turn.
 

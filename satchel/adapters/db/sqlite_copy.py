@@ -92,6 +92,18 @@ def check_copy(path: Path, tables: Sequence[str]) -> None:
         raise InvalidCopyError(f"the database lacks the system tables ({', '.join(missing)})")
 
 
+def read_copy(path: Path, sql: str, params: Sequence[object]) -> list[dict[str, object]]:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        cursor = conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except sqlite3.Error as exc:
+        raise InvalidCopyError("the database file cannot be read") from exc
+    finally:
+        conn.close()
+
+
 def _match_page_size(source: sqlite3.Connection, page_size: int) -> None:
     """Rewrite `source` with the live page size: a WAL database refuses a copy with another."""
     current = int(source.execute("PRAGMA page_size").fetchone()[0])

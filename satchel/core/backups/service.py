@@ -29,6 +29,7 @@ from satchel.core.backups.restore import (
     replace_data,
 )
 from satchel.core.backups.schedule import AutoBackups
+from satchel.core.backups.secrets_check import check_backup_secrets
 from satchel.core.errors import BadRequestError, FieldError, NotFoundError, ValidationError, required
 from satchel.core.files.storages import s3_config
 from satchel.core.hooks import BackupEvent
@@ -218,6 +219,7 @@ class BackupsService:
                 archive = await self._fetch(key, work / "archive.zip", secret)
                 db_file = await asyncio.to_thread(extract, archive, work / "data")
                 await self.app.db.check_copy(db_file, SYSTEM_TABLES)
+                await check_backup_secrets(self.app, db_file)
             except (ArchiveError, DecryptionError) as exc:
                 raise BadRequestError(str(exc)) from exc
             except InvalidCopyError as exc:

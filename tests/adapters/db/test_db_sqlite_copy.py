@@ -192,3 +192,18 @@ async def test_snapshot_refuses_to_overwrite(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="exists"):
         await db.snapshot(tmp_path / "exists.db")
     await db.close()
+
+
+async def test_read_copy_reads_a_copy_without_changing_it(tmp_path: Path) -> None:
+    db = await _db(tmp_path / "data.db", rows=3)
+    copy = tmp_path / "snap.db"
+    await db.snapshot(copy)
+    await _write_one(db, 4)  # the live database moves on; the copy does not
+    before = copy.read_bytes()
+    rows = await db.read_copy(copy, ir.Select((ir.col("id"),), T, where=ir.eq(ir.col("id"), ir.Param(2))))
+    assert rows == [{"id": 2}]
+    assert await db.read_copy(copy, ir.Select((ir.col("n"),), ir.Table("counter"))) == [{"n": 3}]
+    assert copy.read_bytes() == before
+    with pytest.raises(InvalidCopyError):
+        await db.read_copy(copy, ir.Select((ir.col("n"),), ir.Table("absent")))
+    await db.close()
