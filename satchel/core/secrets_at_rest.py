@@ -17,6 +17,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from satchel.tools.jsonutil import JSONDecodeError, loads
 from satchel.tools.secretbox import SealedValueError, SecretBox, is_sealed, sealed_key_id
 
 SETTINGS_SECRET_PATHS: tuple[tuple[str, ...], ...] = (
@@ -129,6 +130,22 @@ class Secrets:
         out = copy.deepcopy(stored)
         self._open(_settings_slots(out), "The settings")
         return out
+
+    def open_pocketbase_settings(self, raw: str) -> Any:
+        """PocketBase's settings row encrypted as a whole (`PB_ENCRYPTION_KEY`, e.g. a `pb_data`
+        moved with `migrate-data`), decoded; saved again per value at start (`clear_seen`)."""
+        where = "The settings are encrypted as a whole, as PocketBase does with PB_ENCRYPTION_KEY"
+        if self.box is None:
+            raise SecretsKeyError(f"{where}, and no encryption key is configured: {KEY_HINT} to that key.")
+        try:
+            decoded = loads(self.box.open_pocketbase(raw))
+        except (SealedValueError, JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SecretsKeyError(
+                f"{where}, and the configured key does not decrypt them: {KEY_HINT} to the PB_ENCRYPTION_KEY "
+                "they were encrypted with. Nothing was changed."
+            ) from exc
+        self.clear_seen = True
+        return decoded
 
     def open_auth(self, auth: dict[str, Any], collection: str) -> dict[str, Any]:
         out = copy.deepcopy(auth)

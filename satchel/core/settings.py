@@ -16,7 +16,7 @@ from satchel.core.secrets_at_rest import SETTINGS_SECRET_PATHS, Secrets
 from satchel.core.settings_validate import is_host, validate
 from satchel.ports.database import Database
 from satchel.tools.ids import random_string
-from satchel.tools.jsonutil import dumps, loads
+from satchel.tools.jsonutil import JSONDecodeError, dumps, loads
 
 if TYPE_CHECKING:
     from satchel.core.schema_events import SchemaChanges
@@ -149,7 +149,12 @@ class SettingsStore:
         raw = await get_param(self._db.executor(), SETTINGS_KEY)
         if raw is None:
             return
-        stored = loads(raw)
+        try:
+            stored = loads(raw)
+        except JSONDecodeError:  # not JSON: PocketBase's whole-document encryption, or damage
+            stored = self.secrets.open_pocketbase_settings(raw)
+        if isinstance(stored, str):  # the same, stored as a JSON string
+            stored = self.secrets.open_pocketbase_settings(stored)
         if isinstance(stored, dict):
             self.current = _merge(default_settings(), self.secrets.open_settings(stored), default_settings())
 

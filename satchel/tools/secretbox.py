@@ -100,6 +100,15 @@ class SecretBox:
         token = base64.urlsafe_b64encode(body).decode().rstrip("=")
         return {SEALED_KEY: f"{VERSION}.{self.key_id}.{token}"}
 
+    def open_pocketbase(self, text: str) -> bytes:
+        """A value PocketBase encrypted with this key (`security.Encrypt`: base64 of nonce,
+        ciphertext and tag, nothing bound to it): its whole settings blob under `PB_ENCRYPTION_KEY`."""
+        try:
+            body = base64.b64decode(text.strip(), validate=True)
+            return self._aead.decrypt(body[:NONCE_SIZE], body[NONCE_SIZE:], None)
+        except (binascii.Error, ValueError, InvalidTag) as exc:
+            raise SealedValueError("not encrypted with the configured key") from exc
+
     def open(self, sealed: Any, label: str) -> str:
         key_id = sealed_key_id(sealed)
         if not key_id:

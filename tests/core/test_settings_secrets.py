@@ -11,13 +11,13 @@ import pytest
 
 from satchel.core.app import App
 from satchel.core.collections.store import COLLECTIONS_TABLE
-from satchel.core.params import get_param
+from satchel.core.params import get_param, put_param
 from satchel.core.secrets_at_rest import Secrets, SecretsKeyError
 from satchel.core.secrets_rotation import reseal
 from satchel.core.settings import SETTINGS_KEY
 from satchel.testing import running_app
-from satchel.tools.jsonutil import loads
-from satchel.tools.secretbox import SecretBox, key_id_of
+from satchel.tools.jsonutil import dumps, loads
+from satchel.tools.secretbox import SecretBox, key_id_of, parse_key
 from satchel.tools.sql import ir
 
 KEY = bytes.fromhex("6b" * 32)
@@ -160,3 +160,41 @@ def test_the_key_never_appears_in_the_app_config(tmp_path: Path) -> None:
 
     config = AppConfig(data_dir=tmp_path, encryption_key=os.urandom(32))
     assert config.encryption_key.hex() not in repr(config) and repr(config.encryption_key) not in repr(config)
+
+
+def _pocketbase_encrypt(document: dict[str, Any], key: str) -> str:
+    """What PocketBase's `security.Encrypt` stores with PB_ENCRYPTION_KEY (written here from its format)."""
+    import base64
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = os.urandom(12)
+    return base64.b64encode(nonce + AESGCM(key.encode()).encrypt(nonce, dumps(document), None)).decode()
+
+
+async def test_settings_encrypted_whole_by_pocketbase_open_with_its_key(tmp_path: Path) -> None:
+    pb_key = "abcdefghijklmnopqrstuvwxyz012345"  # PocketBase's 32-character key format
+    data = tmp_path / "pb_data"
+    async with running_app(data) as app:
+        document = {**app.settings.current, "smtp": {**app.settings.current["smtp"], "password": SMTP_PASSWORD}}
+        async with app.db.transaction() as tx:
+            await put_param(tx, SETTINGS_KEY, _pocketbase_encrypt(document, pb_key))
+    with pytest.raises(SecretsKeyError, match="PB_ENCRYPTION_KEY"):
+        async with running_app(data):
+            pass
+    with pytest.raises(SecretsKeyError, match="does not decrypt"):
+        async with running_app(data, encryption_key=KEY):
+            pass
+    async with running_app(data, encryption_key=parse_key(pb_key)) as app:
+        assert app.settings.current["smtp"]["password"] == SMTP_PASSWORD
+        stored = loads(await get_param(app.db.executor(), SETTINGS_KEY))  # saved again, per value
+        assert SMTP_PASSWORD not in str(stored) and "$encrypted" in stored["smtp"]["password"]
+
+
+async def test_the_smtp_config_never_shows_the_password(tmp_path: Path) -> None:
+    from satchel.wiring import smtp_config
+
+    async with running_app(tmp_path / "pb_data", encryption_key=KEY) as app:
+        await _fill(app)
+        config = smtp_config(app)
+        assert config.password == SMTP_PASSWORD and SMTP_PASSWORD not in repr(config)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiosmtplib
 
@@ -32,7 +32,7 @@ class SmtpConfig:
     host: str
     port: int
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # never in a log line
     tls: bool = False
     """Implicit TLS from the first byte (port 465); otherwise STARTTLS is used when offered."""
     local_name: str = ""
