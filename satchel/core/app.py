@@ -67,6 +67,7 @@ class App:
         self.secrets = Secrets(SecretBox(config.encryption_key) if config.encryption_key else None)
         """The key (or none) that seals settings and OAuth2 secrets in the database."""
         self.settings = SettingsStore(db, self.schema, self.secrets)
+        self.settings.on_loaded = self._settings_reloaded
         self.secret = ""
         """Signs auth tokens (with each record's tokenKey); generated once and kept in `_params`."""
         self.routes: list[Any] = []
@@ -100,6 +101,13 @@ class App:
         await self.schema.start()
         await seal_if_in_clear(self)  # a key set on data written without one
 
+    async def _settings_reloaded(self) -> None:
+        from satchel.core.hooks import SettingsReloadEvent
+
+        hooks = getattr(self, "hooks", None)  # absent on an App not assembled by wiring
+        if hooks is not None:
+            await hooks.on_settings_reload.trigger(SettingsReloadEvent(self.settings.current), _applied)
+
     async def schema_changed(self, version: str) -> None:
         """Called after a commit that changed collections or settings (`version` is the new one)."""
         await self.schema.changed(version)
@@ -115,3 +123,7 @@ class App:
         self.schema.close()
         await self.cache.close()
         await self.db.close()
+
+
+async def _applied(_: Any) -> None:
+    """The innermost handler of `on_settings_reload`: the new settings are in place already."""

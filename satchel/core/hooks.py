@@ -176,6 +176,15 @@ class ServeEvent(Event):
     app: App
 
 
+@dataclass(eq=False)
+class SettingsReloadEvent(Event):
+    """The settings this process uses were replaced (PocketBase's OnSettingsReload): at start, after
+    a change made here, after another process's change was loaded, after a restore. Handlers run
+    once `settings` (secrets in clear: never log it) is in place; they read it, not change it."""
+
+    settings: dict[str, Any]
+
+
 class Hooks:
     """All hook points. Attribute names are the public hook API (`app.hooks.on_record_create`)."""
 
@@ -222,6 +231,7 @@ class Hooks:
         # server process lifecycle (each worker): after start-up, before shutdown
         self.on_serve: Hook[ServeEvent] = Hook()
         self.on_terminate: Hook[ServeEvent] = Hook()
+        self.on_settings_reload: Hook[SettingsReloadEvent] = Hook()
 
     def names(self) -> list[str]:
         return [k for k, v in vars(self).items() if isinstance(v, Hook)]

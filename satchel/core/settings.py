@@ -7,6 +7,7 @@ edited while running, so they are validated section by section and swapped atomi
 from __future__ import annotations
 
 import copy
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from satchel.core.errors import ValidationError
@@ -142,21 +143,27 @@ class SettingsStore:
         self.secrets = secrets or Secrets()
         """Seals the secret values on save and opens them on load (no key: stored in clear)."""
         self.current: dict[str, Any] = default_settings()
+        self.on_loaded: Callable[[], Awaitable[None]] | None = None
+        """Called whenever `current` was replaced (the App fires `on_settings_reload` from it)."""
 
     async def load(self) -> None:
         """Read the stored settings; raises SecretsKeyError (changing nothing) when a sealed secret
         does not open with the configured key."""
         raw = await get_param(self._db.executor(), SETTINGS_KEY)
-        if raw is None:
-            return
-        try:
-            stored = loads(raw)
-        except JSONDecodeError:  # not JSON: PocketBase's whole-document encryption, or damage
-            stored = self.secrets.open_pocketbase_settings(raw)
-        if isinstance(stored, str):  # the same, stored as a JSON string
-            stored = self.secrets.open_pocketbase_settings(stored)
-        if isinstance(stored, dict):
-            self.current = _merge(default_settings(), self.secrets.open_settings(stored), default_settings())
+        if raw is not None:
+            try:
+                stored = loads(raw)
+            except JSONDecodeError:  # not JSON: PocketBase's whole-document encryption, or damage
+                stored = self.secrets.open_pocketbase_settings(raw)
+            if isinstance(stored, str):  # the same, stored as a JSON string
+                stored = self.secrets.open_pocketbase_settings(stored)
+            if isinstance(stored, dict):
+                self.current = _merge(default_settings(), self.secrets.open_settings(stored), default_settings())
+        await self._loaded()
+
+    async def _loaded(self) -> None:
+        if self.on_loaded is not None:
+            await self.on_loaded()
 
     async def patch(self, data: dict[str, Any]) -> dict[str, Any]:
         if self._schema is None:
@@ -175,6 +182,7 @@ class SettingsStore:
             raise ValidationError("An error occurred while saving the new settings.", errors)
         await self._save(new)
         self.current = new
+        await self._loaded()
         return new
 
     async def _save(self, s: dict[str, Any]) -> None:
