@@ -64,7 +64,7 @@ async def _ensure_table(app: App) -> None:
 
 async def _reload(app: App) -> None:
     """Undo what a rolled-back migration left in this process's copy of collections and settings."""
-    app.collections.set_all(await load_all(app.db.executor()))
+    app.collections.set_all(await load_all(app.db.executor(), app.secrets))
     await app.settings.load()
 
 
