@@ -28,6 +28,7 @@ from satchel.core.hooks import (
     RecordRequestEvent,
     RecordsListEvent,
     ServeEvent,
+    SettingsReloadEvent,
 )
 from satchel.plugins.extend.hook_points import Binding, HookPoint
 from satchel.plugins.extend.routes import RouteHandler, custom_route
@@ -92,6 +93,8 @@ class Registrar:
     # each server process: started (before its first request), stopping
     on_serve: HookPoint[ServeEvent] = HookPoint(tagged=False)
     on_terminate: HookPoint[ServeEvent] = HookPoint(tagged=False)
+    # settings: replaced in this process (start, a change here or elsewhere, a restore)
+    on_settings_reload: HookPoint[SettingsReloadEvent] = HookPoint(tagged=False)
 
     def __init__(self) -> None:
         self.bindings: list[Binding] = []
