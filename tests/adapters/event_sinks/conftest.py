@@ -1,0 +1,29 @@
+"""Fixtures of the event sink suites: one backend per broker on the shared servers of this machine."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from nats_service import nats_url
+from rabbitmq_service import rabbitmq_url
+from redis_service import redis_url
+from sink_backends import AmqpBackend, Backend, NatsBackend, RedisBackend
+
+
+def make_backend(kind: str, server: str) -> Backend:
+    namespace = uuid.uuid4().hex[:12]
+    if kind == "nats":
+        return NatsBackend(server, namespace)
+    if kind == "amqp":
+        return AmqpBackend(server, namespace)
+    return RedisBackend(server, namespace)
+
+
+@pytest.fixture(params=["nats", "amqp", "redis"])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    server = {"nats": nats_url, "amqp": rabbitmq_url, "redis": redis_url}[request.param]()
+    b = make_backend(request.param, server)
+    yield b
+    await b.cleanup()
