@@ -92,6 +92,9 @@ class NatsJetStreamSink:
             await asyncio.wait_for(connect, self._timeout * 2)
             js = nc.jetstream(timeout=self._timeout)
             await self._ensure_stream(js)
+        except SinkError:
+            await _close(nc)
+            raise
         except (NatsError, OSError, TimeoutError) as exc:
             await _close(nc)
             raise SinkError(f"NATS JetStream sink {self.name}: {_describe(exc)}") from exc

@@ -53,7 +53,7 @@ class ProcessBroker:
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+            self.process = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT)
         wait_listening(self.port)
 
     def stop(self) -> None:
@@ -118,11 +118,15 @@ class PrivateRabbit:
     def _ctl(self, *args: str) -> None:
         # the CLI must not inherit the node's ports: it would try to take the distribution port itself
         env = {"PATH": self.env["PATH"], "HOME": str(self.home)}
-        subprocess.run([str(self.ctl), "-n", self.node, *args], env=env, cwd=self.home, check=True, capture_output=True, timeout=90)  # noqa: S603
+        subprocess.run(
+            [str(self.ctl), "-n", self.node, *args], env=env, cwd=self.home, check=True, capture_output=True, timeout=90
+        )
 
     def start(self) -> None:
         with (self.home / "server.log").open("ab") as out:
-            self.process = subprocess.Popen([str(self.server)], env=self.env, cwd=self.home, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+            self.process = subprocess.Popen(
+                [str(self.server)], env=self.env, cwd=self.home, stdout=out, stderr=subprocess.STDOUT
+            )
         self._ctl("wait", str(self.home / "pid"), "--timeout", "60")
         wait_listening(self.port)
 

@@ -62,7 +62,9 @@ class NatsBackend(Backend):
         try:
             js = nc.jetstream()
             info = await js.stream_info(self.stream)
-            out = []
+            out: list[Received] = []
+            if info.state.messages == 0:
+                return out
             for seq in range(info.state.first_seq, info.state.last_seq + 1):
                 msg = await js.get_msg(self.stream, seq)
                 assert msg.subject is not None and msg.headers is not None and msg.data is not None

@@ -16,7 +16,7 @@ ACTIONS = ("create", "update", "delete")
 def event(event_id: int) -> OutboxEvent:
     """An event whose every field depends on its id, so a mixed-up delivery cannot pass for a right one."""
     collection = COLLECTIONS[event_id % len(COLLECTIONS)]
-    record = {"id": f"rec{event_id:012d}", "title": f"n°{event_id} ✓ \"quoted\"", "n": event_id, "tags": [1, None]}
+    record = {"id": f"rec{event_id:012d}", "title": f'n°{event_id} ✓ "quoted"', "n": event_id, "tags": [1, None]}
     return OutboxEvent(
         id=event_id,
         action=ACTIONS[event_id // 3 % len(ACTIONS)],
