@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck, StorageType
 from nats.js.errors import NotFoundError
 
+from satchel.adapters.event_sinks.confirms import abandon, confirmed
 from satchel.adapters.event_sinks.envelope import encode, routing_key
 from satchel.ports.event_sink import OutboxEvent, SinkError
 
@@ -138,10 +139,9 @@ class NatsJetStreamSink:
                         headers={"Nats-Msg-Id": str(event.id)},
                     )
                 )
-            await asyncio.wait_for(asyncio.gather(*acks), self._timeout)
+            await confirmed(acks, self._timeout)
         except (NatsError, OSError, TimeoutError) as exc:
-            for ack in acks:
-                ack.cancel()
+            await abandon(acks)
             await self._drop()
             raise SinkError(f"NATS JetStream sink {self.name}: {_describe(exc)}") from exc
 

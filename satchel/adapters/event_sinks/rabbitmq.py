@@ -26,6 +26,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractExchange
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 
+from satchel.adapters.event_sinks.confirms import abandon, confirmed
 from satchel.adapters.event_sinks.envelope import encode, routing_key
 from satchel.ports.event_sink import OutboxEvent, SinkError
 
@@ -97,17 +98,14 @@ class RabbitMqSink:
                     ),
                     routing_key(event),
                     mandatory=False,
-                    timeout=self._timeout,
                 )
             )
             for event in events
         ]
         try:
-            await asyncio.wait_for(asyncio.gather(*confirms), self._timeout * 2)
+            await confirmed(confirms, self._timeout)
         except _FAILURES as exc:
-            for confirm in confirms:
-                confirm.cancel()
-            await asyncio.gather(*confirms, return_exceptions=True)
+            await abandon(confirms)
             await self._drop()
             raise SinkError(f"RabbitMQ sink {self.name}: {_describe(exc)}") from exc
 

@@ -1,4 +1,4 @@
-"""Redis Streams sink: one stream per deployment, entry id = outbox event id, batches atomic.
+"""Redis Streams sink: one stream per deployment, entry id = outbox event id, scripts atomic.
 
 One stream (default `satchel:records`) rather than one per collection: it keeps the outbox's total
 order, a consumer group reads it with one cursor, and consumers filter on the `collection` field.
@@ -7,10 +7,10 @@ Each entry is XADDed with the explicit id `<event id>-0` and the fields `id`, `c
 deduplication is the stream's own rule: a re-published event is skipped, never stored twice, and
 consumers can resume with `XREAD ... STREAMS satchel:records <last event id>-0`.
 
-The whole batch goes in one Lua script, which Redis runs atomically: a batch is stored entirely or
-not at all. With `maxlen=N` each XADD trims approximately (`MAXLEN ~ N`), which is cheap and never
-trims the newest entries. Durability is the server's: use `appendonly yes` (AOF) so acknowledged
-entries survive a restart.
+A batch goes in Lua scripts of up to SCRIPT_BATCH events, each run atomically and in order, so a
+failed batch has stored a prefix at most. With `maxlen=N` each XADD trims approximately
+(`MAXLEN ~ N`), which is cheap and never trims the newest entries. Durability is the server's: use
+`appendonly yes` (AOF) so acknowledged entries survive a restart.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ log = logging.getLogger("satchel.event_sinks")
 
 DEFAULT_STREAM = "satchel:records"
 DEFAULT_TIMEOUT = 5.0
+SCRIPT_BATCH = 500
+"""Events per script run: Redis serves no one else while a script runs, so keep each run short."""
 
 # ARGV: maxlen ("0": none), then 4 values per event. Replies {stored, skipped}. An id not above the
 # stream's top is a duplicate (skipped); any other error stops the script, after a prefix at most.
@@ -84,6 +86,14 @@ class RedisStreamSink:
     async def publish(self, events: Sequence[OutboxEvent]) -> None:
         if not events:
             return
+        skipped = 0
+        for start in range(0, len(events), SCRIPT_BATCH):
+            skipped += await self._add(events[start : start + SCRIPT_BATCH])
+        if skipped:
+            log.debug("event sink %s: %d of %d events already in the stream", self.name, skipped, len(events))
+
+    async def _add(self, events: Sequence[OutboxEvent]) -> int:
+        """One atomic script run; the number of events skipped as already there."""
         args: list[str | bytes] = [self._maxlen]
         for event in events:
             args += [str(event.id), event.collection_name, event.action, encode(event)]
@@ -91,8 +101,7 @@ class RedisStreamSink:
             _stored, skipped = await self._script(keys=[self._stream], args=args)
         except (RedisError, OSError) as exc:
             raise SinkError(f"Redis Streams sink {self.name}: {type(exc).__name__}: {exc}") from exc
-        if skipped:
-            log.debug("event sink %s: %d of %d events already in the stream", self.name, skipped, len(events))
+        return int(skipped)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -35,6 +35,25 @@ def wait_listening(port: int, deadline: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {deadline}s")
 
 
+def pause(pid: int) -> None:
+    """SIGSTOP: the kernel still accepts connections and bytes, nothing answers (a hung broker).
+    Returns once every thread is stopped (the signal is asynchronous)."""
+    os.kill(pid, signal.SIGSTOP)
+    until = time.monotonic() + 10
+    while time.monotonic() < until:
+        states = [
+            (task / "stat").read_text().rsplit(")", 1)[1].split()[0] for task in Path(f"/proc/{pid}/task").iterdir()
+        ]
+        if all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.01)
+    raise TimeoutError(f"process {pid} did not stop")
+
+
+def resume(pid: int) -> None:
+    os.kill(pid, signal.SIGCONT)
+
+
 def require(binary: str) -> str:
     path = shutil.which(binary)
     if path is None:
@@ -66,6 +85,11 @@ class ProcessBroker:
         self.stop()
         time.sleep(down_for)
         self.start()
+
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("not running")
+        return self.process.pid
 
 
 def private_nats(tmp: Path) -> ProcessBroker:
@@ -135,6 +159,10 @@ class PrivateRabbit:
         time.sleep(down_for)
         self._ctl("start_app")
         wait_listening(self.port)
+
+    def pid(self) -> int:
+        """The Erlang VM's (the start script may be a shell around it)."""
+        return int((self.home / "pid").read_text().strip())
 
     def stop(self) -> None:
         process, self.process = self.process, None
