@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from nats_service import nats_url
 from rabbitmq_service import rabbitmq_url
 from redis_service import redis_url
-from sink_backends import AmqpBackend, Backend, NatsBackend, RedisBackend
-
-
-def make_backend(kind: str, server: str) -> Backend:
-    namespace = uuid.uuid4().hex[:12]
-    if kind == "nats":
-        return NatsBackend(server, namespace)
-    if kind == "amqp":
-        return AmqpBackend(server, namespace)
-    return RedisBackend(server, namespace)
+from sink_backends import Backend, make_backend
 
 
 @pytest.fixture(params=["nats", "amqp", "redis"])

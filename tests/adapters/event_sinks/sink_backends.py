@@ -7,6 +7,7 @@ AMQP queue drained, XRANGE over the Redis stream), so a test sees what a real co
 from __future__ import annotations
 
 import contextlib
+import uuid
 from dataclasses import dataclass
 
 import aio_pika
@@ -165,3 +166,13 @@ class RedisBackend(Backend):
             await client.delete(self.stream)
         finally:
             await client.aclose()
+
+
+def make_backend(kind: str, server: str) -> Backend:
+    """A backend on `server` under a namespace (stream, prefix, exchange, key) no other test uses."""
+    namespace = uuid.uuid4().hex[:12]
+    if kind == "nats":
+        return NatsBackend(server, namespace)
+    if kind == "amqp":
+        return AmqpBackend(server, namespace)
+    return RedisBackend(server, namespace)

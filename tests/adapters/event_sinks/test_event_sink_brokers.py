@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator
 
 import aio_pika
 import pytest
-from conftest import make_backend
 from nats.aio.client import Client as Nats
 from nats.js.api import StorageType
 from nats_service import nats_url
 from rabbitmq_service import rabbitmq_url
 from redis_service import redis_url
-from sink_backends import AmqpBackend, NatsBackend, RedisBackend
+from sink_backends import AmqpBackend, NatsBackend, RedisBackend, make_backend
 from sink_events import events
 
 from satchel.adapters.event_sinks import sink_from_url

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
-from conftest import make_backend
 from private_brokers import PrivateRabbit, pause, private_nats, private_redis, resume
+from sink_backends import make_backend
 from sink_events import Dispatcher, events, first_seen
 
 from satchel.adapters.event_sinks import sink_from_url
