@@ -7,14 +7,18 @@ AMQP queue drained, XRANGE over the Redis stream), so a test sees what a real co
 from __future__ import annotations
 
 import contextlib
+import socket
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aio_pika
 import orjson
 import redis.asyncio
 from nats.aio.client import Client as Nats
 from nats.js.errors import NotFoundError
+from nats_service import nats_url
+from required_service import unavailable
 
 
 @dataclass(frozen=True)
@@ -176,3 +180,14 @@ def make_backend(kind: str, server: str) -> Backend:
     if kind == "amqp":
         return AmqpBackend(server, namespace)
     return RedisBackend(server, namespace)
+
+
+def jetstream_url() -> str:
+    """The test NATS URL when its server has JetStream (the sink needs it; the realtime broker does not)."""
+    url = nats_url()
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), timeout=2) as s:
+        info = s.recv(4096)
+    if b'"jetstream":true' not in info:
+        unavailable(f"the NATS server at {parts.hostname}:{parts.port} has no JetStream", "start nats-server with -js")
+    return url

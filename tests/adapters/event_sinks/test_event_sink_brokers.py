@@ -9,10 +9,9 @@ import aio_pika
 import pytest
 from nats.aio.client import Client as Nats
 from nats.js.api import StorageType
-from nats_service import nats_url
 from rabbitmq_service import rabbitmq_url
 from redis_service import redis_url
-from sink_backends import AmqpBackend, NatsBackend, RedisBackend, make_backend
+from sink_backends import AmqpBackend, NatsBackend, RedisBackend, jetstream_url, make_backend
 from sink_events import events
 
 from satchel.adapters.event_sinks import sink_from_url
@@ -21,7 +20,7 @@ from satchel.ports.event_sink import SinkError
 
 @pytest.fixture
 async def nats_backend() -> AsyncIterator[NatsBackend]:
-    backend = make_backend("nats", nats_url())
+    backend = make_backend("nats", jetstream_url())
     assert isinstance(backend, NatsBackend)
     yield backend
     await backend.cleanup()
