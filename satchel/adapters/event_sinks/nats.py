@@ -10,6 +10,8 @@ A batch is pipelined (all messages written, then every ack awaited) for throughp
 unsent messages and replay them on the new connection after the ones lost in the old socket, which
 could store event 7 before event 5. Here a broken connection is closed, the batch fails, and the
 next publish dials a fresh connection, so what the server stored is always a prefix of the writes.
+(The exception would be the server rejecting one message and storing the next, which the stream this
+sink creates, without limits, only does when its disk is full.)
 """
 
 from __future__ import annotations
@@ -162,4 +164,4 @@ async def _close(nc: Client) -> None:
     if nc.is_closed:
         return
     with contextlib.suppress(NatsError, OSError, TimeoutError):
-        await nc.close()
+        await asyncio.wait_for(nc.close(), DEFAULT_TIMEOUT)  # a hung server must not hang the dispatcher
