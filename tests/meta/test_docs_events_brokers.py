@@ -52,6 +52,17 @@ async def test_every_documented_option_and_example_url_is_accepted(heading: str)
         await sink.close()
 
 
+async def test_the_default_names_it_shows_are_the_code_s() -> None:
+    for url, name in [
+        ("nats://bus:4222", "nats://bus:4222/SATCHEL_RECORDS"),
+        ("amqps://user:pass@rabbit:5672/prod", "amqp://rabbit:5672/prod/satchel.records"),
+        ("redis://:pass@cache:6379/0", "redis://cache:6379/0/satchel:records"),
+    ]:
+        sink = sink_from_url(url)
+        assert sink.name == name and f"`{name}`" in DOC
+        await sink.close()
+
+
 def test_the_message_example_has_the_envelope_s_keys() -> None:
     example = orjson.loads(DOC.split("```json\n", 1)[1].split("```", 1)[0])
     event = OutboxEvent(1, "create", "c", "posts", "r", b"{}", "2026-12-05 07:12:09.123Z")

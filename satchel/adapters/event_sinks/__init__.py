@@ -8,8 +8,9 @@ schemes in use, so a deployment without RabbitMQ never loads aio-pika.
     amqp://user:pass@host:5672/vhost?exchange=satchel.records&queue=satchel-events   (amqps:// too)
     redis://host:6379/0?stream=satchel:records&maxlen=100000                          (rediss:// too)
 
-Every scheme also takes `name` (the dispatcher's cursor key; default `<scheme>:<stream or
-exchange>`) and `timeout` (seconds to wait for the broker, default 5).
+Every scheme also takes `name` (the dispatcher's cursor key; default: the broker's host and port,
+vhost or database, and stream or exchange, e.g. `nats://bus:4222/SATCHEL_RECORDS`) and `timeout`
+(seconds to wait for the broker, default 5).
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ def sink_from_url(url: str) -> EventSink:
             NatsJetStreamSink,
         )
 
+        stream = _token(options.text("stream", DEFAULT_STREAM), "stream")
         sink = NatsJetStreamSink(
             options.driver_url,
-            name=options.optional_text("name"),
-            stream=_token(options.text("stream", DEFAULT_STREAM), "stream"),
+            name=options.name("nats", stream),
+            stream=stream,
             prefix=_subject(options.text("prefix", DEFAULT_PREFIX)),
             timeout=options.number("timeout", DEFAULT_TIMEOUT),
             duplicate_window=options.number("duplicate_window", DEFAULT_DUPLICATE_WINDOW),
@@ -44,10 +46,11 @@ def sink_from_url(url: str) -> EventSink:
         from satchel.adapters.event_sinks.rabbitmq import DEFAULT_EXCHANGE, RabbitMqSink
         from satchel.adapters.event_sinks.rabbitmq import DEFAULT_TIMEOUT as AMQP_TIMEOUT
 
+        exchange = options.text("exchange", DEFAULT_EXCHANGE)
         sink = RabbitMqSink(
             options.driver_url,
-            name=options.optional_text("name"),
-            exchange=options.text("exchange", DEFAULT_EXCHANGE),
+            name=options.name("amqp", options.path, exchange),
+            exchange=exchange,
             queue=options.optional_text("queue"),
             timeout=options.number("timeout", AMQP_TIMEOUT),
         )
@@ -56,10 +59,11 @@ def sink_from_url(url: str) -> EventSink:
         from satchel.adapters.event_sinks.redis_streams import DEFAULT_TIMEOUT as REDIS_TIMEOUT
         from satchel.adapters.event_sinks.redis_streams import RedisStreamSink
 
+        redis_stream = options.text("stream", REDIS_STREAM)
         sink = RedisStreamSink(
             options.driver_url,
-            name=options.optional_text("name"),
-            stream=options.text("stream", REDIS_STREAM),
+            name=options.name("redis", options.path or "0", redis_stream),
+            stream=redis_stream,
             maxlen=options.integer("maxlen"),
             timeout=options.number("timeout", REDIS_TIMEOUT),
         )

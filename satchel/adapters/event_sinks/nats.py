@@ -56,13 +56,13 @@ class NatsJetStreamSink:
         self,
         url: str,
         *,
-        name: str | None = None,
+        name: str,
         stream: str = DEFAULT_STREAM,
         prefix: str = DEFAULT_PREFIX,
         timeout: float = DEFAULT_TIMEOUT,
         duplicate_window: float = DEFAULT_DUPLICATE_WINDOW,
     ) -> None:
-        self.name = name or f"nats:{stream}"
+        self.name = name
         self._url = url
         self._stream = stream
         self._prefix = prefix

@@ -43,12 +43,12 @@ class RabbitMqSink:
         self,
         url: str,
         *,
-        name: str | None = None,
+        name: str,
         exchange: str = DEFAULT_EXCHANGE,
         queue: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.name = name or f"amqp:{exchange}"
+        self.name = name
         self._url = url
         self._exchange_name = exchange
         self._queue = queue

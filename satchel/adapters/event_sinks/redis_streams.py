@@ -65,12 +65,12 @@ class RedisStreamSink:
         self,
         url: str,
         *,
-        name: str | None = None,
+        name: str,
         stream: str = DEFAULT_STREAM,
         maxlen: int | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.name = name or f"redis:{stream}"
+        self.name = name
         self._stream = stream
         self._maxlen = str(maxlen or 0)
         # one immediate retry: after a server restart the pooled connection is stale, a new one is

@@ -17,6 +17,8 @@ class SinkOptions:
         """The URL without our query string, for the driver (credentials kept, never logged)."""
         self.host = f"{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
         """Host and port only: safe to show in names and messages."""
+        self.path = parts.path.strip("/")
+        """The vhost (AMQP) or database number (Redis); no secrets live there."""
         self._values: dict[str, str] = {}
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             if key in self._values:
@@ -24,7 +26,17 @@ class SinkOptions:
             self._values[key] = value
 
     def text(self, key: str, default: str) -> str:
-        value = self._values.pop(key, default)
+        return self.text_value(key, self._values.pop(key, default))
+
+    def name(self, kind: str, *target: str) -> str:
+        """The sink's cursor key: `name=` if given, else the broker's address (never its credentials)
+        and what the sink writes to, so two sinks never share a cursor by accident."""
+        given = self._values.pop("name", None)
+        if given is not None:
+            return self.text_value("name", given)
+        return "/".join([f"{kind}://{self.host}", *(t for t in target if t)])
+
+    def text_value(self, key: str, value: str) -> str:
         if not value:
             raise ValueError(f"event sink URL option {key!r} is empty")
         return value

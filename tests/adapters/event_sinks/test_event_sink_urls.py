@@ -10,13 +10,20 @@ from satchel.adapters.event_sinks.rabbitmq import RabbitMqSink
 from satchel.adapters.event_sinks.redis_streams import RedisStreamSink
 
 
-async def test_each_scheme_builds_its_sink_with_a_default_name() -> None:
+async def test_each_scheme_builds_its_sink_named_after_where_it_writes() -> None:
+    """The default name (the dispatcher's cursor key) is the broker's address and target, without
+    credentials: two sinks never share a cursor by accident, a password change keeps it."""
     cases = [
-        ("nats://127.0.0.1:4222", NatsJetStreamSink, "nats:SATCHEL_RECORDS"),
-        ("amqp://guest:guest@127.0.0.1:5672/", RabbitMqSink, "amqp:satchel.records"),
-        ("amqps://guest:guest@rabbit.example:5671/prod", RabbitMqSink, "amqp:satchel.records"),
-        ("redis://127.0.0.1:6379/0", RedisStreamSink, "redis:satchel:records"),
-        ("rediss://:secret@redis.example:6380/2", RedisStreamSink, "redis:satchel:records"),
+        ("nats://127.0.0.1:4222", NatsJetStreamSink, "nats://127.0.0.1:4222/SATCHEL_RECORDS"),
+        ("nats://u:p@bus?stream=EVENTS", NatsJetStreamSink, "nats://bus/EVENTS"),
+        ("amqp://guest:guest@127.0.0.1:5672/", RabbitMqSink, "amqp://127.0.0.1:5672/satchel.records"),
+        (
+            "amqps://guest:guest@rabbit.example:5671/prod",
+            RabbitMqSink,
+            "amqp://rabbit.example:5671/prod/satchel.records",
+        ),
+        ("redis://127.0.0.1:6379", RedisStreamSink, "redis://127.0.0.1:6379/0/satchel:records"),
+        ("rediss://:secret@redis.example:6380/2", RedisStreamSink, "redis://redis.example:6380/2/satchel:records"),
     ]
     for url, kind, name in cases:
         sink = sink_from_url(url)
@@ -28,15 +35,15 @@ async def test_each_scheme_builds_its_sink_with_a_default_name() -> None:
 async def test_options_name_the_stream_exchange_and_cursor() -> None:
     nats = sink_from_url("nats://127.0.0.1:4222?stream=EVENTS&prefix=acme.rec&name=primary")
     amqp = sink_from_url("amqp://guest:guest@127.0.0.1/?exchange=acme&queue=acme-all")
-    redis = sink_from_url("redis://127.0.0.1/0?stream=acme:events&maxlen=1000&timeout=1.5")
-    assert [nats.name, amqp.name, redis.name] == ["primary", "amqp:acme", "redis:acme:events"]
+    redis = sink_from_url("redis://127.0.0.1/3?stream=acme:events&maxlen=1000&timeout=1.5")
+    assert [nats.name, amqp.name, redis.name] == ["primary", "amqp://127.0.0.1/acme", "redis://127.0.0.1/3/acme:events"]
     for sink in (nats, amqp, redis):
         await sink.close()
 
 
 async def test_the_name_and_messages_never_carry_credentials() -> None:
     sink = sink_from_url("amqp://admin:hunter2@127.0.0.1:5672/?exchange=x")
-    assert "hunter2" not in sink.name and "hunter2" not in repr(sink)
+    assert "hunter2" not in sink.name and "hunter2" not in repr(sink) and "admin" not in sink.name
     await sink.close()
 
 
@@ -48,6 +55,7 @@ async def test_the_name_and_messages_never_carry_credentials() -> None:
         ("nats://127.0.0.1:4222?strem=X", "unknown nats:// event sink URL option(s): strem"),
         ("amqp://127.0.0.1/?exchange=a&exchange=b", "'exchange' is given twice"),
         ("amqp://127.0.0.1/?exchange=", "'exchange' is empty"),
+        ("redis://127.0.0.1/0?name=", "'name' is empty"),
         ("redis://127.0.0.1/0?maxlen=-5", "'maxlen' must be a positive integer"),
         ("redis://127.0.0.1/0?maxlen=many", "'maxlen' must be a positive integer"),
         ("redis://127.0.0.1/0?timeout=0", "'timeout' must be a positive number"),
