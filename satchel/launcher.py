@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from satchel.cli.settings import no_key_warning
 from satchel.config import MEMORY_CACHE, BootConfig, connection_capacity, parse_http, redact_url
 from satchel.core.secrets_at_rest import SecretsKeyError
 from satchel.plugins import hooks_loader
@@ -32,6 +31,17 @@ if TYPE_CHECKING:
 ASGI_TARGET = "satchel.asgi:app"
 DEV_RESPAWN_INTERVAL = 1.0
 """Seconds a restarted worker overlaps the one it replaces in --dev (granian's default is 3.5)."""
+
+
+def no_key_warning(app: App) -> str:
+    """A note for the operator when secrets are kept in clear because no key is configured."""
+    if app.secrets.box is not None or not app.secrets.clear_seen:
+        return ""
+    return (
+        "Warning: the settings hold secrets (SMTP password, S3 secrets or OAuth2 client secrets) stored in clear "
+        "in the database: set SATCHEL_ENCRYPTION_KEY or --encryption-key-file to encrypt them "
+        "(generate a key with `satchel settings new-key`)."
+    )
 
 
 def prepare(cfg: BootConfig) -> None:

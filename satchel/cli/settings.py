@@ -17,7 +17,7 @@ from satchel.config import BootConfig, ConfigError, read_encryption_key
 from satchel.tools.secretbox import key_id_of, new_key
 
 if TYPE_CHECKING:
-    from satchel.core.app import App
+    pass
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
 DB_HELP = "The database, when not the data.db of --dir: postgres://... (env SATCHEL_DB)."
@@ -26,17 +26,6 @@ ENCRYPTION_KEY_FILE_HELP = (
     "new-key), base64 of 32 bytes or 32 characters (env SATCHEL_ENCRYPTION_KEY_FILE, or the key itself in "
     "SATCHEL_ENCRYPTION_KEY; none: secrets are stored in clear)."
 )
-
-
-def no_key_warning(app: App) -> str:
-    """A note for the operator when secrets are kept in clear because no key is configured."""
-    if app.secrets.box is not None or not app.secrets.clear_seen:
-        return ""
-    return (
-        "Warning: the settings hold secrets (SMTP password, S3 secrets or OAuth2 client secrets) stored in clear "
-        "in the database: set SATCHEL_ENCRYPTION_KEY or --encryption-key-file to encrypt them "
-        "(generate a key with `satchel settings new-key`)."
-    )
 
 
 @click.group()
