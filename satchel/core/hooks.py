@@ -232,6 +232,8 @@ class Hooks:
         self.on_serve: Hook[ServeEvent] = Hook()
         self.on_terminate: Hook[ServeEvent] = Hook()
         self.on_settings_reload: Hook[SettingsReloadEvent] = Hook()
+        for name in self.names():  # probes report a hook by its attribute name
+            getattr(self, name).name = name
 
     def names(self) -> list[str]:
         return [k for k, v in vars(self).items() if isinstance(v, Hook)]

@@ -7,10 +7,12 @@ the chain (the action does not happen). Semantics follow PocketBase's `tools/hoo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from satchel.tools import probes
 from satchel.tools.ids import random_string
 
 _Next = Callable[[], Awaitable[None]]
@@ -49,8 +51,10 @@ class _Bound(Generic[E]):
 class Hook(Generic[E]):
     """Handlers run by ascending priority, ties in bind order, then the one-off (final) handlers."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "") -> None:
         self._handlers: list[_Bound[E]] = []
+        self.name = name
+        """What probes report it as (`Hooks` names its hooks after their attributes)."""
 
     def bind(self, handler: Callable[[E], Awaitable[None]], *, id: str | None = None, priority: int = 0) -> str:
         """Add `handler`; binding an existing id replaces that handler (keeping its bind order)."""
@@ -92,8 +96,36 @@ class Hook(Generic[E]):
         if not self._handlers and len(one_off) == 1:  # the common case: nothing bound, no chain to build
             await one_off[0](event)
             return
-        handlers = [b.fn for b in self._handlers] + list(one_off)
+        if probes.active:
+            await self._trigger_probed(event, one_off)
+            return
+        await self._run(event, [b.fn for b in self._handlers] + list(one_off))
 
+    async def _trigger_probed(self, event: E, one_off: tuple[Callable[[E], Awaitable[None]], ...]) -> None:
+        """`trigger` reporting a `hook.trigger` probe that tells handler errors from the action's."""
+        attrs: dict[str, object] = {"hook.name": self.name, "hook.handlers": len(self._handlers)}
+        failed: list[bool] = []
+
+        def watched(fn: Callable[[E], Awaitable[None]]) -> Callable[[E], Awaitable[None]]:
+            async def run(e: E) -> None:
+                try:
+                    await fn(e)
+                except BaseException:
+                    failed.append(True)
+                    raise
+
+            return run
+
+        start = time.perf_counter_ns()
+        try:
+            await self._run(event, [b.fn for b in self._handlers] + [watched(fn) for fn in one_off])
+        except BaseException as exc:
+            attrs["hook.failed_in"] = "action" if failed else "handler"
+            probes.emit("hook.trigger", start, time.perf_counter_ns(), attrs, exc)
+            raise
+        probes.emit("hook.trigger", start, time.perf_counter_ns(), attrs)
+
+    async def _run(self, event: E, handlers: list[Callable[[E], Awaitable[None]]]) -> None:
         def link(i: int) -> _Next | None:
             if i >= len(handlers):
                 return None

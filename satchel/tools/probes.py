@@ -13,6 +13,38 @@ so call sites guard with it before measuring anything:
 
 Attributes never carry secrets or bound parameter values (statement text with `?` placeholders is
 fine). A listener must not block or raise (an exception is logged and dropped).
+
+Probes emitted (name: where; attributes; error):
+
+- `db.query`: every statement the SQLite (`adapters/db/sqlite.py`, `_Conn.run`, including BEGIN,
+  COMMIT and savepoints) and PostgreSQL (`adapters/db/postgres.py`, `_PgExecutor._run` and `ddl`)
+  adapters run; `db.system` ("sqlite" | "postgresql"), `db.operation` (`sql_operation`: the leading
+  keyword, e.g. "SELECT", bounded), `db.statement` (SQL text, placeholders only); error: the
+  port's `DatabaseError`.
+- `rule.compile`: a filter, rule or sort expression parsed on a parse-cache miss
+  (`tools/filter/parser.py`); `filter.length` (characters); error: `FilterSyntaxError`.
+- `hook.trigger`: a hook chain run with at least one bound handler (`tools/hooks.py`; the unbound
+  fast path is not measured); `hook.name` (e.g. "on_record_create_request"), `hook.handlers` (bound
+  handlers); on error also `hook.failed_in`: "handler" (a bound handler raised) or "action" (the
+  innermost, real work raised and the error passed through the handlers).
+- `smtp.send`: one message sent over SMTP (`adapters/mail/smtp.py`); `server.address`,
+  `server.port`; error: `MailError`.
+- `s3.request`: one S3 API call (`adapters/blobs/s3.py`, botocore call events; retries included);
+  `s3.operation` (e.g. "PutObject"), `s3.bucket`, `http.status_code` (absent when no response came);
+  error: the driver's exception when no response came.
+- `oauth2.http`: one request to an OAuth2/OIDC provider (`core/auth/oauth2/http.py`);
+  `http.method`, `server.address` (host), `url.path` (no query: it may carry codes or tokens),
+  `http.status_code` (absent when no response came); error: `ProviderError`.
+- `ratelimit.reject`: a request refused with 429 (`apis/middleware/ratelimit.py`); instant
+  (start == end); `ratelimit.label` (the matched rule's label, e.g. "*:create", "/api/").
+- `realtime.clients`: a realtime client connected or disconnected in this process
+  (`core/realtime/broker.py`); instant; `realtime.clients` (clients now connected here),
+  `realtime.change` ("connect" | "disconnect").
+- `realtime.relay`: a record event or custom message received from another process or node
+  (`core/realtime/relay.py`); start is the sender's wall clock at broadcast (frame field `ts`,
+  nanoseconds since the epoch) translated to this process's `perf_counter_ns`, end the receipt, so
+  the duration is the broker lag (clamped at 0 for clock skew between nodes); `realtime.kind`
+  ("record" | "custom"), `realtime.source` (the sending node's id).
 """
 
 from __future__ import annotations
@@ -30,6 +62,25 @@ Listener = Callable[[str, int, int, dict[str, Any], BaseException | None], None]
 active = False
 """True once any listener is installed: call sites check it before taking a clock reading."""
 _listeners: list[Listener] = []
+
+
+_OPERATIONS = frozenset(
+    {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+    | {"CREATE", "DROP", "ALTER", "PRAGMA", "VACUUM", "ANALYZE", "REINDEX"}
+)
+
+
+def sql_operation(sql: str) -> str:
+    """The statement's leading keyword, or "OTHER": a bounded value metrics may use as a label."""
+    head = sql.lstrip()[:10].split(None, 1)
+    op = head[0].upper() if head else ""
+    return op if op in _OPERATIONS else "OTHER"
+
+
+def instant(name: str, attrs: dict[str, Any]) -> None:
+    """Report a point event (start == end), for counts such as a refused request."""
+    now = time.perf_counter_ns()
+    emit(name, now, now, attrs)
 
 
 def listen(listener: Listener) -> None:

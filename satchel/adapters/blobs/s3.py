@@ -29,6 +29,7 @@ from satchel.ports.blobs import (
     check_key,
     check_prefix,
 )
+from satchel.tools import probes
 
 if TYPE_CHECKING:
     from aiobotocore.session import ClientCreatorContext
@@ -74,6 +75,7 @@ class S3BlobStore:
                         client = await self._stack.enter_async_context(self._create())
                     except _DRIVER_ERRORS as exc:  # a malformed endpoint URL, unreadable models
                         raise BlobError(self._scrub(str(exc) or type(exc).__name__)) from exc
+                    _observe_calls(client, self.config.bucket)
                     self._client = client
         return client
 
@@ -295,6 +297,40 @@ class _Upload:
             await self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
         except (ClientError, *_DRIVER_ERRORS):
             pass
+
+
+_PROBE_START = "satchel_probe_start"
+_PROBE_OPERATION = "satchel_probe_operation"
+
+
+def _observe_calls(client: S3Client, bucket: str) -> None:
+    """Report every API call as an `s3.request` probe through botocore's call events.
+
+    One registration covers every operation (and the retries inside a call) without wrapping
+    each call site; with no probe listener the handlers cost a flag check per call.
+    """
+
+    def before(context: dict[str, Any], model: Any, **_: Any) -> None:
+        if probes.active:
+            context[_PROBE_START] = time.perf_counter_ns()
+            context[_PROBE_OPERATION] = model.name
+
+    def after(context: dict[str, Any], model: Any, http_response: Any, **_: Any) -> None:
+        start = context.pop(_PROBE_START, None)
+        if start is not None:
+            attrs = {"s3.operation": model.name, "s3.bucket": bucket, "http.status_code": http_response.status_code}
+            probes.emit("s3.request", start, time.perf_counter_ns(), attrs)
+
+    def failed(context: dict[str, Any], exception: BaseException, **_: Any) -> None:
+        start = context.pop(_PROBE_START, None)
+        if start is not None:
+            attrs = {"s3.operation": context.get(_PROBE_OPERATION, ""), "s3.bucket": bucket}
+            probes.emit("s3.request", start, time.perf_counter_ns(), attrs, exception)
+
+    events = client.meta.events
+    events.register("before-call.s3", before)
+    events.register("after-call.s3", after)
+    events.register("after-call-error.s3", failed)
 
 
 @functools.cache

@@ -30,6 +30,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
@@ -45,6 +46,7 @@ from satchel.ports.database import (
     run_detached,
     run_rollbacks,
 )
+from satchel.tools import probes
 from satchel.tools.sql import ir
 from satchel.tools.sql.postgres import ROWID, PostgresCompiler, kind_of_type
 from satchel.tools.sql.postgres_ddl import compile_ddl
@@ -133,6 +135,10 @@ def _row(record: asyncpg.Record) -> Row:
     return row
 
 
+def _query_attrs(sql: str) -> dict[str, Any]:
+    return {"db.system": "postgresql", "db.operation": probes.sql_operation(sql), "db.statement": sql}
+
+
 def _rowcount(status: str) -> int:
     tail = status.rsplit(" ", 1)[-1]
     return int(tail) if tail.isdigit() else 0
@@ -174,12 +180,19 @@ class _PgExecutor(Executor):
         self.statements += 1
         async with self._connection() as conn:
             sql, params = await self._db.compile(conn, st, cache=cache)
+            start = perf_counter_ns() if probes.active else 0
             try:
-                return await call(conn, sql, params)
+                result = await call(conn, sql, params)
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 if isinstance(exc, _TYPE_ERRORS):
                     self._db.forget_schema()
-                raise _translate(exc) from exc
+                error = _translate(exc)
+                if start:
+                    probes.emit("db.query", start, perf_counter_ns(), _query_attrs(sql), error)
+                raise error from exc
+            if start:
+                probes.emit("db.query", start, perf_counter_ns(), _query_attrs(sql))
+            return result
 
     async def fetch_all(self, st: ir.Select) -> list[Row]:
         records = await self._run(st, lambda c, sql, p: c.fetch(sql, *p))
@@ -208,23 +221,27 @@ class _PgExecutor(Executor):
         self.statements += 1
         sql = compile_ddl(d)
         async with self._connection() as conn:
-            try:
-                if self._in_tx:
-                    self.ran_ddl = True
-                    # a savepoint: a failure undoes this statement only, as in SQLite
-                    await conn.execute("SAVEPOINT satchel_ddl")
-                    try:
-                        await conn.execute(sql)
-                    except BaseException:
-                        await conn.execute("ROLLBACK TO SAVEPOINT satchel_ddl; RELEASE SAVEPOINT satchel_ddl")
-                        raise
-                    await conn.execute("RELEASE SAVEPOINT satchel_ddl")
-                else:
+            with probes.probe("db.query", _query_attrs(sql) if probes.active else None):
+                await self._ddl(conn, sql)
+
+    async def _ddl(self, conn: Conn, sql: str) -> None:
+        try:
+            if self._in_tx:
+                self.ran_ddl = True
+                # a savepoint: a failure undoes this statement only, as in SQLite
+                await conn.execute("SAVEPOINT satchel_ddl")
+                try:
                     await conn.execute(sql)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-                raise _translate(exc) from exc
-            finally:
-                self._db.forget_schema()
+                except BaseException:
+                    await conn.execute("ROLLBACK TO SAVEPOINT satchel_ddl; RELEASE SAVEPOINT satchel_ddl")
+                    raise
+                await conn.execute("RELEASE SAVEPOINT satchel_ddl")
+            else:
+                await conn.execute(sql)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise _translate(exc) from exc
+        finally:
+            self._db.forget_schema()
 
     def on_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         if self._in_tx:

@@ -35,6 +35,7 @@ from satchel.ports.database import (
     run_detached,
     run_rollbacks,
 )
+from satchel.tools import probes
 from satchel.tools.sql import ir
 from satchel.tools.sql.sqlite import Prepared, compile_ddl, compile_statement, prepare, quote_ident
 
@@ -109,6 +110,8 @@ class _Conn:
         return 1 if self._deadline and time.monotonic() > self._deadline else 0
 
     def run(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        if probes.active:
+            return self._run_probed(sql, params)
         self._deadline = time.monotonic() + self.query_timeout if self.query_timeout else 0.0
         try:
             return self.raw.execute(sql, params)
@@ -116,6 +119,22 @@ class _Conn:
             raise _translate(exc) from exc
         finally:
             self._deadline = 0.0
+
+    def _run_probed(self, sql: str, params: list[Any] | tuple[Any, ...]) -> sqlite3.Cursor:
+        """`run` reporting a `db.query` probe (kept apart so the unobserved path stays as it was)."""
+        attrs = {"db.system": "sqlite", "db.operation": probes.sql_operation(sql), "db.statement": sql}
+        self._deadline = time.monotonic() + self.query_timeout if self.query_timeout else 0.0
+        start = time.perf_counter_ns()
+        try:
+            cursor = self.raw.execute(sql, params)
+        except sqlite3.Error as exc:
+            error = _translate(exc)
+            probes.emit("db.query", start, time.perf_counter_ns(), attrs, error)
+            raise error from exc
+        finally:
+            self._deadline = 0.0
+        probes.emit("db.query", start, time.perf_counter_ns(), attrs)
+        return cursor
 
 
 class _SqliteExecutor(Executor):

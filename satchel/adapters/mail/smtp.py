@@ -20,6 +20,7 @@ import aiosmtplib
 
 from satchel.adapters.mail.mime import build_message
 from satchel.ports.mailer import Mailer, MailError, MailMessage
+from satchel.tools import probes
 
 TIMEOUT_S = 30.0
 AUTH_PLAIN = "PLAIN"
@@ -72,16 +73,17 @@ class SmtpMailer:
             local_hostname=c.local_name or None,
             tls_context=self._tls_context,
         )
-        try:
-            async with client:
-                if c.username or c.password:
-                    await self._login(client, c)
-                await client.send_message(mime)
-        except MailError:
-            raise
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            # aiosmtplib's messages carry the server's reply, never our password
-            raise MailError(f"SMTP delivery to {c.host}:{c.port} failed: {type(exc).__name__}: {exc}") from exc
+        with probes.probe("smtp.send", {"server.address": c.host, "server.port": c.port}):
+            try:
+                async with client:
+                    if c.username or c.password:
+                        await self._login(client, c)
+                    await client.send_message(mime)
+            except MailError:
+                raise
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                # aiosmtplib's messages carry the server's reply, never our password
+                raise MailError(f"SMTP delivery to {c.host}:{c.port} failed: {type(exc).__name__}: {exc}") from exc
 
     @staticmethod
     async def _login(client: aiosmtplib.SMTP, c: SmtpConfig) -> None:

@@ -26,6 +26,7 @@ from satchel.core.app import App
 from satchel.core.ratelimit import Rule, RuleSet, Verdict, collection_labels, consume, counter_key, path_labels, ruleset
 from satchel.core.ratelimit.limiter import cache_unavailable
 from satchel.ports.cache import CacheError
+from satchel.tools import probes
 
 TOO_MANY = orjson.dumps({"data": {}, "message": "Too Many Requests.", "status": 429})
 
@@ -85,10 +86,13 @@ class RateLimitMiddleware:
             return None
         rule, counted = target
         try:
-            return await consume(self.app.cache, counter_key(counted, rule, ip), rule)
+            verdict = await consume(self.app.cache, counter_key(counted, rule, ip), rule)
         except CacheError as exc:
             cache_unavailable(exc)
             return None
+        if not verdict.allowed and probes.active:
+            probes.instant("ratelimit.reject", {"ratelimit.label": rule.label})
+        return verdict
 
     def _target(self, scope: Scope, rules: RuleSet, authenticated: bool) -> tuple[Rule, str] | None:
         """The rule for this request and what its counter is kept for."""

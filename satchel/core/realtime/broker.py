@@ -25,6 +25,7 @@ from satchel.core.hooks import CollectionEvent
 from satchel.core.realtime.subscriptions import Client, Message, message, record_targets, topic_target
 from satchel.core.realtime.visibility import EventView, subscriber_request
 from satchel.core.records.model import Record
+from satchel.tools import probes
 from satchel.tools.ids import random_string
 
 if TYPE_CHECKING:
@@ -179,6 +180,8 @@ class RealtimeBroker:
         if not self.clients and self.transport.shared:
             self._waking = asyncio.ensure_future(self.transport.wake())
         self.clients[client.id] = client
+        if probes.active:
+            probes.instant("realtime.clients", {"realtime.clients": len(self.clients), "realtime.change": "connect"})
         return client
 
     async def join(self, ip: str = "") -> Client:
@@ -206,6 +209,8 @@ class RealtimeBroker:
             return
         self._unindex(client)
         client.discard()
+        if probes.active:
+            probes.instant("realtime.clients", {"realtime.clients": len(self.clients), "realtime.change": "disconnect"})
 
     def subscribe(self, client: Client, topics: list[str], auth: Record | None) -> None:
         """Bind `auth` to the client and replace its subscriptions (PocketBase's POST semantics)."""

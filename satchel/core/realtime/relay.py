@@ -25,7 +25,9 @@ comes back on the same ordered connection the earlier `i` frames took. A peer no
 connected since, counts as busy; with a pub/sub broker (peers unknown) every change is broadcast.
 
 Frame: a JSON header, a newline, then the body bytes (record values, a custom message's JSON,
-request arguments) left as they are so nothing is encoded twice.
+request arguments) left as they are so nothing is encoded twice. Record and custom-message frames
+carry the sender's wall clock (`ts`, ns since the epoch): the receiver reports the broker lag as a
+`realtime.relay` probe (nodes' clocks are assumed NTP-synchronised; skew shows as lag or as 0).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +45,7 @@ import orjson
 from satchel.core.realtime.broker import CustomMessage, RealtimeEvent, RecordChange
 from satchel.core.records.model import Record
 from satchel.ports.broker import Broker, BrokerError
+from satchel.tools import probes
 
 if TYPE_CHECKING:
     from satchel.core.app import App
@@ -104,7 +108,7 @@ class BrokerTransport:
             self._enqueue(event)
         if self._open and not self._peers_idle():
             try:
-                await self.broker.broadcast(encode_event(event))
+                await self.broker.broadcast(encode_event(event, self.node))
             except BrokerError as exc:
                 if not self._failing:  # one line per outage, not one per change
                     log.warning("realtime events are not reaching the other nodes: %s", exc)
@@ -228,6 +232,8 @@ class BrokerTransport:
             header = orjson.loads(head)
             kind = header["k"]
             if kind in ("r", "m"):
+                if probes.active and "ts" in header:
+                    _observe_lag(kind, header)
                 if self.app.realtime.clients:  # no local client: nothing to deliver, no auth to refresh
                     self._enqueue((kind, header, body))
             elif kind == "s":
@@ -263,12 +269,20 @@ class BrokerTransport:
         return RecordChange(str(header["a"]), Record(collection, data, dict(data)))
 
 
-def encode_event(event: RealtimeEvent) -> bytes:
+def encode_event(event: RealtimeEvent, node: str = "") -> bytes:
     if isinstance(event, CustomMessage):
-        return _frame({"k": "m", "t": event.topic}, event.data)
+        return _frame({"k": "m", "t": event.topic, "n": node, "ts": time.time_ns()}, event.data)
     record = event.record
     body = orjson.dumps(record.data, option=orjson.OPT_NON_STR_KEYS)
-    return _frame({"k": "r", "a": event.action, "c": record.collection_id}, body)
+    return _frame({"k": "r", "a": event.action, "c": record.collection_id, "n": node, "ts": time.time_ns()}, body)
+
+
+def _observe_lag(kind: str, header: dict[str, Any]) -> None:
+    """Report the time since the sender broadcast this frame, on this process's probe clock."""
+    now = time.perf_counter_ns()
+    lag = max(0, time.time_ns() - int(header["ts"]))
+    attrs = {"realtime.kind": "record" if kind == "r" else "custom", "realtime.source": str(header.get("n", ""))}
+    probes.emit("realtime.relay", now - lag, now, attrs)
 
 
 def _frame(header: dict[str, Any], body: bytes) -> bytes:

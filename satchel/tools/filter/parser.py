@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from satchel.tools import probes
 from satchel.tools.filter import ast
 from satchel.tools.filter.errors import FilterSyntaxError
 from satchel.tools.filter.lexer import MAX_DEPTH, Token, tokenize
@@ -57,7 +58,8 @@ def parse(
 @lru_cache(maxsize=1024)
 def _parse_cached(text: str, max_expressions: int, max_depth: int) -> ast.Node:
     # The AST is frozen, so handing the same tree to every caller is safe.
-    return _Parser(tokenize(text, max_depth=max_depth), max_expressions).run()
+    with probes.probe("rule.compile", {"filter.length": len(text)}):
+        return _Parser(tokenize(text, max_depth=max_depth), max_expressions).run()
 
 
 class _Parser:

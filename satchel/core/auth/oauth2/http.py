@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import orjson
+
+from satchel.tools import probes
 
 TIMEOUT_S = 30.0
 """PocketBase bounds the whole exchange at 30 seconds."""
@@ -54,6 +57,14 @@ class ProviderHTTP:
         return await self._json("POST", url, data=dict(form), headers=headers)
 
     async def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+        if not probes.active:
+            return await self._exchange(method, url, **kwargs)
+        parts = urlsplit(url)
+        attrs: dict[str, Any] = {"http.method": method, "server.address": parts.hostname or "", "url.path": parts.path}
+        with probes.probe("oauth2.http", attrs):
+            return await self._exchange(method, url, attrs=attrs, **kwargs)
+
+    async def _exchange(self, method: str, url: str, attrs: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         headers = {"Accept": "application/json", **(kwargs.pop("headers", None) or {})}
         try:
             async with self.client() as client:
@@ -61,6 +72,8 @@ class ProviderHTTP:
                 body = response.content[: MAX_BODY + 1]
         except (httpx2.HTTPError, ValueError) as exc:
             raise ProviderError(f"{method} {url} failed: {type(exc).__name__}") from exc
+        if attrs is not None:
+            attrs["http.status_code"] = response.status_code
         if response.status_code >= 400:
             raise ProviderError(f"{method} {url} answered {response.status_code}", response.status_code)
         if len(body) > MAX_BODY:
