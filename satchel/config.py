@@ -116,6 +116,12 @@ class BootConfig:
     """Seals the secrets of the runtime settings at rest (env SATCHEL_ENCRYPTION_KEY); empty: in clear."""
     encryption_key_file: str = ""
     """A file holding that key instead (--encryption-key-file, env SATCHEL_ENCRYPTION_KEY_FILE)."""
+    metrics: bool = False
+    """Serve Prometheus metrics at /metrics (env SATCHEL_METRICS; docs/metrics.md)."""
+    metrics_token: str = field(default="", repr=False)
+    """Bearer token a scrape of /metrics must send (env SATCHEL_METRICS_TOKEN)."""
+    metrics_allow: str = ""
+    """Addresses or networks allowed to scrape, comma-separated (env SATCHEL_METRICS_ALLOW)."""
 
     @property
     def migrations_folder(self) -> Path:

@@ -125,6 +125,7 @@ def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:
     watcher = None
     if cfg.dev:  # granian's own HUP handling restarts the workers, one at a time
         watcher = HookWatcher(hooks_loader.hooks_folder(cfg), server.signal_handler_reload, _report).start()
+    metrics_dir = _metrics_directory() if cfg.metrics else None
     try:
         if loader is None:
             server.serve()
@@ -133,6 +134,19 @@ def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:
     finally:
         if watcher is not None:
             watcher.stop()
+        if metrics_dir is not None:
+            from satchel.plugins.metrics.directory import remove_directory
+
+            remove_directory(metrics_dir)
+
+
+def _metrics_directory() -> Path | None:
+    """Prepare the workers' shared metrics directory before they start (None: not ours to remove)."""
+    from satchel.plugins.metrics.directory import ENV, prepare_directory
+
+    path, owned = prepare_directory(os.environ.get(ENV))
+    os.environ[ENV] = str(path)
+    return path if owned else None
 
 
 def _report(message: str) -> None:

@@ -239,6 +239,10 @@ def build_asgi(
         from satchel.plugins import automigrate
 
         automigrate.register(app, {"dir": config.migrations_folder})
+    if config.metrics:
+        from satchel.plugins import metrics
+
+        metrics.register(app, config)
 
     async def startup() -> None:
         await app.bootstrap()

@@ -94,6 +94,13 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     help=ENCRYPTION_KEY_FILE_HELP,
 )
+@click.option(
+    "--metrics",
+    is_flag=True,
+    default=None,
+    help="Serve Prometheus metrics at /metrics, for loopback clients unless SATCHEL_METRICS_TOKEN or "
+    "SATCHEL_METRICS_ALLOW says otherwise (env SATCHEL_METRICS; see docs/metrics.md).",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -105,6 +112,7 @@ def serve(
     migrations_dir: str | None,
     hooks_dir: str | None,
     encryption_key_file: str | None,
+    metrics: bool | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -119,8 +127,13 @@ def serve(
             migrations_dir=migrations_dir,
             hooks_dir=hooks_dir,
             encryption_key_file=encryption_key_file,
+            metrics=metrics,
         )
         parse_http(cfg.http)
+        if cfg.metrics:
+            from satchel.plugins.metrics.access import parse_allow_list
+
+            parse_allow_list(cfg.metrics_allow)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     cfg.dir = cfg.dir.resolve()

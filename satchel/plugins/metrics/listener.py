@@ -1,0 +1,93 @@
+"""Turns timing probes (`satchel.tools.probes`) into metric observations.
+
+Label children are looked up once per label combination and kept: `labels()` costs more than the
+observation itself, and a probe such as `db.query` fires several times per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from satchel.plugins.metrics.instruments import Instruments
+
+_NS = 1e-9
+_S3_EXPECTED = frozenset({404, 416})
+"""Statuses the blob store asks for and handles (a missing key, a range past the end)."""
+_Observe = Callable[[dict[str, Any], float, BaseException | None], None]
+
+
+class ProbeListener:
+    """A `probes.Listener`: dispatches by probe name to one small method each."""
+
+    def __init__(self, instruments: Instruments) -> None:
+        self.m = instruments
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._by_name: dict[str, _Observe] = {
+            "db.query": self._db_query,
+            "rule.compile": self._rule_compile,
+            "hook.trigger": self._hook,
+            "smtp.send": self._smtp,
+            "s3.request": self._s3,
+            "oauth2.http": self._oauth2,
+            "ratelimit.reject": self._ratelimit,
+            "realtime.clients": self._realtime_clients,
+            "realtime.relay": self._relay,
+        }
+
+    def __call__(
+        self, name: str, start_ns: int, end_ns: int, attrs: dict[str, Any], error: BaseException | None
+    ) -> None:
+        observe = self._by_name.get(name)
+        if observe is not None:
+            observe(attrs, (end_ns - start_ns) * _NS, error)
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        key = (id(metric), *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
+    def _db_query(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        system, operation = str(attrs.get("db.system", "")), str(attrs.get("db.operation", "OTHER"))
+        self._child(self.m.db_duration, system, operation).observe(seconds)
+        if error is not None:
+            self._child(self.m.db_errors, system, operation).inc()
+
+    def _rule_compile(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        self.m.rule_compile.observe(seconds)
+        if error is not None:
+            self.m.rule_compile_errors.inc()
+
+    def _hook(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        hook = str(attrs.get("hook.name", "")) or "unnamed"
+        self._child(self.m.hook_duration, hook).observe(seconds)
+        if error is not None:
+            self._child(self.m.hook_errors, hook, str(attrs.get("hook.failed_in", "handler"))).inc()
+
+    def _outbound(self, service: str, operation: str, seconds: float, failed: bool) -> None:
+        self._child(self.m.outbound_duration, service, operation).observe(seconds)
+        if failed:
+            self._child(self.m.outbound_errors, service, operation).inc()
+
+    def _smtp(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        self._outbound("smtp", "send", seconds, error is not None)
+
+    def _s3(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        # an error status is raised by the driver only after the probe: judge it by the status
+        status = attrs.get("http.status_code")
+        failed = error is not None or (isinstance(status, int) and status >= 400 and status not in _S3_EXPECTED)
+        self._outbound("s3", str(attrs.get("s3.operation", "")), seconds, failed)
+
+    def _oauth2(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        self._outbound("oauth2", str(attrs.get("server.address", "")), seconds, error is not None)
+
+    def _ratelimit(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        self._child(self.m.ratelimit_rejections, str(attrs.get("ratelimit.label", ""))).inc()
+
+    def _realtime_clients(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        self.m.realtime_connections.set(int(attrs.get("realtime.clients", 0)))
+
+    def _relay(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        self._child(self.m.broker_lag, str(attrs.get("realtime.kind", ""))).observe(seconds)

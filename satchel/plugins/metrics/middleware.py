@@ -1,0 +1,59 @@
+"""Counts and times every HTTP request by method, route template and status.
+
+The route is the template Starlette matched (`/api/collections/{collection}/records/{id}`), read
+from the scope after the router ran: never the raw path, so a scan of random URLs cannot grow the
+number of series. Unmatched requests share one `route="unmatched"`; methods outside the standard
+set are counted as `OTHER`. Long-lived responses (SSE streams) are timed until they end.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from satchel.plugins.metrics.instruments import Instruments
+
+UNMATCHED = "unmatched"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class MetricsMiddleware:
+    def __init__(self, asgi: ASGIApp, instruments: Instruments) -> None:
+        self.asgi = asgi
+        self.m = instruments
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.asgi(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # an exception before any response is what the server error handler answers
+
+        async def sender(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.asgi(scope, receive, sender)
+        finally:
+            self._observe(scope, status, time.perf_counter() - start)
+
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        path = getattr(route, "path", None)
+        method = scope["method"]
+        key = (method if method in _METHODS else "OTHER", path if isinstance(path, str) else UNMATCHED, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (key[0], key[1], str(status))
+            children = self._children[key] = (
+                self.m.http_requests.labels(*labels),
+                self.m.http_duration.labels(*labels),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
