@@ -13,7 +13,7 @@ import pytest
 from satchel.adapters.broker.memory import MemoryBroker, MemoryBus
 from satchel.core.app import App
 from satchel.ports.database import DatabaseError
-from satchel.testing import client_for, superuser_token
+from satchel.testing import superuser_token
 from satchel.tools.sql import ir
 from satchel.wiring import build_app
 from tests.apis.helpers import POSTS, create_collection

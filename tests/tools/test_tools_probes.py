@@ -28,7 +28,11 @@ def test_probes_are_inactive_without_listeners_and_a_broken_listener_is_containe
             probes.unlisten(broken)
     assert probes.active is False
     [fired] = rec.fired
-    assert (fired.name, fired.attrs, fired.start_ns == fired.end_ns) == ("ratelimit.reject", {"ratelimit.label": "x"}, True)
+    assert (fired.name, fired.attrs, fired.start_ns == fired.end_ns) == (
+        "ratelimit.reject",
+        {"ratelimit.label": "x"},
+        True,
+    )
 
 
 @pytest.mark.parametrize(
