@@ -72,6 +72,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "not flushed one by one, as with SQLite's synchronous=NORMAL that Satchel and PocketBase use",
     )
     p.add_argument(
+        "--metrics",
+        action="store_true",
+        help="serve Satchel with --metrics (Prometheus metrics on), to measure their cost against a run without",
+    )
+    p.add_argument(
         "--summary",
         action="store_true",
         help="only rewrite summary.md from the latest*.json already in --out (runs nothing)",
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         db = args.db or ("postgres" if args.nodes > 1 else "sqlite")
         settings = tuple(parse_setting(text) for text in args.pg_set)
-        deployment = Deployment(db=db, nodes=args.nodes, pg_set=settings)
+        extra = ("--metrics",) if args.metrics else ()
+        deployment = Deployment(db=db, nodes=args.nodes, pg_set=settings, satchel_args=extra)
     except ValueError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2

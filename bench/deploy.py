@@ -28,6 +28,7 @@ class Deployment:
     nodes: int = 1
     pg_admin_url: str | None = None  # None: BENCH_PG_URL or the local server (bench.pg)
     pg_set: tuple[tuple[str, str], ...] = ()  # settings of the fresh database (--pg-set KEY=VALUE)
+    satchel_args: tuple[str, ...] = ()  # extra `satchel serve` options (--metrics: the overhead of a feature)
 
     def __post_init__(self) -> None:
         if self.db not in DBS:
@@ -118,7 +119,7 @@ class Started:
 def start_satchel(deployment: Deployment, base_dir: Path, workers: int, started: Started | None = None) -> Target:
     """A fresh Satchel deployed as asked; stopping it also drops its database and ends its helpers."""
     if deployment.db == "sqlite":
-        return start_server("satchel", base_dir, workers)
+        return start_server("satchel", base_dir, workers, args=deployment.satchel_args)
     database = pg.create_database(deployment.pg_admin_url, deployment.pg_set)
     if started is not None:
         started.database = database.name
@@ -126,7 +127,7 @@ def start_satchel(deployment: Deployment, base_dir: Path, workers: int, started:
     try:
         if deployment.nodes == 1:
             env = {"SATCHEL_DB": database.url}
-            server = start_server("satchel", base_dir, workers, env=env)
+            server = start_server("satchel", base_dir, workers, args=deployment.satchel_args, env=env)
             server.aux_pids["postgres"] = database.backends()
             server.on_stop.append(database.drop)
             return server
@@ -145,7 +146,7 @@ def _start_cluster(deployment: Deployment, base_dir: Path, workers: int, databas
         nats = start_nats(base_dir / "nats")
         helpers.append(nats)
         env = {"SATCHEL_DB": database.url}
-        args = ["--cache-url", redis.url, "--broker-url", nats.url]
+        args = ["--cache-url", redis.url, "--broker-url", nats.url, *deployment.satchel_args]
         for i in range(deployment.nodes):
             # each node has its own directory, as on separate machines; only the first creates the superuser
             nodes.append(start_server("satchel", base_dir / f"node{i + 1}", workers, args=args, env=env, upsert=i == 0))
