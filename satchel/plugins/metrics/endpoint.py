@@ -32,7 +32,8 @@ def metrics_route(access: Access, registry: Callable[[], CollectorRegistry]) -> 
             response = error_response(401, UNAUTHORIZED)
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        body = await asyncio.to_thread(lambda: generate_latest(registry()))
+        source = registry()  # on the loop: it flushes this process's pending observations
+        body = await asyncio.to_thread(generate_latest, source)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return Route(PATH, metrics, methods=["GET"], name="metrics")

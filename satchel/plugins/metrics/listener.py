@@ -1,14 +1,11 @@
-"""Turns timing probes (`satchel.tools.probes`) into metric observations.
-
-Label children are looked up once per label combination and kept: `labels()` costs more than the
-observation itself, and a probe such as `db.query` fires several times per request.
-"""
+"""Turns timing probes (`satchel.tools.probes`) into metric observations (batched: see `batch`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from satchel.plugins.metrics.batch import Cells
 from satchel.plugins.metrics.instruments import Instruments
 
 _NS = 1e-9
@@ -20,9 +17,9 @@ _Observe = Callable[[dict[str, Any], float, BaseException | None], None]
 class ProbeListener:
     """A `probes.Listener`: dispatches by probe name to one small method each."""
 
-    def __init__(self, instruments: Instruments) -> None:
+    def __init__(self, instruments: Instruments, cells: Cells) -> None:
         self.m = instruments
-        self._children: dict[tuple[Any, ...], Any] = {}
+        self.cells = cells
         self._by_name: dict[str, _Observe] = {
             "db.query": self._db_query,
             "rule.compile": self._rule_compile,
@@ -42,34 +39,27 @@ class ProbeListener:
         if observe is not None:
             observe(attrs, (end_ns - start_ns) * _NS, error)
 
-    def _child(self, metric: Any, *values: str) -> Any:
-        key = (id(metric), *values)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*values)
-        return child
-
     def _db_query(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
         system, operation = str(attrs.get("db.system", "")), str(attrs.get("db.operation", "OTHER"))
-        self._child(self.m.db_duration, system, operation).observe(seconds)
+        self.cells.histogram(self.m.db_duration, system, operation).observe(seconds)
         if error is not None:
-            self._child(self.m.db_errors, system, operation).inc()
+            self.cells.counter(self.m.db_errors, system, operation).inc()
 
     def _rule_compile(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
-        self.m.rule_compile.observe(seconds)
+        self.cells.histogram(self.m.rule_compile).observe(seconds)
         if error is not None:
-            self.m.rule_compile_errors.inc()
+            self.cells.counter(self.m.rule_compile_errors).inc()
 
     def _hook(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
         hook = str(attrs.get("hook.name", "")) or "unnamed"
-        self._child(self.m.hook_duration, hook).observe(seconds)
+        self.cells.histogram(self.m.hook_duration, hook).observe(seconds)
         if error is not None:
-            self._child(self.m.hook_errors, hook, str(attrs.get("hook.failed_in", "handler"))).inc()
+            self.cells.counter(self.m.hook_errors, hook, str(attrs.get("hook.failed_in", "handler"))).inc()
 
     def _outbound(self, service: str, operation: str, seconds: float, failed: bool) -> None:
-        self._child(self.m.outbound_duration, service, operation).observe(seconds)
+        self.cells.histogram(self.m.outbound_duration, service, operation).observe(seconds)
         if failed:
-            self._child(self.m.outbound_errors, service, operation).inc()
+            self.cells.counter(self.m.outbound_errors, service, operation).inc()
 
     def _smtp(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
         self._outbound("smtp", "send", seconds, error is not None)
@@ -84,10 +74,10 @@ class ProbeListener:
         self._outbound("oauth2", str(attrs.get("server.address", "")), seconds, error is not None)
 
     def _ratelimit(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
-        self._child(self.m.ratelimit_rejections, str(attrs.get("ratelimit.label", ""))).inc()
+        self.cells.counter(self.m.ratelimit_rejections, str(attrs.get("ratelimit.label", ""))).inc()
 
     def _realtime_clients(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
         self.m.realtime_connections.set(int(attrs.get("realtime.clients", 0)))
 
     def _relay(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
-        self._child(self.m.broker_lag, str(attrs.get("realtime.kind", ""))).observe(seconds)
+        self.cells.histogram(self.m.broker_lag, str(attrs.get("realtime.kind", ""))).observe(seconds)

@@ -9,10 +9,10 @@ set are counted as `OTHER`. Long-lived responses (SSE streams) are timed until t
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from satchel.plugins.metrics.batch import Cells, CounterCell, HistogramCell
 from satchel.plugins.metrics.instruments import Instruments
 
 UNMATCHED = "unmatched"
@@ -20,10 +20,11 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 
 class MetricsMiddleware:
-    def __init__(self, asgi: ASGIApp, instruments: Instruments) -> None:
+    def __init__(self, asgi: ASGIApp, instruments: Instruments, cells: Cells) -> None:
         self.asgi = asgi
         self.m = instruments
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self.cells = cells
+        self._children: dict[tuple[str, str, int], tuple[CounterCell, HistogramCell]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,8 +53,8 @@ class MetricsMiddleware:
         if children is None:
             labels = (key[0], key[1], str(status))
             children = self._children[key] = (
-                self.m.http_requests.labels(*labels),
-                self.m.http_duration.labels(*labels),
+                self.cells.counter(self.m.http_requests, *labels),
+                self.cells.histogram(self.m.http_duration, *labels),
             )
         children[0].inc()
         children[1].observe(seconds)
