@@ -20,7 +20,8 @@ Probes emitted (name: where; attributes; error):
   COMMIT and savepoints) and PostgreSQL (`adapters/db/postgres.py`, `_PgExecutor._run` and `ddl`)
   adapters run; `db.system` ("sqlite" | "postgresql"), `db.operation` (`sql_operation`: the leading
   keyword, e.g. "SELECT", bounded), `db.statement` (SQL text, placeholders only); error: the
-  port's `DatabaseError`.
+  port's `DatabaseError`. These attribute dicts are shared by every run of the same statement
+  (`statement_attrs`): read them, never modify them.
 - `rule.compile`: a filter, rule or sort expression parsed on a parse-cache miss
   (`tools/filter/parser.py`); `filter.length` (characters); error: `FilterSyntaxError`.
 - `hook.trigger`: a hook chain run with at least one bound handler (`tools/hooks.py`; the unbound
@@ -61,7 +62,8 @@ Listener = Callable[[str, int, int, dict[str, Any], BaseException | None], None]
 
 active = False
 """True once any listener is installed: call sites check it before taking a clock reading."""
-_listeners: list[Listener] = []
+_listeners: tuple[Listener, ...] = ()
+"""Replaced, never mutated: `emit` iterates it without copying, even if a listener unlistens."""
 
 
 _OPERATIONS = frozenset(
@@ -77,6 +79,25 @@ def sql_operation(sql: str) -> str:
     return op if op in _OPERATIONS else "OTHER"
 
 
+_STATEMENTS: dict[tuple[str, str], dict[str, Any]] = {}
+_STATEMENTS_MAX = 4096
+
+
+def statement_attrs(system: str, sql: str) -> dict[str, Any]:
+    """The `db.query` attributes of a statement, built once per statement text and then shared.
+
+    Statement texts come from a bounded set (values are parameters), so a cache makes the probe
+    of every statement two lookups. Listeners must treat these dicts as read-only.
+    """
+    key = (system, sql)
+    attrs = _STATEMENTS.get(key)
+    if attrs is None:
+        if len(_STATEMENTS) >= _STATEMENTS_MAX:
+            _STATEMENTS.clear()
+        attrs = _STATEMENTS[key] = {"db.system": system, "db.operation": sql_operation(sql), "db.statement": sql}
+    return attrs
+
+
 def instant(name: str, attrs: dict[str, Any]) -> None:
     """Report a point event (start == end), for counts such as a refused request."""
     now = time.perf_counter_ns()
@@ -84,20 +105,21 @@ def instant(name: str, attrs: dict[str, Any]) -> None:
 
 
 def listen(listener: Listener) -> None:
-    global active
-    _listeners.append(listener)
+    global active, _listeners
+    _listeners = (*_listeners, listener)
     active = True
 
 
 def unlisten(listener: Listener) -> None:
-    global active
+    global active, _listeners
     if listener in _listeners:
-        _listeners.remove(listener)
+        i = _listeners.index(listener)
+        _listeners = _listeners[:i] + _listeners[i + 1 :]
     active = bool(_listeners)
 
 
 def emit(name: str, start_ns: int, end_ns: int, attrs: dict[str, Any], error: BaseException | None = None) -> None:
-    for listener in tuple(_listeners):
+    for listener in _listeners:
         try:
             listener(name, start_ns, end_ns, attrs, error)
         except Exception:  # a broken listener must not break the request it observes

@@ -136,6 +136,11 @@ def _row(record: asyncpg.Record) -> Row:
 
 
 def _query_attrs(sql: str) -> dict[str, Any]:
+    return probes.statement_attrs("postgresql", sql)
+
+
+def _ddl_attrs(sql: str) -> dict[str, Any]:
+    """A fresh dict: DDL texts are one-off, not worth the statement cache."""
     return {"db.system": "postgresql", "db.operation": probes.sql_operation(sql), "db.statement": sql}
 
 
@@ -221,7 +226,7 @@ class _PgExecutor(Executor):
         self.statements += 1
         sql = compile_ddl(d)
         async with self._connection() as conn:
-            with probes.probe("db.query", _query_attrs(sql) if probes.active else None):
+            with probes.probe("db.query", _ddl_attrs(sql) if probes.active else None):
                 await self._ddl(conn, sql)
 
     async def _ddl(self, conn: Conn, sql: str) -> None:

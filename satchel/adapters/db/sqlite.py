@@ -122,7 +122,7 @@ class _Conn:
 
     def _run_probed(self, sql: str, params: list[Any] | tuple[Any, ...]) -> sqlite3.Cursor:
         """`run` reporting a `db.query` probe (kept apart so the unobserved path stays as it was)."""
-        attrs = {"db.system": "sqlite", "db.operation": probes.sql_operation(sql), "db.statement": sql}
+        attrs = probes.statement_attrs("sqlite", sql)
         self._deadline = time.monotonic() + self.query_timeout if self.query_timeout else 0.0
         start = time.perf_counter_ns()
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from satchel.plugins.metrics.batch import Cells
+from satchel.plugins.metrics.batch import Cells, HistogramCell
 from satchel.plugins.metrics.instruments import Instruments
 
 _NS = 1e-9
@@ -20,6 +20,8 @@ class ProbeListener:
     def __init__(self, instruments: Instruments, cells: Cells) -> None:
         self.m = instruments
         self.cells = cells
+        self._db: dict[tuple[Any, Any], HistogramCell] = {}
+        """`db.query` fires for every statement: its cells by (system, operation), one lookup."""
         self._by_name: dict[str, _Observe] = {
             "db.query": self._db_query,
             "rule.compile": self._rule_compile,
@@ -40,9 +42,13 @@ class ProbeListener:
             observe(attrs, (end_ns - start_ns) * _NS, error)
 
     def _db_query(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
-        system, operation = str(attrs.get("db.system", "")), str(attrs.get("db.operation", "OTHER"))
-        self.cells.histogram(self.m.db_duration, system, operation).observe(seconds)
+        system, operation = attrs.get("db.system", ""), attrs.get("db.operation", "OTHER")
+        cell = self._db.get((system, operation))
+        if cell is None:
+            cell = self._db[system, operation] = self.cells.histogram(self.m.db_duration, str(system), str(operation))
+        cell.observe(seconds)
         if error is not None:
+            system, operation = str(system), str(operation)
             self.cells.counter(self.m.db_errors, system, operation).inc()
 
     def _rule_compile(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
