@@ -268,6 +268,8 @@ def bind(c: Collection, data: Mapping[str, Any]) -> None:
     view_query = _scalar(data, "viewQuery", "str")
     if view_query is not None:
         c.view_query = view_query
+    if "search" in data:
+        c.search = copy.deepcopy(data["search"])  # checked by `collections.search.validate`
     auth = copy.deepcopy(c.auth) if c.auth else default_auth_options(c.name)
     _merge(auth, data, AUTH_SCHEMA)
     if c.type == "auth":

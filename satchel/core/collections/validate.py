@@ -22,6 +22,7 @@ from satchel.core.collections.indexes import (
     find_single_column_unique,
     parse,
 )
+from satchel.core.collections import search
 from satchel.core.collections.model import Collection
 from satchel.core.collections.schema_sync import ViewQueryError, derive_view_fields, keep_field_ids
 from satchel.core.errors import ErrorTree, FieldError, required
@@ -390,6 +391,7 @@ async def validate_collection(c: Collection, old: Collection | None, env: Env) -
         rule_problem = rule_problem or rule_error(env, c, c.rule(key)) or system_rule_error(c, old, key)
         checks.append((key, rule_problem))
     checks.append(("indexes", await _indexes_error(c, old, env)))
+    checks.append(("search", search.validate(c)))
     for key, problem in checks:
         if problem:
             errors[key] = problem

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from satchel.tools.sql import ir
 from satchel.tools.sql.postgres import ROWID_SQL
+from satchel.tools.sql.postgres_search import document
 from satchel.tools.sql.sqlite import SqlCompileError, quote_ident
 
 COLUMN_TYPES = {
@@ -84,4 +85,9 @@ def compile_ddl(d: ir.DDL) -> str:
             return f"CREATE VIEW {quote_ident(name)} AS {select_sql}"
         case ir.DropView(name):
             return f"DROP VIEW IF EXISTS {quote_ident(name)}"
+        case ir.CreateSearchIndex(name, table, columns):
+            expr = document([quote_ident(c) for c in columns])
+            return f"CREATE INDEX {quote_ident(name)} ON {quote_ident(table)} USING GIN (({expr}))"
+        case ir.DropSearchIndex(name):
+            return f"DROP INDEX IF EXISTS {quote_ident(name)}"
     raise SqlCompileError(f"cannot compile DDL {type(d).__name__}")
