@@ -90,8 +90,8 @@ async def test_search_filter_whole_index_and_per_field(
     # SQLite's tokenizer folds diacritics; PostgreSQL's `simple` configuration keeps them (documented)
     folded = ["Café culture"] if app.db.dialect == "sqlite" else []
     assert await _titles(client, "search('cafe') = true") == folded
-    assert await _titles(client, 'search(\'"hello again"\') = true') == ["Release notes"]  # phrase
-    assert await _titles(client, 'search(\'"again hello"\') = true') == []
+    assert await _titles(client, "search('\"hello again\"') = true") == ["Release notes"]  # phrase
+    assert await _titles(client, "search('\"again hello\"') = true") == []
     assert await _titles(client, "search('hello -gardening') = true") == ["Release notes"]
     assert await _titles(client, "search('paris or tomatoes') = true") == ["Café culture", "Gardening tips"]
     assert await _titles(client, "search('hello') = false") == ["Café culture", "Gardening tips"]
@@ -350,7 +350,12 @@ async def test_view_collections_refuse_search(client: httpx2.AsyncClient, su_hea
     await create_collection(client, su_headers, ARTICLES)
     r = await client.post(
         "/api/collections",
-        json={"name": "v", "type": "view", "viewQuery": "SELECT id, title FROM articles", "search": {"fields": ["title"]}},
+        json={
+            "name": "v",
+            "type": "view",
+            "viewQuery": "SELECT id, title FROM articles",
+            "search": {"fields": ["title"]},
+        },
         headers=su_headers,
     )
     assert r.status_code == 400
@@ -375,9 +380,7 @@ async def test_schema_changes_keep_the_index_right(
     r = await client.patch("/api/collections/articles", json={"fields": fields}, headers=su_headers)
     assert r.status_code == 200, r.text
     assert r.json()["search"] == {"fields": ["headline", "body"]}
-    r = await client.get(
-        "/api/collections/articles/records", params={"filter": "search(headline, 'hello') = true"}
-    )
+    r = await client.get("/api/collections/articles/records", params={"filter": "search(headline, 'hello') = true"})
     assert r.status_code == 200 and [i["headline"] for i in r.json()["items"]] == ["Hello world"]
 
     # rename the collection: still indexed, and writes still reach the index

@@ -15,6 +15,7 @@ from typing import Any
 
 from satchel.core.auth.oauth2 import config as oauth2_config
 from satchel.core.auth.oauth2 import registry as oauth2_registry
+from satchel.core.collections import search
 from satchel.core.collections.indexes import (
     IndexColumn,
     ParsedIndex,
@@ -22,7 +23,6 @@ from satchel.core.collections.indexes import (
     find_single_column_unique,
     parse,
 )
-from satchel.core.collections import search
 from satchel.core.collections.model import Collection
 from satchel.core.collections.schema_sync import ViewQueryError, derive_view_fields, keep_field_ids
 from satchel.core.errors import ErrorTree, FieldError, required

@@ -33,10 +33,10 @@ def condition(resolver: Resolver, node: ast.Comparison) -> ir.Expr:
 
     call, other = (node.left, node.right) if isinstance(node.left, ast.Call) else (node.right, node.left)
     assert isinstance(call, ast.Call)
-    if node.op not in ("=", "!=") or not isinstance(other, ast.Identifier) or other.name.lower() not in ("true", "false"):
+    boolean = isinstance(other, ast.Identifier) and other.name.lower() in ("true", "false")
+    if node.op not in ("=", "!=") or not boolean:
         raise FilterError("[search] must be compared with = or != to true or false")
-    if isinstance(other, ast.Call):
-        raise FilterError("[search] cannot be compared with another function")
+    assert isinstance(other, ast.Identifier)
     coll = resolver.collection
     indexed = search_fields(coll)
     if not indexed:

@@ -55,6 +55,13 @@ def _index_column(c: ir.IndexColumn) -> str:
     return name + (" DESC NULLS LAST" if c.desc else " NULLS FIRST")
 
 
+def _search_ddl(d: ir.CreateSearchIndex | ir.DropSearchIndex) -> str:
+    if isinstance(d, ir.DropSearchIndex):
+        return f"DROP INDEX IF EXISTS {quote_ident(d.name)}"
+    expr = document([quote_ident(c) for c in d.columns])
+    return f"CREATE INDEX {quote_ident(d.name)} ON {quote_ident(d.table)} USING GIN (({expr}))"
+
+
 def compile_ddl(d: ir.DDL) -> str:
     match d:
         case ir.CreateTable(name, columns):
@@ -85,9 +92,6 @@ def compile_ddl(d: ir.DDL) -> str:
             return f"CREATE VIEW {quote_ident(name)} AS {select_sql}"
         case ir.DropView(name):
             return f"DROP VIEW IF EXISTS {quote_ident(name)}"
-        case ir.CreateSearchIndex(name, table, columns):
-            expr = document([quote_ident(c) for c in columns])
-            return f"CREATE INDEX {quote_ident(name)} ON {quote_ident(table)} USING GIN (({expr}))"
-        case ir.DropSearchIndex(name):
-            return f"DROP INDEX IF EXISTS {quote_ident(name)}"
+        case ir.CreateSearchIndex() | ir.DropSearchIndex():
+            return _search_ddl(d)
     raise SqlCompileError(f"cannot compile DDL {type(d).__name__}")

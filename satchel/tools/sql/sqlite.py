@@ -175,7 +175,8 @@ class SqliteCompiler:
             return self.expr(form)
         table, index, text = form
         self.params.append(text)
-        return f"({quote_ident(table)}.rowid IN (SELECT rowid FROM {quote_ident(index)} WHERE {quote_ident(index)} MATCH ?))"
+        fts = quote_ident(index)
+        return f"({quote_ident(table)}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?))"
 
     # ------------------------------------------------------------------ sources
     def source(self, s: ir.Source) -> str:

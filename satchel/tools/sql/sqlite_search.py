@@ -46,7 +46,8 @@ def create_steps(d: ir.CreateSearchIndex, q: Quote) -> list[str]:
 
 
 def drop_steps(d: ir.DropSearchIndex, q: Quote) -> list[str]:
-    return [*(f"DROP TRIGGER IF EXISTS {q(d.name + s)}" for s in ("_ai", "_ad", "_au")), f"DROP TABLE IF EXISTS {q(d.name)}"]
+    triggers = [f"DROP TRIGGER IF EXISTS {q(d.name + s)}" for s in ("_ai", "_ad", "_au")]
+    return [*triggers, f"DROP TABLE IF EXISTS {q(d.name)}"]
 
 
 def search_expr(e: ir.TextSearch) -> ir.Expr | tuple[str, str, str]:
