@@ -435,3 +435,66 @@ async def test_failed_schema_change_keeps_the_old_index(
     )
     assert r.status_code == 400
     assert await _titles(client, "search(body, 'paris') = true") == ["Café culture"]
+
+
+# ----------------------------------------------------------------------- expand and batch
+async def test_search_rule_on_expanded_records(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+    await create_collection(client, su_headers, {**ARTICLES, "viewRule": "search('public') = true"})
+    article_ids = []
+    for title in ("public one", "private two"):
+        r = await client.post("/api/collections/articles/records", json={"title": title})
+        article_ids.append(r.json()["id"])
+    articles = await client.get("/api/collections/articles", headers=su_headers)
+    comments = {
+        "name": "comments",
+        "type": "base",
+        "listRule": "",
+        "viewRule": "",
+        "fields": [
+            {"name": "text", "type": "text"},
+            {"name": "article", "type": "relation", "collectionId": articles.json()["id"], "maxSelect": 1},
+        ],
+    }
+    await create_collection(client, su_headers, comments)
+    for i, article in enumerate(article_ids):
+        r = await client.post(
+            "/api/collections/comments/records", json={"text": f"c{i}", "article": article}, headers=su_headers
+        )
+        assert r.status_code == 200, r.text
+    r = await client.get("/api/collections/comments/records", params={"expand": "article", "sort": "text"})
+    assert r.status_code == 200, r.text
+    expanded = [item.get("expand", {}).get("article", {}).get("title") for item in r.json()["items"]]
+    assert expanded == ["public one", None]
+
+
+async def test_search_rules_in_a_batch_see_the_batch_writes(
+    client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
+    spec = {**ARTICLES, "name": "notes", "createRule": "search(title, 'draft') = false"}
+    spec["updateRule"] = "search('locked') = false"
+    await create_collection(client, su_headers, spec)
+    r = await client.patch("/api/settings", json={"batch": {"enabled": True}}, headers=su_headers)
+    assert r.status_code == 200
+    url = "/api/collections/notes/records"
+    upsert = {"method": "PUT", "url": url, "body": {"id": "abcdefghijklmno", "title": "second locked"}}
+    refused = {
+        "requests": [
+            {"method": "POST", "url": url, "body": {"title": "first"}},
+            upsert,
+            # the update rule reads the index, which already holds the upsert of this transaction
+            {"method": "PATCH", "url": f"{url}/abcdefghijklmno", "body": {"title": "third"}},
+        ]
+    }
+    r = await client.post("/api/batch", json=refused)
+    assert r.status_code == 400, r.text
+    assert r.json()["data"]["requests"]["2"]["response"]["status"] == 404
+    assert await _titles(client, "", coll="notes") == []  # nothing of the batch stayed
+    r = await client.post(
+        "/api/batch", json={"requests": [{"method": "POST", "url": url, "body": {"title": "a draft"}}]}
+    )
+    assert r.status_code == 400
+    assert r.json()["data"]["requests"]["0"]["response"]["status"] == 400
+    r = await client.post("/api/batch", json={"requests": refused["requests"][:2]})
+    assert r.status_code == 200, r.text
+    assert await _titles(client, "search('locked') = true", coll="notes") == ["second locked"]
+    assert await _titles(client, "search('first') = true", coll="notes") == ["first"]
