@@ -247,6 +247,10 @@ async def test_search_in_api_rules(client: httpx2.AsyncClient, su_headers: dict[
     )
     assert r.status_code == 200, r.text
     assert await _titles(client, "", coll="notes") == ["public draft", "public three", "public two"]
+    # rules that search keep the option from being removed under them
+    r = await client.patch("/api/collections/notes", json={"search": None}, headers=su_headers)
+    assert r.status_code == 400
+    assert set(r.json()["data"]) == {"listRule", "viewRule", "createRule", "updateRule"}
 
 
 async def test_search_with_request_value_in_rule(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
@@ -498,3 +502,45 @@ async def test_search_rules_in_a_batch_see_the_batch_writes(
     assert r.status_code == 200, r.text
     assert await _titles(client, "search('locked') = true", coll="notes") == ["second locked"]
     assert await _titles(client, "search('first') = true", coll="notes") == ["first"]
+
+
+@pytest.mark.sqlite_only("backups copy the SQLite file; on PostgreSQL they are pg_dump's job (not supported yet)")
+async def test_backup_restore_brings_back_option_and_index(
+    client: httpx2.AsyncClient, su_headers: dict[str, str], app: App
+) -> None:
+    await _seed(client, su_headers)
+    await app.backups.create("search.zip")
+    r = await client.post("/api/collections/articles/records", json={"title": "Later", "body": "zeppelin"})
+    assert r.status_code == 200
+    r = await client.patch("/api/collections/articles", json={"search": {"fields": ["body"]}}, headers=su_headers)
+    assert r.status_code == 200
+    r = await client.post("/api/backups/search.zip/restore", headers=su_headers)
+    assert r.status_code == 204, r.text
+    r = await client.get("/api/collections/articles", headers=su_headers)
+    assert r.json()["search"] == {"fields": ["title", "body"]}
+    assert await _titles(client, "search(title, 'hello') = true") == ["Hello world"]
+    assert await _titles(client, "search('zeppelin') = true") == []
+    r = await client.post("/api/collections/articles/records", json={"title": "After restore", "body": "kiwi"})
+    assert r.status_code == 200
+    assert await _titles(client, "search('kiwi') = true") == ["After restore"]
+
+
+async def test_hidden_indexed_field_is_searchable_by_superusers_only(
+    client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
+    spec = {
+        **ARTICLES,
+        "fields": [*ARTICLES["fields"], {"name": "notes", "type": "text", "hidden": True}],
+        "search": {"fields": ["title", "notes"]},
+    }
+    await create_collection(client, su_headers, spec)
+    r = await client.post(
+        "/api/collections/articles/records", json={"title": "Visible", "notes": "confidential"}, headers=su_headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["notes"] == "confidential"
+    r = await _status(client, "search('confidential') = true")
+    assert r.status_code == 400  # a hidden field is not filterable by clients, indexed or not
+    r = await _status(client, "search(title, 'visible') = true")
+    assert r.status_code == 200 and [i["title"] for i in r.json()["items"]] == ["Visible"]
+    assert await _titles(client, "search('confidential') = true", headers=su_headers) == ["Visible"]
