@@ -8,6 +8,7 @@ data sets identical and lets the load scripts address records without parsing an
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -133,13 +134,20 @@ def _collection(name: str, users_id: str, **rules: str | None) -> dict[str, Any]
 
 
 def collection_defs(users_id: str) -> list[dict[str, Any]]:
-    """One collection per concern, so a scenario that writes never changes what another one reads."""
+    """One collection per concern, so a scenario that writes never changes what another one reads.
+
+    `BENCH_SEARCH=1` gives `bench_writes` a full-text index over title and body (Satchel's `search`
+    option, which PocketBase ignores), to measure what the index costs a create.
+    """
     public = {"listRule": "", "viewRule": ""}
+    writes = _collection("bench_writes", users_id, createRule="")
+    if os.environ.get("BENCH_SEARCH") == "1":
+        writes["search"] = {"fields": ["title", "body"]}
     return [
         _collection("posts", users_id, **public),
         _collection("posts_big", users_id, **public),
         _collection("posts_owned", users_id, listRule=OWNED_RULE, viewRule=OWNED_RULE),
-        _collection("bench_writes", users_id, createRule=""),
+        writes,
         _collection("bench_guarded", users_id, createRule=GUARDED_RULE),
         _collection("bench_deletes", users_id, deleteRule="", viewRule=""),
     ]

@@ -35,13 +35,13 @@ from satchel.ports.database import (
     run_detached,
     run_rollbacks,
 )
-from satchel.tools import probes
+from satchel.tools import probes, textsearch
 from satchel.tools.sql import ir
-from satchel.tools.sql.sqlite import Prepared, compile_ddl, compile_statement, prepare, quote_ident
+from satchel.tools.sql.sqlite import Prepared, compile_statement, ddl_steps, prepare, quote_ident
+from satchel.tools.sql.sqlite_search import MATCH_FUNCTION
 
 _PREPARED: dict[ir.Select, Prepared] = {}
 """Compiled prepared statements by their (hashable, slot-only) tree; bounded by the schema's size."""
-"""Strong references to after-commit callbacks scheduled outside a transaction."""
 _log = logging.getLogger(__name__)
 _UNIQUE_RE = re.compile(r"UNIQUE constraint failed: (.+)$")
 BUSY_TIMEOUT_S = 10.0
@@ -85,6 +85,11 @@ def _translate(exc: sqlite3.Error) -> DatabaseError:
     return DatabaseError(msg)
 
 
+def _search_match(query: object, *values: object) -> int:
+    """Full-text search on values that are not in an index (see `satchel.tools.sql.sqlite_search`)."""
+    return 1 if isinstance(query, str) and textsearch.matches(query, values) else 0
+
+
 class _Conn:
     """One sqlite3 connection with a per-statement time budget."""
 
@@ -100,6 +105,7 @@ class _Conn:
                 self.raw.execute(p.format(busy_ms=busy_ms))
         except sqlite3.Error as exc:  # not a database, unreadable, or a directory
             raise _translate(exc) from exc
+        self.raw.create_function(MATCH_FUNCTION, -1, _search_match, deterministic=True)
         if readonly:
             self.raw.execute("PRAGMA query_only = ON")
         self._deadline = 0.0
@@ -180,7 +186,8 @@ class _SqliteExecutor(Executor):
 
     async def ddl(self, d: ir.DDL) -> None:
         self.statements += 1
-        self._conn.run(compile_ddl(d))
+        for sql in ddl_steps(d):
+            self._conn.run(sql)
 
     def on_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         if self._in_tx:

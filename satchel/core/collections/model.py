@@ -118,6 +118,8 @@ class Collection:
     view_query: str = ""
     auth: dict[str, Any] = field(default_factory=dict)
     """Auth-only options (authRule, manageRule, passwordAuth, tokens, templates...) by wire key."""
+    search: Any = None
+    """Full-text search option (`{"fields": [...]}`, see `collections.search`); None when off."""
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -194,6 +196,8 @@ class Collection:
                 oauth2["providers"] = [_public_provider(p) for p in oauth2["providers"]]
         elif self.type == "view":
             out["viewQuery"] = self.view_query
+        if self.search is not None:
+            out["search"] = copy.deepcopy(self.search)
         return out
 
     def clone(self) -> Collection:

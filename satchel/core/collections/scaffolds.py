@@ -265,13 +265,19 @@ def bind(c: Collection, data: Mapping[str, Any]) -> None:
         c.fields = bind_fields(data["fields"])
     if "indexes" in data:
         c.indexes = list(_read(data["indexes"], "strlist"))
-    view_query = _scalar(data, "viewQuery", "str")
-    if view_query is not None:
-        c.view_query = view_query
+    _bind_options(c, data)
     auth = copy.deepcopy(c.auth) if c.auth else default_auth_options(c.name)
     _merge(auth, data, AUTH_SCHEMA)
     if c.type == "auth":
         c.auth = auth
+
+
+def _bind_options(c: Collection, data: Mapping[str, Any]) -> None:
+    view_query = _scalar(data, "viewQuery", "str")
+    if view_query is not None:
+        c.view_query = view_query
+    if "search" in data:
+        c.search = copy.deepcopy(data["search"])  # checked by `collections.search.validate`
 
 
 def prepare_for_save(c: Collection) -> None:

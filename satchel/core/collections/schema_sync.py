@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from satchel.core.collections import search
 from satchel.core.collections.indexes import IndexError_, SplitError, parse, split_top_level, to_ddl
 from satchel.core.collections.model import Collection
 from satchel.core.collections.scaffolds import add_field
@@ -80,6 +81,7 @@ async def create_indexes(ex: Executor, c: Collection) -> None:
             errors[str(i)] = _index_failure(idx.name, sqlite_error_text(exc))
     if errors:
         raise IndexCreateError(errors)
+    await search.create_index(ex, c)
 
 
 def _index_failure(name: str, reason: str) -> FieldError:
@@ -89,6 +91,7 @@ def _index_failure(name: str, reason: str) -> FieldError:
 async def drop_indexes(ex: Executor, c: Collection) -> None:
     if c.is_view:
         return
+    await search.drop_index(ex, c)
     for sql in c.indexes:
         name = parse(sql).name
         if name:
@@ -104,6 +107,7 @@ async def create_table(ex: Executor, c: Collection) -> None:
 
 
 async def drop_table(ex: Executor, c: Collection) -> None:
+    await search.drop_index(ex, c)
     await ex.ddl(ir.DropView(c.name) if c.is_view else ir.DropTable(c.name))
 
 
@@ -140,6 +144,7 @@ def _changed(old: Collection, new: Collection) -> bool:
         old.name.lower() != new.name.lower()
         or [f.to_json() for f in old.fields] != [f.to_json() for f in new.fields]
         or old.indexes != new.indexes
+        or search.search_fields(old) != search.search_fields(new)
     )
 
 

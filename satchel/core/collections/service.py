@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from satchel.core.collections import store
+from satchel.core.collections import search, store
 from satchel.core.collections.indexes import parse
 from satchel.core.collections.model import Collection
 from satchel.core.collections.registry import CollectionRegistry
@@ -165,6 +165,7 @@ class CollectionsService:
 
     async def _save(self, c: Collection, old: Collection | None, message: str, auto_id: str = "") -> Collection:
         prepare_for_save(c)
+        search.normalize(c, old)
         if old is None:
             self._regenerate_id(c, auto_id)
         hook = self.app.hooks.on_collection_create if old is None else self.app.hooks.on_collection_update
@@ -348,6 +349,7 @@ class CollectionsService:
                         registry.remove(gone.id)
             for c, old in imported:
                 prepare_for_save(c)
+                search.normalize(c, old)
                 try:
                     async with self.app.db.transaction() as sp:
                         await self._persist(sp, c, old)

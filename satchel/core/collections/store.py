@@ -68,6 +68,7 @@ def from_row(row: dict[str, Any], secrets: Secrets | None = None) -> Collection:
         created=row["created"],
         updated=row["updated"],
     )
+    c.search = options.pop("search", None)
     if c.type == "view":
         c.view_query = str(options.get("viewQuery", ""))
     elif c.type == "auth":
@@ -79,6 +80,8 @@ def to_values(c: Collection, secrets: Secrets | None = None) -> dict[str, ir.Exp
     options: dict[str, Any] = {"viewQuery": c.view_query} if c.is_view else dict(c.auth) if c.is_auth else {}
     if c.is_auth and secrets is not None:
         options = secrets.seal_auth(options)
+    if c.search is not None:
+        options["search"] = c.search
     return {
         "id": ir.Param(c.id),
         "system": ir.Param(1 if c.system else 0),

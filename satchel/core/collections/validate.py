@@ -15,6 +15,7 @@ from typing import Any
 
 from satchel.core.auth.oauth2 import config as oauth2_config
 from satchel.core.auth.oauth2 import registry as oauth2_registry
+from satchel.core.collections import search
 from satchel.core.collections.indexes import (
     IndexColumn,
     ParsedIndex,
@@ -390,6 +391,7 @@ async def validate_collection(c: Collection, old: Collection | None, env: Env) -
         rule_problem = rule_problem or rule_error(env, c, c.rule(key)) or system_rule_error(c, old, key)
         checks.append((key, rule_problem))
     checks.append(("indexes", await _indexes_error(c, old, env)))
+    checks.append(("search", search.validate(c)))
     for key, problem in checks:
         if problem:
             errors[key] = problem

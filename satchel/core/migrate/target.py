@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from satchel.core.collections import store
+from satchel.core.collections import search, store
 from satchel.core.collections.indexes import parse
 from satchel.core.collections.model import Collection
 from satchel.core.collections.schema_sync import (
@@ -97,6 +97,7 @@ async def clear(target: Database, tx: Executor, plan: Plan) -> None:
     if await target.table_columns(store.COLLECTIONS_TABLE):
         for c in await _target_collections(tx):
             (views if c.is_view else tables).append(c.name)
+            await search.drop_index(tx, c)  # SQLite's FTS5 table outlives the records table
     await in_rounds(target, list(dict.fromkeys(views)), lambda name: _drop_view(tx, name))
     for name in dict.fromkeys(tables):
         if await target.table_columns(name):

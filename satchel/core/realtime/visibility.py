@@ -89,7 +89,7 @@ async def passes_on_values(
 
 def filter_probe(app: App, collection: Collection, text: str, request: RequestInfo, source: ir.Source) -> ir.Select:
     """`SELECT 1 FROM source WHERE filter`: a topic filter as client filters are (no hidden fields)."""
-    resolver = Resolver(collection, app.collections.get, request, allow_hidden=False)
+    resolver = Resolver(collection, app.collections.get, request, allow_hidden=False, stored=False)
     return ir.Select((ir.Raw("1"),), source, where=resolver.where(parse(text)), limit=1)
 
 

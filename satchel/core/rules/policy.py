@@ -41,12 +41,14 @@ def rule_condition(collection: Collection, rule: str | None, request: RequestInf
     return compile_rule(collection, rule, request, find)
 
 
-def _resolve(collection: Collection, rule: str, request: RequestInfo, find: Finder) -> tuple[Resolver, ir.Expr]:
+def _resolve(
+    collection: Collection, rule: str, request: RequestInfo, find: Finder, *, stored: bool = True
+) -> tuple[Resolver, ir.Expr]:
     try:
         node = parse(rule)
     except FilterSyntaxError as exc:
         raise FilterError(f"Invalid rule: {exc}") from exc
-    resolver = Resolver(collection, find, request, allow_hidden=True)
+    resolver = Resolver(collection, find, request, allow_hidden=True, stored=stored)
     return resolver, resolver.where(node)
 
 
@@ -68,7 +70,7 @@ def rule_probe(
     A rule that only reads the request (`@request.auth.id != ""`) needs no row at all: it is
     evaluated without a FROM clause, and a `source` given as a callable is never built.
     """
-    resolver, expr = _resolve(collection, rule, request, find)
+    resolver, expr = _resolve(collection, rule, request, find, stored=False)
     if not resolver.joins and not ir.reads_rows(expr):
         return ir.Select((ir.Raw("1"),), where=expr, limit=1)
     rows = source() if callable(source) else source

@@ -23,6 +23,7 @@ from satchel.core.collections.model import Collection
 from satchel.core.errors import BadRequestError
 from satchel.core.fields.base import Field
 from satchel.core.rules import identifiers as ids
+from satchel.core.rules import search
 from satchel.core.rules.request_info import RequestInfo
 from satchel.tools.filter import ast
 from satchel.tools.filter.errors import FilterSyntaxError
@@ -122,8 +123,12 @@ class Resolver:
         request: RequestInfo | None,
         *,
         allow_hidden: bool = False,
+        stored: bool = True,
     ) -> None:
         self.collection = collection
+        self.stored = stored
+        """Whether the collection's alias is its stored table (else a row of values): `search()` reads
+        the index only then."""
         self.find = find_collection
         self.request = request
         self.allow_hidden = allow_hidden
@@ -190,6 +195,8 @@ class Resolver:
             right, rj = self._node(node.right)
             return ir.Binary("AND" if node.op == "&&" else "OR", left, right), lj or rj
         self._touched = False
+        if search.is_search(node):
+            return search.condition(self, node), False
         left_op = self._token(node.left)
         right_op = self._token(node.right)
         return build_comparison(left_op, node.op, right_op, self._ids), self._touched

@@ -216,6 +216,24 @@ class InsertionOrder(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class TextSearch(Expr):
+    """Whether the row's `columns` of `table` (an alias) meet a full-text `query` (the client's text).
+
+    `index` names the collection's search index when `table` is the stored table, so the dialect
+    can answer from it; None when `table` is a one-row set of values (a record checked before
+    it is stored, a realtime event), which the dialect matches without the index. `indexed` are
+    every column the index covers, in index order (PostgreSQL's index is over all of them).
+    The query text is only ever bound as a parameter (after `satchel.tools.textsearch` reads it).
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    query: str
+    index: str | None
+    indexed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Raw(Expr):
     """A fixed SQL fragment written in Satchel's own source, never built from input.
 
@@ -405,6 +423,20 @@ class DropView:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class CreateSearchIndex:
+    """A full-text index over text `columns` of `table`, filled with the rows already there."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DropSearchIndex:
+    name: str
+
+
 DDL = (
     CreateTable
     | DropTable
@@ -416,6 +448,8 @@ DDL = (
     | DropIndex
     | CreateView
     | DropView
+    | CreateSearchIndex
+    | DropSearchIndex
 )
 
 

@@ -26,7 +26,8 @@ from typing import Any
 
 import orjson
 
-from satchel.tools.sql import ir
+from satchel.tools import textsearch
+from satchel.tools.sql import ir, postgres_search
 from satchel.tools.sql.postgres_support import NUMERIC_TEXT, key_of
 from satchel.tools.sql.sqlite import SqlCompileError, _SlotRef, quote_ident
 
@@ -300,9 +301,28 @@ class PostgresCompiler:
                 return Out(f"satchel_json_array({self._json_operand(operand)})", "json")
             case ir.InsertionOrder(table):
                 return Out(f"{quote_ident(table)}.{ROWID_SQL}" if table else ROWID_SQL, "num")
+            case ir.TextSearch():
+                return self._search(e)
             case ir.Raw(sql):
                 return self._raw(sql)
         raise SqlCompileError(f"cannot compile {type(e).__name__}")
+
+    def _search(self, e: ir.TextSearch) -> Out:
+        """The index's own expression `@@` the query (plus the one column's, for a per-field search)."""
+        query = textsearch.parse_query(e.query)
+        if query.empty:
+            return Out("FALSE", "bool")
+
+        def doc(columns: tuple[str, ...]) -> str:
+            return postgres_search.document([self.to_text(self.expr(ir.col(e.table, c))) for c in columns])
+
+        def bind(text: str) -> str:
+            return f"{self._bind(text)}::text"
+
+        sql = f"({doc(e.indexed)} @@ {postgres_search.tsquery(query, bind)})"
+        if e.columns != e.indexed:
+            sql = f"({sql} AND {doc(e.columns)} @@ {postgres_search.tsquery(query, bind)})"
+        return Out(sql, "bool")
 
     def _raw(self, sql: str) -> Out:
         if sql in ("1", "0"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from satchel.tools.sql import ir
 from satchel.tools.sql.postgres import ROWID_SQL
+from satchel.tools.sql.postgres_search import document
 from satchel.tools.sql.sqlite import SqlCompileError, quote_ident
 
 COLUMN_TYPES = {
@@ -54,6 +55,13 @@ def _index_column(c: ir.IndexColumn) -> str:
     return name + (" DESC NULLS LAST" if c.desc else " NULLS FIRST")
 
 
+def _search_ddl(d: ir.CreateSearchIndex | ir.DropSearchIndex) -> str:
+    if isinstance(d, ir.DropSearchIndex):
+        return f"DROP INDEX IF EXISTS {quote_ident(d.name)}"
+    expr = document([quote_ident(c) for c in d.columns])
+    return f"CREATE INDEX {quote_ident(d.name)} ON {quote_ident(d.table)} USING GIN (({expr}))"
+
+
 def compile_ddl(d: ir.DDL) -> str:
     match d:
         case ir.CreateTable(name, columns):
@@ -84,4 +92,6 @@ def compile_ddl(d: ir.DDL) -> str:
             return f"CREATE VIEW {quote_ident(name)} AS {select_sql}"
         case ir.DropView(name):
             return f"DROP VIEW IF EXISTS {quote_ident(name)}"
+        case ir.CreateSearchIndex() | ir.DropSearchIndex():
+            return _search_ddl(d)
     raise SqlCompileError(f"cannot compile DDL {type(d).__name__}")

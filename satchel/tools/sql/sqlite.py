@@ -6,7 +6,7 @@ import functools
 import re
 from typing import Any
 
-from satchel.tools.sql import ir
+from satchel.tools.sql import ir, sqlite_search
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 
@@ -47,6 +47,7 @@ ALLOWED_FUNCS = frozenset(
         "ATAN2",
         "ROUND",
         "CAST",
+        sqlite_search.MATCH_FUNCTION,
     }
 )
 
@@ -160,11 +161,22 @@ class SqliteCompiler:
                 return self.expr(_array_length(operand))
             case ir.InsertionOrder(table):
                 return f"{quote_ident(table)}.rowid" if table else "rowid"
+            case ir.TextSearch():
+                return self._search(e)
             case ir.Raw(sql):
                 if sql not in ("1", "0", "CURRENT_TIMESTAMP", "RANDOM()", "rowid", "COUNT(*)"):
                     raise SqlCompileError("raw fragment not allowed")
                 return sql
         raise SqlCompileError(f"cannot compile {type(e).__name__}")
+
+    def _search(self, e: ir.TextSearch) -> str:
+        form = sqlite_search.search_expr(e)
+        if isinstance(form, ir.Expr):
+            return self.expr(form)
+        table, index, text = form
+        self.params.append(text)
+        fts = quote_ident(index)
+        return f"({quote_ident(table)}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?))"
 
     # ------------------------------------------------------------------ sources
     def source(self, s: ir.Source) -> str:
@@ -258,8 +270,19 @@ def _column_def(c: ir.ColumnDef) -> str:
     return sql
 
 
+def ddl_steps(d: ir.DDL) -> list[str]:
+    """The statements of one DDL change (sqlite3 runs one statement per call)."""
+    if isinstance(d, ir.CreateSearchIndex):
+        return sqlite_search.create_steps(d, quote_ident)
+    if isinstance(d, ir.DropSearchIndex):
+        return sqlite_search.drop_steps(d, quote_ident)
+    return [compile_ddl(d)]
+
+
 def compile_ddl(d: ir.DDL) -> str:
     match d:
+        case ir.CreateSearchIndex() | ir.DropSearchIndex():
+            return ";\n".join(ddl_steps(d))
         case ir.CreateTable(name, columns):
             return f"CREATE TABLE {quote_ident(name)} ({', '.join(_column_def(c) for c in columns)})"
         case ir.DropTable(name):
