@@ -1,0 +1,49 @@
+"""Child spans from `satchel.tools.probes`: each probe becomes a span after the fact.
+
+A probe reports when its work is over, so its span is created then, with the probe's own start
+and end times and the span current at that moment (the request's server span) as parent. Probes
+outside a recorded request (background jobs, unsampled requests) make no span: a root trace per
+query of a cron job would bury the requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from satchel.plugins.tracing.errors import mark_failed
+
+CLIENT_PREFIXES = ("db.", "http.client", "smtp", "mail.", "s3", "blob", "cache.", "broker.", "redis", "nats")
+"""Probe names that time a call to another system (a database, a mail server, a bucket, a provider):
+client spans, as OpenTelemetry's conventions want; the rest (rules, hooks) are internal."""
+
+_PLAIN = (str, bool, int, float)
+
+
+def clean(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Values OpenTelemetry accepts (others as text, None dropped), so the SDK warns about none."""
+    return {k: (v if isinstance(v, _PLAIN) else str(v)) for k, v in attrs.items() if v is not None}
+
+
+class ProbeSpans:
+    """The probe listener: cheap when the current span is not recorded (one context lookup)."""
+
+    def __init__(self, tracer: trace.Tracer, offset_ns: int) -> None:
+        self.tracer = tracer
+        self.offset_ns = offset_ns
+        self._kinds: dict[str, SpanKind] = {}
+
+    def __call__(
+        self, name: str, start_ns: int, end_ns: int, attrs: dict[str, Any], error: BaseException | None
+    ) -> None:
+        if not trace.get_current_span().is_recording():
+            return
+        kind = self._kinds.get(name)
+        if kind is None:
+            kind = self._kinds[name] = SpanKind.CLIENT if name.startswith(CLIENT_PREFIXES) else SpanKind.INTERNAL
+        span = self.tracer.start_span(name, kind=kind, attributes=clean(attrs), start_time=start_ns + self.offset_ns)
+        if error is not None:
+            mark_failed(span, error)
+        span.end(end_time=end_ns + self.offset_ns)
