@@ -4,6 +4,11 @@ A probe reports when its work is over, so its span is created then, with the pro
 and end times and the span current at that moment (the request's server span) as parent. Probes
 outside a recorded request (background jobs, unsampled requests) make no span: a root trace per
 query of a cron job would bury the requests.
+
+Instant probes (start == end: a refused request, a realtime client connecting) become events on
+the current span rather than empty spans. `oauth2.http` is left out: the traced transport
+(`outbound_http`) already makes a live client span for each provider request, the one whose id
+travels in `traceparent`.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from opentelemetry.trace import SpanKind
 
 from satchel.plugins.tracing.errors import mark_failed
 
-CLIENT_PREFIXES = ("db.", "http.client", "smtp", "mail.", "s3", "blob", "cache.", "broker.", "redis", "nats")
-"""Probe names that time a call to another system (a database, a mail server, a bucket, a provider):
-client spans, as OpenTelemetry's conventions want; the rest (rules, hooks) are internal."""
+CLIENT_PROBES = frozenset({"db.query", "smtp.send", "s3.request"})
+"""Probes that time a call to another system (database, mail server, bucket): client spans, as
+OpenTelemetry's conventions want; the rest (`rule.compile`, `hook.trigger`) are internal."""
+SKIPPED_PROBES = frozenset({"oauth2.http"})
 
 _PLAIN = (str, bool, int, float)
 
@@ -33,16 +39,17 @@ class ProbeSpans:
     def __init__(self, tracer: trace.Tracer, offset_ns: int) -> None:
         self.tracer = tracer
         self.offset_ns = offset_ns
-        self._kinds: dict[str, SpanKind] = {}
 
     def __call__(
         self, name: str, start_ns: int, end_ns: int, attrs: dict[str, Any], error: BaseException | None
     ) -> None:
-        if not trace.get_current_span().is_recording():
+        parent = trace.get_current_span()
+        if not parent.is_recording() or name in SKIPPED_PROBES:
             return
-        kind = self._kinds.get(name)
-        if kind is None:
-            kind = self._kinds[name] = SpanKind.CLIENT if name.startswith(CLIENT_PREFIXES) else SpanKind.INTERNAL
+        if start_ns == end_ns:
+            parent.add_event(name, clean(attrs), timestamp=start_ns + self.offset_ns)
+            return
+        kind = SpanKind.CLIENT if name in CLIENT_PROBES else SpanKind.INTERNAL
         span = self.tracer.start_span(name, kind=kind, attributes=clean(attrs), start_time=start_ns + self.offset_ns)
         if error is not None:
             mark_failed(span, error)
