@@ -22,6 +22,7 @@ from satchel.plugins.tracing.runtime import Tracing
 from satchel.plugins.tracing.settings import TracingSettings
 from satchel.testing import superuser_token
 from satchel.tools import probes
+from tests.cli.conftest import fake_granian, isolated_env  # noqa: F401  (the `serve` command's fixtures)
 
 POSTS = {
     "name": "posts",
