@@ -57,7 +57,9 @@ def serving(data: Path, receiver: Receiver, *args: str, **env: str) -> Iterator[
         **env,
     }
     cli = [sys.executable, "-m", "satchel.cli.main"]
-    subprocess.run([*cli, "superuser", "upsert", EMAIL, PASSWORD, "--dir", str(data)], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [*cli, "superuser", "upsert", EMAIL, PASSWORD, "--dir", str(data)], check=True, env=env, capture_output=True
+    )
     port = free_port()
     proc = subprocess.Popen(
         [*cli, "serve", "--http", f"127.0.0.1:{port}", "--dir", str(data), *args],
@@ -82,7 +84,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 async def superuser(http: httpx2.AsyncClient) -> dict[str, str]:
-    r = await http.post("/api/collections/_superusers/auth-with-password", json={"identity": EMAIL, "password": PASSWORD})
+    r = await http.post(
+        "/api/collections/_superusers/auth-with-password", json={"identity": EMAIL, "password": PASSWORD}
+    )
     assert r.status_code == 200, r.text
     return {"Authorization": r.json()["token"]}
 
@@ -105,7 +109,9 @@ async def test_one_worker_exports_request_spans_with_query_children(tmp_path: Pa
             r = await http.post("/api/collections/posts/records", json={"title": "a"}, headers={"traceparent": header})
             assert r.status_code == 200, r.text
             dup_header, dup_trace, _ = traceparent(2)
-            r = await http.post("/api/collections/posts/records", json={"title": "a"}, headers={"traceparent": dup_header})
+            r = await http.post(
+                "/api/collections/posts/records", json={"title": "a"}, headers={"traceparent": dup_header}
+            )
             assert r.status_code == 400
             missing_header, missing_trace, _ = traceparent(3)
             r = await http.get("/api/collections/posts/records/nothere1234567", headers={"traceparent": missing_header})
@@ -153,10 +159,13 @@ async def test_every_worker_exports_its_own_spans(tmp_path: Path, receiver: Rece
         async with httpx2.AsyncClient(base_url=server.url, timeout=10, limits=limits) as http:
             for batch in range(10):
                 headers = [traceparent(100 + batch * 10 + i) for i in range(10)]
-                replies = await asyncio.gather(*(http.get("/api/health", headers={"traceparent": h}) for h, _, _ in headers))
+                replies = await asyncio.gather(
+                    *(http.get("/api/health", headers={"traceparent": h}) for h, _, _ in headers)
+                )
                 assert all(r.status_code == 200 for r in replies)
                 sent |= {t for _, t, _ in headers}
-                spans = receiver.wait_for(lambda s: sent <= {x.trace_id for x in s})
+                expected = frozenset(sent)
+                spans = receiver.wait_for(lambda s, expected=expected: expected <= {x.trace_id for x in s})
                 seen_pids = {s.resource["process.pid"] for s in spans if s.trace_id in sent}
                 if len(seen_pids) == 2:
                     break
