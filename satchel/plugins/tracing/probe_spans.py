@@ -2,8 +2,10 @@
 
 A probe reports when its work is over, so its span is created then, with the probe's own start
 and end times and the span current at that moment (the request's server span) as parent. Probes
-outside a recorded request (background jobs, unsampled requests) make no span: a root trace per
-query of a cron job would bury the requests.
+from work a request started in the background (a mail sent after the answer) still join its trace,
+under its span; probes of work no request started (cron backups, realtime fan-out between
+workers) and of unsampled requests make no span: a root trace per query of a cron job would bury
+the requests.
 
 Instant probes (start == end: a refused request, a realtime client connecting) become events on
 the current span rather than empty spans. `oauth2.http` is left out: the traced transport
@@ -34,7 +36,7 @@ def clean(attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 class ProbeSpans:
-    """The probe listener: cheap when the current span is not recorded (one context lookup)."""
+    """The probe listener: cheap outside sampled traces (one context lookup)."""
 
     def __init__(self, tracer: trace.Tracer, offset_ns: int) -> None:
         self.tracer = tracer
@@ -44,10 +46,11 @@ class ProbeSpans:
         self, name: str, start_ns: int, end_ns: int, attrs: dict[str, Any], error: BaseException | None
     ) -> None:
         parent = trace.get_current_span()
-        if not parent.is_recording() or name in SKIPPED_PROBES:
+        if not parent.get_span_context().trace_flags.sampled or name in SKIPPED_PROBES:
             return
         if start_ns == end_ns:
-            parent.add_event(name, clean(attrs), timestamp=start_ns + self.offset_ns)
+            if parent.is_recording():  # an ended span takes no more events
+                parent.add_event(name, clean(attrs), timestamp=start_ns + self.offset_ns)
             return
         kind = SpanKind.CLIENT if name in CLIENT_PROBES else SpanKind.INTERNAL
         span = self.tracer.start_span(name, kind=kind, attributes=clean(attrs), start_time=start_ns + self.offset_ns)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
+from smtp_server import SmtpServer
 
 from satchel.testing import postgres as pg_testing
 from satchel.tools import probes
@@ -158,3 +160,22 @@ async def test_stopping_removes_the_listener_and_the_log_fields(traced: Traced) 
     assert not hasattr(record, "trace_id")
     r = await traced.client.get("/api/collections/posts/records")
     assert r.status_code == 200 and traced.spans() == []
+
+
+async def test_a_mail_sent_after_the_answer_joins_the_request_trace(traced: Traced, smtp: SmtpServer) -> None:
+    user = {"email": "ann@example.com", "password": "secret-pass-1", "passwordConfirm": "secret-pass-1"}
+    assert (await traced.client.post("/api/collections/users/records", headers=traced.su, json=user)).status_code == 200
+    traced.exporter.clear()
+    r = await traced.client.post("/api/collections/users/request-password-reset", json={"email": "ann@example.com"})
+    assert r.status_code == 204
+    await smtp.wait_for("ann@example.com")
+    request = traced.server_span("POST /api/collections/{collection}/request-password-reset")
+    for _ in range(100):  # the probe reports once the SMTP conversation is over
+        sends = traced.children(request, "smtp.send")
+        if sends:
+            break
+        await asyncio.sleep(0.02)
+    (send,) = sends
+    assert send.kind is SpanKind.CLIENT and send.status.status_code is StatusCode.UNSET
+    assert (send.attributes or {})["server.address"] == "127.0.0.1"
+    assert send.context.trace_id == request.context.trace_id
