@@ -15,29 +15,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from opentelemetry import context, propagate, trace
-from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from satchel.plugins.tracing.errors import mark_failed
 from satchel.plugins.tracing.runtime import Tracing
 
-_Headers = list[tuple[bytes, bytes]]
 
-
-class _ScopeHeaders(Getter[_Headers]):
-    """Reads the propagation fields straight from the ASGI header list (names arrive lower-case)."""
-
-    def get(self, carrier: _Headers, key: str) -> list[str] | None:
-        name = key.encode("latin-1")
-        values = [v.decode("latin-1") for n, v in carrier if n == name]
-        return values or None
-
-    def keys(self, carrier: _Headers) -> list[str]:
-        return [n.decode("latin-1") for n, _ in carrier]
-
-
-SCOPE_HEADERS = _ScopeHeaders()
+def _carrier(headers: Iterable[tuple[bytes, bytes]], fields: frozenset[bytes]) -> dict[str, str] | None:
+    """The propagation headers of a request (names arrive lower-case), or None: most requests have none."""
+    found: dict[str, str] | None = None
+    for name, value in headers:
+        if name in fields:
+            if found is None:
+                found = {}
+            key, text = name.decode("latin-1"), value.decode("latin-1")
+            found[key] = f"{found[key]},{text}" if key in found else text  # repeated tracestate lines join
+    return found
 
 
 def _request_attributes(scope: Scope) -> dict[str, str | int]:
@@ -70,6 +64,8 @@ class ServerSpanMiddleware:
     def __init__(self, app: ASGIApp, tracing: Tracing) -> None:
         self.app = app
         self.tracing = tracing
+        self.fields = frozenset(f.lower().encode("latin-1") for f in propagate.get_global_textmap().fields)
+        """What the configured propagators read (OTEL_PROPAGATORS; traceparent, tracestate, baggage)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -80,9 +76,13 @@ class ServerSpanMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        parent = propagate.extract(scope["headers"], getter=SCOPE_HEADERS)
+        carrier = _carrier(scope["headers"], self.fields)
+        parent = None if carrier is None else propagate.extract(carrier)
         method = scope["method"]
-        span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=_request_attributes(scope))
+        span = tracer.start_span(method, context=parent, kind=SpanKind.SERVER)
+        recording = span.is_recording()
+        if recording:  # an unsampled request pays for no attributes
+            span.set_attributes(_request_attributes(scope))
         token = context.attach(trace.set_span_in_context(span, parent))
         status = 0
         failed = False
@@ -94,7 +94,7 @@ class ServerSpanMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, traced_send)
+            await self.app(scope, receive, traced_send if recording else send)
         except BaseException as exc:
             mark_failed(span, exc)
             failed = True
@@ -102,11 +102,11 @@ class ServerSpanMiddleware:
             raise
         finally:
             context.detach(token)
-            route = getattr(scope.get("route"), "path", None)
+            route = getattr(scope.get("route"), "path", None) if recording else None
             if route is not None:
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
-            if status:
+            if status and recording:
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500 and not failed:
                     span.set_attribute("error.type", str(status))
