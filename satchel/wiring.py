@@ -235,8 +235,6 @@ def build_asgi(
     if extend is not None:
         extend(app)
     hooks_loader.register(app, config)
-    if tracing.enabled(config):
-        tracing.register(app, config)
     if config.dev:
         from satchel.plugins import automigrate
 
@@ -245,6 +243,8 @@ def build_asgi(
         from satchel.plugins import metrics
 
         metrics.register(app, config)
+    if tracing.enabled(config):  # last: its middleware goes outermost, the span covers the others
+        tracing.register(app, config)
 
     async def startup() -> None:
         await app.bootstrap()
