@@ -122,6 +122,8 @@ class BootConfig:
     """Bearer token a scrape of /metrics must send (env SATCHEL_METRICS_TOKEN)."""
     metrics_allow: str = ""
     """Addresses or networks allowed to scrape, comma-separated (env SATCHEL_METRICS_ALLOW)."""
+    tracing: bool = False
+    """OpenTelemetry tracing (env SATCHEL_TRACING; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set)."""
 
     @property
     def migrations_folder(self) -> Path:

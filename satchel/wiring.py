@@ -38,7 +38,7 @@ from satchel.core.realtime.broker import NODE_ID_LENGTH, LocalTransport, Realtim
 from satchel.core.realtime.relay import BrokerTransport
 from satchel.core.records.service import RecordsService
 from satchel.core.rules.policy import check_rule_syntax
-from satchel.plugins import hooks_loader
+from satchel.plugins import hooks_loader, tracing
 from satchel.ports.blobs import BlobStore, S3Config
 from satchel.ports.broker import Broker
 from satchel.ports.cache import Cache
@@ -243,6 +243,8 @@ def build_asgi(
         from satchel.plugins import metrics
 
         metrics.register(app, config)
+    if tracing.enabled(config):  # last: its middleware goes outermost, the span covers the others
+        tracing.register(app, config)
 
     async def startup() -> None:
         await app.bootstrap()

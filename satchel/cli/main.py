@@ -15,6 +15,7 @@ from satchel.cli.migrations import migrate
 from satchel.cli.settings import ENCRYPTION_KEY_FILE_HELP, settings
 from satchel.config import BootConfig, ConfigError, parse_http
 from satchel.core.secrets_at_rest import SecretsKeyError
+from satchel.plugins.tracing import settings as tracing_settings
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
 
@@ -101,6 +102,13 @@ def main() -> None:
     help="Serve Prometheus metrics at /metrics, for loopback clients unless SATCHEL_METRICS_TOKEN or "
     "SATCHEL_METRICS_ALLOW says otherwise (env SATCHEL_METRICS; see docs/metrics.md).",
 )
+@click.option(
+    "--tracing",
+    is_flag=True,
+    default=None,
+    help="Export OpenTelemetry traces, configured by the standard OTEL_* variables (env SATCHEL_TRACING; "
+    "also on when OTEL_EXPORTER_OTLP_ENDPOINT is set). See docs/tracing.md.",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -113,6 +121,7 @@ def serve(
     hooks_dir: str | None,
     encryption_key_file: str | None,
     metrics: bool | None,
+    tracing: bool | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -128,7 +137,9 @@ def serve(
             hooks_dir=hooks_dir,
             encryption_key_file=encryption_key_file,
             metrics=metrics,
+            tracing=tracing,
         )
+        tracing_settings(cfg)  # a malformed OTEL_* variable stops here, not in every worker
         parse_http(cfg.http)
         if cfg.metrics:
             from satchel.plugins.metrics.access import parse_allow_list
