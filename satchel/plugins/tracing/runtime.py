@@ -41,9 +41,9 @@ def exporters(settings: TracingSettings) -> list[SpanExporter]:
     out: list[SpanExporter] = []
     for name in settings.exporters:
         if name == "otlp":
-            from satchel.plugins.tracing.exporter import WireOTLPSpanExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            out.append(WireOTLPSpanExporter())
+            out.append(OTLPSpanExporter())
         elif name == "console":
             from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
