@@ -83,6 +83,20 @@ def broker_kind(url: str, workers: int) -> str:
     return "nats" if url.partition(":")[0].lower() in ("nats", "tls") else "redis"
 
 
+def parse_event_sinks(value: str) -> list[str]:
+    """The outbox sinks named at boot: URLs separated by whitespace (`SATCHEL_EVENT_SINKS`) or one per
+    `--event-sink` flag. Only the form is checked here; `satchel.adapters.event_sinks.sink_from_url`
+    decides which schemes exist (nats://, amqp://, redis://...)."""
+    urls = value.split()
+    for url in urls:
+        scheme, sep, rest = url.partition("://")
+        if not sep or not scheme.replace("+", "").isalnum() or not rest:
+            raise ConfigError(f"--event-sink expects a URL such as nats://HOST:PORT, got {redact_url(url)!r}")
+    if len(set(urls)) != len(urls):
+        raise ConfigError("--event-sink: the same sink URL is given twice")
+    return urls
+
+
 def redact_url(url: str) -> str:
     """`url` without its password, for messages and logs."""
     try:
@@ -124,6 +138,9 @@ class BootConfig:
     """Addresses or networks allowed to scrape, comma-separated (env SATCHEL_METRICS_ALLOW)."""
     tracing: bool = False
     """OpenTelemetry tracing (env SATCHEL_TRACING; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set)."""
+    event_sinks: str = field(default="", repr=False)
+    """Where committed record changes are published: sink URLs separated by whitespace (env
+    SATCHEL_EVENT_SINKS, or `--event-sink URL` repeated); may hold passwords, so never logged."""
 
     @property
     def migrations_folder(self) -> Path:
@@ -149,6 +166,7 @@ class BootConfig:
         parse_cache_url(cfg.cache_url)
         parse_broker_url(cfg.broker_url)
         cfg.encryption_key_bytes()
+        parse_event_sinks(cfg.event_sinks)
         return cfg
 
     def encryption_key_bytes(self) -> bytes:

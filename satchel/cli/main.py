@@ -109,6 +109,14 @@ def main() -> None:
     help="Export OpenTelemetry traces, configured by the standard OTEL_* variables (env SATCHEL_TRACING; "
     "also on when OTEL_EXPORTER_OTLP_ENDPOINT is set). See docs/tracing.md.",
 )
+@click.option(
+    "--event-sink",
+    "event_sinks",
+    multiple=True,
+    metavar="URL",
+    help="Publish every committed record change to this sink (nats://, amqp://, redis://...); repeatable "
+    "(env SATCHEL_EVENT_SINKS, URLs separated by spaces). Webhooks are managed at /api/webhooks instead.",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -122,6 +130,7 @@ def serve(
     encryption_key_file: str | None,
     metrics: bool | None,
     tracing: bool | None,
+    event_sinks: tuple[str, ...],
 ) -> None:
     """Start the web server."""
     try:
@@ -138,6 +147,7 @@ def serve(
             encryption_key_file=encryption_key_file,
             metrics=metrics,
             tracing=tracing,
+            event_sinks=" ".join(event_sinks) if event_sinks else None,
         )
         tracing_settings(cfg)  # a malformed OTEL_* variable stops here, not in every worker
         parse_http(cfg.http)

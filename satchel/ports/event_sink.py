@@ -7,6 +7,13 @@ configured sink, in outbox order, and advances that sink's cursor only when `pub
 delivery is at least once, so consumers deduplicate by `OutboxEvent.id`.
 
 Adapters: webhooks (HTTP, HMAC-signed), NATS JetStream, RabbitMQ, Redis Streams.
+
+Configuration (boot, fixed for the process lifetime): `satchel serve --event-sink URL` (repeatable)
+or `SATCHEL_EVENT_SINKS="URL URL ..."` (whitespace-separated), kept in `BootConfig.event_sinks`.
+Each URL becomes a sink through `satchel.adapters.event_sinks.sink_from_url(url) -> EventSink`
+(nats://, amqp://, redis://...); a sink's `name` must be stable across restarts (its cursor is kept
+under that name), so derive it from the URL without its password. Webhooks are sinks too, but
+configured at run time through `/api/webhooks` (the `satchel.plugins.events` plugin), one cursor each.
 """
 
 from __future__ import annotations
