@@ -1,0 +1,26 @@
+"""Events out (issue 8): a transactional outbox of record changes, delivered at least once to
+webhooks (`/api/webhooks`) and to the broker sinks named at boot (`--event-sink URL`).
+
+`register(app, config)` adds the routes and returns the `Events` handle whose `start()` (after
+the app's bootstrap) and `close()` the composition root calls. See docs/events.md.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from satchel.plugins.events.config import EventsConfig
+from satchel.plugins.events.plugin import Events
+from satchel.plugins.events.webhooks.api import routes
+from satchel.ports.event_sink import EventSink
+
+if TYPE_CHECKING:
+    from satchel.core.app import App
+
+__all__ = ["Events", "EventsConfig", "register"]
+
+
+def register(app: App, config: EventsConfig, sinks: list[EventSink] | None = None) -> Events:
+    events = Events(app, config, list(sinks or ()))
+    app.routes.extend(routes(events.webhooks))
+    return events
