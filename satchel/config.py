@@ -141,6 +141,8 @@ class BootConfig:
     event_sinks: str = field(default="", repr=False)
     """Where committed record changes are published: sink URLs separated by whitespace (env
     SATCHEL_EVENT_SINKS, or `--event-sink URL` repeated); may hold passwords, so never logged."""
+    outbox_retention: float = 3600.0
+    """Seconds an outbox event is kept after every sink took it (env SATCHEL_OUTBOX_RETENTION)."""
 
     @property
     def migrations_folder(self) -> Path:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from satchel.config import MEMORY_CACHE, BootConfig, connection_capacity, parse_http, redact_url
+from satchel.config import MEMORY_CACHE, BootConfig, ConfigError, connection_capacity, parse_http, redact_url
 from satchel.core.secrets_at_rest import SecretsKeyError
 from satchel.plugins import hooks_loader
 from satchel.plugins.hooks_loader.watch import HookWatcher
@@ -46,7 +46,7 @@ def no_key_warning(app: App) -> str:
 
 def prepare(cfg: BootConfig) -> None:
     """Everything that should stop the server before any worker starts; raises `ClickException`."""
-    from satchel.wiring import open_app
+    from satchel.wiring import event_sinks_from_urls, open_app
 
     async def probe() -> None:
         try:
@@ -65,6 +65,8 @@ def prepare(cfg: BootConfig) -> None:
         if warning := no_key_warning(app):
             click.echo(warning, err=True)
         try:
+            for sink in event_sinks_from_urls(cfg.event_sinks):  # a missing factory fails here, clearly
+                await sink.close()
             await apply_migrations(app, cfg.migrations_folder)
             await app.cache.get("startup-probe")
             await app.realtime.open()
@@ -72,6 +74,8 @@ def prepare(cfg: BootConfig) -> None:
             raise click.ClickException(f"cannot reach the cache at {redact_url(cfg.cache_url)}: {exc}") from exc
         except BrokerError as exc:
             raise click.ClickException(f"cannot reach the broker at {redact_url(cfg.broker_url)}: {exc}") from exc
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from exc
         finally:
             await app.realtime.close()
             await app.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,13 @@ from satchel.config import (
     MEMORY_CACHE,
     SQLITE_DB,
     BootConfig,
+    ConfigError,
     broker_kind,
     is_postgres,
     parse_broker_url,
     parse_cache_url,
     parse_db_url,
+    parse_event_sinks,
 )
 from satchel.core.app import App, AppConfig
 from satchel.core.auth.api_keys import ApiKeysService
@@ -38,11 +41,13 @@ from satchel.core.realtime.broker import NODE_ID_LENGTH, LocalTransport, Realtim
 from satchel.core.realtime.relay import BrokerTransport
 from satchel.core.records.service import RecordsService
 from satchel.core.rules.policy import check_rule_syntax
+from satchel.plugins import events as events_plugin
 from satchel.plugins import hooks_loader, tracing
 from satchel.ports.blobs import BlobStore, S3Config
 from satchel.ports.broker import Broker
 from satchel.ports.cache import Cache
 from satchel.ports.database import Database
+from satchel.ports.event_sink import EventSink
 from satchel.tools import passwords
 from satchel.tools.gc_tuning import tune_for_server
 from satchel.tools.ids import random_string
@@ -212,6 +217,24 @@ def configure_passwords(config: AppConfig | None = None) -> None:
     passwords.configure(time_cost=c.password_time_cost, memory_cost=c.password_memory_cost, parallelism=1)
 
 
+EVENT_SINKS_MODULE = "satchel.adapters.event_sinks"
+
+
+def event_sinks_from_urls(value: str) -> list[EventSink]:
+    """The broker sinks `--event-sink` / SATCHEL_EVENT_SINKS name, built by the adapters' factory."""
+    urls = parse_event_sinks(value)
+    if not urls:
+        return []
+    try:
+        factory = importlib.import_module(EVENT_SINKS_MODULE).sink_from_url
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"--event-sink needs {EVENT_SINKS_MODULE}.sink_from_url (the broker sinks), missing from this build"
+        ) from exc
+    sinks: list[EventSink] = [factory(url) for url in urls]
+    return sinks
+
+
 def build_asgi(
     config: BootConfig, *, extend: Callable[[App], None] | None = None, own_process: bool = True
 ) -> Starlette:
@@ -243,11 +266,17 @@ def build_asgi(
         from satchel.plugins import metrics
 
         metrics.register(app, config)
+    events = events_plugin.register(
+        app,
+        events_plugin.EventsConfig(retention=config.outbox_retention),
+        event_sinks_from_urls(config.event_sinks),
+    )
     if tracing.enabled(config):  # last: its middleware goes outermost, the span covers the others
         tracing.register(app, config)
 
     async def startup() -> None:
         await app.bootstrap()
+        await events.start()
         await app.realtime.open()
         await app.backups.start()
         await app.hooks.on_serve.trigger(ServeEvent(app), _noop)
@@ -258,6 +287,7 @@ def build_asgi(
 
     async def shutdown() -> None:
         await app.hooks.on_terminate.trigger(ServeEvent(app), _noop)
+        await events.close()
         await app.backups.close()
         await app.realtime.close()
         await app.close()
