@@ -53,6 +53,7 @@ class Dispatcher:
         self.client = httpx2.AsyncClient(timeout=config.webhook_timeout, follow_redirects=False)
         self.channels: dict[str, Channel] = {}
         self._wake = asyncio.Event()
+        self._lease_wake = asyncio.Event()
         self._signal: ChangeSignal | None = None
         self._seen = 0
         self._task: asyncio.Task[None] | None = None
@@ -82,6 +83,10 @@ class Dispatcher:
         if self._signal is not None:
             self._signal.close()
 
+    def kick(self) -> None:
+        """Sinks appeared: compete for the lease now rather than at the next renewal."""
+        self._lease_wake.set()
+
     def notify(self) -> None:
         """A transaction that wrote events committed in this process."""
         self._wake.set()
@@ -100,7 +105,9 @@ class Dispatcher:
                         self._wake.set()
                 except Exception:
                     log.exception("event dispatcher: lease renewal failed")
-            await asyncio.sleep(self.config.lease_ttl / 3)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lease_wake.wait(), self.config.lease_ttl / 3)
+            self._lease_wake.clear()
 
     async def _run(self) -> None:
         while not self._closing:

@@ -60,6 +60,8 @@ class Events:
         )
         self.webhooks_active = bool(active)
         self.writer.enable(self.enabled())
+        if self.enabled():
+            self.dispatcher.kick()
 
     async def close(self) -> None:
         self.writer.enable(False)
