@@ -37,6 +37,8 @@ SIGNAL_FILE = "outbox.signal"
 SIGNAL_CHECK = 0.05
 """Seconds between two reads of the siblings' wake-up word (a memory read, no system call)."""
 CLEANUP_INTERVAL = 30.0
+CLOSE_GRACE = 2.0
+"""Seconds a closing dispatcher waits for the cycle under way before cancelling it."""
 
 
 def _ago(seconds: float) -> str:
@@ -72,16 +74,20 @@ class Dispatcher:
     async def close(self) -> None:
         self._closing = True
         self._wake.set()
-        for task in (self._task, self._lease_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        self._lease_wake.set()
+        tasks = [t for t in (self._task, self._lease_task) if t is not None]
+        if tasks:  # let a cycle finish its transaction; a slow receiver is cut short
+            await asyncio.wait(tasks, timeout=CLOSE_GRACE)
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         with contextlib.suppress(Exception):
             await self.lease.release()
         await self.client.aclose()
-        if self._signal is not None:
-            self._signal.close()
+        signal, self._signal = self._signal, None  # a late commit's notify must not touch it
+        if signal is not None:
+            signal.close()
 
     def kick(self) -> None:
         """Sinks appeared: compete for the lease now rather than at the next renewal."""

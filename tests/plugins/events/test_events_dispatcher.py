@@ -4,7 +4,8 @@ batch (nothing lost across a sink outage or a restart), cursors kept per sink na
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,13 @@ from satchel.ports.event_sink import OutboxEvent, SinkError
 from satchel.testing import running_app
 from tests.plugins.events.conftest import FAST, start_env
 from tests.plugins.events.receiver import Receiver, wait_until
+
+
+async def eventually(read: Callable[[], Awaitable[object]], expected: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (value := await read()) != expected:
+        assert time.monotonic() < deadline, f"{value!r} != {expected!r}"
+        await asyncio.sleep(0.02)
 
 
 class FlakySink:
@@ -56,7 +64,7 @@ async def test_a_sink_outage_loses_nothing_and_keeps_order(tmp_path: Path) -> No
         await wait_until(lambda: len(sink.ids()) == 12)
         ids = sink.ids()
         assert ids == sorted(ids) and len(set(ids)) == 12
-        assert await outbox_store.get_cursor(env.app.db.executor(), sink.name) == ids[-1]
+        await eventually(lambda: outbox_store.get_cursor(env.app.db.executor(), sink.name), ids[-1])
     assert sink.closed
 
 
