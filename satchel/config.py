@@ -88,10 +88,11 @@ def parse_event_sinks(value: str) -> list[str]:
     `--event-sink` flag. Only the form is checked here; `satchel.adapters.event_sinks.sink_from_url`
     decides which schemes exist (nats://, amqp://, redis://...)."""
     urls = value.split()
-    for url in urls:
+    for n, url in enumerate(urls, 1):
         scheme, sep, rest = url.partition("://")
         if not sep or not scheme.replace("+", "").isalnum() or not rest:
-            raise ConfigError(f"--event-sink expects a URL such as nats://HOST:PORT, got {redact_url(url)!r}")
+            # not echoed: a malformed URL may still hold a password that redact_url cannot find
+            raise ConfigError(f"--event-sink expects URLs such as nats://HOST:PORT; sink {n} is not one")
     if len(set(urls)) != len(urls):
         raise ConfigError("--event-sink: the same sink URL is given twice")
     return urls
