@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ class Env:
         return result
 
 
+@asynccontextmanager
 async def start_env(
     data_dir: Path, config: EventsConfig = FAST, sinks: list[EventSink] | None = None
 ) -> AsyncIterator[Env]:
@@ -61,5 +63,5 @@ async def start_env(
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    async for e in start_env(tmp_path / "pb_data"):
+    async with start_env(tmp_path / "pb_data") as e:
         yield e

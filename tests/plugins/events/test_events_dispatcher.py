@@ -51,7 +51,7 @@ class FlakySink:
 
 async def test_a_sink_outage_loses_nothing_and_keeps_order(tmp_path: Path) -> None:
     sink = FlakySink()
-    async for env in start_env(tmp_path / "pb_data", sinks=[sink]):
+    async with start_env(tmp_path / "pb_data", sinks=[sink]) as env:
         assert env.app.hooks.on_record_create.length() == 1  # a boot sink turns the outbox on
         await env.create("a")
         await wait_until(lambda: len(sink.ids()) == 1)
@@ -70,7 +70,7 @@ async def test_a_sink_outage_loses_nothing_and_keeps_order(tmp_path: Path) -> No
 
 async def test_a_restart_resumes_from_the_cursor(tmp_path: Path) -> None:
     first = FlakySink()
-    async for env in start_env(tmp_path / "pb_data", sinks=[first]):
+    async with start_env(tmp_path / "pb_data", sinks=[first]) as env:
         await env.create("one")
         await wait_until(lambda: len(first.ids()) == 1)
         first.down = True
@@ -90,7 +90,7 @@ async def test_a_restart_resumes_from_the_cursor(tmp_path: Path) -> None:
 async def test_one_dispatcher_per_database_and_a_successor_takes_over(tmp_path: Path) -> None:
     config = replace(FAST, lease_ttl=1.5)
     with Receiver() as receiver:
-        async for env in start_env(tmp_path / "pb_data", config):
+        async with start_env(tmp_path / "pb_data", config) as env:
             await env.webhook(receiver.url)
             async with running_app(tmp_path / "pb_data") as app2:
                 other = events_plugin.register(app2, config)

@@ -103,14 +103,13 @@ async def test_a_sibling_process_hears_of_the_first_webhook(tmp_path: Path) -> N
     from satchel.testing import running_app
     from tests.plugins.events.conftest import FAST, start_env
 
-    async for first in start_env(tmp_path / "pb_data"):
-        async with running_app(tmp_path / "pb_data") as second:
-            other = events_plugin.register(second, FAST)
-            await other.start()
-            try:
-                assert second.hooks.on_record_create.length() == 0
-                await first.webhook(UNREACHABLE)
-                await second.schema.refresh()  # what the next request does once it hears of the change
-                assert second.hooks.on_record_create.length() == 1
-            finally:
-                await other.close()
+    async with start_env(tmp_path / "pb_data") as first, running_app(tmp_path / "pb_data") as second:
+        other = events_plugin.register(second, FAST)
+        await other.start()
+        try:
+            assert second.hooks.on_record_create.length() == 0
+            await first.webhook(UNREACHABLE)
+            await second.schema.refresh()  # what the next request does once it hears of the change
+            assert second.hooks.on_record_create.length() == 1
+        finally:
+            await other.close()

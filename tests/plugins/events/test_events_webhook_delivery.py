@@ -168,7 +168,7 @@ async def test_taken_events_are_deleted_after_the_retention(tmp_path: Any) -> No
 
     from tests.plugins.events.conftest import start_env
 
-    async for env in start_env(tmp_path / "pb_data", replace(FAST, retention=0.0)):
+    async with start_env(tmp_path / "pb_data", replace(FAST, retention=0.0)) as env:
         with Receiver() as receiver:
             await env.webhook(receiver.url)
             for i in range(3):
@@ -189,7 +189,7 @@ async def test_delivery_follows_the_commit_not_the_poll(tmp_path: Any) -> None:
 
     from tests.plugins.events.conftest import start_env
 
-    async for env in start_env(tmp_path / "pb_data", replace(FAST, poll_interval=3600.0)):
+    async with start_env(tmp_path / "pb_data", replace(FAST, poll_interval=3600.0)) as env:
         with Receiver() as receiver:
             await env.webhook(receiver.url)
             await asyncio.sleep(0.3)  # the dispatcher is idle, waiting (an hour at most) for a wake-up
