@@ -25,11 +25,15 @@ SCHEMA_POLL = 5.0
 a webhook created through another (docs/events.md says so)."""
 
 
+DB: list[str] = []
+
+
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
     server = postgres_server()
     name = create_database(server)
     db_url = with_path(server, f"/{name}")
+    DB[:] = [db_url]
     started: list[Node] = []
     try:
         # the superuser first, so no two nodes race to set up an empty database
@@ -47,6 +51,10 @@ def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
         drop_database(server, name)
 
 
+def logs(root: Path) -> str:
+    return "\n".join(p.read_text()[-3000:] for p in sorted(root.glob("node-*.log")))
+
+
 async def superuser(http: httpx2.AsyncClient) -> dict[str, str]:
     r = await http.post(
         "/api/collections/_superusers/auth-with-password",
@@ -56,7 +64,7 @@ async def superuser(http: httpx2.AsyncClient) -> dict[str, str]:
     return {"Authorization": r.json()["token"]}
 
 
-async def test_two_nodes_one_dispatcher_every_event_once(nodes: tuple[Node, Node]) -> None:
+async def test_two_nodes_one_dispatcher_every_event_once(nodes: tuple[Node, Node], tmp_path: Path) -> None:
     a, b = nodes
     with Receiver() as receiver:
         async with httpx2.AsyncClient(base_url=a.url) as http_a, httpx2.AsyncClient(base_url=b.url) as http_b:
@@ -73,7 +81,17 @@ async def test_two_nodes_one_dispatcher_every_event_once(nodes: tuple[Node, Node
 
             titles = [f"{side}{i}" for i in range(15) for side in "ab"]
             await asyncio.gather(*(write(http_a if t[0] == "a" else http_b, t) for t in titles))
-            await wait_until(lambda: len(receiver.delivered()) == len(titles), timeout=30)
+            try:
+                await wait_until(lambda: len(receiver.delivered()) >= len(titles), timeout=30)
+            except AssertionError as exc:
+                got = [(r.event["id"], r.event["record"]["title"]) for r in receiver.all()]
+                import asyncpg
+                conn = await asyncpg.connect(DB[0])
+                rows = await conn.fetch('SELECT id, "recordId", created FROM "_outbox" ORDER BY id DESC LIMIT 3')
+                cur = await conn.fetch('SELECT * FROM "_outboxCursors"')
+                lease = await conn.fetch('SELECT * FROM "_outboxLease"')
+                await conn.close()
+                raise AssertionError(f"{len(got)} of {len(titles)} arrived: {got}\n{rows}\n{cur}\n{lease}\n{logs(tmp_path)}") from exc
             await asyncio.sleep(1)  # a second dispatcher, if any, would send duplicates meanwhile
             received = receiver.all()
             ids = [r.event["id"] for r in received]

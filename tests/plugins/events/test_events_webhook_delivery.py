@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from satchel.plugins.events import outbox_store
@@ -195,3 +196,26 @@ async def test_delivery_follows_the_commit_not_the_poll(tmp_path: Any) -> None:
             await asyncio.sleep(0.3)  # the dispatcher is idle, waiting (an hour at most) for a wake-up
             await env.create("woken")
             await wait_until(lambda: len(receiver.delivered()) == 1, timeout=10)
+
+
+def documented_verify() -> Any:
+    """The receiver's `verify` exactly as docs/events.md prints it."""
+    text = (Path(__file__).parents[3] / "docs" / "events.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/events.md", "exec"), namespace)
+    return namespace["verify"]
+
+
+async def test_the_documented_receiver_code_verifies_real_deliveries(env: Env) -> None:
+    verify_doc = documented_verify()
+    with Receiver() as receiver:
+        await env.webhook(receiver.url)
+        await env.create("documented")
+        await wait_until(lambda: len(receiver.delivered()) == 1)
+    (received,) = receiver.delivered()
+    assert verify_doc(SECRET, received.headers, received.body) is True
+    assert verify_doc("wrong-secret-0123456789", received.headers, received.body) is False
+    assert verify_doc(SECRET, received.headers, received.body + b" ") is False
+    stale = {**received.headers, "x-satchel-timestamp": str(int(received.headers["x-satchel-timestamp"]) - 3600)}
+    assert verify_doc(SECRET, stale, received.body) is False
