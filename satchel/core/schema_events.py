@@ -72,6 +72,9 @@ class SchemaChanges:
         self.announcers: list[Announcer] = []
         """Told the new version after each change committed here (the broker relay broadcasts it)."""
         self._stale = False
+        self._reloading = False
+        """A reload is under way: requests arriving meanwhile wait for it (`sync`) rather than going
+        on with the copy it replaces (the flag above is cleared when the reload starts)."""
         self._signal_file: ChangeSignal | None = None
         self._signal = 0
         self._timer: asyncio.TimerHandle | None = None
@@ -115,7 +118,7 @@ class SchemaChanges:
     # ------------------------------------------------------------------ hearing of changes
     def stale(self) -> bool:
         """Whether the copy may be behind the database (checked before every request)."""
-        if self._stale:
+        if self._stale or self._reloading:
             return True
         signal = self._signal_file
         return signal is not None and signal.read() != self._signal
@@ -146,6 +149,7 @@ class SchemaChanges:
 
     async def _refresh(self) -> None:
         self._stale = False
+        self._reloading = True
         if self._signal_file is not None:
             # our own bumps move the word too (on purpose: a sibling's bump may hide behind ours)
             self._signal = self._signal_file.read()
@@ -156,6 +160,8 @@ class SchemaChanges:
         except BaseException:
             self._stale = True  # not seen yet: the next request tries again
             raise
+        finally:
+            self._reloading = False
 
     async def _load(self, version: str) -> None:
         collections = await load_all(self.app.db.executor(), self.app.secrets)

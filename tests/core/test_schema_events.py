@@ -80,6 +80,41 @@ async def test_a_change_through_one_node_is_heard_and_loaded_by_the_other(nodes:
     assert not b.stale()
 
 
+async def test_a_request_arriving_during_a_reload_waits_for_it(nodes: tuple[App, App]) -> None:
+    """Requests check `stale` then `sync`: one that arrives while another request's reload is under
+    way must not go on with the copy being replaced (a listener, like the events plugin's, may
+    change what the write path does)."""
+    a, b = nodes
+    reloading = asyncio.Event()
+    release = asyncio.Event()
+    heard: list[bool] = []
+
+    async def slow_listener() -> None:
+        heard.append(True)
+        reloading.set()
+        await release.wait()
+
+    b.sync_listeners.append(slow_listener)
+    await a.collections_service.create(THINGS)
+    await bus_delivered()
+    first = asyncio.create_task(b.sync())
+    await reloading.wait()
+    assert b.stale()  # the second request sees the reload under way...
+
+    async def second_request() -> bool:
+        if b.stale():
+            await b.sync()
+        return bool(heard) and release.is_set()
+
+    second = asyncio.create_task(second_request())
+    await asyncio.sleep(0.01)
+    assert not second.done()  # ...and waits for it
+    release.set()
+    await first
+    assert await second is True and "things" in names(b)
+    assert not b.stale()
+
+
 async def test_repeated_or_late_announcements_reload_nothing(nodes: tuple[App, App]) -> None:
     a, b = nodes
     await a.collections_service.create(THINGS)
