@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from satchel.testing import postgres as pg_testing
 from tests.conformance.servers import SUPERUSER_EMAIL, SUPERUSER_PASSWORD
 from tests.deploy.deploy_nodes import Node, start_node
 from tests.multinode.multinode_cluster import create_database, drop_database, postgres_server, with_path
@@ -64,6 +65,7 @@ async def superuser(http: httpx2.AsyncClient) -> dict[str, str]:
     return {"Authorization": r.json()["token"]}
 
 
+@pytest.mark.skipif(pg_testing.enabled(), reason="always on PostgreSQL: run once, in the default pass")
 async def test_two_nodes_one_dispatcher_every_event_once(nodes: tuple[Node, Node], tmp_path: Path) -> None:
     a, b = nodes
     with Receiver() as receiver:
