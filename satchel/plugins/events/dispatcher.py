@@ -52,7 +52,7 @@ class Dispatcher:
         self.sinks = sinks
         self.enabled = enabled
         self.lease = Lease(app.db, config.lease_ttl)
-        self.client = httpx2.AsyncClient(timeout=config.webhook_timeout, follow_redirects=False)
+        self._client: httpx2.AsyncClient | None = None
         self.channels: dict[str, Channel] = {}
         self._wake = asyncio.Event()
         self._lease_wake = asyncio.Event()
@@ -84,10 +84,19 @@ class Dispatcher:
                 await task
         with contextlib.suppress(Exception):
             await self.lease.release()
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
         signal, self._signal = self._signal, None  # a late commit's notify must not touch it
         if signal is not None:
             signal.close()
+
+    @property
+    def client(self) -> httpx2.AsyncClient:
+        """Made with the first webhook: its TLS context costs a few MB that a process without
+        webhooks need not pay."""
+        if self._client is None:
+            self._client = httpx2.AsyncClient(timeout=self.config.webhook_timeout, follow_redirects=False)
+        return self._client
 
     def kick(self) -> None:
         """Sinks appeared: compete for the lease now rather than at the next renewal."""
