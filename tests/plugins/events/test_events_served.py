@@ -88,12 +88,15 @@ async def test_two_nodes_one_dispatcher_every_event_once(nodes: tuple[Node, Node
             except AssertionError as exc:
                 got = [(r.event["id"], r.event["record"]["title"]) for r in receiver.all()]
                 import asyncpg
+
                 conn = await asyncpg.connect(DB[0])
                 rows = await conn.fetch('SELECT id, "recordId", created FROM "_outbox" ORDER BY id DESC LIMIT 3')
                 cur = await conn.fetch('SELECT * FROM "_outboxCursors"')
                 lease = await conn.fetch('SELECT * FROM "_outboxLease"')
                 await conn.close()
-                raise AssertionError(f"{len(got)} of {len(titles)} arrived: {got}\n{rows}\n{cur}\n{lease}\n{logs(tmp_path)}") from exc
+                raise AssertionError(
+                    f"{len(got)} of {len(titles)} arrived: {got}\n{rows}\n{cur}\n{lease}\n{logs(tmp_path)}"
+                ) from exc
             await asyncio.sleep(1)  # a second dispatcher, if any, would send duplicates meanwhile
             received = receiver.all()
             ids = [r.event["id"] for r in received]
