@@ -155,10 +155,17 @@ class Dispatcher:
     async def cycle(self) -> float:
         """One pass over every channel; returns how long to sleep (0: there is more to do)."""
         channels = await self._current_channels()
+        reader = self.app.db.executor()
+        stored = await outbox_store.cursors(reader)
+        if any(stored.get(c.name) != c.cursor for c in channels):
+            # only the lease holder moves cursors, and it saves each move at once: a difference means
+            # the database changed under it (a restored backup): take the cursors it holds now
+            log.warning("event dispatcher: the stored cursors changed; reloading them")
+            self.channels.clear()
+            channels = await self._current_channels()
         now = time.monotonic()
         progressed = False
         wait = self.config.poll_interval
-        reader = self.app.db.executor()
         for channel in channels:
             if channel.due > now:
                 wait = min(wait, channel.due - now)

@@ -129,6 +129,12 @@ async def get_cursor(ex: Executor, name: str) -> int | None:
     return int(row["position"]) if row is not None else None
 
 
+async def cursors(ex: Executor) -> dict[str, int]:
+    """Every stored position by name (the sequence included)."""
+    rows = await ex.fetch_all(ir.Select((ir.col("id"), ir.col("position")), ir.Table(CURSORS)))
+    return {str(r["id"]): int(r["position"]) for r in rows}
+
+
 async def head(ex: Executor) -> int:
     """The id of the newest event written (0 before the first)."""
     return await get_cursor(ex, SEQUENCE) or 0
