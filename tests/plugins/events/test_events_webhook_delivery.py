@@ -219,3 +219,29 @@ async def test_the_documented_receiver_code_verifies_real_deliveries(env: Env) -
     assert verify_doc(SECRET, received.headers, received.body + b" ") is False
     stale = {**received.headers, "x-satchel-timestamp": str(int(received.headers["x-satchel-timestamp"]) - 3600)}
     assert verify_doc(SECRET, stale, received.body) is False
+
+
+async def test_each_request_reports_a_probe(env: Env) -> None:
+    from satchel.tools import probes
+
+    seen: list[tuple[str, dict[str, Any], BaseException | None]] = []
+
+    def listener(name: str, start: int, end: int, attrs: dict[str, Any], error: BaseException | None) -> None:
+        if name == "webhook.request":
+            assert end >= start
+            seen.append((name, dict(attrs), error))
+
+    probes.listen(listener)
+    try:
+        with Receiver(fail=lambda n, event: 503 if n == 1 else 200) as receiver:
+            hook = await env.webhook(receiver.url)
+            await env.create("probed")
+            await wait_until(lambda: len(receiver.delivered()) == 1)
+            await wait_until(lambda: len(seen) == 2)
+    finally:
+        probes.unlisten(listener)
+    (_, failed, error), (_, ok, no_error) = seen
+    assert failed["http.response.status_code"] == 503 and error is not None
+    assert ok["http.response.status_code"] == 200 and no_error is None
+    assert ok["webhook.id"] == hook["id"] and ok["server.address"] == "127.0.0.1"
+    assert SECRET not in repr(seen)

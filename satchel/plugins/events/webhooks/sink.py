@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import orjson
@@ -12,6 +13,7 @@ import orjson
 from satchel.plugins.events.webhooks import signature
 from satchel.plugins.events.webhooks.store import Webhook
 from satchel.ports.event_sink import OutboxEvent, SinkError
+from satchel.tools import probes
 
 USER_AGENT = "Satchel-Webhooks/1"
 
@@ -68,6 +70,21 @@ class WebhookSink:
             signature.TIMESTAMP_HEADER: str(timestamp),
             signature.SIGNATURE_HEADER: signature.sign(self.hook.secret, timestamp, body),
         }
+        if not probes.active:
+            return await self._send(body, headers)
+        attrs: dict[str, Any] = {"webhook.id": self.hook.id, "server.address": urlsplit(self.hook.url).hostname or ""}
+        start = time.perf_counter_ns()
+        try:
+            status = await self._send(body, headers)
+        except DeliveryError as exc:
+            attrs["http.response.status_code"] = exc.status
+            probes.emit("webhook.request", start, time.perf_counter_ns(), attrs, exc)
+            raise
+        attrs["http.response.status_code"] = status
+        probes.emit("webhook.request", start, time.perf_counter_ns(), attrs)
+        return status
+
+    async def _send(self, body: bytes, headers: dict[str, str]) -> int:
         try:
             response = await self.client.post(self.hook.url, content=body, headers=headers)
         except httpx2.TimeoutException as exc:
