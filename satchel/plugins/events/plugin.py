@@ -55,13 +55,21 @@ class Events:
 
     async def refresh(self) -> None:
         """Write the outbox only while some sink exists (re-run when a sibling changed webhooks)."""
-        active = await self.app.db.executor().fetch_value(
-            ir.Select((ir.Raw("COUNT(*)"),), ir.Table(store.WEBHOOKS), where=ir.eq(ir.col("active"), ir.Param(True)))
-        )
+        try:
+            active = await self._active_webhooks()
+        except DatabaseError:  # a restored backup (PocketBase's, or older) without this plugin's tables
+            await self._prepare()
+            active = await self._active_webhooks()
         self.webhooks_active = bool(active)
         self.writer.enable(self.enabled())
         if self.enabled():
             self.dispatcher.kick()
+
+    async def _active_webhooks(self) -> int:
+        count = await self.app.db.executor().fetch_value(
+            ir.Select((ir.Raw("COUNT(*)"),), ir.Table(store.WEBHOOKS), where=ir.eq(ir.col("active"), ir.Param(True)))
+        )
+        return int(count or 0)
 
     async def close(self) -> None:
         self.writer.enable(False)
