@@ -34,9 +34,11 @@ from satchel.core.auth.oauth2 import redirect
 from satchel.core.auth.service import AuthService
 from satchel.core.backups.service import BackupsService
 from satchel.core.collections.service import CollectionsService
+from satchel.core.crons import CronLease, CronRegistry
 from satchel.core.files.serve import FileServer
 from satchel.core.files.storages import Storages
 from satchel.core.hooks import Hooks, ServeEvent
+from satchel.core.logs.service import LogsService
 from satchel.core.realtime.broker import NODE_ID_LENGTH, LocalTransport, RealtimeBroker, Transport
 from satchel.core.realtime.relay import BrokerTransport
 from satchel.core.records.service import RecordsService
@@ -53,6 +55,8 @@ from satchel.tools.gc_tuning import tune_for_server
 from satchel.tools.ids import random_string
 
 DB_FILE = "data.db"
+AUX_DB_FILE = "auxiliary.db"
+LOGS_CLEANUP_JOB = "__pbLogsCleanup__"
 
 
 def build_app(
@@ -108,8 +112,34 @@ def build_app(
     app.storages = Storages(app, blob_store)
     app.files = FileServer(app)
     app.backups = BackupsService(app)
+    app.logs = LogsService(app, aux_database_from_url(db_url, path, query_timeout=query_timeout))
+    app.crons = crons_for(app)
     redirect.register(app)
     return app
+
+
+def aux_database_from_url(url: str, data_dir: Path, *, query_timeout: float) -> Database:
+    """Where logs go: `<data_dir>/auxiliary.db` (PocketBase's file) next to a SQLite database; on
+    PostgreSQL the same database, through a small pool of its own so log writes never wait for
+    (or hold) a request's connection."""
+    url = parse_db_url(url)
+    if is_postgres(url):
+        from satchel.adapters.db.postgres import PostgresDatabase
+
+        return PostgresDatabase(url, query_timeout=query_timeout, pool_size=2)
+    return SqliteDatabase(data_dir / AUX_DB_FILE, query_timeout=query_timeout)
+
+
+def crons_for(app: App) -> CronRegistry:
+    """The registry with its lease in the auxiliary database and PocketBase's logs cleanup job."""
+
+    async def refresh() -> None:
+        if app.stale():  # a sibling edited a schedule kept in the settings
+            await app.sync()
+
+    crons = CronRegistry(CronLease(app.logs.db), refresh=refresh)
+    crons.add(LOGS_CLEANUP_JOB, "0 */6 * * *", app.logs.cleanup)
+    return crons
 
 
 def database_from_url(url: str, data_dir: Path, *, query_timeout: float) -> Database:
