@@ -38,6 +38,7 @@ from satchel.core.crons import CronLease, CronRegistry
 from satchel.core.files.serve import FileServer
 from satchel.core.files.storages import Storages
 from satchel.core.hooks import Hooks, ServeEvent
+from satchel.core.logs.handler import attach as attach_logging
 from satchel.core.logs.service import LogsService
 from satchel.core.realtime.broker import NODE_ID_LENGTH, LocalTransport, RealtimeBroker, Transport
 from satchel.core.realtime.relay import BrokerTransport
@@ -53,6 +54,7 @@ from satchel.ports.event_sink import EventSink
 from satchel.tools import passwords
 from satchel.tools.gc_tuning import tune_for_server
 from satchel.tools.ids import random_string
+from satchel.tools.log_format import StdoutHandler
 
 DB_FILE = "data.db"
 AUX_DB_FILE = "auxiliary.db"
@@ -71,6 +73,8 @@ def build_app(
     backup_passphrase: str = "",
     db_url: str = "",
     encryption_key: bytes = b"",
+    log_format: str = "",
+    dev: bool = False,
 ) -> App:
     """An App over `db_url` (default: the SQLite file in `data_dir`), not yet bootstrapped.
 
@@ -94,6 +98,8 @@ def build_app(
         shared_schema=shared,
         backup_passphrase=backup_passphrase,
         encryption_key=encryption_key,
+        log_format=log_format,
+        dev=dev,
     )
     cache = cache_from_url(cache_url)
     app = App(db, config, cache=cache, mailer=SmtpMailer(lambda: smtp_config(app), fallback=SendmailMailer()))
@@ -284,6 +290,8 @@ def build_asgi(
         backup_passphrase=config.backup_passphrase,
         db_url=config.db,
         encryption_key=config.encryption_key_bytes(),
+        log_format=config.stdout_log_format,
+        dev=config.dev,
     )
     if extend is not None:
         extend(app)
@@ -303,6 +311,9 @@ def build_asgi(
     )
     if tracing.enabled(config):  # last: its middleware goes outermost, the span covers the others
         tracing.register(app, config)
+    # stdout belongs to the embedding process when the ASGI app is handed to someone else's server
+    stdout = StdoutHandler(config.stdout_log_format) if own_process else None
+    detach_logging = attach_logging(app.logs, stdout, dev=config.dev)
 
     async def startup() -> None:
         await app.bootstrap()
@@ -310,6 +321,7 @@ def build_asgi(
         await app.realtime.open()
         await app.backups.start()
         await app.hooks.on_serve.trigger(ServeEvent(app), _noop)
+        app.crons.start()
         if own_process:
             tune_for_server()  # after startup, so that what it built is frozen
         # granian drains open connections before the lifespan shutdown: end SSE streams on the signal
@@ -318,9 +330,11 @@ def build_asgi(
     async def shutdown() -> None:
         await app.hooks.on_terminate.trigger(ServeEvent(app), _noop)
         await events.close()
+        await app.crons.stop()
         await app.backups.close()
         await app.realtime.close()
         await app.close()
+        detach_logging()
 
     return create_app(app, on_startup=startup, on_shutdown=shutdown)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from satchel.core.logs.model import slog_level
@@ -47,3 +48,28 @@ class LogsHandler(logging.Handler):
             self.logs.add(level, record.getMessage(), data)
         except Exception:  # a logging handler never raises into the caller
             self.handleError(record)
+
+
+def attach(logs: LogsService, stdout: logging.Handler | None, *, dev: bool = False) -> Callable[[], None]:
+    """Route Python logging to `_logs` (and to `stdout` when given) for a server process; returns
+    the function that undoes it (server shutdown).
+
+    The handlers go on the root logger so an application's own loggers are included; Satchel's
+    loggers are opened down to INFO (DEBUG with `dev`), the levels PocketBase's `minLevel` can keep.
+    """
+    root = logging.getLogger()
+    satchel = logging.getLogger("satchel")
+    previous = satchel.level
+    handlers: list[logging.Handler] = [LogsHandler(logs)]
+    if stdout is not None:
+        handlers.append(stdout)
+    for h in handlers:
+        root.addHandler(h)
+    satchel.setLevel(logging.DEBUG if dev else logging.INFO)
+
+    def detach() -> None:
+        for h in handlers:
+            root.removeHandler(h)
+        satchel.setLevel(previous)
+
+    return detach

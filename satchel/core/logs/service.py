@@ -20,7 +20,7 @@ from satchel.core.logs.writer import LogWriter
 from satchel.core.rules.resolver import FilterError, Resolver
 from satchel.ports.database import Database, DatabaseError
 from satchel.tools.datetime import format_dt
-from satchel.tools.filter import FilterSyntaxError, parse
+from satchel.tools.filter import FilterSyntaxError, ast, parse
 from satchel.tools.sql import ir
 
 if TYPE_CHECKING:
@@ -95,9 +95,11 @@ class LogsService:
         if not text.strip():
             return None
         try:
-            return Resolver(LOGS, lambda _: None, None, allow_hidden=True).where(parse(text))
+            node = parse(text)
         except FilterSyntaxError as exc:
             raise FilterError(str(exc)) from exc
+        _only_log_fields(node)
+        return Resolver(LOGS, lambda _: None, None, allow_hidden=True).where(node)
 
     async def page(self, params: LogsPage) -> dict[str, Any]:
         where = self._where(params.filter)
@@ -169,6 +171,19 @@ class LogsService:
     async def cleanup(self) -> None:
         """The `__pbLogsCleanup__` job: expire entries past `maxDays` (all of them when logs are off)."""
         await self.delete_older_than(self.settings["maxDays"])
+
+
+def _only_log_fields(node: ast.Node | ast.Operand) -> None:
+    """PocketBase resolves log filters against the log fields alone: `@request.*` and
+    `@collection.*` are unknown there (the records resolver would read them as null or joins)."""
+    if isinstance(node, (ast.Join, ast.Comparison)):
+        _only_log_fields(node.left)
+        _only_log_fields(node.right)
+    elif isinstance(node, ast.Call):
+        for arg in node.args:
+            _only_log_fields(arg)
+    elif isinstance(node, ast.Identifier) and node.name.startswith(("@request", "@collection")):
+        raise FilterError(f"failed to resolve field {node.name!r}")
 
 
 _COLUMNS: tuple[ir.SelectItem, ...] = tuple(
