@@ -107,10 +107,10 @@ class AutoBackups:
         return await self._backup(minute)
 
     async def run_now(self) -> None:
-        """The registry job: an automatic backup named for the current minute, then retention."""
+        """The registry job (scheduled or run now): an automatic backup named for now, then retention."""
         if self.app.stale():
             await self.app.sync()
-        await self._backup(self.clock().astimezone(UTC).replace(second=0, microsecond=0))
+        await self._backup(self.clock().astimezone(UTC).replace(microsecond=0))
 
     async def _backup(self, minute: datetime) -> str:
         name = names.generate(self.app.settings.current["meta"]["appName"], names.AUTO_PREFIX, minute)
