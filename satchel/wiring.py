@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,7 @@ from satchel.tools.gc_tuning import tune_for_server
 from satchel.tools.ids import random_string
 from satchel.tools.log_format import StdoutHandler
 
+_log = logging.getLogger("satchel.server")
 DB_FILE = "data.db"
 AUX_DB_FILE = "auxiliary.db"
 LOGS_CLEANUP_JOB = "__pbLogsCleanup__"
@@ -322,6 +325,7 @@ def build_asgi(
         await app.backups.start()
         await app.hooks.on_serve.trigger(ServeEvent(app), _noop)
         app.crons.start()
+        _log.info("worker ready", extra={"pid": os.getpid()})
         if own_process:
             tune_for_server()  # after startup, so that what it built is frozen
         # granian drains open connections before the lifespan shutdown: end SSE streams on the signal

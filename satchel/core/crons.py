@@ -162,14 +162,14 @@ class CronRegistry:
         """Run a job now, whatever its schedule (404 when there is no such scheduled job)."""
         job = self.get(job_id)
         if job is None:
-            raise NotFoundError("Missing or invalid cron job")
+            raise NotFoundError("Missing or invalid cron job.")
         await self._call(job)
 
     def run_in_background(self, job_id: str) -> None:
         """`run`, without waiting for the job (the API answers before a long job ends, as PocketBase)."""
         job = self.get(job_id)
         if job is None:
-            raise NotFoundError("Missing or invalid cron job")
+            raise NotFoundError("Missing or invalid cron job.")
         task = asyncio.get_running_loop().create_task(self._call(job), name=f"satchel-cron-{job_id}")
         self._running.add(task)
         task.add_done_callback(self._running.discard)

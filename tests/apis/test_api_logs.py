@@ -87,7 +87,9 @@ async def test_no_retention_no_request_logs(app: App, client: httpx2.AsyncClient
     assert await _entries(client, su_headers, "data.url = '/api/health' || data.url ~ 'nope'") == []
 
 
-async def test_min_level_drops_successful_requests(app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+async def test_min_level_drops_successful_requests(
+    app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
     await app.settings.patch({"logs": {"minLevel": 4}})
     await client.get("/api/health")
     await client.get("/api/collections/nope/records")
@@ -103,7 +105,9 @@ async def test_sort_filter_paging_and_fields(app: App, client: httpx2.AsyncClien
     )
     body = r.json()
     assert [i["message"] for i in body["items"]] == ["m2", "m1"] and body["totalItems"] == 5
-    r = await client.get("/api/logs", params={"filter": "level = 8 && message ~ 'm'", "fields": "message"}, headers=su_headers)
+    r = await client.get(
+        "/api/logs", params={"filter": "level = 8 && message ~ 'm'", "fields": "message"}, headers=su_headers
+    )
     assert r.json()["items"] == [{"message": "m0"}, {"message": "m2"}, {"message": "m4"}]
     r = await client.get("/api/logs", params={"skipTotal": 1, "filter": "message ~ 'm'"}, headers=su_headers)
     assert (r.json()["totalItems"], r.json()["totalPages"]) == (-1, -1)
@@ -120,7 +124,9 @@ async def test_sort_filter_paging_and_fields(app: App, client: httpx2.AsyncClien
         {"perPage": "99999999999999999999"},
     ],
 )
-async def test_bad_list_input_is_a_400(client: httpx2.AsyncClient, su_headers: dict[str, str], params: dict[str, str]) -> None:
+async def test_bad_list_input_is_a_400(
+    client: httpx2.AsyncClient, su_headers: dict[str, str], params: dict[str, str]
+) -> None:
     r = await client.get("/api/logs", params=params, headers=su_headers)
     assert r.json() == error(400, BAD_REQUEST)
 
@@ -153,7 +159,9 @@ async def test_delete_with_a_filter_then_all(app: App, client: httpx2.AsyncClien
     assert r.status_code == 200 and r.json()["deleted"] >= 1
 
 
-async def test_request_id_is_honoured_or_generated_and_echoed(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+async def test_request_id_is_honoured_or_generated_and_echoed(
+    client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
     r = await client.get("/api/health", headers={"X-Request-Id": "trace-abc-123"})
     assert r.headers["x-request-id"] == "trace-abc-123"
     generated = (await client.get("/api/health")).headers["x-request-id"]
