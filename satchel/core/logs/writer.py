@@ -29,6 +29,9 @@ MAX_BUFFERED = 20_000
 """Entries kept while the database is unreachable; older ones are dropped beyond this."""
 ID_LENGTH = 15
 
+INSERT = ir.Insert(
+    LOGS_TABLE, {name: ir.Slot(i) for i, name in enumerate(("id", "created", "level", "message", "data"))}
+)
 Entry = tuple[str, str, int, str, bytes]
 """id, created, level, message, data (JSON)."""
 
@@ -106,19 +109,7 @@ class LogWriter:
     async def _write(self, batch: list[Entry]) -> bool:
         try:
             async with self.db.transaction() as tx:
-                for entry_id, created, level, message, data in batch:
-                    await tx.execute(
-                        ir.Insert(
-                            LOGS_TABLE,
-                            {
-                                "id": ir.Param(entry_id),
-                                "created": ir.Param(created),
-                                "level": ir.Param(level),
-                                "message": ir.Param(message),
-                                "data": ir.Param(data.decode()),
-                            },
-                        )
-                    )
+                await tx.execute_many(INSERT, [(i, c, lv, m, d.decode()) for i, c, lv, m, d in batch])
         except (DatabaseError, OSError) as exc:
             self.dropped += len(batch)
             self.on_error(f"satchel: {len(batch)} log entries could not be written: {exc}")
