@@ -14,10 +14,11 @@ import logging
 import os
 import traceback
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from satchel.tools.cheap_ids import SecondCache
 
 FORMATS = ("json", "text")
 MAX_LINE = 4000
@@ -28,8 +29,12 @@ STANDARD_ATTRS = frozenset(
 TEXT_KEYS_FIRST = ("status", "method", "route", "path", "durationMs")
 
 
+_ISO = SecondCache("%Y-%m-%dT%H:%M:%S", "Z")
+
+
 def iso_time(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """RFC 3339 UTC with milliseconds (`2026-01-02T10:15:00.123Z`)."""
+    return _ISO.format(epoch_s)
 
 
 def json_line(fields: Mapping[str, Any]) -> bytes:

@@ -24,12 +24,13 @@ from satchel.apis.client_ip import client_ip
 from satchel.core.app import App
 from satchel.core.errors import SatchelError
 from satchel.core.logs.request_entry import RequestSummary, request_entry
-from satchel.tools.ids import random_id
+from satchel.tools.cheap_ids import ProcessIds
 from satchel.tools.log_format import iso_time, render, write_stdout
 
 REQUEST_ID_HEADER = b"x-request-id"
 MAX_REQUEST_ID = 128
 REQUEST_ID_LENGTH = 20
+_REQUEST_IDS = ProcessIds(REQUEST_ID_LENGTH)
 ERROR_KEY = "error"
 """`scope["state"]` key where the error handler leaves the exception it turned into the response."""
 SKIP_SUCCESS_LOG = "skip_success_log"
@@ -65,7 +66,7 @@ class RequestLogMiddleware:
                 referer = value
             elif name == b"user-agent":
                 agent = value
-        request_id = incoming_request_id(given) or random_id(REQUEST_ID_LENGTH)
+        request_id = incoming_request_id(given) or _REQUEST_IDS.next()
         scope.setdefault("state", {})["request_id"] = request_id
         header = (b"x-request-id", request_id.encode("ascii"))
         status = 500

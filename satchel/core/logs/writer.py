@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +20,7 @@ import orjson
 
 from satchel.core.logs.model import LOGS_TABLE
 from satchel.ports.database import Database, DatabaseError
-from satchel.tools.datetime import now_str
-from satchel.tools.ids import random_id
+from satchel.tools.cheap_ids import ProcessIds, SecondCache
 from satchel.tools.sql import ir
 
 FLUSH_INTERVAL_S = 1.0
@@ -28,6 +28,10 @@ BATCH_SIZE = 200
 MAX_BUFFERED = 20_000
 """Entries kept while the database is unreachable; older ones are dropped beyond this."""
 ID_LENGTH = 15
+_IDS = ProcessIds(ID_LENGTH)
+"""PocketBase-shaped ids (15 of [a-z0-9]), unique across worker processes and nodes."""
+_CREATED = SecondCache("%Y-%m-%d %H:%M:%S", "Z")
+"""PocketBase's datetime text (`2026-01-02 10:15:00.123Z`)."""
 
 INSERT = ir.Insert(
     LOGS_TABLE, {name: ir.Slot(i) for i, name in enumerate(("id", "created", "level", "message", "data"))}
@@ -50,8 +54,9 @@ class LogWriter:
 
     def add(self, level: int, message: str, data: dict[str, Any], created: str = "") -> str:
         """Buffer one entry (thread-safe: the logging handler may call it from any thread); its id."""
-        entry_id = random_id(ID_LENGTH)
-        self._buffer.append((entry_id, created or now_str(), level, message, orjson.dumps(data, default=str)))
+        entry_id = _IDS.next()
+        created = created or _CREATED.format(time.time())
+        self._buffer.append((entry_id, created, level, message, orjson.dumps(data, default=str)))
         if len(self._buffer) > MAX_BUFFERED:
             del self._buffer[: len(self._buffer) - MAX_BUFFERED]
             self.dropped += 1
