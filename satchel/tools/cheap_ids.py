@@ -50,4 +50,5 @@ class SecondCache:
         if second != self._second:
             self._text = time.strftime(self.layout, time.gmtime(second))
             self._second = second
-        return f"{self._text}.{int((now - second) * 1000):03d}{self.suffix}"
+        millis = int(now * 1000) - second * 1000  # not (now - second) * 1000: that loses a millisecond to rounding
+        return f"{self._text}.{millis:03d}{self.suffix}"
