@@ -3,13 +3,16 @@ and the request entries the request-log middleware leaves (settings.logs, X-Requ
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
+from satchel.apis.server import create_app
 from satchel.core.app import App
 from satchel.core.logs.model import ERROR, INFO
+from satchel.testing import running_app, superuser_token
 from tests.apis.helpers import POSTS, create_collection, create_user, error, login
 
 ROUTES = [("GET", "/api/logs"), ("GET", "/api/logs/stats"), ("GET", "/api/logs/abc"), ("DELETE", "/api/logs")]
@@ -190,3 +193,24 @@ async def test_app_logs_reach_the_logs_table(app: App, client: httpx2.AsyncClien
     assert [(e["message"], e["level"], e["data"]) for e in entries] == [
         ("disk at 91%", 4, {"type": "app", "logger": "myapp.jobs", "disk": "/data"})
     ]
+
+
+async def test_an_unhandled_error_is_logged_without_its_text(tmp_path: Path) -> None:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("db password is hunter2")
+
+    async with running_app(tmp_path / "d") as app:
+        app.routes.append(Route("/api/broken", broken))
+        transport = httpx2.ASGITransport(app=create_app(app), raise_app_exceptions=False)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://satchel.test") as client:
+            su = {"Authorization": await superuser_token(app, client)}
+            r = await client.get("/api/broken")
+            assert r.status_code == 500
+            [entry] = await _entries(client, su, "data.url = '/api/broken'")
+    assert entry["level"] == ERROR and entry["data"]["status"] == 500
+    assert entry["data"]["error"] == "RuntimeError (unhandled)"
+    assert "hunter2" not in str(entry)

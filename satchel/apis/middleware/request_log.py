@@ -78,13 +78,25 @@ class RequestLogMiddleware:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
+        raised: Exception | None = None
         try:
             await self.asgi(scope, receive, send_with_id)
+        except Exception as exc:  # unhandled: Starlette's outermost layer answers 500 after this
+            raised = exc
+            raise
         finally:
-            self._log(scope, status, (time.perf_counter_ns() - start) / 1e6, request_id, referer, agent)
+            elapsed = (time.perf_counter_ns() - start) / 1e6
+            self._log(scope, status, elapsed, request_id, referer, agent, raised)
 
     def _log(
-        self, scope: Scope, status: int, exec_ms: float, request_id: str, referer: bytes | None, agent: bytes | None
+        self,
+        scope: Scope,
+        status: int,
+        exec_ms: float,
+        request_id: str,
+        referer: bytes | None,
+        agent: bytes | None,
+        raised: Exception | None,
     ) -> None:
         settings = self.app.settings.current
         logs = settings["logs"]
@@ -109,7 +121,7 @@ class RequestLogMiddleware:
             referer="" if referer is None else referer.decode("latin-1"),
             user_agent="" if agent is None else agent.decode("latin-1"),
         )
-        error = state.get(ERROR_KEY)
+        error = state.get(ERROR_KEY, raised)
         if error is not None:
             summary.error, summary.details = _error_parts(error)
         if to_db:

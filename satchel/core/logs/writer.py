@@ -50,11 +50,14 @@ class LogWriter:
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
         self.dropped = 0
+        self._closed = False
         self.on_error: Callable[[str], None] = _stderr
 
     def add(self, level: int, message: str, data: dict[str, Any], created: str = "") -> str:
         """Buffer one entry (thread-safe: the logging handler may call it from any thread); its id."""
         entry_id = _IDS.next()
+        if self._closed:  # a record logged during shutdown, after the last batch: not kept
+            return entry_id
         created = created or _CREATED.format(time.time())
         self._buffer.append((entry_id, created, level, message, orjson.dumps(data, default=str)))
         if len(self._buffer) > MAX_BUFFERED:
@@ -122,7 +125,7 @@ class LogWriter:
         return True
 
     async def close(self) -> None:
-        """Write what is left (server shutdown)."""
+        """Write what is left (server shutdown); later entries are not kept."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -130,6 +133,7 @@ class LogWriter:
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
         await self.flush()
+        self._closed = True
 
 
 def _stderr(message: str) -> None:
