@@ -101,6 +101,11 @@ class LogWriter:
     def pending(self) -> int:
         return len(self._buffer)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing buffered and no batch being written."""
+        return not self._buffer and self._flushing is None
+
     async def flush(self) -> int:
         """Write everything buffered now; how many entries were written."""
         written = 0
