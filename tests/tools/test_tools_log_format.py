@@ -75,3 +75,32 @@ def test_the_handler_writes_whole_lines_to_fd_1(capfd: pytest.CaptureFixture[str
     assert (parsed["msg"], parsed["disk"], parsed["level"]) == ("disk 91%", "/data", "WARN")
     with pytest.raises(ValueError, match="json, text"):
         StdoutHandler("xml")
+
+
+async def test_stdout_buffer_writes_whole_lines_in_chunks_of_at_most_pipe_buf(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from satchel.tools import log_format
+
+    writes: list[bytes] = []
+    monkeypatch.setattr(log_format, "write_stdout", writes.append)
+    buffer = log_format.StdoutBuffer(delay=0.05)
+    lines = [json_line({"msg": f"line {i}", "pad": "x" * 300}) for i in range(40)]
+    for line in lines:
+        buffer.add(line)
+    assert writes, "full chunks go out at once"
+    before_delay = len(writes)
+    await asyncio.sleep(0.2)  # the rest after the delay
+    assert len(writes) == before_delay + 1
+    assert b"".join(writes) == b"".join(lines)
+    assert all(len(w) <= log_format.PIPE_BUF and w.endswith(b"\n") for w in writes)
+    assert len(writes) < len(lines) / 5, "lines are gathered, not written one by one"
+    for w in writes:
+        assert all(json.loads(x) for x in w.splitlines())
+
+
+def test_stdout_buffer_without_a_loop_writes_at_once(capfd: pytest.CaptureFixture[str]) -> None:
+    from satchel.tools.log_format import StdoutBuffer
+
+    StdoutBuffer().add(b'{"msg":"now"}\n')
+    assert capfd.readouterr().out == '{"msg":"now"}\n'

@@ -5,11 +5,11 @@ and it reads what the inner layers left in `scope`: the auth record (front middl
 matched route (router) and the error that became the response (error handler). It gives every
 request an id, the caller's `X-Request-Id` when it sent a sane one, and echoes it in the response.
 
-Nothing here waits on I/O: the `_logs` entry goes to a buffer flushed in batches off the request
-path, and the stdout line is one `write(2)`. With logs retention off (`maxDays` 0) and no stdout
-format, a request costs an id and a wrapped `send`. The stdout line carries the route template
-and the path, never the query string (it may carry a token), and the auth id and client IP only
-when `settings.logs` allows them in the logs.
+Nothing here waits on I/O: the `_logs` entry goes to a buffer written in batches off the request
+path, and the stdout line to a buffer written in whole-line chunks (`StdoutBuffer`). With logs
+retention off (`maxDays` 0) and no stdout format, a request costs an id and a wrapped `send`. The
+stdout line carries the route template and the path, never the query string (it may carry a
+token), and the auth id and client IP only when `settings.logs` allows them in the logs.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ from satchel.core.app import App
 from satchel.core.errors import SatchelError
 from satchel.core.logs.request_entry import RequestSummary, request_entry
 from satchel.tools.cheap_ids import ProcessIds
-from satchel.tools.log_format import iso_time, render, write_stdout
+from satchel.tools.log_format import StdoutBuffer, iso_time, render
 
 REQUEST_ID_HEADER = b"x-request-id"
 MAX_REQUEST_ID = 128
 REQUEST_ID_LENGTH = 20
 _REQUEST_IDS = ProcessIds(REQUEST_ID_LENGTH)
+STDOUT = StdoutBuffer()
+"""The process's request lines (one buffer however many apps: they share file descriptor 1)."""
 ERROR_KEY = "error"
 """`scope["state"]` key where the error handler leaves the exception it turned into the response."""
 SKIP_SUCCESS_LOG = "skip_success_log"
@@ -52,6 +54,7 @@ class RequestLogMiddleware:
         self.asgi = asgi
         self.app = app
         self.fmt = app.config.log_format
+        self.stdout = STDOUT
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,7 +131,7 @@ class RequestLogMiddleware:
             level, message, data = request_entry(summary, logs)
             self.app.logs.add(level, message, data)
         if self.fmt:
-            write_stdout(render(stdout_fields(summary, logs), self.fmt))
+            self.stdout.add(render(stdout_fields(summary, logs), self.fmt))
 
 
 def _route_path(route: BaseRoute | None) -> str:
