@@ -95,8 +95,8 @@ def create_app(
 
     asgi = Starlette(
         middleware=[
-            Middleware(RequestLogMiddleware, app=app),
             *app.asgi_middleware,
+            Middleware(RequestLogMiddleware, app=app),  # inside plugins' (a tracing span covers it)
             Middleware(FrontMiddleware, app=app),
             Middleware(RateLimitMiddleware, app=app),
         ],

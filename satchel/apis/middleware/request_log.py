@@ -1,9 +1,10 @@
 """The request log: one middleware feeds both the stdout line and the `_logs` entry of a request.
 
-It is the outermost middleware, so its duration covers everything Satchel does for the request,
-and it reads what the inner layers left in `scope`: the auth record (front middleware), the
-matched route (router) and the error that became the response (error handler). It gives every
-request an id, the caller's `X-Request-Id` when it sent a sane one, and echoes it in the response.
+It runs ahead of Satchel's own middleware (plugins' middleware, such as a tracing span, wraps it),
+so its duration covers everything Satchel does for the request, and it reads what the inner layers
+left in `scope`: the auth record (front middleware), the matched route (router) and the error that
+became the response (error handler). It gives every request an id, the caller's `X-Request-Id`
+when it sent a sane one, and echoes it in the response.
 
 Nothing here waits on I/O: the `_logs` entry goes to a buffer written in batches off the request
 path, and the stdout line to a buffer written in whole-line chunks (`StdoutBuffer`). With logs
