@@ -12,6 +12,7 @@ import pytest
 from satchel.apis.server import create_app
 from satchel.core.app import App
 from satchel.core.logs.model import ERROR, INFO
+from satchel.testing import postgres as pg_testing
 from satchel.testing import running_app, superuser_token
 from tests.apis.helpers import POSTS, create_collection, create_user, error, login
 
@@ -214,3 +215,23 @@ async def test_an_unhandled_error_is_logged_without_its_text(tmp_path: Path) -> 
     assert entry["level"] == ERROR and entry["data"]["status"] == 500
     assert entry["data"]["error"] == "RuntimeError (unhandled)"
     assert "hunter2" not in str(entry)
+
+
+async def test_a_logs_collection_and_its_indexes_do_not_collide(
+    app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
+    """On PostgreSQL `_logs` shares the schema (and index names) with the collections."""
+    logs = {
+        "name": "logs",
+        "type": "base",
+        "fields": [{"name": "level", "type": "number"}, {"name": "created", "type": "autodate", "onCreate": True}],
+        "indexes": ["CREATE INDEX idx_logs_created ON logs (created)", "CREATE INDEX idx_logs_level ON logs (level)"],
+    }
+    await create_collection(client, su_headers, logs)
+    app.logs.add(INFO, "still written", {})
+    assert [e["message"] for e in await _entries(client, su_headers, "message = 'still written'")] == ["still written"]
+    r = await client.post("/api/collections", json={"name": "_logs", "type": "base"}, headers=su_headers)
+    if pg_testing.enabled():  # the internal table is there: refused, never a clash
+        assert r.json()["data"]["name"]["code"] == "validation_collection_name_invalid"
+    else:  # another file: allowed, as in PocketBase
+        assert r.status_code == 200, r.text

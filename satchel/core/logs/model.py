@@ -14,8 +14,10 @@ from satchel.core.fields.registry import field_from_json
 from satchel.tools.sql import ir
 
 LOGS_TABLE = "_logs"
-CREATED_INDEX = "idx_logs_created"
-LEVEL_INDEX = "idx_logs_level"
+CREATED_INDEX = "idx__logs_created"
+LEVEL_INDEX = "idx__logs_level"
+"""Not PocketBase's `idx_logs_*`: on PostgreSQL they share the schema (and its index names) with
+the collections, where a `logs` collection's own `idx_logs_created` is a likely name."""
 
 DEBUG, INFO, WARN, ERROR = -4, 0, 4, 8
 
