@@ -32,6 +32,7 @@ from satchel.config import (
     parse_event_sinks,
 )
 from satchel.core.app import App, AppConfig
+from satchel.core.auth import expired_refs
 from satchel.core.auth.api_keys import ApiKeysService
 from satchel.core.auth.oauth2 import redirect
 from satchel.core.auth.service import AuthService
@@ -149,6 +150,8 @@ def crons_for(app: App) -> CronRegistry:
 
     crons = CronRegistry(CronLease(app.logs.db), refresh=refresh)
     crons.add(LOGS_CLEANUP_JOB, "0 */6 * * *", app.logs.cleanup)
+    app.crons = crons
+    expired_refs.register(app)
     return crons
 
 

@@ -33,6 +33,8 @@ async def test_list_puts_application_jobs_before_builtin_ones(
         {"id": "digest", "expression": "@daily"},
         {"id": "reports", "expression": "0 3 * * *"},
         {"id": "__pbLogsCleanup__", "expression": "0 */6 * * *"},
+        {"id": "__pbMFACleanup__", "expression": "0 * * * *"},
+        {"id": "__pbOTPCleanup__", "expression": "0 * * * *"},
     ]
 
 

@@ -16,6 +16,8 @@ from satchel.testing import database_url_for
 from satchel.tools.cron import CronError
 from satchel.wiring import build_app
 
+BUILTIN = ["__pbLogsCleanup__", "__pbMFACleanup__", "__pbOTPCleanup__"]
+
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
@@ -45,9 +47,11 @@ async def test_builtin_jobs_and_pocketbase_list_order(app: App) -> None:
         ("alpha", "*/5 * * * *"),
         ("zeta", "0 0 * * *"),
         ("__pbLogsCleanup__", "0 */6 * * *"),
+        ("__pbMFACleanup__", "0 * * * *"),
+        ("__pbOTPCleanup__", "0 * * * *"),
     ]
     app.crons.remove("zeta")
-    assert [j.id for j in app.crons.jobs()] == ["alpha", "__pbLogsCleanup__"]
+    assert [j.id for j in app.crons.jobs()] == ["alpha", *BUILTIN]
 
 
 async def test_due_jobs_run_once_per_minute(app: App) -> None:
@@ -61,7 +65,7 @@ async def test_due_jobs_run_once_per_minute(app: App) -> None:
 
     app.crons.add("two", "*/2 * * * *", every_other)
     app.crons.add("hour", "0 * * * *", hourly)
-    assert await app.crons.tick(at("2026-01-01T10:00:00")) == ["two", "hour"]
+    assert await app.crons.tick(at("2026-01-01T10:00:00")) == ["__pbMFACleanup__", "__pbOTPCleanup__", "two", "hour"]
     assert await app.crons.tick(at("2026-01-01T10:00:30")) == [], "the same minute again"
     assert await app.crons.tick(at("2026-01-01T10:01")) == []
     assert await app.crons.tick(at("2026-01-01T10:02")) == ["two"]
@@ -104,7 +108,7 @@ async def test_a_dynamic_expression_is_read_at_every_tick(app: App) -> None:
         ran.append(datetime.now(UTC))
 
     app.crons.add("dyn", lambda: expression, job)
-    assert [j.id for j in app.crons.jobs()] == ["__pbLogsCleanup__"], "unscheduled while empty"
+    assert [j.id for j in app.crons.jobs()] == BUILTIN, "unscheduled while empty"
     assert await app.crons.tick(at("2026-01-01T00:01")) == []
     expression = "* * * * *"
     assert await app.crons.tick(at("2026-01-01T00:02")) == ["dyn"]

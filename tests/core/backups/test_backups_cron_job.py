@@ -19,7 +19,8 @@ async def test_the_auto_backup_job_follows_the_settings_and_runs_now(tmp_path: P
             await app.settings.patch({"backups": {"cron": "0 2 * * *", "cronMaxKeep": 3}})
             jobs = {j.id: j.expression for j in app.crons.jobs()}
             assert jobs["__pbAutoBackup__"] == "0 2 * * *"
-            assert await app.crons.tick(datetime(2026, 1, 1, 2, 0, tzinfo=UTC)) == ["__pbAutoBackup__"]
+            ran = await app.crons.tick(datetime(2026, 1, 1, 2, 0, tzinfo=UTC))
+            assert ran == ["__pbMFACleanup__", "__pbOTPCleanup__", "__pbAutoBackup__"]
             assert await app.crons.tick(datetime(2026, 1, 1, 2, 1, tzinfo=UTC)) == []
             scheduled = [b.key for b in await app.backups.list()]
             assert len(scheduled) == 1 and scheduled[0].startswith("@auto_pb_backup_acme_")

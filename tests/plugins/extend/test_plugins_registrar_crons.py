@@ -27,7 +27,7 @@ async def test_recorded_jobs_are_added_when_bound_and_later_ones_at_once(
     async def nightly() -> None:
         ran.append("nightly")
 
-    assert [j.id for j in app.crons.jobs()] == ["__pbLogsCleanup__"], "nothing before bind"
+    assert not {"nightly", "hourly"} & {j.id for j in app.crons.jobs()}, "nothing before bind"
     r.bind(app)
 
     @r.cron("hourly", "@hourly")
@@ -36,5 +36,6 @@ async def test_recorded_jobs_are_added_when_bound_and_later_ones_at_once(
 
     listed = (await client.get("/api/crons", headers=su_headers)).json()
     assert listed[:2] == [{"id": "hourly", "expression": "@hourly"}, {"id": "nightly", "expression": "0 3 * * *"}]
-    assert await app.crons.tick(datetime(2026, 1, 1, 3, 0, tzinfo=UTC)) == ["nightly", "hourly"]
+    ticked = await app.crons.tick(datetime(2026, 1, 1, 3, 0, tzinfo=UTC))
+    assert [i for i in ticked if not i.startswith("__pb")] == ["nightly", "hourly"]
     assert ran == ["nightly", "hourly"]
