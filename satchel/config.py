@@ -74,6 +74,16 @@ def parse_broker_url(value: str) -> str:
     return value
 
 
+LOG_FORMATS = ("json", "text")
+
+
+def parse_log_format(value: str) -> str:
+    """`json` (one object per line, for log shippers), `text` (for a console), or empty (by --dev)."""
+    if value and value not in LOG_FORMATS:
+        raise ConfigError(f"--log-format expects json or text, got {value!r}")
+    return value
+
+
 def broker_kind(url: str, workers: int) -> str:
     """`memory`, `local`, `redis` or `nats`: what `url` (possibly empty: automatic) means."""
     if url == AUTO_BROKER:
@@ -144,6 +154,8 @@ class BootConfig:
     SATCHEL_EVENT_SINKS, or `--event-sink URL` repeated); may hold passwords, so never logged."""
     outbox_retention: float = 3600.0
     """Seconds an outbox event is kept after every sink took it (env SATCHEL_OUTBOX_RETENTION)."""
+    log_format: str = ""
+    """Stdout logs: `json` or `text` (env SATCHEL_LOG_FORMAT); empty: `text` with --dev, else `json`."""
 
     @property
     def migrations_folder(self) -> Path:
@@ -152,6 +164,10 @@ class BootConfig:
         if self.migrations_dir:
             return Path(self.migrations_dir).expanduser().resolve()
         return self.dir.resolve().parent / MIGRATIONS_FOLDER
+
+    @property
+    def stdout_log_format(self) -> str:
+        return self.log_format or ("text" if self.dev else "json")
 
     @staticmethod
     def from_env(**overrides: object) -> BootConfig:
@@ -170,6 +186,7 @@ class BootConfig:
         parse_broker_url(cfg.broker_url)
         cfg.encryption_key_bytes()
         parse_event_sinks(cfg.event_sinks)
+        parse_log_format(cfg.log_format)
         return cfg
 
     def encryption_key_bytes(self) -> bytes:

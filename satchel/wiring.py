@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from satchel.adapters.cache.memory import MemoryCache
 from satchel.adapters.db.sqlite import SqliteDatabase
 from satchel.adapters.mail.sendmail import SendmailMailer
 from satchel.adapters.mail.smtp import SmtpConfig, SmtpMailer
+from satchel.apis.middleware import request_log
 from satchel.apis.server import create_app
 from satchel.apis.shutdown import on_worker_stop
 from satchel.config import (
@@ -29,14 +32,18 @@ from satchel.config import (
     parse_event_sinks,
 )
 from satchel.core.app import App, AppConfig
+from satchel.core.auth import expired_refs
 from satchel.core.auth.api_keys import ApiKeysService
 from satchel.core.auth.oauth2 import redirect
 from satchel.core.auth.service import AuthService
 from satchel.core.backups.service import BackupsService
 from satchel.core.collections.service import CollectionsService
+from satchel.core.crons import CronLease, CronRegistry
 from satchel.core.files.serve import FileServer
 from satchel.core.files.storages import Storages
 from satchel.core.hooks import Hooks, ServeEvent
+from satchel.core.logs.handler import attach as attach_logging
+from satchel.core.logs.service import LogsService
 from satchel.core.realtime.broker import NODE_ID_LENGTH, LocalTransport, RealtimeBroker, Transport
 from satchel.core.realtime.relay import BrokerTransport
 from satchel.core.records.service import RecordsService
@@ -51,8 +58,12 @@ from satchel.ports.event_sink import EventSink
 from satchel.tools import passwords
 from satchel.tools.gc_tuning import tune_for_server
 from satchel.tools.ids import random_string
+from satchel.tools.log_format import StdoutHandler
 
+_log = logging.getLogger("satchel.server")
 DB_FILE = "data.db"
+AUX_DB_FILE = "auxiliary.db"
+LOGS_CLEANUP_JOB = "__pbLogsCleanup__"
 
 
 def build_app(
@@ -67,6 +78,8 @@ def build_app(
     backup_passphrase: str = "",
     db_url: str = "",
     encryption_key: bytes = b"",
+    log_format: str = "",
+    dev: bool = False,
 ) -> App:
     """An App over `db_url` (default: the SQLite file in `data_dir`), not yet bootstrapped.
 
@@ -90,6 +103,8 @@ def build_app(
         shared_schema=shared,
         backup_passphrase=backup_passphrase,
         encryption_key=encryption_key,
+        log_format=log_format,
+        dev=dev,
     )
     cache = cache_from_url(cache_url)
     app = App(db, config, cache=cache, mailer=SmtpMailer(lambda: smtp_config(app), fallback=SendmailMailer()))
@@ -108,8 +123,36 @@ def build_app(
     app.storages = Storages(app, blob_store)
     app.files = FileServer(app)
     app.backups = BackupsService(app)
+    app.logs = LogsService(app, aux_database_from_url(db_url, path, query_timeout=query_timeout))
+    app.crons = crons_for(app)
     redirect.register(app)
     return app
+
+
+def aux_database_from_url(url: str, data_dir: Path, *, query_timeout: float) -> Database:
+    """Where logs go: `<data_dir>/auxiliary.db` (PocketBase's file) next to a SQLite database; on
+    PostgreSQL the same database, through a small pool of its own so log writes never wait for
+    (or hold) a request's connection."""
+    url = parse_db_url(url)
+    if is_postgres(url):
+        from satchel.adapters.db.postgres import PostgresDatabase
+
+        return PostgresDatabase(url, query_timeout=query_timeout, pool_size=2)
+    return SqliteDatabase(data_dir / AUX_DB_FILE, query_timeout=query_timeout)
+
+
+def crons_for(app: App) -> CronRegistry:
+    """The registry with its lease in the auxiliary database and PocketBase's logs cleanup job."""
+
+    async def refresh() -> None:
+        if app.stale():  # a sibling edited a schedule kept in the settings
+            await app.sync()
+
+    crons = CronRegistry(CronLease(app.logs.db), refresh=refresh)
+    crons.add(LOGS_CLEANUP_JOB, "0 */6 * * *", app.logs.cleanup)
+    app.crons = crons
+    expired_refs.register(app)
+    return crons
 
 
 def database_from_url(url: str, data_dir: Path, *, query_timeout: float) -> Database:
@@ -254,6 +297,8 @@ def build_asgi(
         backup_passphrase=config.backup_passphrase,
         db_url=config.db,
         encryption_key=config.encryption_key_bytes(),
+        log_format=config.stdout_log_format,
+        dev=config.dev,
     )
     if extend is not None:
         extend(app)
@@ -273,6 +318,9 @@ def build_asgi(
     )
     if tracing.enabled(config):  # last: its middleware goes outermost, the span covers the others
         tracing.register(app, config)
+    # stdout belongs to the embedding process when the ASGI app is handed to someone else's server
+    stdout = StdoutHandler(config.stdout_log_format) if own_process else None
+    detach_logging = attach_logging(app.logs, stdout, dev=config.dev)
 
     async def startup() -> None:
         await app.bootstrap()
@@ -280,6 +328,8 @@ def build_asgi(
         await app.realtime.open()
         await app.backups.start()
         await app.hooks.on_serve.trigger(ServeEvent(app), _noop)
+        app.crons.start()
+        _log.info("worker ready", extra={"pid": os.getpid()})
         if own_process:
             tune_for_server()  # after startup, so that what it built is frozen
         # granian drains open connections before the lifespan shutdown: end SSE streams on the signal
@@ -288,9 +338,12 @@ def build_asgi(
     async def shutdown() -> None:
         await app.hooks.on_terminate.trigger(ServeEvent(app), _noop)
         await events.close()
+        await app.crons.stop()
         await app.backups.close()
         await app.realtime.close()
         await app.close()
+        detach_logging()
+        request_log.STDOUT.flush()
 
     return create_app(app, on_startup=startup, on_shutdown=shutdown)
 

@@ -41,6 +41,7 @@ def render_error(exc: SatchelError) -> JSONResponse:
 
 
 async def satchel_error_handler(request: Request, exc: Exception) -> Response:
+    request.scope.setdefault("state", {})["error"] = exc  # for the request log
     if isinstance(exc, SatchelError):
         return render_error(exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 from satchel.apis.errors import error_response, satchel_error_handler
 from satchel.apis.middleware.front import FrontMiddleware
 from satchel.apis.middleware.ratelimit import RateLimitMiddleware
+from satchel.apis.middleware.request_log import RequestLogMiddleware
 from satchel.apis.rest import (
     api_keys,
     auth_email,
@@ -24,8 +25,10 @@ from satchel.apis.rest import (
     backups,
     batch,
     collections,
+    crons,
     files,
     health,
+    logs,
     realtime,
     realtime_ws,
     record_auth,
@@ -57,11 +60,14 @@ def all_routes() -> list[BaseRoute]:
         *backups.routes,
         *collections.routes,
         *settings.routes,
+        *logs.routes,
+        *crons.routes,
         *health.routes,
     ]
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
+    request.scope.setdefault("state", {})["error"] = exc  # for the request log
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
             return error_response(404, NOT_FOUND)
@@ -90,6 +96,7 @@ def create_app(
     asgi = Starlette(
         middleware=[
             *app.asgi_middleware,
+            Middleware(RequestLogMiddleware, app=app),  # inside plugins' (a tracing span covers it)
             Middleware(FrontMiddleware, app=app),
             Middleware(RateLimitMiddleware, app=app),
         ],

@@ -117,6 +117,14 @@ def main() -> None:
     help="Publish every committed record change to this sink (nats://, amqp://, redis://...); repeatable "
     "(env SATCHEL_EVENT_SINKS, URLs separated by spaces). Webhooks are managed at /api/webhooks instead.",
 )
+@click.option(
+    "--log-format",
+    "log_format",
+    type=click.Choice(["json", "text"]),
+    default=None,
+    help="Stdout logs (one line per request and per app log): json for log shippers, text for a console "
+    "(env SATCHEL_LOG_FORMAT; default text with --dev, json otherwise).",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -131,6 +139,7 @@ def serve(
     metrics: bool | None,
     tracing: bool | None,
     event_sinks: tuple[str, ...],
+    log_format: str | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -148,6 +157,7 @@ def serve(
             metrics=metrics,
             tracing=tracing,
             event_sinks=" ".join(event_sinks) if event_sinks else None,
+            log_format=log_format,
         )
         tracing_settings(cfg)  # a malformed OTEL_* variable stops here, not in every worker
         parse_http(cfg.http)

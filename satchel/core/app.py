@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from satchel.core.auth.service import AuthService
     from satchel.core.backups.service import BackupsService
     from satchel.core.collections.service import CollectionsService
+    from satchel.core.crons import CronRegistry
     from satchel.core.files.serve import FileServer
     from satchel.core.files.storages import Storages
     from satchel.core.hooks import Hooks
+    from satchel.core.logs.service import LogsService
     from satchel.core.realtime.broker import RealtimeBroker
     from satchel.core.records.service import RecordsService
 
@@ -48,6 +50,8 @@ class AppConfig:
     """Encrypts new backup archives and decrypts encrypted ones on restore; empty: no encryption."""
     encryption_key: bytes = field(default=b"", repr=False)
     """Seals the secrets of the settings and OAuth2 providers at rest (32 bytes); empty: stored in clear."""
+    log_format: str = ""
+    """How requests and app logs are printed to stdout: `json`, `text`, or "" (not at all)."""
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -90,6 +94,10 @@ class App:
         self.files: FileServer
         """Decides what `GET /api/files/...` sends (and keeps the thumbnail queue)."""
         self.backups: BackupsService
+        self.logs: LogsService
+        """Request and app logs in the auxiliary database (`_logs`)."""
+        self.crons: CronRegistry
+        """Scheduled jobs (`app.crons.add(id, expression, fn)`), PocketBase's cron."""
 
     async def bootstrap(self) -> None:
         """Create the system tables and collections on first run, then load them."""
@@ -97,6 +105,9 @@ class App:
         from satchel.core.secrets_rotation import seal_if_in_clear
 
         await bootstrap_collections(self)
+        logs = getattr(self, "logs", None)  # absent on an App not assembled by wiring
+        if logs is not None:
+            await logs.bootstrap()
         self.secret = await load_or_create_secret(self.db)
         await self.schema.start()
         await seal_if_in_clear(self)  # a key set on data written without one
@@ -117,6 +128,9 @@ class App:
         await self.schema.sync()
 
     async def close(self) -> None:
+        logs = getattr(self, "logs", None)
+        if logs is not None:  # what is still buffered is written before the databases close
+            await logs.close()
         storages = getattr(self, "storages", None)  # absent on an App not assembled by wiring
         if storages is not None:
             await storages.close()

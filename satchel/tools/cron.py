@@ -11,6 +11,7 @@ PocketBase's, since they reach clients as settings validation errors.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -133,3 +134,21 @@ def error_message(exc: CronError) -> str:
     """The message as PocketBase's validation shows it: first letter upper-cased, a final period."""
     text = str(exc)
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+async def every_minute(
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], Awaitable[None]],
+    on_minute: Callable[[datetime], Awaitable[None]],
+) -> None:
+    """Call `on_minute(boundary)` at the start of every minute, forever (PocketBase's cron ticker).
+
+    The clock is re-read after each sleep: a timer that fires a hair early sleeps again rather than
+    ticking twice, and a late one still ticks the minute it woke in.
+    """
+    while True:
+        now = clock()
+        boundary = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        while (now := clock()) < boundary:
+            await sleep((boundary - now).total_seconds())
+        await on_minute(boundary)

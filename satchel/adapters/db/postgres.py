@@ -222,6 +222,24 @@ class _PgExecutor(Executor):
         status = await self._run(st, lambda c, sql, p: c.execute(sql, *p))
         return _rowcount(str(status))
 
+    async def execute_many(self, st: ir.Insert, rows: Sequence[tuple[Any, ...]]) -> int:
+        if not rows:
+            return 0
+        # compiled with the first row's values as parameters, not as slots: a slot is bound as text,
+        # while a parameter's Python type picks the cast (a number, or jsonb for a JSON column)
+        slots = [v.index for v in st.values.values() if isinstance(v, ir.Slot)]
+        if len(slots) != len(st.values):
+            raise DatabaseError("execute_many takes an insert whose values are all slots")
+        first = ir.Insert(st.table, {name: ir.Param(rows[0][i]) for name, i in zip(st.values, slots, strict=True)})
+
+        def run(c: Conn, sql: str, params: list[Any]) -> Awaitable[Any]:
+            if len(params) != len(slots):
+                raise DatabaseError("execute_many: a value was compiled into the SQL text")
+            return c.executemany(sql, [[r[i] for i in slots] for r in rows])
+
+        await self._run(first, run)
+        return len(rows)
+
     async def ddl(self, d: ir.DDL) -> None:
         self.statements += 1
         sql = compile_ddl(d)

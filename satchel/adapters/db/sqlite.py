@@ -42,6 +42,8 @@ from satchel.tools.sql.sqlite_search import MATCH_FUNCTION
 
 _PREPARED: dict[ir.Select, Prepared] = {}
 """Compiled prepared statements by their (hashable, slot-only) tree; bounded by the schema's size."""
+_PREPARED_INSERTS: dict[tuple[str, tuple[str, ...]], Prepared] = {}
+"""Batch inserts (`execute_many`) by table and columns; the values are slots."""
 _log = logging.getLogger(__name__)
 _UNIQUE_RE = re.compile(r"UNIQUE constraint failed: (.+)$")
 BUSY_TIMEOUT_S = 10.0
@@ -115,6 +117,15 @@ class _Conn:
     def _progress(self) -> int:
         return 1 if self._deadline and time.monotonic() > self._deadline else 0
 
+    def run_many(self, sql: str, rows: list[list[Any]]) -> None:
+        self._deadline = time.monotonic() + self.query_timeout if self.query_timeout else 0.0
+        try:
+            self.raw.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+        finally:
+            self._deadline = 0.0
+
     def run(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> sqlite3.Cursor:
         if probes.active:
             return self._run_probed(sql, params)
@@ -183,6 +194,17 @@ class _SqliteExecutor(Executor):
         sql, params = compile_statement(st)
         self.statements += 1
         return self._conn.run(sql, params).rowcount
+
+    async def execute_many(self, st: ir.Insert, rows: Sequence[tuple[Any, ...]]) -> int:
+        if not rows:
+            return 0
+        key = (st.table, tuple(st.values))  # an Insert holds a dict: not hashable itself
+        prepared = _PREPARED_INSERTS.get(key)
+        if prepared is None:
+            prepared = _PREPARED_INSERTS[key] = prepare(st)
+        self.statements += 1
+        self._conn.run_many(prepared.sql, [prepared.bind(r) for r in rows])
+        return len(rows)
 
     async def ddl(self, d: ir.DDL) -> None:
         self.statements += 1

@@ -72,6 +72,11 @@ def _otp_collection(app: App, id_or_name: str) -> Collection:
     return collection
 
 
+def otp_duration(collection: Collection) -> int:
+    """How long an OTP of `collection` is valid, in seconds."""
+    return _options(collection)[1]
+
+
 def _options(collection: Collection) -> tuple[int, int]:
     """(code length, lifetime in seconds) from the collection's `otp` options."""
     otp = collection.auth.get("otp", {})

@@ -1,26 +1,26 @@
 """Automatic backups on the `backups.cron` schedule, keeping the newest `backups.cronMaxKeep`.
 
-Like PocketBase's cron, the loop wakes at the start of every minute (UTC) and runs the backup when
-that minute is due; the settings are read at every tick since they are editable live. With several
-worker processes only one may run it: the one holding a lock file in the data directory. The lock
-is tried at every tick, so when its holder exits (or crashes: the kernel drops the lock) another
-worker takes over within a minute. Clock and sleep are injectable so tests never wait for minutes.
+On a server the schedule is PocketBase's `__pbAutoBackup__` job of the cron registry (`app.crons`):
+its expression is read from the settings at every tick (they are editable live), the registry's
+lease lets one process of the data directory or database run each due minute, and the API can
+run it now. The lock file in the data directory still tells the CLI that a server is running here.
+`tick` and `run` keep the stand-alone form (a lock-file leader, an injectable clock and sleep) so
+the schedule can be tested without waiting for minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from satchel.core.backups import names
 from satchel.core.errors import BadRequestError
 from satchel.ports.blobs import BlobError
-from satchel.tools.cron import CronError, Schedule
+from satchel.tools.cron import CronError, Schedule, every_minute
 from satchel.tools.file_lock import FileLock
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("satchel.backups")
 
 LOCK_FILE = ".autobackup.lock"
+JOB_ID = "__pbAutoBackup__"
 
 
 def utc_now() -> datetime:
@@ -50,7 +51,6 @@ class AutoBackups:
         self.clock = clock
         self.sleep = sleep
         self._lock = FileLock(app.config.data_dir / LOCK_FILE)
-        self._task: asyncio.Task[None] | None = None
         self._last: datetime | None = None
 
     def server_running(self) -> bool:
@@ -65,28 +65,27 @@ class AutoBackups:
     def start(self) -> None:
         # taken at once, not at the first tick: it also tells the CLI that a server is running here
         self._lock.try_acquire(f"pid {os.getpid()}")
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="satchel-autobackup")
+        self.app.crons.add(JOB_ID, self._expression, self.run_now)
+
+    def _expression(self) -> str:
+        cron: str = self.app.settings.current["backups"]["cron"]
+        return cron
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        crons = getattr(self.app, "crons", None)
+        if crons is not None:
+            crons.remove(JOB_ID)
         self._lock.release()
 
     async def run(self) -> None:
-        """Tick at every minute boundary, forever."""
-        while True:
-            now = self.clock()
-            boundary = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-            while (now := self.clock()) < boundary:  # a timer may fire a little early
-                await self.sleep((boundary - now).total_seconds())
-            try:
-                await self.tick(boundary)
-            except Exception:  # one failed tick must not end the schedule
-                log.exception("automatic backup tick failed")
+        """Tick at every minute boundary, forever (stand-alone, without the registry)."""
+        await every_minute(self.clock, self.sleep, self._tick_safely)
+
+    async def _tick_safely(self, minute: datetime) -> None:
+        try:
+            await self.tick(minute)
+        except Exception:  # one failed tick must not end the schedule
+            log.exception("automatic backup tick failed")
 
     async def tick(self, minute: datetime) -> str | None:
         """Run the automatic backup if `minute` is due and this process leads; its name if it ran."""
@@ -105,7 +104,16 @@ class AutoBackups:
             return None  # stored before validation existed: nothing to run
         if not due:
             return None
-        name = names.generate(settings["meta"]["appName"], names.AUTO_PREFIX, minute)
+        return await self._backup(minute)
+
+    async def run_now(self) -> None:
+        """The registry job (scheduled or run now): an automatic backup named for now, then retention."""
+        if self.app.stale():
+            await self.app.sync()
+        await self._backup(self.clock().astimezone(UTC).replace(microsecond=0))
+
+    async def _backup(self, minute: datetime) -> str:
+        name = names.generate(self.app.settings.current["meta"]["appName"], names.AUTO_PREFIX, minute)
         try:
             await self.service.create_unchecked(name)
         except BadRequestError as exc:

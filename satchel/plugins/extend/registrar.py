@@ -32,6 +32,7 @@ from satchel.core.hooks import (
 )
 from satchel.plugins.extend.hook_points import Binding, HookPoint
 from satchel.plugins.extend.routes import RouteHandler, custom_route
+from satchel.tools.cron import Schedule
 from satchel.tools.hooks import Hook, TaggedHook
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ class Registrar:
     def __init__(self) -> None:
         self.bindings: list[Binding] = []
         self.routes: list[Route] = []
+        self.crons: list[tuple[str, str, F]] = []
         self._core: App | None = None
 
     # ------------------------------------------------------------------ registering
@@ -120,11 +122,27 @@ class Registrar:
 
         return decorate
 
+    def cron(self, job_id: str, expression: str) -> Callable[[F], F]:
+        """A scheduled job (PocketBase's `cronAdd`): the async function runs when `expression` is due,
+        in one process of the deployment (see docs/crons.md). A bad expression raises `CronError` now."""
+        Schedule.parse(expression)
+
+        def decorate(fn: F) -> F:
+            self.crons.append((job_id, expression, fn))
+            if self._core is not None:
+                self._core.crons.add(job_id, expression, fn)
+            return fn
+
+        return decorate
+
     def bind(self, core: App) -> None:
-        """Bind every recorded handler on `core.hooks` and add the routes to `core.routes`."""
+        """Bind every recorded handler on `core.hooks`, add the routes to `core.routes` and the jobs
+        to `core.crons`."""
         for binding in self.bindings:
             _bind(core, binding)
         core.routes.extend(self.routes)
+        for job_id, expression, fn in self.crons:
+            core.crons.add(job_id, expression, fn)
         self._core = core
 
     # ------------------------------------------------------------------ the live App

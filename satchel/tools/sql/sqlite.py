@@ -351,7 +351,7 @@ def _plain_insert(table: str, columns: tuple[str, ...]) -> str:
     return c.statement(ir.Insert(table, {name: ir.Slot(i) for i, name in enumerate(columns)}))
 
 
-def prepare(st: ir.Select) -> Prepared:
+def prepare(st: ir.Statement) -> Prepared:
     c = SqliteCompiler()
     sql = c.statement(st)
     return Prepared(sql, c.params)

@@ -1,0 +1,173 @@
+"""The request log: one middleware feeds both the stdout line and the `_logs` entry of a request.
+
+It runs ahead of Satchel's own middleware (plugins' middleware, such as a tracing span, wraps it),
+so its duration covers everything Satchel does for the request, and it reads what the inner layers
+left in `scope`: the auth record (front middleware), the matched route (router) and the error that
+became the response (error handler). It gives every request an id, the caller's `X-Request-Id`
+when it sent a sane one, and echoes it in the response.
+
+Nothing here waits on I/O: the `_logs` entry goes to a buffer written in batches off the request
+path, and the stdout line to a buffer written in whole-line chunks (`StdoutBuffer`). With logs
+retention off (`maxDays` 0) and no stdout format, a request costs an id and a wrapped `send`. The
+stdout line carries the route template and the path, never the query string (it may carry a
+token), and the auth id and client IP only when `settings.logs` allows them in the logs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from satchel.apis.client_ip import client_ip
+from satchel.core.app import App
+from satchel.core.errors import SatchelError
+from satchel.core.logs.request_entry import RequestSummary, request_entry
+from satchel.tools.cheap_ids import ProcessIds
+from satchel.tools.log_format import StdoutBuffer, iso_time, render
+
+REQUEST_ID_HEADER = b"x-request-id"
+MAX_REQUEST_ID = 128
+REQUEST_ID_LENGTH = 20
+_REQUEST_IDS = ProcessIds(REQUEST_ID_LENGTH)
+STDOUT = StdoutBuffer()
+"""The process's request lines (one buffer however many apps: they share file descriptor 1)."""
+ERROR_KEY = "error"
+"""`scope["state"]` key where the error handler leaves the exception it turned into the response."""
+SKIP_SUCCESS_LOG = "skip_success_log"
+"""`scope["state"]` flag: a successful response leaves no `_logs` entry (PocketBase's
+SkipSuccessActivityLog, set by the logs API); failures are still logged."""
+
+
+def incoming_request_id(value: bytes | None) -> str:
+    """The caller's id if it is short printable ASCII without spaces (it ends up in logs), else ""."""
+    if not value or len(value) > MAX_REQUEST_ID:
+        return ""
+    if not all(0x21 <= b <= 0x7E for b in value):
+        return ""
+    return value.decode("ascii")
+
+
+class RequestLogMiddleware:
+    def __init__(self, asgi: ASGIApp, app: App) -> None:
+        self.asgi = asgi
+        self.app = app
+        self.fmt = app.config.log_format
+        self.stdout = STDOUT
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.asgi(scope, receive, send)
+            return
+        start = time.perf_counter_ns()
+        given = referer = agent = None
+        for name, value in scope["headers"]:
+            if name == REQUEST_ID_HEADER:
+                given = value
+            elif name == b"referer":
+                referer = value
+            elif name == b"user-agent":
+                agent = value
+        request_id = incoming_request_id(given) or _REQUEST_IDS.next()
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode("ascii"))
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        raised: Exception | None = None
+        try:
+            await self.asgi(scope, receive, send_with_id)
+        except Exception as exc:  # unhandled: Starlette's outermost layer answers 500 after this
+            raised = exc
+            raise
+        finally:
+            elapsed = (time.perf_counter_ns() - start) / 1e6
+            self._log(scope, status, elapsed, request_id, referer, agent, raised)
+
+    def _log(
+        self,
+        scope: Scope,
+        status: int,
+        exec_ms: float,
+        request_id: str,
+        referer: bytes | None,
+        agent: bytes | None,
+        raised: Exception | None,
+    ) -> None:
+        settings = self.app.settings.current
+        logs = settings["logs"]
+        state: dict[str, Any] = scope.get("state") or {}
+        to_db = logs["maxDays"] > 0 and not (status < 400 and state.get(SKIP_SUCCESS_LOG))
+        if not to_db and not self.fmt:
+            return
+        auth = state.get("auth")
+        remote = scope.get("client")
+        summary = RequestSummary(
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            status=status,
+            exec_ms=round(exec_ms, 3),
+            request_id=request_id,
+            route=_route_path(scope.get("route")),
+            auth_collection="" if auth is None else auth.collection_name,
+            auth_id="" if auth is None else auth.id,
+            user_ip=client_ip(scope, settings["trustedProxy"]),
+            remote_ip=str(remote[0]) if remote else "",
+            referer="" if referer is None else referer.decode("latin-1"),
+            user_agent="" if agent is None else agent.decode("latin-1"),
+        )
+        error = state.get(ERROR_KEY, raised)
+        if error is not None:
+            summary.error, summary.details = _error_parts(error)
+        if to_db:
+            level, message, data = request_entry(summary, logs)
+            self.app.logs.add(level, message, data)
+        if self.fmt:
+            self.stdout.add(render(stdout_fields(summary, logs), self.fmt))
+
+
+def _route_path(route: BaseRoute | None) -> str:
+    path = getattr(route, "path", "")
+    return path if isinstance(path, str) else ""
+
+
+def _error_parts(exc: BaseException) -> tuple[str, dict[str, Any]]:
+    if isinstance(exc, SatchelError):
+        return exc.message, dict(exc.data)
+    detail = getattr(exc, "detail", None)  # Starlette's HTTPException (404/405 of the router)
+    if isinstance(detail, str):
+        return detail, {}
+    return f"{type(exc).__name__} (unhandled)", {}
+
+
+def stdout_fields(summary: RequestSummary, logs: dict[str, Any]) -> dict[str, Any]:
+    """The stdout line of a request: no query string, auth id and IP only as the settings allow."""
+    fields: dict[str, Any] = {
+        "time": iso_time(time.time()),
+        "level": "ERROR" if summary.status >= 500 else ("WARN" if summary.status >= 400 else "INFO"),
+        "msg": f"{summary.method} {summary.route or summary.path} {summary.status}",
+        "type": "request",
+        "requestId": summary.request_id,
+        "method": summary.method,
+        "route": summary.route,
+        "path": summary.path,
+        "status": summary.status,
+        "durationMs": summary.exec_ms,
+        "auth": summary.auth_collection,
+    }
+    if logs.get("logAuthId") and summary.auth_id:
+        fields["authId"] = summary.auth_id
+    if logs.get("logIP"):
+        fields["ip"] = summary.user_ip
+    if summary.error:
+        fields["errorMessage"] = summary.error
+    return fields
