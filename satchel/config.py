@@ -156,6 +156,9 @@ class BootConfig:
     """Seconds an outbox event is kept after every sink took it (env SATCHEL_OUTBOX_RETENTION)."""
     log_format: str = ""
     """Stdout logs: `json` or `text` (env SATCHEL_LOG_FORMAT); empty: `text` with --dev, else `json`."""
+    log_requests: bool = False
+    """One stdout line per request (env SATCHEL_LOG_REQUESTS); always with --dev. Off by default like
+    PocketBase, which keeps request logs in `_logs` only: the line costs ~5-10 us of CPU per request."""
 
     @property
     def migrations_folder(self) -> Path:
@@ -168,6 +171,11 @@ class BootConfig:
     @property
     def stdout_log_format(self) -> str:
         return self.log_format or ("text" if self.dev else "json")
+
+    @property
+    def request_line_format(self) -> str:
+        """The format of the per-request stdout lines; empty when they are off."""
+        return self.stdout_log_format if (self.log_requests or self.dev) else ""
 
     @staticmethod
     def from_env(**overrides: object) -> BootConfig:

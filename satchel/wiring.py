@@ -297,7 +297,7 @@ def build_asgi(
         backup_passphrase=config.backup_passphrase,
         db_url=config.db,
         encryption_key=config.encryption_key_bytes(),
-        log_format=config.stdout_log_format,
+        log_format=config.request_line_format,
         dev=config.dev,
     )
     if extend is not None:

@@ -122,8 +122,15 @@ def main() -> None:
     "log_format",
     type=click.Choice(["json", "text"]),
     default=None,
-    help="Stdout logs (one line per request and per app log): json for log shippers, text for a console "
-    "(env SATCHEL_LOG_FORMAT; default text with --dev, json otherwise).",
+    help="Stdout logs (app logs, and request lines with --log-requests): json for log shippers, text for a "
+    "console (env SATCHEL_LOG_FORMAT; default text with --dev, json otherwise).",
+)
+@click.option(
+    "--log-requests/--no-log-requests",
+    "log_requests",
+    default=None,
+    help="Also print one line per request (env SATCHEL_LOG_REQUESTS; always on with --dev). Request logs "
+    "are kept in the logs database (/api/logs) either way.",
 )
 def serve(
     http: str | None,
@@ -140,6 +147,7 @@ def serve(
     tracing: bool | None,
     event_sinks: tuple[str, ...],
     log_format: str | None,
+    log_requests: bool | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -158,6 +166,7 @@ def serve(
             tracing=tracing,
             event_sinks=" ".join(event_sinks) if event_sinks else None,
             log_format=log_format,
+            log_requests=log_requests,
         )
         tracing_settings(cfg)  # a malformed OTEL_* variable stops here, not in every worker
         parse_http(cfg.http)

@@ -84,6 +84,7 @@ def server(tmp_path: Path) -> Any:
                 str(tmp_path / "d"),
                 "--workers",
                 "2",
+                "--log-requests",
             ],
             stdout=sink,
             stderr=subprocess.PIPE,
