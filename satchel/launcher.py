@@ -68,6 +68,7 @@ def prepare(cfg: BootConfig) -> None:
             for sink in event_sinks_from_urls(cfg.event_sinks):  # a missing factory fails here, clearly
                 await sink.close()
             await apply_migrations(app, cfg.migrations_folder)
+            await print_setup_link(app, cfg)
             await app.cache.get("startup-probe")
             await app.realtime.open()
         except CacheError as exc:
@@ -96,6 +97,22 @@ async def apply_migrations(app: App, folder: Path) -> None:
             click.echo(f"Applied migration {name}")
     except SchemaMigrationError as exc:
         raise click.ClickException(f"{exc}. It was rolled back; the server was not started.") from exc
+
+
+async def print_setup_link(app: App, cfg: BootConfig) -> None:
+    """While no superuser exists, a one-time dashboard link to create the first (PocketBase's installer)."""
+    from satchel.core.auth.installer import setup_token, setup_url
+
+    token = await setup_token(app)
+    if token is None:
+        return
+    host, port = parse_http(cfg.http)
+    shown = "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # noqa: S104 (an address shown, not bound)
+    click.echo(
+        "\n(!) Open this link in a browser within 30 minutes to create your first superuser:\n"
+        f"{setup_url(f'http://{shown}:{port}/_/', token)}\n"
+        "(or create one with: satchel superuser upsert EMAIL PASSWORD)\n"
+    )
 
 
 def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:

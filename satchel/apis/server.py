@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from satchel.apis import dashboard
 from satchel.apis.errors import error_response, satchel_error_handler
 from satchel.apis.middleware.front import FrontMiddleware
 from satchel.apis.middleware.ratelimit import RateLimitMiddleware
@@ -63,6 +64,7 @@ def all_routes() -> list[BaseRoute]:
         *logs.routes,
         *crons.routes,
         *health.routes,
+        *dashboard.routes,
     ]
 
 

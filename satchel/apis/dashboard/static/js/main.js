@@ -1,0 +1,47 @@
+// Boot: pick the page for the hash, behind sign-in unless the page is public.
+import { auth } from "./api.js";
+import { clear } from "./dom.js";
+import { layout } from "./layout.js";
+import { go, parse } from "./router.js";
+import { collectionsPage } from "./page_collections.js";
+import { collectionPage } from "./page_records.js";
+import { collectionEditor } from "./page_collection_edit.js";
+import { installPage } from "./page_install.js";
+import { settingsPage } from "./page_settings.js";
+import { signinPage } from "./page_signin.js";
+
+const PAGES = {
+  signin: signinPage,
+  install: installPage,
+  collections: collectionsPage,
+  newCollection: collectionEditor,
+  collectionSettings: collectionEditor,
+  collection: collectionPage,
+  settings: settingsPage,
+};
+
+const root = document.getElementById("app");
+
+async function render() {
+  const route = parse(window.location.hash);
+  if (!route.public && !auth.get()) {
+    go("/login");
+    return;
+  }
+  if (route.name === "signin" && auth.get()) {
+    go("/collections");
+    return;
+  }
+  const page = PAGES[route.name];
+  clear(root);
+  const main = route.public ? root : layout(root, route);
+  await page(main, route);
+  const heading = main.querySelector("h1");
+  if (heading) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+}
+
+window.addEventListener("hashchange", () => render());
+render();

@@ -1,0 +1,34 @@
+// The hash router: "#/collections/posts" -> { name: "collection", params: { name: "posts" } }.
+
+const ROUTES = [
+  { name: "signin", pattern: /^\/login$/, public: true },
+  { name: "install", pattern: /^\/pbinstal\/([^/]+)$/, keys: ["token"], public: true },
+  { name: "collections", pattern: /^\/collections$/ },
+  { name: "newCollection", pattern: /^\/collections\/new$/ },
+  { name: "collectionSettings", pattern: /^\/collections\/([^/]+)\/edit$/, keys: ["name"] },
+  { name: "collection", pattern: /^\/collections\/([^/]+)$/, keys: ["name"] },
+  { name: "settings", pattern: /^\/settings$/ },
+];
+
+export function parse(hash) {
+  const [path, queryString = ""] = hash.replace(/^#/, "").split("?");
+  for (const route of ROUTES) {
+    const match = route.pattern.exec(path || "/");
+    if (!match) continue;
+    const params = {};
+    (route.keys || []).forEach((key, i) => {
+      params[key] = decodeURIComponent(match[i + 1]);
+    });
+    return { name: route.name, params, query: new URLSearchParams(queryString), public: !!route.public };
+  }
+  return { name: "collections", params: {}, query: new URLSearchParams(), public: false, fallback: true };
+}
+
+export function go(path) {
+  if (window.location.hash === `#${path}`) window.dispatchEvent(new HashChangeEvent("hashchange"));
+  else window.location.hash = path;
+}
+
+export function link(path) {
+  return `#${path}`;
+}
