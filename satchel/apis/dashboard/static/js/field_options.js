@@ -1,5 +1,5 @@
 // The options each field type takes (PocketBase's field settings), one control per option.
-// kind: "number" | "bool" | "text" | "list" (comma separated) | "collection" (a relation target)
+// kind: "number" (empty: 0) | "optnumber" (empty: null, no limit) | "bool" | "text" | "list" (comma separated) | "collection" (a relation target)
 
 export const COMMON = [
   ["required", "bool", "Required (nonempty)"],
@@ -10,7 +10,7 @@ export const COMMON = [
 export const OPTIONS = {
   text: [["min", "number", "Min length"], ["max", "number", "Max length"], ["pattern", "text", "Regex pattern"], ["autogeneratePattern", "text", "Autogenerate pattern"]],
   editor: [["maxSize", "number", "Max size (bytes)"], ["convertURLs", "bool", "Convert URLs"]],
-  number: [["min", "number", "Min"], ["max", "number", "Max"], ["onlyInt", "bool", "Integers only"]],
+  number: [["min", "optnumber", "Min"], ["max", "optnumber", "Max"], ["onlyInt", "bool", "Integers only"]],
   bool: [],
   email: [["exceptDomains", "list", "Except domains"], ["onlyDomains", "list", "Only domains"]],
   url: [["exceptDomains", "list", "Except domains"], ["onlyDomains", "list", "Only domains"]],
@@ -30,6 +30,7 @@ export const FIELD_TYPES = Object.keys(OPTIONS);
 export function readOption(kind, control) {
   if (kind === "bool") return control.checked;
   if (kind === "number") return control.value === "" ? 0 : Number(control.value);
+  if (kind === "optnumber") return control.value === "" ? null : Number(control.value);
   if (kind === "list") return control.value.split(",").map((s) => s.trim()).filter(Boolean);
   return control.value;
 }

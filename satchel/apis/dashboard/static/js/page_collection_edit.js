@@ -16,7 +16,7 @@ const RULES = [
 
 function optionControl(kind, value, collections) {
   if (kind === "bool") return h("input", { type: "checkbox", checked: !!value });
-  if (kind === "number") return h("input", { type: "number", value: showOption(kind, value), step: "any" });
+  if (kind === "number" || kind === "optnumber") return h("input", { type: "number", value: showOption(kind, value), step: "any" });
   if (kind === "collection") {
     return h("select", {}, h("option", { value: "" }, "Choose a collection"),
       collections.map((c) => h("option", { value: c.id, selected: c.id === value }, c.name)));
@@ -72,7 +72,11 @@ export async function collectionEditor(root, route) {
     listCollections(),
     editing ? request("GET", `/api/collections/${encodeURIComponent(editing)}`) : Promise.resolve(null),
   ]);
-  const model = existing || { name: "", type: "base", fields: [], indexes: [], listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null };
+  // like PocketBase's dashboard, a new collection starts with the `created` and `updated` dates
+  const model = existing || { name: "", type: "base", fields: [
+    { name: "created", type: "autodate", onCreate: true, onUpdate: false },
+    { name: "updated", type: "autodate", onCreate: true, onUpdate: true },
+  ], indexes: [], listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null };
   const status = h("div", { class: "status" });
   const name = h("input", { type: "text", value: model.name, required: true, autocomplete: "off" });
   const type = h("select", { disabled: !!existing }, ["base", "auth", "view"].map((t) => h("option", { value: t, selected: t === model.type }, t)));

@@ -1,7 +1,7 @@
 // One collection's records: filter (PocketBase's filter language), sort by column, pages,
 // a column picker, bulk delete, and the record editor.
 import { collectionPath, request } from "./api.js";
-import { h, nextId, notice } from "./dom.js";
+import { append, clear, h, nextId, notice } from "./dom.js";
 import { openEditor } from "./record_editor.js";
 import { go, link } from "./router.js";
 
@@ -22,12 +22,13 @@ function thumbnail(collection, record, name) {
 
 function cell(collection, record, f) {
   const value = record[f.name];
+  const attrs = { "data-field": f.name };
   if (f.type === "file") {
     const names = Array.isArray(value) ? value : value ? [value] : [];
-    return h("td", {}, names.map((n) => thumbnail(collection, record, n)));
+    return h("td", attrs, names.map((n) => thumbnail(collection, record, n)));
   }
-  if (f.type === "bool") return h("td", {}, value ? "true" : "false");
-  return h("td", {}, h("span", { class: "cell-text" }, cellText(value)));
+  if (f.type === "bool") return h("td", attrs, value ? "true" : "false");
+  return h("td", attrs, h("span", { class: "cell-text" }, cellText(value)));
 }
 
 export async function collectionPage(root, route) {
@@ -35,7 +36,8 @@ export async function collectionPage(root, route) {
   const query = route.query;
   const state = {
     page: Math.max(1, Number(query.get("page")) || 1),
-    sort: query.get("sort") ?? "-created",
+    // newest first when the collection has a `created` field (PocketBase's default collections do)
+    sort: query.get("sort") ?? (collection.fields.some((f) => f.name === "created") ? "-created" : ""),
     filter: query.get("filter") || "",
   };
   const fields = collection.fields.filter((f) => !f.hidden && f.type !== "password");
@@ -89,11 +91,11 @@ export async function collectionPage(root, route) {
       })),
     );
     bulk.hidden = selected.size === 0;
-    pager.replaceChildren(
+    append(clear(pager), [
       h("span", {}, `${result.totalItems} records, page ${result.page} of ${Math.max(1, result.totalPages)}`),
       result.page > 1 ? h("a", { class: "btn btn-small", href: link(url({ page: result.page - 1 })) }, "Previous page") : null,
       result.page < result.totalPages ? h("a", { class: "btn btn-small", href: link(url({ page: result.page + 1 })) }, "Next page") : null,
-    );
+    ]);
   };
   async function load() {
     status.replaceChildren();
