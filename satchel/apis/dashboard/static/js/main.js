@@ -1,6 +1,6 @@
 // Boot: pick the page for the hash, behind sign-in unless the page is public.
 import { auth } from "./api.js";
-import { clear } from "./dom.js";
+import { clear, h, notice } from "./dom.js";
 import { layout } from "./layout.js";
 import { go, parse } from "./router.js";
 import { collectionsPage } from "./page_collections.js";
@@ -35,7 +35,15 @@ async function render() {
   const page = PAGES[route.name];
   clear(root);
   const main = route.public ? root : layout(root, route);
-  await page(main, route);
+  try {
+    await page(main, route);
+  } catch (error) {
+    if (!auth.get()) {
+      go("/login"); // the token expired or was revoked
+      return;
+    }
+    main.replaceChildren(h("h1", {}, error.status === 404 ? "Not found" : "Something went wrong"), notice(error.message || String(error), "error"));
+  }
   const heading = main.querySelector("h1");
   if (heading) {
     heading.setAttribute("tabindex", "-1");
