@@ -49,8 +49,8 @@ class Server:
         headers = {"Content-Type": "application/json"} if data is not None else {}
         if token:
             headers["Authorization"] = token
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)  # noqa: S310
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        with urllib.request.urlopen(req, timeout=10) as resp:
             raw = resp.read()
         return json.loads(raw) if raw else None
 
@@ -67,7 +67,7 @@ def _env() -> dict[str, str]:
 
 
 def upsert_superuser(data_dir: Path, email: str, password: str) -> None:
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [sys.executable, "-m", "satchel", "superuser", "upsert", email, password, "--dir", str(data_dir)],
         check=True, env=_env(), capture_output=True, timeout=120,
     )
@@ -77,7 +77,7 @@ def start(data_dir: Path) -> Server:
     port = free_port()
     log_path = data_dir.parent / f"serve-{port}.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603
+        proc = subprocess.Popen(
             [sys.executable, "-m", "satchel", "serve", "--dir", str(data_dir), "--http", f"127.0.0.1:{port}"],
             stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True,
         )
@@ -87,7 +87,7 @@ def start(data_dir: Path) -> Server:
         if proc.poll() is not None:
             raise RuntimeError("satchel serve exited:\n" + server.log())
         try:
-            with urllib.request.urlopen(server.url + "/api/health", timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(server.url + "/api/health", timeout=2) as resp:
                 if resp.status == 200:
                     return server
         except OSError:

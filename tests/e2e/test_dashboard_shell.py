@@ -15,7 +15,7 @@ AUTH_KEY = "__pb_superuser_auth__"
 
 
 def test_csp_header_and_no_violation_on_sign_in_page(server: Server, watched: Watched) -> None:
-    with urllib.request.urlopen(server.url + "/_/") as resp:  # noqa: S310
+    with urllib.request.urlopen(server.url + "/_/") as resp:
         csp = resp.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp
     assert "unsafe-inline" not in csp
