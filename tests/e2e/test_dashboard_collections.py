@@ -4,6 +4,7 @@ records (with an upload), filter and sort, edit a rule (inline error for a bad o
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -168,4 +169,32 @@ def test_fields_rename_reorder_and_remove(server: Server, watched: Watched) -> N
     assert [f["name"] for f in fields][:2] == ["c", "alpha"]
     assert "b" not in [f["name"] for f in fields]
     assert {f["name"]: f["id"] for f in fields}["alpha"] == before["a"]  # renamed, not replaced
+    watched.assert_clean()
+
+
+def test_export_then_import_collections(server: Server, watched: Watched, tmp_path: Path) -> None:
+    page = watched.page
+    sign_in(watched, server)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export JSON").click()
+    exported = json.loads(Path(info.value.path()).read_text())
+    token = server.sign_in(EMAIL, PASSWORD)
+    listed = server.api("GET", "/api/collections?perPage=500", token=token)["items"]
+    assert {c["name"] for c in exported} == {c["name"] for c in listed}
+
+    exported.append({"name": "imported_things", "type": "base", "fields": [{"name": "label", "type": "text"}]})
+    source = tmp_path / "collections.json"
+    source.write_text(json.dumps(exported))
+    page.locator("summary", has_text="Import collections").click()
+    page.get_by_label("JSON file").set_input_files(str(source))
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_role("status").filter(has_text="Collections imported.").wait_for()
+    page.get_by_role("link", name="imported_things").wait_for()
+    fields = server.api("GET", "/api/collections/imported_things", token=token)["fields"]
+    assert "label" in [f["name"] for f in fields]
+
+    source.write_text("{not json")
+    page.get_by_label("JSON file").set_input_files(str(source))
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_role("alert").filter(has_text="Import failed").wait_for()
     watched.assert_clean()
