@@ -3,18 +3,25 @@ records (with an upload), filter and sort, edit a rule (inline error for a bad o
 
 from __future__ import annotations
 
-import base64
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from tests.e2e.conftest import EMAIL, PASSWORD, Watched, shot, sign_in
 from tests.e2e.dashboard_server import Server
 
-# a 2x2 red PNG
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEklEQVR4nGP4z8DAwMDAwMDAAAAAFgABBWxE0AAAAABJRU5ErkJggg=="
-)
+
+def _png() -> bytes:
+    """A 64x64 striped image, so a broken thumbnail is visible in the screenshot."""
+    image = Image.new("RGB", (64, 64), (200, 40, 40))
+    for x in range(0, 64, 16):
+        image.paste((40, 80, 200), (x, 0, x + 8, 64))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 def _add_field(page: Any, name: str, type_: str) -> Any:
@@ -82,7 +89,7 @@ def test_collection_with_relation_and_file_then_records_filter_and_sort(server: 
     page.goto(server.url + "/_/#/collections/posts")
     page.get_by_role("heading", name="posts").wait_for()
     image = tmp_path / "cover.png"
-    image.write_bytes(PNG)
+    image.write_bytes(_png())
     _new_record(page, {"title": "Engines", "views": "5"}, {"author": "Ada"}, upload=image)
     _new_record(page, {"title": "Compilers", "views": "9"}, {"author": "Grace"})
     _new_record(page, {"title": "Notes", "views": "1"})
@@ -106,6 +113,7 @@ def test_collection_with_relation_and_file_then_records_filter_and_sort(server: 
     page.get_by_role("link", name="views").click()  # sort ascending by views
     page.locator("th[aria-sort=ascending]").wait_for()
     assert rows.locator("td[data-field=title]").all_inner_texts() == ["Engines", "Compilers"]
+    page.locator("tbody img.thumb").evaluate("img => img.decode()")  # rejects if the thumbnail is broken
     shot(watched, "records")
 
     page.get_by_label("Filter").fill("nope = ")  # a filter the server rejects: a message, no crash

@@ -59,10 +59,20 @@ def _focused(page: Any) -> str:
     return str(page.evaluate("document.activeElement && (document.activeElement.name || document.activeElement.textContent)"))
 
 
+def _wait_heading_focus(page: Any) -> None:
+    """Pages focus their heading once loaded (polled from here: the CSP forbids wait_for_function's eval)."""
+    for _ in range(100):
+        if page.evaluate("document.activeElement && document.activeElement.tagName") == "H1":
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("focus never moved to the page heading")
+
+
 def test_keyboard_only_sign_in(server: Server, watched: Watched) -> None:
     page = watched.page
     page.goto(server.url + "/_/")
     page.get_by_role("heading", name="Superuser sign in").wait_for()
+    _wait_heading_focus(page)
     # each page moves focus to its heading, so Tab continues from the top of the new content
     assert _focused(page) == "Superuser sign in"
     page.keyboard.press("Tab")
@@ -75,7 +85,8 @@ def test_keyboard_only_sign_in(server: Server, watched: Watched) -> None:
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Collections").wait_for()
-    # focus is on the new page's heading; the navigation before it is reachable with Shift+Tab
+    # focus moves to the new page's heading once it has loaded; the navigation is before it (Shift+Tab)
+    _wait_heading_focus(page)
     assert _focused(page) == "Collections"
     for _ in range(4):
         page.keyboard.press("Shift+Tab")

@@ -17,7 +17,7 @@ export function cellText(value) {
 function thumbnail(collection, record, name) {
   if (!/\.(png|jpe?g|gif|webp)$/i.test(name)) return h("span", { class: "file-name" }, name);
   const src = `/api/files/${encodeURIComponent(collection.id)}/${encodeURIComponent(record.id)}/${encodeURIComponent(name)}?thumb=100x100`;
-  return h("img", { class: "thumb", src, alt: name, loading: "lazy", width: 32, height: 32 });
+  return h("img", { class: "thumb", src, alt: name, width: 32, height: 32 });
 }
 
 function cell(collection, record, f) {
@@ -40,7 +40,9 @@ export async function collectionPage(root, route) {
     sort: query.get("sort") ?? (collection.fields.some((f) => f.name === "created") ? "-created" : ""),
     filter: query.get("filter") || "",
   };
-  const fields = collection.fields.filter((f) => !f.hidden && f.type !== "password");
+  // autodate columns (created, updated) last, as PocketBase's dashboard shows them
+  const shownFields = collection.fields.filter((f) => !f.hidden && f.type !== "password");
+  const fields = [...shownFields.filter((f) => f.type !== "autodate"), ...shownFields.filter((f) => f.type === "autodate")];
   const visible = new Set(fields.slice(0, 8).map((f) => f.name));
   const selected = new Set();
   const status = h("div", { class: "status" });
