@@ -206,3 +206,42 @@ def test_export_then_import_collections(server: Server, watched: Watched, tmp_pa
     page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_role("alert").filter(has_text="Import failed").wait_for()
     watched.assert_clean()
+
+
+def test_auth_and_view_collections_then_delete(server: Server, watched: Watched) -> None:
+    page = watched.page
+    sign_in(watched, server)
+    token = server.sign_in(EMAIL, PASSWORD)
+
+    page.goto(server.url + "/_/#/collections/new")
+    page.get_by_label("Name", exact=True).fill("members")
+    page.get_by_label("Type", exact=True).first.select_option("auth")
+    _add_field(page, "nickname", "text")
+    page.get_by_role("button", name="Create collection").click()
+    page.get_by_role("heading", name="members", exact=True).wait_for()
+    members = server.api("GET", "/api/collections/members", token=token)
+    assert members["type"] == "auth"
+    assert {"email", "password", "nickname"} <= {f["name"] for f in members["fields"]}
+
+    page.goto(server.url + "/_/#/collections/new")
+    page.get_by_label("Name", exact=True).fill("member_names")
+    page.get_by_label("Type", exact=True).first.select_option("view")
+    query = page.get_by_label("View query (SELECT ...)")
+    query.fill("SELECT id, nope FROM members")  # a column that does not exist: the server's error, inline
+    page.get_by_role("button", name="Create collection").click()
+    page.locator(f"#{query.get_attribute('id')}-error").wait_for()
+    assert query.get_attribute("aria-invalid") == "true"
+    query.fill("SELECT id, nickname FROM members")
+    page.get_by_role("button", name="Create collection").click()
+    page.get_by_role("heading", name="member_names", exact=True).wait_for()
+    assert page.get_by_role("button", name="New record").count() == 0  # views are read-only
+    view = server.api("GET", "/api/collections/member_names", token=token)
+    assert view["type"] == "view" and [f["name"] for f in view["fields"]] == ["id", "nickname"]
+
+    page.get_by_role("link", name="Edit collection").click()
+    page.get_by_role("button", name="Delete collection").click()
+    page.get_by_role("heading", name="Collections").wait_for()
+    assert watched.dialogs == ['confirm: Delete the collection "member_names" and all its records?']
+    names = {c["name"] for c in server.api("GET", "/api/collections?perPage=500", token=token)["items"]}
+    assert "member_names" not in names and "members" in names
+    watched.assert_clean()
