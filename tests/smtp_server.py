@@ -180,6 +180,11 @@ class SmtpServer:
         self._controller.start()
         return self
 
+    def start_without_loop(self) -> SmtpServer:
+        """For tests with no event loop of their own (the browser tests): poll `received` instead of `wait_for`."""
+        self._controller.start()
+        return self
+
     def stop(self) -> None:
         self._controller.stop()
 

@@ -5,7 +5,7 @@ import { go, link } from "./router.js";
 
 const NAV = [
   { path: "/collections", label: "Collections", active: ["collections", "collection", "newCollection", "collectionSettings"] },
-  { path: "/settings", label: "Settings", active: ["settings"] },
+  { path: "/settings", label: "Settings", active: ["settings", "mailSettings", "storageSettings", "backupsSettings", "rateLimitsSettings"] },
 ];
 
 export function layout(root, route) {

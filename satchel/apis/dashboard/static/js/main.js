@@ -8,6 +8,10 @@ import { collectionPage } from "./page_records.js";
 import { collectionEditor } from "./page_collection_edit.js";
 import { installPage } from "./page_install.js";
 import { settingsPage } from "./page_settings.js";
+import { backupsSettingsPage } from "./page_settings_backups.js";
+import { mailSettingsPage } from "./page_settings_mail.js";
+import { rateLimitsSettingsPage } from "./page_settings_ratelimits.js";
+import { storageSettingsPage } from "./page_settings_storage.js";
 import { signinPage } from "./page_signin.js";
 
 const PAGES = {
@@ -18,6 +22,10 @@ const PAGES = {
   collectionSettings: collectionEditor,
   collection: collectionPage,
   settings: settingsPage,
+  mailSettings: mailSettingsPage,
+  storageSettings: storageSettingsPage,
+  backupsSettings: backupsSettingsPage,
+  rateLimitsSettings: rateLimitsSettingsPage,
 };
 
 const root = document.getElementById("app");

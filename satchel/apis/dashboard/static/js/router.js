@@ -8,6 +8,10 @@ const ROUTES = [
   { name: "collectionSettings", pattern: /^\/collections\/([^/]+)\/edit$/, keys: ["name"] },
   { name: "collection", pattern: /^\/collections\/([^/]+)$/, keys: ["name"] },
   { name: "settings", pattern: /^\/settings$/ },
+  { name: "mailSettings", pattern: /^\/settings\/mail$/ },
+  { name: "storageSettings", pattern: /^\/settings\/storage$/ },
+  { name: "backupsSettings", pattern: /^\/settings\/backups$/ },
+  { name: "rateLimitsSettings", pattern: /^\/settings\/rate-limits$/ },
 ];
 
 export function parse(hash) {
