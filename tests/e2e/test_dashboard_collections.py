@@ -171,9 +171,12 @@ def test_fields_rename_reorder_and_remove(server: Server, watched: Watched) -> N
     rows.filter(has_text="Field “c”").get_by_role("button", name="Move up").click()  # a c b
     rows.filter(has_text="Field “c”").get_by_role("button", name="Move up").click()  # c a b
     rows.filter(has_text="Field “b”").get_by_role("button", name="Remove field").click()
+    page.get_by_label("Indexes (one CREATE INDEX statement per line)").fill("CREATE INDEX idx_items_c ON items (c)")
     page.get_by_role("button", name="Save changes").click()
     page.get_by_role("heading", name="items", exact=True).wait_for()
-    fields = [f for f in server.api("GET", "/api/collections/items", token=token)["fields"] if f["name"] != "id"]
+    saved = server.api("GET", "/api/collections/items", token=token)
+    assert [i.replace("`", "").replace('"', "") for i in saved["indexes"]] == ["CREATE INDEX idx_items_c ON items (c)"]
+    fields = [f for f in saved["fields"] if f["name"] != "id"]
     assert [f["name"] for f in fields][:2] == ["c", "alpha"]
     assert "b" not in [f["name"] for f in fields]
     assert {f["name"]: f["id"] for f in fields}["alpha"] == before["a"]  # renamed, not replaced
