@@ -14,6 +14,14 @@ const ROUTES = [
   { name: "rateLimitsSettings", pattern: /^\/settings\/rate-limits$/ },
 ];
 
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text; // a malformed escape in a typed URL: look the raw text up (and find nothing)
+  }
+}
+
 export function parse(hash) {
   const [path, queryString = ""] = hash.replace(/^#/, "").split("?");
   for (const route of ROUTES) {
@@ -21,7 +29,7 @@ export function parse(hash) {
     if (!match) continue;
     const params = {};
     (route.keys || []).forEach((key, i) => {
-      params[key] = decodeURIComponent(match[i + 1]);
+      params[key] = safeDecode(match[i + 1]);
     });
     return { name: route.name, params, query: new URLSearchParams(queryString), public: !!route.public };
   }
