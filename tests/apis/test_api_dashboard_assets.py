@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import tomllib
 from html.parser import HTMLParser
 from importlib import resources
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -121,3 +124,16 @@ def test_every_served_module_exists_and_no_script_writes_html() -> None:
             assert not re.search(pattern, source), f"{name} uses {pattern}"
         for imported in re.findall(r'from "\./([\w.]+)"', source):
             assert f"js/{imported}" in modules, f"{name} imports a missing module {imported}"
+
+
+def test_every_static_file_ships_in_the_wheel_and_is_served() -> None:
+    """A file the package-data globs miss works from a checkout but is absent from `pip install`."""
+    root = Path(str(STATIC)).parent
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    globs = config["tool"]["setuptools"]["package-data"]["satchel.apis.dashboard"]
+    files = [p.relative_to(root).as_posix() for p in (root / "static").rglob("*") if p.is_file()]
+    assert files
+    served = assets.load()
+    for name in files:
+        assert any(fnmatch.fnmatch(name, g) and name.count("/") == g.count("/") for g in globs), f"{name} not in package-data"
+        assert name.removeprefix("static/") in served, f"{name} is not served"
