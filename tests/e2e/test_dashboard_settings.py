@@ -169,3 +169,30 @@ def test_rate_limit_rules(server: Server, watched: Watched) -> None:
     assert {"label": "posts:create", "audience": "@guest", "duration": 7, "maxRequests": 4} in limits["rules"]
     assert "*:auth" not in [r["label"] for r in limits["rules"]]  # the first default rule was removed
     watched.assert_clean()
+
+
+def test_hide_controls_hides_collection_changes(server: Server, watched: Watched) -> None:
+    page = watched.page
+    sign_in(watched, server)
+    assert page.get_by_role("link", name="New collection").count() == 1
+    token = server.sign_in(EMAIL, PASSWORD)
+    try:
+        page.get_by_role("link", name="Settings").click()
+        page.get_by_label("Hide collection create and edit controls").check()
+        page.get_by_role("button", name="Save settings").click()
+        page.get_by_role("status").filter(has_text="Settings saved.").wait_for()
+        assert server.api("GET", "/api/settings", token=token)["meta"]["hideControls"] is True
+        page.get_by_role("link", name="Collections").first.click()
+        page.get_by_role("link", name="users", exact=True).wait_for()
+        assert page.get_by_role("link", name="New collection").count() == 0
+        assert page.locator("summary", has_text="Import collections").count() == 0
+        page.get_by_role("link", name="users", exact=True).click()
+        page.get_by_role("heading", name="users", exact=True).wait_for()
+        page.get_by_role("button", name="New record").wait_for()  # records stay editable
+        assert page.get_by_role("link", name="Edit collection").count() == 0
+        page.goto(server.url + "/_/#/collections/users/edit")
+        page.get_by_role("heading", name="Collection changes are off").wait_for()
+        assert page.locator("form").count() == 0
+        watched.assert_clean()
+    finally:
+        server.api("PATCH", "/api/settings", {"meta": {"hideControls": False}}, token=token)

@@ -1,5 +1,6 @@
 // The signed-in frame: navigation (collections, settings), sign-out, and the main region.
 import { auth } from "./api.js";
+import { forgetAppMeta } from "./app_meta.js";
 import { h } from "./dom.js";
 import { go, link } from "./router.js";
 
@@ -10,7 +11,7 @@ const NAV = [
 
 export function layout(root, route) {
   const who = auth.get()?.record?.email || "";
-  const signOut = h("button", { type: "button", class: "btn btn-ghost", onclick: () => { auth.clear(); go("/login"); } }, "Sign out");
+  const signOut = h("button", { type: "button", class: "btn btn-ghost", onclick: () => { auth.clear(); forgetAppMeta(); go("/login"); } }, "Sign out");
   const nav = h(
     "nav",
     { class: "nav", "aria-label": "Main" },

@@ -1,6 +1,7 @@
 // Create or edit a collection: name, type, fields (add, remove, reorder, rename, options), the
 // five API rules (the server's rule errors shown under each rule), indexes, view query, delete.
 import { ApiError, request } from "./api.js";
+import { appMeta } from "./app_meta.js";
 import { field, h, nextId, notice } from "./dom.js";
 import { COMMON, FIELD_TYPES, OPTIONS, readOption, showOption } from "./field_options.js";
 import { listCollections } from "./page_collections.js";
@@ -67,6 +68,11 @@ function fieldEditor(spec, collections, actions) {
 }
 
 export async function collectionEditor(root, route) {
+  if ((await appMeta()).hideControls === true) {
+    root.append(h("h1", {}, "Collection changes are off"),
+      notice("“Hide collection create and edit controls” is on in Settings › Application.", "info"));
+    return;
+  }
   const editing = route.params.name || "";
   const [collections, existing] = await Promise.all([
     listCollections(),

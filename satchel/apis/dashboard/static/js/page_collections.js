@@ -1,5 +1,6 @@
 // The collections list, with export (JSON download) and import (PUT /api/collections/import).
 import { request } from "./api.js";
+import { appMeta } from "./app_meta.js";
 import { field, h, notice } from "./dom.js";
 import { link } from "./router.js";
 
@@ -48,6 +49,7 @@ function importForm(status, reload) {
 }
 
 export async function collectionsPage(root) {
+  const locked = (await appMeta()).hideControls === true;
   const status = h("div", { class: "status" });
   const tbody = h("tbody");
   let current = [];
@@ -73,7 +75,7 @@ export async function collectionsPage(root) {
     h("div", { class: "page-head" },
       h("h1", {}, "Collections"),
       h("div", { class: "actions" },
-        h("a", { class: "btn btn-primary", href: link("/collections/new") }, "New collection"),
+        locked ? null : h("a", { class: "btn btn-primary", href: link("/collections/new") }, "New collection"),
         h("button", { type: "button", class: "btn", onclick: () => download("collections.json", current) }, "Export JSON"),
       ),
     ),
@@ -85,7 +87,7 @@ export async function collectionsPage(root) {
         tbody,
       ),
     ),
-    importForm(status, reload),
+    locked ? null : importForm(status, reload),
   );
   await reload();
 }

@@ -1,6 +1,7 @@
 // One collection's records: filter (PocketBase's filter language), sort by column, pages,
 // a column picker, bulk delete, and the record editor.
 import { collectionPath, request } from "./api.js";
+import { appMeta } from "./app_meta.js";
 import { append, clear, h, nextId, notice } from "./dom.js";
 import { openEditor } from "./record_editor.js";
 import { go, link } from "./router.js";
@@ -32,7 +33,7 @@ function cell(collection, record, f) {
 }
 
 export async function collectionPage(root, route) {
-  const collection = await request("GET", collectionPath(route.params.name));
+  const [collection, meta] = await Promise.all([request("GET", collectionPath(route.params.name)), appMeta()]);
   const query = route.query;
   const state = {
     page: Math.max(1, Number(query.get("page")) || 1),
@@ -129,7 +130,7 @@ export async function collectionPage(root, route) {
       h("h1", {}, collection.name),
       h("div", { class: "actions" },
         collection.type !== "view" ? h("button", { type: "button", class: "btn btn-primary", onclick: () => openEditor(collection, null, load) }, "New record") : null,
-        h("a", { class: "btn", href: link(`/collections/${encodeURIComponent(collection.name)}/edit`) }, "Edit collection"),
+        meta.hideControls === true ? null : h("a", { class: "btn", href: link(`/collections/${encodeURIComponent(collection.name)}/edit`) }, "Edit collection"),
       ),
     ),
     h("div", { class: "toolbar" }, searchForm, picker, bulk),

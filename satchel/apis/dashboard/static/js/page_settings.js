@@ -1,4 +1,5 @@
 // Application settings: GET/PATCH /api/settings (`meta`).
+import { forgetAppMeta } from "./app_meta.js";
 import { field, h } from "./dom.js";
 import { checkbox, loadSettings, settingsForm, settingsNav } from "./settings_form.js";
 
@@ -24,7 +25,7 @@ export async function settingsPage(root) {
       group: "meta",
       fields,
       saveLabel: "Save settings",
-      read: () => ({ meta: { appName: appName.value, appURL: appURL.value, senderName: senderName.value, senderAddress: senderAddress.value, hideControls: hide.control.checked } }),
+      read: () => (forgetAppMeta(), { meta: { appName: appName.value, appURL: appURL.value, senderName: senderName.value, senderAddress: senderAddress.value, hideControls: hide.control.checked } }),
     }),
   );
 }
