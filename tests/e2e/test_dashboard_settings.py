@@ -144,6 +144,15 @@ def test_backups_create_download_restore_delete(server: Server, watched: Watched
     page.get_by_role("button", name="Delete first.zip").click()
     page.get_by_role("status").filter(has_text="Deleted first.zip.").wait_for()
     assert server.api("GET", "/api/backups", token=token) == []
+
+    copy = tmp_path / "copy.zip"
+    copy.write_bytes(archive.read_bytes())
+    page.get_by_label("Upload a backup archive (.zip)").set_input_files(str(copy))
+    page.get_by_role("button", name="Upload backup").click()
+    page.get_by_role("status").filter(has_text="Uploaded copy.zip.").wait_for()
+    page.get_by_role("row", name="copy.zip").wait_for()
+    assert [b["key"] for b in server.api("GET", "/api/backups", token=token)] == ["copy.zip"]
+    server.api("DELETE", "/api/backups/copy.zip", token=token)
     assert watched.dialogs == ["confirm: Restore first.zip? The current data is replaced.", "confirm: Delete first.zip?"]
     watched.assert_clean()
 

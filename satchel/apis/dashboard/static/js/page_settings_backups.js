@@ -1,5 +1,5 @@
 // Backups: list, create, download (through a short-lived file token, as links carry no header),
-// restore, delete; the schedule (`backups.cron`, `cronMaxKeep`) and the backups' own S3 storage.
+// upload, restore, delete; the schedule (`backups.cron`, `cronMaxKeep`) and the backups' own S3 storage.
 import { request } from "./api.js";
 import { field, h, notice } from "./dom.js";
 import { loadSettings, settingsForm, settingsNav } from "./settings_form.js";
@@ -64,9 +64,23 @@ function backupsList(status) {
       });
     },
   }, nameField, h("button", { type: "submit", class: "btn btn-primary" }, "Create backup"));
+  const archive = h("input", { type: "file", accept: ".zip,application/zip", required: true });
+  const upload = h("form", {
+    class: "stack",
+    onsubmit: (event) => {
+      event.preventDefault();
+      const body = new FormData();
+      body.append("file", archive.files[0]);
+      act(`Uploaded ${archive.files[0].name}.`, async () => {
+        await request("POST", "/api/backups/upload", { body });
+        archive.value = "";
+      });
+    },
+  }, field("Upload a backup archive (.zip)", archive), h("button", { type: "submit", class: "btn" }, "Upload backup"));
   const section = h("section", { class: "card stack", "aria-labelledby": "sec-backups" },
     h("h2", { id: "sec-backups" }, "Backups"),
     create,
+    upload,
     h("div", { class: "table-wrap" }, h("table", { class: "table" },
       h("caption", { class: "sr-only" }, "Stored backups"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Size"), h("th", { scope: "col" }, "Modified"), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
