@@ -220,11 +220,27 @@ def test_auth_and_view_collections_then_delete(server: Server, watched: Watched)
     page.get_by_label("Name", exact=True).fill("members")
     page.get_by_label("Type", exact=True).first.select_option("auth")
     _add_field(page, "nickname", "text")
+    assert page.get_by_label("Sign in with a password").is_checked()  # the scaffold's defaults
+    assert page.get_by_label("OTP length").input_value() == "8"
+    page.get_by_label("One-time passwords by mail").check()
+    page.get_by_label("Auth token lifetime (seconds)").fill("3600")
+    page.get_by_label("Auth rule: superusers only").uncheck()
+    auth_rule = page.get_by_label("Auth rule (who may sign in; empty: everyone)")
+    auth_rule.fill("verified = ")
+    page.get_by_role("button", name="Create collection").click()
+    page.locator(f"#{auth_rule.get_attribute('id')}-error").wait_for()  # the server rejects the rule, inline
+    assert auth_rule.get_attribute("aria-invalid") == "true"
+    auth_rule.fill("verified = true")
     page.get_by_role("button", name="Create collection").click()
     page.get_by_role("heading", name="members", exact=True).wait_for()
     members = server.api("GET", "/api/collections/members", token=token)
     assert members["type"] == "auth"
     assert {"email", "password", "nickname"} <= {f["name"] for f in members["fields"]}
+    assert members["otp"]["enabled"] is True and members["otp"]["length"] == 8
+    assert members["passwordAuth"] == {"enabled": True, "identityFields": ["email"]}
+    assert members["authToken"]["duration"] == 3600
+    assert members["authRule"] == "verified = true"
+    assert members["manageRule"] is None
 
     page.goto(server.url + "/_/#/collections/new")
     page.get_by_label("Name", exact=True).fill("member_names")

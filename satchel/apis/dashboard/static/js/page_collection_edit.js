@@ -3,6 +3,7 @@
 import { ApiError, request } from "./api.js";
 import { appMeta } from "./app_meta.js";
 import { field, h, nextId, notice } from "./dom.js";
+import { authOptionsSection } from "./auth_options.js";
 import { COMMON, FIELD_TYPES, OPTIONS, readOption, showOption } from "./field_options.js";
 import { listCollections } from "./page_collections.js";
 import { go, link } from "./router.js";
@@ -125,8 +126,12 @@ export async function collectionEditor(root, route) {
     return [key, text, lock];
   });
 
+  // a new collection's auth options start from the server's scaffold (PocketBase's defaults)
+  const scaffolds = existing ? null : await request("GET", "/api/collections/meta/scaffolds").catch(() => null);
+  const auth = authOptionsSection(existing || { ...((scaffolds && scaffolds.auth) || {}), ...model, authRule: scaffolds?.auth?.authRule ?? "", manageRule: null });
   const syncType = () => {
     viewField.hidden = type.value !== "view";
+    auth.section.hidden = type.value !== "auth";
   };
   type.addEventListener("change", syncType);
   syncType();
@@ -147,6 +152,7 @@ export async function collectionEditor(root, route) {
       };
       if (type.value === "view") body.viewQuery = viewQuery.value;
       for (const [key, text, lock] of ruleInputs) body[key] = lock.checked ? null : text.value;
+      if (type.value === "auth") Object.assign(body, auth.read());
       try {
         const saved = existing
           ? await request("PATCH", `/api/collections/${encodeURIComponent(existing.id)}`, { body })
@@ -158,6 +164,7 @@ export async function collectionEditor(root, route) {
         viewField.setError(error.fieldMessage("viewQuery"));
         indexesField.setError(error.fieldMessage("indexes"));
         for (const [key] of RULES) ruleFields[key].setError(error.fieldMessage(key));
+        auth.showErrors(error.data);
         const fieldErrors = error.data.fields || {};
         rows.forEach((r, i) => {
           const item = fieldErrors[String(i + hiddenSystem.length)];
@@ -173,6 +180,7 @@ export async function collectionEditor(root, route) {
   h("section", { class: "card", "aria-labelledby": "sec-fields" }, h("h2", { id: "sec-fields" }, "Fields"), list,
     h("button", { type: "button", class: "btn", onclick: addField }, "Add field")),
   h("section", { class: "card", "aria-labelledby": "sec-rules" }, h("h2", { id: "sec-rules" }, "API rules"), ...Object.values(ruleFields)),
+  auth.section,
   h("section", { class: "card", "aria-labelledby": "sec-indexes" }, h("h2", { id: "sec-indexes" }, "Indexes"), indexesField),
   status,
   h("div", { class: "actions" },

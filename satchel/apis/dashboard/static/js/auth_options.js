@@ -1,0 +1,73 @@
+// The options of an auth collection: its two extra rules, sign-in methods (password, OTP, MFA),
+// the new-location alert and token lifetimes. Mail templates and OAuth2 providers come later.
+import { field, h, nextId } from "./dom.js";
+
+// [group, key, kind, label]; kind: "bool" | "int" | "list" (comma separated) | "text"
+const OPTIONS = [
+  ["passwordAuth", "enabled", "bool", "Sign in with a password"],
+  ["passwordAuth", "identityFields", "list", "Password identity fields (comma separated, unique fields)"],
+  ["otp", "enabled", "bool", "One-time passwords by mail"],
+  ["otp", "duration", "int", "OTP lifetime (seconds)"],
+  ["otp", "length", "int", "OTP length"],
+  ["mfa", "enabled", "bool", "Multi-factor authentication (two methods)"],
+  ["mfa", "duration", "int", "MFA window (seconds)"],
+  ["mfa", "rule", "text", "MFA rule (empty: everyone)"],
+  ["authAlert", "enabled", "bool", "Mail an alert on sign-in from a new location"],
+  ["authToken", "duration", "int", "Auth token lifetime (seconds)"],
+  ["passwordResetToken", "duration", "int", "Password reset token lifetime (seconds)"],
+  ["emailChangeToken", "duration", "int", "Email change token lifetime (seconds)"],
+  ["verificationToken", "duration", "int", "Verification token lifetime (seconds)"],
+  ["fileToken", "duration", "int", "File token lifetime (seconds)"],
+];
+
+const RULES = [
+  ["authRule", "Auth rule (who may sign in; empty: everyone)"],
+  ["manageRule", "Manage rule (who may manage other users' records)"],
+];
+
+export function authOptionsSection(model) {
+  const controls = [];
+  const rules = RULES.map(([key, label]) => {
+    const locked = model[key] === null || model[key] === undefined;
+    const text = h("textarea", { rows: 2, class: "mono", disabled: locked }, locked ? "" : model[key]);
+    const lock = h("input", { type: "checkbox", checked: locked, id: nextId("lock"), onchange: () => { text.disabled = lock.checked; } });
+    const wrap = field(label, text);
+    wrap.prepend(h("div", { class: "check" }, lock, h("label", { for: lock.id }, `${label.split(" (")[0]}: superusers only`)));
+    return { key, text, lock, wrap };
+  });
+  const options = OPTIONS.map(([group, key, kind, label]) => {
+    const value = (model[group] || {})[key];
+    let control;
+    let wrap;
+    if (kind === "bool") {
+      control = h("input", { type: "checkbox", checked: !!value, id: nextId("ao") });
+      wrap = h("div", { class: "check" }, control, h("label", { for: control.id }, label));
+      wrap.setError = () => {};
+    } else {
+      const attrs = kind === "int" ? { type: "number", min: 0, step: 1, value: value ?? "" } : { type: "text", value: kind === "list" ? (value || []).join(", ") : value ?? "" };
+      control = h("input", attrs);
+      wrap = field(label, control);
+    }
+    controls.push({ group, key, kind, control, wrap });
+    return wrap;
+  });
+  const section = h("section", { class: "card", "aria-labelledby": "sec-auth" },
+    h("h2", { id: "sec-auth" }, "Auth options"), rules.map((r) => r.wrap), h("div", { class: "options" }, options));
+  const read = () => {
+    const out = {};
+    for (const r of rules) out[r.key] = r.lock.checked ? null : r.text.value;
+    for (const { group, key, kind, control } of controls) {
+      out[group] = { ...(model[group] || {}), ...(out[group] || {}) };
+      if (kind === "bool") out[group][key] = control.checked;
+      else if (kind === "int") out[group][key] = control.value === "" ? 0 : Number(control.value);
+      else if (kind === "list") out[group][key] = control.value.split(",").map((s) => s.trim()).filter(Boolean);
+      else out[group][key] = control.value;
+    }
+    return out;
+  };
+  const showErrors = (data) => {
+    for (const r of rules) r.wrap.setError(data[r.key]?.message || "");
+    for (const { group, key, wrap } of controls) wrap.setError((data[group] || {})[key]?.message || "");
+  };
+  return { section, read, showErrors };
+}
