@@ -231,6 +231,10 @@ def test_auth_and_view_collections_then_delete(server: Server, watched: Watched)
     page.locator(f"#{auth_rule.get_attribute('id')}-error").wait_for()  # the server rejects the rule, inline
     assert auth_rule.get_attribute("aria-invalid") == "true"
     auth_rule.fill("verified = true")
+    page.locator("summary", has_text="Mail templates").click()
+    page.get_by_label("One-time password: subject").fill("Your code for {APP_NAME}")
+    verify_body = page.get_by_label("Verification: body (HTML", exact=False)
+    assert "{TOKEN}" in verify_body.input_value()  # the scaffold's template
     page.get_by_role("button", name="Create collection").click()
     page.get_by_role("heading", name="members", exact=True).wait_for()
     members = server.api("GET", "/api/collections/members", token=token)
@@ -241,6 +245,8 @@ def test_auth_and_view_collections_then_delete(server: Server, watched: Watched)
     assert members["authToken"]["duration"] == 3600
     assert members["authRule"] == "verified = true"
     assert members["manageRule"] is None
+    assert members["otp"]["emailTemplate"]["subject"] == "Your code for {APP_NAME}"
+    assert "{OTP}" in members["otp"]["emailTemplate"]["body"]
 
     page.goto(server.url + "/_/#/collections/new")
     page.get_by_label("Name", exact=True).fill("member_names")

@@ -1,5 +1,5 @@
 // The options of an auth collection: its two extra rules, sign-in methods (password, OTP, MFA),
-// the new-location alert and token lifetimes. Mail templates and OAuth2 providers come later.
+// the new-location alert, token lifetimes and mail templates. OAuth2 providers come later.
 import { field, h, nextId } from "./dom.js";
 
 // [group, key, kind, label]; kind: "bool" | "int" | "list" (comma separated) | "text"
@@ -19,6 +19,36 @@ const OPTIONS = [
   ["verificationToken", "duration", "int", "Verification token lifetime (seconds)"],
   ["fileToken", "duration", "int", "File token lifetime (seconds)"],
 ];
+
+// [path to the template object, label]; each has a subject and an HTML body
+const TEMPLATES = [
+  [["verificationTemplate"], "Verification"],
+  [["resetPasswordTemplate"], "Password reset"],
+  [["confirmEmailChangeTemplate"], "Email change"],
+  [["otp", "emailTemplate"], "One-time password"],
+  [["authAlert", "emailTemplate"], "New-location alert"],
+];
+
+function templateEditor(model, path, label) {
+  const current = path.reduce((o, k) => (o || {})[k], model) || {};
+  const subject = h("input", { type: "text", value: current.subject || "" });
+  const body = h("textarea", { rows: 6, class: "mono" }, current.body || "");
+  const subjectField = field(`${label}: subject`, subject);
+  const bodyField = field(`${label}: body (HTML; {APP_NAME}, {APP_URL}, {TOKEN}, {OTP}...)`, body);
+  const wrap = h("fieldset", { class: "template-row" }, h("legend", {}, label), subjectField, bodyField);
+  const write = (out) => {
+    const [group, key] = path.length === 1 ? [null, path[0]] : path;
+    const value = { ...current, subject: subject.value, body: body.value };
+    if (group === null) out[key] = value;
+    else out[group] = { ...(model[group] || {}), ...(out[group] || {}), [key]: value };
+  };
+  const showErrors = (data) => {
+    const errors = path.reduce((o, k) => (o || {})[k], data) || {};
+    subjectField.setError(errors.subject?.message || "");
+    bodyField.setError(errors.body?.message || "");
+  };
+  return { wrap, write, showErrors };
+}
 
 const RULES = [
   ["authRule", "Auth rule (who may sign in; empty: everyone)"],
@@ -51,8 +81,10 @@ export function authOptionsSection(model) {
     controls.push({ group, key, kind, control, wrap });
     return wrap;
   });
+  const templates = TEMPLATES.map(([path, label]) => templateEditor(model, path, label));
   const section = h("section", { class: "card", "aria-labelledby": "sec-auth" },
-    h("h2", { id: "sec-auth" }, "Auth options"), rules.map((r) => r.wrap), h("div", { class: "options" }, options));
+    h("h2", { id: "sec-auth" }, "Auth options"), rules.map((r) => r.wrap), h("div", { class: "options" }, options),
+    h("details", {}, h("summary", {}, "Mail templates"), h("div", { class: "stack" }, templates.map((t) => t.wrap))));
   const read = () => {
     const out = {};
     for (const r of rules) out[r.key] = r.lock.checked ? null : r.text.value;
@@ -63,11 +95,13 @@ export function authOptionsSection(model) {
       else if (kind === "list") out[group][key] = control.value.split(",").map((s) => s.trim()).filter(Boolean);
       else out[group][key] = control.value;
     }
+    for (const t of templates) t.write(out);
     return out;
   };
   const showErrors = (data) => {
     for (const r of rules) r.wrap.setError(data[r.key]?.message || "");
     for (const { group, key, wrap } of controls) wrap.setError((data[group] || {})[key]?.message || "");
+    for (const t of templates) t.showErrors(data);
   };
   return { section, read, showErrors };
 }
