@@ -29,8 +29,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module, not per session: Playwright's sync API keeps an event loop running while it is
+    open, which would break the asyncio tests that run after tests/e2e in the same session."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
