@@ -248,6 +248,28 @@ def test_auth_and_view_collections_then_delete(server: Server, watched: Watched)
     assert members["otp"]["emailTemplate"]["subject"] == "Your code for {APP_NAME}"
     assert "{OTP}" in members["otp"]["emailTemplate"]["body"]
 
+    page.get_by_role("link", name="Edit collection").click()  # OAuth2 providers on the saved collection
+    page.get_by_role("heading", name="Edit collection members").wait_for()
+    page.locator("summary", has_text="OAuth2 providers").click()
+    page.get_by_role("button", name="Add provider").click()
+    provider = page.get_by_label("Provider", exact=True)
+    provider.fill("nope")  # not a provider the server knows: its error shows on the entry
+    page.get_by_label("Client id").fill("client-123")
+    page.get_by_label("Client secret").fill("secret-456")
+    page.get_by_label("Sign in with OAuth2").check()
+    page.get_by_role("button", name="Save changes").click()
+    page.locator(f"#{provider.get_attribute('id')}-error").wait_for()
+    assert provider.get_attribute("aria-invalid") == "true"
+    provider.fill("github")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_role("heading", name="members", exact=True).wait_for()
+    oauth2 = server.api("GET", "/api/collections/members", token=token)["oauth2"]
+    assert oauth2["enabled"] is True
+    assert [(p["name"], p["clientId"]) for p in oauth2["providers"]] == [("github", "client-123")]
+    assert "clientSecret" not in oauth2["providers"][0]  # never sent back
+    methods = server.api("GET", "/api/collections/members/auth-methods")
+    assert [p["name"] for p in methods["oauth2"]["providers"]] == ["github"]
+
     page.goto(server.url + "/_/#/collections/new")
     page.get_by_label("Name", exact=True).fill("member_names")
     page.get_by_label("Type", exact=True).first.select_option("view")

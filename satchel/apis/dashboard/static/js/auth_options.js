@@ -1,11 +1,13 @@
 // The options of an auth collection: its two extra rules, sign-in methods (password, OTP, MFA),
-// the new-location alert, token lifetimes and mail templates. OAuth2 providers come later.
+// OAuth2 providers, the new-location alert, token lifetimes and mail templates.
 import { field, h, nextId } from "./dom.js";
+import { oauth2Providers } from "./oauth2_providers.js";
 
 // [group, key, kind, label]; kind: "bool" | "int" | "list" (comma separated) | "text"
 const OPTIONS = [
   ["passwordAuth", "enabled", "bool", "Sign in with a password"],
   ["passwordAuth", "identityFields", "list", "Password identity fields (comma separated, unique fields)"],
+  ["oauth2", "enabled", "bool", "Sign in with OAuth2"],
   ["otp", "enabled", "bool", "One-time passwords by mail"],
   ["otp", "duration", "int", "OTP lifetime (seconds)"],
   ["otp", "length", "int", "OTP length"],
@@ -81,9 +83,11 @@ export function authOptionsSection(model) {
     controls.push({ group, key, kind, control, wrap });
     return wrap;
   });
+  const providers = oauth2Providers((model.oauth2 || {}).providers);
   const templates = TEMPLATES.map(([path, label]) => templateEditor(model, path, label));
   const section = h("section", { class: "card", "aria-labelledby": "sec-auth" },
     h("h2", { id: "sec-auth" }, "Auth options"), rules.map((r) => r.wrap), h("div", { class: "options" }, options),
+    providers.section,
     h("details", {}, h("summary", {}, "Mail templates"), h("div", { class: "stack" }, templates.map((t) => t.wrap))));
   const read = () => {
     const out = {};
@@ -96,12 +100,14 @@ export function authOptionsSection(model) {
       else out[group][key] = control.value;
     }
     for (const t of templates) t.write(out);
+    out.oauth2 = { ...out.oauth2, providers: providers.read() };
     return out;
   };
   const showErrors = (data) => {
     for (const r of rules) r.wrap.setError(data[r.key]?.message || "");
     for (const { group, key, wrap } of controls) wrap.setError((data[group] || {})[key]?.message || "");
     for (const t of templates) t.showErrors(data);
+    providers.showErrors((data.oauth2 || {}).providers);
   };
   return { section, read, showErrors };
 }
