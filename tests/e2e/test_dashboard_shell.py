@@ -101,7 +101,7 @@ def test_keyboard_only_sign_in(server: Server, watched: Watched) -> None:
 @pytest.mark.parametrize(
     "route",
     ["", "#/collections", "#/collections/_superusers", "#/collections/new", "#/settings", "#/settings/mail",
-     "#/settings/backups", "#/settings/rate-limits"],
+     "#/settings/backups", "#/settings/rate-limits", "#/settings/storage", "#/logs"],
 )
 def test_no_horizontal_scroll_at_390px(server: Server, browser: Any, route: str) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)

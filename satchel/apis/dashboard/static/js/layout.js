@@ -6,6 +6,7 @@ import { go, link } from "./router.js";
 
 const NAV = [
   { path: "/collections", label: "Collections", active: ["collections", "collection", "newCollection", "collectionSettings"] },
+  { path: "/logs", label: "Logs", active: ["logs"] },
   { path: "/settings", label: "Settings", active: ["settings", "mailSettings", "storageSettings", "backupsSettings", "rateLimitsSettings"] },
 ];
 

@@ -7,6 +7,7 @@ import { collectionsPage } from "./page_collections.js";
 import { collectionPage } from "./page_records.js";
 import { collectionEditor } from "./page_collection_edit.js";
 import { installPage } from "./page_install.js";
+import { logsPage } from "./page_logs.js";
 import { settingsPage } from "./page_settings.js";
 import { backupsSettingsPage } from "./page_settings_backups.js";
 import { mailSettingsPage } from "./page_settings_mail.js";
@@ -21,6 +22,7 @@ const PAGES = {
   newCollection: collectionEditor,
   collectionSettings: collectionEditor,
   collection: collectionPage,
+  logs: logsPage,
   settings: settingsPage,
   mailSettings: mailSettingsPage,
   storageSettings: storageSettingsPage,
