@@ -46,6 +46,12 @@ def test_logs_list_filter_and_details(server: Server, watched: Watched) -> None:
     page.keyboard.press("Escape")
     dialog.wait_for(state="detached")
 
+    page.get_by_role("button", name="Delete matching entries").click()
+    page.get_by_text("0 entries, page 1 of 1").wait_for()
+    assert server.api("GET", query, token=token)["totalItems"] == 0
+    assert len(watched.dialogs) == 1 and watched.dialogs[0].startswith("confirm: Delete the entries matching this filter")
+    watched.dialogs.clear()
+
     page.get_by_label("Filter").fill("nope ~")  # a filter the server refuses: a message, no crash
     page.get_by_role("button", name="Apply").click()
     page.get_by_role("alert").filter(has_text="Could not list logs").wait_for()

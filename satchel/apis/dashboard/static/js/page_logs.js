@@ -1,5 +1,6 @@
-// Request and app logs (GET /api/logs): filter in the records filter language, level, pages, and
-// one entry's data in a dialog. Log messages hold client-sent paths: shown as text, like records.
+// Request and app logs (GET /api/logs): filter in the records filter language, level, pages, one
+// entry's data in a dialog, and deleting the matching entries (Satchel's DELETE /api/logs).
+// Log messages hold client-sent paths: shown as text, like records.
 import { request } from "./api.js";
 import { h, nextId, notice } from "./dom.js";
 import { go, link } from "./router.js";
@@ -59,6 +60,22 @@ export async function logsPage(root, route) {
     result = await request("GET", "/api/logs", { query: { page: state.page, perPage: PER_PAGE, sort: "-created", filter: filters } });
   } catch (error) {
     status.append(notice(`Could not list logs: ${error.message}`, "error"));
+  }
+  if (result.totalItems > 0) {
+    const scope = filters ? "the entries matching this filter" : "every log entry";
+    status.after(h("div", { class: "actions" }, h("button", {
+      type: "button",
+      class: "btn btn-danger",
+      onclick: async () => {
+        if (!window.confirm(`Delete ${scope} (${result.totalItems})?`)) return;
+        try {
+          await request("DELETE", "/api/logs", { query: { filter: filters } });
+          go(url({ page: 1 }));
+        } catch (error) {
+          status.replaceChildren(notice(error.message, "error"));
+        }
+      },
+    }, filters ? "Delete matching entries" : "Delete all entries")));
   }
   tbody.replaceChildren(...result.items.map((entry) => h("tr", {},
     h("td", {}, entry.created),
