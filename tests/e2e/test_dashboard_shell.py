@@ -155,3 +155,17 @@ def test_first_run_setup_link_creates_the_first_superuser(tmp_path: Path, watche
         watched.assert_clean()
     finally:
         server.stop()
+
+
+def test_a_revoked_token_goes_back_to_sign_in(server: Server, watched: Watched) -> None:
+    page = watched.page
+    sign_in(watched, server)
+    # a token the server no longer accepts (as after a password change): tampered signature
+    page.evaluate(
+        f"(() => {{ const a = JSON.parse(localStorage.getItem('{AUTH_KEY}')); a.token = a.token.slice(0, -4) + 'AAAA';"
+        f" localStorage.setItem('{AUTH_KEY}', JSON.stringify(a)); }})()"
+    )
+    page.goto(server.url + "/_/#/settings")
+    page.get_by_role("heading", name="Superuser sign in").wait_for()
+    assert page.evaluate(f"localStorage.getItem('{AUTH_KEY}')") is None
+    watched.assert_clean()
