@@ -117,7 +117,7 @@ class _Conn:
     def _progress(self) -> int:
         return 1 if self._deadline and time.monotonic() > self._deadline else 0
 
-    def run_many(self, sql: str, rows: list[list[Any]]) -> None:
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._deadline = time.monotonic() + self.query_timeout if self.query_timeout else 0.0
         try:
             self.raw.executemany(sql, rows)
@@ -203,7 +203,7 @@ class _SqliteExecutor(Executor):
         if prepared is None:
             prepared = _PREPARED_INSERTS[key] = prepare(st)
         self.statements += 1
-        self._conn.run_many(prepared.sql, [prepared.bind(r) for r in rows])
+        self._conn.run_many(prepared.sql, rows if prepared.identity else [prepared.bind(r) for r in rows])
         return len(rows)
 
     async def ddl(self, d: ir.DDL) -> None:

@@ -9,8 +9,7 @@ values of parameters that carry credentials (a file token, an OAuth2 code), whic
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from satchel.core.logs.model import ERROR, INFO
@@ -23,9 +22,12 @@ SECRET_PARAMS = ("token", "code", "password", "secret", "key", "state", "otp")
 MASK = "***"
 
 
-@dataclass(slots=True)
-class RequestSummary:
-    """One finished request as the HTTP layer saw it (filled by the request-log middleware)."""
+class RequestSummary(NamedTuple):
+    """One finished request as the HTTP layer saw it (filled by the request-log middleware).
+
+    A tuple, built positionally: it is all the request path pays for its `_logs` entry; the entry
+    itself (`request_entry`) is built when the batch is written.
+    """
 
     method: str
     path: str
@@ -41,7 +43,9 @@ class RequestSummary:
     referer: str = ""
     user_agent: str = ""
     error: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] | None = None
+    created: float = 0.0
+    """`time.time()` when the request finished (the entry's `created`)."""
 
 
 def masked_query(query: str) -> str:
@@ -68,7 +72,7 @@ def request_entry(summary: RequestSummary, settings: dict[str, Any]) -> tuple[in
     data: dict[str, Any] = {"type": "request", "execTime": summary.exec_ms}
     if failed:
         data["error"] = summary.error or "Request failed."
-        data["details"] = summary.details
+        data["details"] = summary.details or {}
     data.update(
         url=url,
         method=method,

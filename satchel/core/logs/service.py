@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from satchel.core.errors import NotFoundError
-from satchel.core.logs.model import LOGS_DDL, LOGS_INDEXES, LOGS_TABLE, logs_collection
+from satchel.core.logs.model import ERROR, INFO, LOGS_DDL, LOGS_INDEXES, LOGS_TABLE, logs_collection
+from satchel.core.logs.request_entry import RequestSummary, request_entry
 from satchel.core.logs.writer import LogWriter
 from satchel.core.rules.resolver import FilterError, Resolver
 from satchel.ports.database import Database, DatabaseError
@@ -42,11 +43,12 @@ class LogsPage:
 
 
 class LogsService:
-    def __init__(self, app: App, db: Database, writer: LogWriter | None = None) -> None:
+    def __init__(self, app: App, db: Database, writer: LogWriter[RequestSummary] | None = None) -> None:
         self.app = app
         self.db = db
         """The auxiliary database: `<data>/auxiliary.db`, or the main PostgreSQL database."""
         self.writer = writer or LogWriter(db)
+        self.writer.render = self._request_entry
 
     # ------------------------------------------------------------------ settings
     @property
@@ -68,6 +70,21 @@ class LogsService:
         if limit > 0:
             data = fit_data(data, limit)
         return self.writer.add(level, message, data)
+
+    def add_request(self, summary: RequestSummary, settings: dict[str, Any]) -> None:
+        """Keep `summary` for its `_logs` entry if `settings` (`settings.logs`) do; the entry is built
+        when its batch is written, off the request's path."""
+        level = ERROR if summary.status >= 400 else INFO
+        if settings["maxDays"] > 0 and level >= settings["minLevel"]:
+            self.writer.defer(summary)
+
+    def _request_entry(self, summary: RequestSummary) -> tuple[int, str, dict[str, Any], float] | None:
+        settings = self.settings
+        level, message, data = request_entry(summary, settings)
+        limit = settings.get("maxDataSize", 0)
+        if limit > 0:
+            data = fit_data(data, limit)
+        return level, message, data, summary.created
 
     async def flush(self) -> int:
         return await self.writer.flush()

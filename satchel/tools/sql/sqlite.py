@@ -335,11 +335,13 @@ class _SlotRef:
 class Prepared:
     """A statement compiled once; `bind(args)` gives the parameter list for one execution."""
 
-    __slots__ = ("_template", "sql")
+    __slots__ = ("_template", "identity", "sql")
 
     def __init__(self, sql: str, template: list[Any]) -> None:
         self.sql = sql
         self._template = template
+        self.identity = all(isinstance(p, _SlotRef) and p.index == i for i, p in enumerate(template))
+        """The slots are the arguments in order: `args` can be bound as they are (batched inserts)."""
 
     def bind(self, args: tuple[Any, ...]) -> list[Any]:
         return [args[p.index] if isinstance(p, _SlotRef) else p for p in self._template]

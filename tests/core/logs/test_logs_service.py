@@ -14,6 +14,7 @@ import pytest
 from satchel.core.app import App
 from satchel.core.errors import NotFoundError
 from satchel.core.logs.model import DEBUG, ERROR, INFO, WARN
+from satchel.core.logs.request_entry import RequestSummary
 from satchel.core.logs.service import LogsPage, fit_data
 from satchel.core.rules.resolver import FilterError
 from satchel.testing import postgres as pg_testing
@@ -180,3 +181,47 @@ async def test_where_logs_live(app: App) -> None:
     else:
         assert (app.config.data_dir / "auxiliary.db").is_file()
         assert await app.db.table_columns("_logs") == []
+
+
+def _summary(path: str, status: int = 200, created: float = 0.0) -> RequestSummary:
+    return RequestSummary("GET", path, "", status, 1.5, "rid", created=created or datetime.now(UTC).timestamp())
+
+
+async def test_request_summaries_become_entries_when_their_batch_is_written(app: App) -> None:
+    logs = app.settings.current["logs"]
+    app.logs.add_request(_summary("/a"), logs)
+    app.logs.add_request(_summary("/b", 404), logs)
+    assert app.logs.writer.pending == 2  # kept as they came: nothing built yet
+    await app.logs.flush()
+    items = (await app.logs.page(LogsPage(1, 10, "created", "")))["items"]
+    assert [(i["message"], i["level"], i["data"]["status"]) for i in items] == [
+        ("GET /a", INFO, 200),
+        ("GET /b", ERROR, 404),
+    ]
+    assert items[1]["data"]["error"] == "Request failed." and items[0]["data"]["requestId"] == "rid"
+
+
+async def test_request_summaries_follow_the_settings(app: App) -> None:
+    app.logs.add_request(_summary("/off"), {**app.settings.current["logs"], "maxDays": 0})
+    app.logs.add_request(_summary("/quiet"), {**app.settings.current["logs"], "minLevel": WARN})
+    app.logs.add_request(_summary("/loud", 500), {**app.settings.current["logs"], "minLevel": WARN})
+    assert await _messages(app) == ["GET /loud"]
+
+
+async def test_a_deferred_entry_that_cannot_be_rendered_is_reported_and_the_others_kept(app: App) -> None:
+    errors: list[str] = []
+    app.logs.writer.on_error = errors.append
+    render = app.logs.writer.render
+    assert render is not None
+
+    def fragile(summary: RequestSummary) -> tuple[int, str, dict[str, object], float] | None:
+        if summary.path == "/bad":
+            raise ValueError("boom")
+        return render(summary)
+
+    app.logs.writer.render = fragile
+    logs = app.settings.current["logs"]
+    for path in ("/ok", "/bad", "/later"):
+        app.logs.add_request(_summary(path), logs)
+    assert await _messages(app) == ["GET /ok", "GET /later"]
+    assert app.logs.writer.dropped == 1 and "boom" in errors[0]
