@@ -10,23 +10,40 @@ from tests.e2e.conftest import EMAIL, PASSWORD, Watched, shot, sign_in
 from tests.e2e.dashboard_server import Server
 
 BASE_TABS = ["List/Search", "View", "Create", "Update", "Delete", "Realtime"]
-AUTH_TABS = ["Auth with password", "Auth with OAuth2", "Auth with OTP", "Auth refresh", "Verification", "Password reset"]
+AUTH_TABS = [
+    "Auth with password",
+    "Auth with OAuth2",
+    "Auth with OTP",
+    "Auth refresh",
+    "Verification",
+    "Password reset",
+]
 
 
 def _posts(server: Server, token: str) -> dict[str, Any]:
-    result: dict[str, Any] = server.api("POST", "/api/collections", {
-        "name": "articles", "type": "base",
-        "listRule": "", "viewRule": 'title != ""', "createRule": '@request.auth.id != ""', "updateRule": None, "deleteRule": None,
-        "fields": [
-            {"name": "title", "type": "text", "required": True},
-            {"name": "views", "type": "number"},
-            {"name": "tags", "type": "select", "values": ["a", "b"], "maxSelect": 2},
-            {"name": "cover", "type": "file", "maxSelect": 1},
-            {"name": "author", "type": "relation", "collectionId": "_pb_users_auth_", "maxSelect": 1},
-            {"name": "secret", "type": "text", "hidden": True},
-            {"name": "created", "type": "autodate", "onCreate": True},
-        ],
-    }, token=token)
+    result: dict[str, Any] = server.api(
+        "POST",
+        "/api/collections",
+        {
+            "name": "articles",
+            "type": "base",
+            "listRule": "",
+            "viewRule": 'title != ""',
+            "createRule": '@request.auth.id != ""',
+            "updateRule": None,
+            "deleteRule": None,
+            "fields": [
+                {"name": "title", "type": "text", "required": True},
+                {"name": "views", "type": "number"},
+                {"name": "tags", "type": "select", "values": ["a", "b"], "maxSelect": 2},
+                {"name": "cover", "type": "file", "maxSelect": 1},
+                {"name": "author", "type": "relation", "collectionId": "_pb_users_auth_", "maxSelect": 1},
+                {"name": "secret", "type": "text", "hidden": True},
+                {"name": "created", "type": "autodate", "onCreate": True},
+            ],
+        },
+        token=token,
+    )
     return result
 
 
@@ -52,7 +69,9 @@ def test_operations_rules_fields_and_keyboard(server: Server, watched: Watched) 
     panel = page.get_by_role("tabpanel", name="List/Search")
     assert panel.locator(".endpoint").inner_text().split() == ["GET", "/api/collections/articles/records"]
     assert "Everyone (empty rule)" in panel.locator("dl").inner_text()
-    assert {"page", "perPage", "sort", "filter", "expand", "fields", "skipTotal"} == set(_panel_rows(page, "List/Search: query parameters"))
+    assert {"page", "perPage", "sort", "filter", "expand", "fields", "skipTotal"} == set(
+        _panel_rows(page, "List/Search: query parameters")
+    )
     example = json.loads(panel.get_by_label("List/Search: response example").inner_text())
     item = example["items"][0]
     assert list(item)[:3] == ["collectionId", "collectionName", "id"] and item["collectionName"] == "articles"
@@ -68,7 +87,10 @@ def test_operations_rules_fields_and_keyboard(server: Server, watched: Watched) 
     assert page.get_by_role("tabpanel", name="View").locator("code.rule-text").inner_text() == 'title != ""'
     page.keyboard.press("End")
     realtime = page.get_by_role("tabpanel", name="Realtime")
-    assert "articles/*" in realtime.inner_text() and "subscribe('*'" in realtime.get_by_label("JavaScript SDK").inner_text()
+    assert (
+        "articles/*" in realtime.inner_text()
+        and "subscribe('*'" in realtime.get_by_label("JavaScript SDK").inner_text()
+    )
     page.keyboard.press("ArrowRight")  # wraps
     assert page.get_by_role("tab", name="List/Search").get_attribute("aria-selected") == "true"
     page.keyboard.press("ArrowLeft")
@@ -84,7 +106,11 @@ def test_operations_rules_fields_and_keyboard(server: Server, watched: Watched) 
     assert body["author"][0] == "String (record id)" and "hidden" in body["secret"][2]
     assert "created" not in body
     js = create.get_by_label("JavaScript SDK").inner_text()
-    assert f"new PocketBase('{server.url}')" in js and "pb.collection('articles').create(data)" in js and '"title": "test"' in js
+    assert (
+        f"new PocketBase('{server.url}')" in js
+        and "pb.collection('articles').create(data)" in js
+        and '"title": "test"' in js
+    )
     dart = create.get_by_label("Dart SDK").inner_text()
     assert "final body = <String, dynamic>{" in dart and "pb.collection('articles').create(body: body)" in dart
     assert "op=create" in page.evaluate("location.hash")
@@ -100,9 +126,15 @@ def test_operations_rules_fields_and_keyboard(server: Server, watched: Watched) 
 
     # the preview follows the collection as saved: a new field and rule show after a reload
     collection = server.api("GET", "/api/collections/articles", token=token)
-    server.api("PATCH", "/api/collections/articles", {
-        "createRule": "views > 0", "fields": [*collection["fields"], {"name": "subtitle", "type": "email"}],
-    }, token=token)
+    server.api(
+        "PATCH",
+        "/api/collections/articles",
+        {
+            "createRule": "views > 0",
+            "fields": [*collection["fields"], {"name": "subtitle", "type": "email"}],
+        },
+        token=token,
+    )
     page.goto(server.url + "/_/#/collections/articles/api?op=create")
     page.reload()
     create = page.get_by_role("tabpanel", name="Create")
@@ -126,12 +158,16 @@ def test_auth_collection_operations(server: Server, watched: Watched) -> None:
     assert "password" not in example and "tokenKey" not in example and example["collectionName"] == "users"
     page.get_by_role("tab", name="Update").click()
     update = page.get_by_role("tabpanel", name="Update")
-    assert "Manage rule" in update.locator("dl").inner_text() and "oldPassword" in _panel_rows(page, "Update: body parameters")
+    assert "Manage rule" in update.locator("dl").inner_text() and "oldPassword" in _panel_rows(
+        page, "Update: body parameters"
+    )
 
     page.get_by_role("tab", name="Auth with password").click()
     panel = page.get_by_role("tabpanel", name="Auth with password")
     assert panel.locator(".endpoint").inner_text().split() == ["POST", "/api/collections/users/auth-with-password"]
-    assert "Auth rule" in panel.locator("dl").inner_text() and "Everyone (empty rule)" in panel.locator("dl").inner_text()
+    assert (
+        "Auth rule" in panel.locator("dl").inner_text() and "Everyone (empty rule)" in panel.locator("dl").inner_text()
+    )
     assert set(_panel_rows(page, "Auth with password: body parameters")) == {"identity", "password", "identityField"}
     response = json.loads(panel.get_by_label("Auth with password: response example").inner_text())
     assert set(response) == {"token", "record"} and "password" not in response["record"]

@@ -74,7 +74,9 @@ def test_hourly_chart_follows_the_filter(server: Server, watched: Watched) -> No
     page.goto(server.url + "/_/#/logs?filter=" + urllib.parse.quote(f"data.status = {STATUS}"))
     chart.wait_for()
     page.set_viewport_size({"width": 390, "height": 800})
-    page.wait_for_function("document.querySelector('svg.chart') && Number(document.querySelector('svg.chart').getAttribute('width')) <= 390")
+    page.wait_for_function(
+        "document.querySelector('svg.chart') && Number(document.querySelector('svg.chart').getAttribute('width')) <= 390"
+    )
     width = float(page.locator("svg.chart").get_attribute("width") or "0")
     assert 200 < width <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -11,13 +11,27 @@ from tests.e2e.dashboard_server import Server
 
 def _setup(server: Server) -> str:
     token = server.sign_in(EMAIL, PASSWORD)
-    authors = server.api("POST", "/api/collections", {"name": "authors", "type": "base", "fields": [{"name": "name", "type": "text"}]}, token=token)
-    server.api("POST", "/api/collections", {"name": "posts", "type": "base", "fields": [
-        {"name": "title", "type": "text"},
-        {"name": "views", "type": "number"},
-        {"name": "author", "type": "relation", "collectionId": authors["id"], "maxSelect": 1},
-        {"name": "created", "type": "autodate", "onCreate": True},
-    ]}, token=token)
+    authors = server.api(
+        "POST",
+        "/api/collections",
+        {"name": "authors", "type": "base", "fields": [{"name": "name", "type": "text"}]},
+        token=token,
+    )
+    server.api(
+        "POST",
+        "/api/collections",
+        {
+            "name": "posts",
+            "type": "base",
+            "fields": [
+                {"name": "title", "type": "text"},
+                {"name": "views", "type": "number"},
+                {"name": "author", "type": "relation", "collectionId": authors["id"], "maxSelect": 1},
+                {"name": "created", "type": "autodate", "onCreate": True},
+            ],
+        },
+        token=token,
+    )
     return token
 
 
@@ -168,4 +182,36 @@ def test_auth_rules_use_the_editor(server: Server, watched: Watched) -> None:
     editor.and_(page.locator("[data-check=valid]")).wait_for()
     assert error.is_hidden()
     assert manage.input_value() == "verified = true"
+    watched.assert_clean()
+
+
+def test_rule_editor_at_390px(server: Server, watched: Watched) -> None:
+    page = watched.page
+    page.set_viewport_size({"width": 390, "height": 800})
+    sign_in(watched, server)
+    page.goto(server.url + "/_/#/collections/users/edit")
+    page.get_by_role("heading", name="Edit collection users").wait_for()
+    page.get_by_label("List/Search rule: superusers only").uncheck()
+    rule = page.get_by_role("combobox", name="List/Search rule")
+    rule.fill("")
+    rule.focus()
+    page.keyboard.type(
+        'id = @request.auth.id && @collection.users.name != "a long text that wraps" && @request.auth.em'
+    )
+    listbox = page.get_by_role("listbox", name="Completions")
+    listbox.wait_for()
+    box = listbox.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # kept inside the editor
+    field_box = rule.bounding_box()
+    assert field_box is not None and box["y"] > field_box["y"]  # under the caret, on a wrapped line
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # the highlighted copy wraps like the textarea: same height, so colours sit under their letters
+    heights = page.evaluate(
+        "(() => { const t = document.activeElement; const p = t.previousElementSibling;"
+        " return [t.getBoundingClientRect().height, p.getBoundingClientRect().height]; })()"
+    )
+    assert heights[0] == heights[1] and heights[0] > 60
+    shot(watched, "rule-editor-390")
+    page.keyboard.press("Enter")
+    assert rule.input_value().endswith("@request.auth.email")
     watched.assert_clean()
