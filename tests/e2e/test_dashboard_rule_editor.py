@@ -215,3 +215,33 @@ def test_rule_editor_at_390px(server: Server, watched: Watched) -> None:
     page.keyboard.press("Enter")
     assert rule.input_value().endswith("@request.auth.email")
     watched.assert_clean()
+
+
+def test_a_new_view_query_is_left_to_the_save(server: Server, watched: Watched) -> None:
+    """The fields of a view come from its query, which the server only runs on save: while the query
+    is new or changed, the editor gives no verdict rather than a wrong one."""
+    page = watched.page
+    sign_in(watched, server)
+    page.goto(server.url + "/_/#/collections/new")
+    page.get_by_label("Name", exact=True).fill("named")
+    page.get_by_label("Type", exact=True).first.select_option("view")
+    page.get_by_label("View query (SELECT ...)").fill("SELECT id, name FROM users")
+    page.get_by_label("List/Search rule: superusers only").uncheck()
+    rule = page.get_by_role("combobox", name="List/Search rule")
+    rule.fill("name != ''")
+    editor = page.locator(".rule-editor", has=rule)
+    editor.and_(page.locator("[data-check=skipped]")).wait_for()
+    assert rule.get_attribute("aria-invalid") is None
+    page.get_by_role("button", name="Create collection").click()
+    page.get_by_role("heading", name="named", exact=True).wait_for()
+
+    # saved: its fields are known, so the rules are checked again while typing
+    page.goto(server.url + "/_/#/collections/named/edit")
+    page.get_by_role("heading", name="Edit collection named").wait_for()
+    rule = page.get_by_role("combobox", name="List/Search rule")
+    rule.fill("nosuch != ''")
+    editor = page.locator(".rule-editor", has=rule)
+    editor.and_(page.locator("[data-check=invalid]")).wait_for()
+    rule.fill("name != ''")
+    editor.and_(page.locator("[data-check=valid]")).wait_for()
+    watched.assert_clean()

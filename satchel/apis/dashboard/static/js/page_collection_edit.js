@@ -126,6 +126,7 @@ export async function collectionEditor(root, route) {
       const system = ["id", ...(type.value === "auth" ? ["email", "emailVisibility", "verified"] : [])];
       return [...system.filter((n) => !fields.some((f) => f.name === n)).map((n) => ({ name: n })), ...fields];
     },
+    checkable: () => type.value !== "view" || (!!existing && viewQuery.value === (existing.viewQuery || "")),
     draft: () => ({ id: existing ? existing.id : undefined, name: name.value.trim(), type: type.value,
       fields: type.value === "view" ? undefined : draftFields() }),
   };

@@ -209,17 +209,21 @@ export function attachRuleEditor(wrap, textarea, context) {
     const rule = textarea.value;
     const mine = ++asked;
     let message = "";
-    if (rule.trim() !== "" && !textarea.disabled) {
+    let verdict = "valid";
+    if (context.checkable && !context.checkable()) {
+      verdict = "skipped"; // the server cannot know the fields yet (a new or changed view query): the save checks
+    } else if (rule.trim() !== "" && !textarea.disabled) {
       try {
         await request("POST", "/api/collections/meta/rule-check", { body: { collection: context.draft(), rule } });
       } catch (error) {
         message = error.fieldMessage?.("rule") || "";
-        if (!message && error.status >= 500) message = error.message;
+        // another part of the draft is unreadable (a field without a name...): no verdict on the rule
+        verdict = message ? "invalid" : "unchecked";
       }
     }
     if (mine === asked && textarea.value === rule) {
       wrap.setError(message);
-      box.dataset.check = message ? "invalid" : "valid";
+      box.dataset.check = verdict;
     }
   };
   const scheduleCheck = () => {
