@@ -212,8 +212,9 @@ def test_rule_editor_at_390px(server: Server, watched: Watched) -> None:
     )
     assert heights[0] == heights[1] and heights[0] > 60
     shot(watched, "rule-editor-390")
-    page.keyboard.press("Enter")
-    assert rule.input_value().endswith("@request.auth.email")
+    listbox.get_by_role("option", name="@request.auth.emailVisibility").click()  # by pointer too
+    assert rule.input_value().endswith("&& @request.auth.emailVisibility")
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "combobox"  # focus stayed
     watched.assert_clean()
 
 
