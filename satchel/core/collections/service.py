@@ -130,9 +130,8 @@ class CollectionsService:
             errors["rule"] = required()
         if not isinstance(draft, str | Mapping) or not draft:
             errors["collection"] = required()
-        if errors:
+        if errors or not isinstance(rule, str):
             raise ValidationError("An error occurred while validating the submitted data.", errors)
-        assert isinstance(rule, str)
         if isinstance(draft, Mapping):
             c = self._draft(draft)
         else:
