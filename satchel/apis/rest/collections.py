@@ -78,11 +78,20 @@ async def scaffolds(request: Request) -> Response:
     return JSONResponse(app.collections_service.scaffolds())
 
 
+async def rule_check(request: Request) -> Response:
+    """Satchel's addition for the dashboard's rule editors: 204 when the rule would be accepted on
+    save, else the same `validation_invalid_rule` error the save would give (under `rule`)."""
+    app = _app(request)
+    app.collections_service.check_rule_draft(await read_body(request))
+    return no_content()
+
+
 routes = [
     Route("/api/collections", list_, methods=["GET"]),
     Route("/api/collections", create, methods=["POST"]),
     Route("/api/collections/import", import_, methods=["PUT"]),
     Route("/api/collections/meta/scaffolds", scaffolds, methods=["GET"]),
+    Route("/api/collections/meta/rule-check", rule_check, methods=["POST"]),
     Route("/api/collections/{collection}", view, methods=["GET"]),
     Route("/api/collections/{collection}", update, methods=["PATCH"]),
     Route("/api/collections/{collection}", delete, methods=["DELETE"]),

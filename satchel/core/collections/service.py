@@ -115,6 +115,50 @@ class CollectionsService:
     def scaffolds(self) -> dict[str, Any]:
         return scaffolds()
 
+    def check_rule_draft(self, data: Mapping[str, Any]) -> None:
+        """Raise a ValidationError (`rule`) when `data["rule"]` would be refused on save.
+
+        `data["collection"]` is an existing collection's id or name, or a create/update body (with
+        the `id` of the collection it edits, if any): editors check a rule while it is typed, against
+        fields not saved yet, and the filter grammar stays here, not in a second copy in the client.
+        """
+        if not isinstance(data, Mapping):
+            raise BadRequestError(TYPE_LOAD_ERROR)
+        rule, draft = data.get("rule"), data.get("collection")
+        errors: ErrorTree = {}
+        if not isinstance(rule, str):
+            errors["rule"] = required()
+        if not isinstance(draft, str | Mapping) or not draft:
+            errors["collection"] = required()
+        if errors or not isinstance(rule, str):
+            raise ValidationError("An error occurred while validating the submitted data.", errors)
+        if isinstance(draft, Mapping):
+            c = self._draft(draft)
+        else:
+            found = self.app.collections.get(str(draft))
+            if found is None:
+                raise NotFoundError()
+            c = found
+        message = self.check_rule(c, rule) if rule.strip() else None
+        if message is not None:
+            problem = FieldError("validation_invalid_rule", sentence("Invalid rule. Raw error: " + message))
+            raise ValidationError("Invalid rule.", {"rule": problem})
+
+    def _draft(self, data: Mapping[str, Any]) -> Collection:
+        """The unsaved collection a create or update body describes (not validated beyond decoding)."""
+        found = self.app.collections.get(data["id"]) if isinstance(data.get("id"), str) and data["id"] else None
+        if found is not None:
+            c = found.clone()
+        else:
+            type_, name = data.get("type"), data.get("name")
+            if not isinstance(type_, str | None) or not isinstance(name, str | None):
+                raise BadRequestError(TYPE_LOAD_ERROR)
+            c = new_collection(type_ or "", name or "")
+        bind(c, data)
+        c.indexes = []  # a rule never reads them, and a half-typed one must not fail the check
+        prepare_for_save(c)
+        return c
+
     # ----------------------------------------------------------------- helpers
     def _env(self, tx: Executor, registry: CollectionRegistry | None = None) -> Env:
         reg = registry or self.app.collections

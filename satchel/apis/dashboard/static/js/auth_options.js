@@ -2,6 +2,7 @@
 // OAuth2 providers, the new-location alert, token lifetimes and mail templates.
 import { field, h, nextId } from "./dom.js";
 import { oauth2Providers } from "./oauth2_providers.js";
+import { attachRuleEditor } from "./rule_editor.js";
 
 // [group, key, kind, label]; kind: "bool" | "int" | "list" (comma separated) | "text"
 const OPTIONS = [
@@ -57,13 +58,14 @@ const RULES = [
   ["manageRule", "Manage rule (who may manage other users' records)"],
 ];
 
-export function authOptionsSection(model) {
+export function authOptionsSection(model, ruleContext = null) {
   const controls = [];
   const rules = RULES.map(([key, label]) => {
     const locked = model[key] === null || model[key] === undefined;
     const text = h("textarea", { rows: 2, class: "mono", disabled: locked }, locked ? "" : model[key]);
     const lock = h("input", { type: "checkbox", checked: locked, id: nextId("lock"), onchange: () => { text.disabled = lock.checked; } });
     const wrap = field(label, text);
+    if (ruleContext) attachRuleEditor(wrap, text, ruleContext);
     wrap.prepend(h("div", { class: "check" }, lock, h("label", { for: lock.id }, `${label.split(" (")[0]}: superusers only`)));
     return { key, text, lock, wrap };
   });

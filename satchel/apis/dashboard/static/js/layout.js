@@ -5,7 +5,7 @@ import { h } from "./dom.js";
 import { go, link } from "./router.js";
 
 const NAV = [
-  { path: "/collections", label: "Collections", active: ["collections", "collection", "newCollection", "collectionSettings"] },
+  { path: "/collections", label: "Collections", active: ["collections", "collection", "newCollection", "collectionSettings", "collectionApi"] },
   { path: "/logs", label: "Logs", active: ["logs"] },
   { path: "/settings", label: "Settings", active: ["settings", "mailSettings", "storageSettings", "backupsSettings", "rateLimitsSettings"] },
 ];

@@ -6,6 +6,7 @@ import { go, parse } from "./router.js";
 import { collectionsPage } from "./page_collections.js";
 import { collectionPage } from "./page_records.js";
 import { collectionEditor } from "./page_collection_edit.js";
+import { collectionApiPage } from "./page_collection_api.js";
 import { installPage } from "./page_install.js";
 import { logsPage } from "./page_logs.js";
 import { settingsPage } from "./page_settings.js";
@@ -22,6 +23,7 @@ const PAGES = {
   newCollection: collectionEditor,
   collectionSettings: collectionEditor,
   collection: collectionPage,
+  collectionApi: collectionApiPage,
   logs: logsPage,
   settings: settingsPage,
   mailSettings: mailSettingsPage,

@@ -6,6 +6,7 @@ import { field, h, nextId, notice } from "./dom.js";
 import { authOptionsSection } from "./auth_options.js";
 import { COMMON, FIELD_TYPES, OPTIONS, readOption, showOption } from "./field_options.js";
 import { listCollections } from "./page_collections.js";
+import { attachRuleEditor } from "./rule_editor.js";
 import { go, link } from "./router.js";
 
 const RULES = [
@@ -116,19 +117,33 @@ export async function collectionEditor(root, route) {
     row.querySelector("input").focus();
   };
 
+  // what the rule editors complete and what the server checks their rules against: the form as it is now
+  const draftFields = () => [...hiddenSystem, ...[...list.children].map((r) => r.read())];
+  const ruleContext = {
+    collections,
+    fields: () => {
+      const fields = existing && existing.type === "view" ? existing.fields : draftFields();
+      const system = ["id", ...(type.value === "auth" ? ["email", "emailVisibility", "verified"] : [])];
+      return [...system.filter((n) => !fields.some((f) => f.name === n)).map((n) => ({ name: n })), ...fields];
+    },
+    checkable: () => type.value !== "view" || (!!existing && viewQuery.value === (existing.viewQuery || "")),
+    draft: () => ({ id: existing ? existing.id : undefined, name: name.value.trim(), type: type.value,
+      fields: type.value === "view" ? undefined : draftFields() }),
+  };
   const ruleFields = {};
   const ruleInputs = RULES.map(([key, label]) => {
     const locked = model[key] === null || model[key] === undefined;
     const text = h("textarea", { rows: 2, class: "mono", disabled: locked, placeholder: "empty: everyone; e.g. @request.auth.id != \"\"" }, locked ? "" : model[key]);
     const lock = h("input", { type: "checkbox", checked: locked, id: nextId("lock"), onchange: () => { text.disabled = lock.checked; } });
     ruleFields[key] = field(label, text);
+    attachRuleEditor(ruleFields[key], text, ruleContext);
     ruleFields[key].prepend(h("div", { class: "check" }, lock, h("label", { for: lock.id }, `${label}: superusers only`)));
     return [key, text, lock];
   });
 
   // a new collection's auth options start from the server's scaffold (PocketBase's defaults)
   const scaffolds = existing ? null : await request("GET", "/api/collections/meta/scaffolds").catch(() => null);
-  const auth = authOptionsSection(existing || { ...((scaffolds && scaffolds.auth) || {}), ...model, authRule: scaffolds?.auth?.authRule ?? "", manageRule: null });
+  const auth = authOptionsSection(existing || { ...((scaffolds && scaffolds.auth) || {}), ...model, authRule: scaffolds?.auth?.authRule ?? "", manageRule: null }, ruleContext);
   const syncType = () => {
     viewField.hidden = type.value !== "view";
     auth.section.hidden = type.value !== "auth";

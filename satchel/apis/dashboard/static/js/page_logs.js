@@ -3,6 +3,7 @@
 // Log messages hold client-sent paths: shown as text, like records.
 import { request } from "./api.js";
 import { h, nextId, notice } from "./dom.js";
+import { logsChart } from "./logs_chart.js";
 import { go, link } from "./router.js";
 
 const PER_PAGE = 50;
@@ -41,6 +42,7 @@ export async function logsPage(root, route) {
   const status = h("div", { class: "status" });
   const tbody = h("tbody");
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
+  const chart = logsChart();
   root.append(
     h("h1", {}, "Logs"),
     h("form", { role: "search", class: "search toolbar", onsubmit: (e) => { e.preventDefault(); go(url({ filter: search.value.trim(), level: level.value, page: 1 })); } },
@@ -48,6 +50,7 @@ export async function logsPage(root, route) {
       h("label", { for: level.id }, "Level"), level,
       h("button", { type: "submit", class: "btn" }, "Apply")),
     status,
+    chart.figure,
     h("div", { class: "table-wrap" }, h("table", { class: "table" },
       h("caption", { class: "sr-only" }, "Log entries, newest first"),
       h("thead", {}, h("tr", {}, ["Created", "Level", "Message", ""].map((t) => h("th", { scope: "col" }, t)))),
@@ -56,6 +59,8 @@ export async function logsPage(root, route) {
   );
   const filters = [state.filter && `(${state.filter})`, state.level && `level >= ${Number(state.level)}`].filter(Boolean).join(" && ");
   let result = { items: [], page: 1, totalPages: 1, totalItems: 0 };
+  const stats = request("GET", "/api/logs/stats", { query: { filter: filters } })
+    .then((points) => chart.show(points), (error) => chart.fail(`No chart: ${error.message}`));
   try {
     result = await request("GET", "/api/logs", { query: { page: state.page, perPage: PER_PAGE, sort: "-created", filter: filters } });
   } catch (error) {
@@ -82,6 +87,7 @@ export async function logsPage(root, route) {
     h("td", { "data-level": String(entry.level) }, LEVEL_NAMES[entry.level] || String(entry.level)),
     h("td", {}, h("span", { class: "cell-text" }, entry.message)),
     h("td", {}, h("button", { type: "button", class: "btn btn-small", onclick: () => showEntry(entry) }, "Details", h("span", { class: "sr-only" }, ` of ${entry.id}`))))));
+  await stats;
   pager.append(
     h("span", {}, `${result.totalItems} entries, page ${result.page} of ${Math.max(1, result.totalPages)}`),
     ...(result.page > 1 ? [h("a", { class: "btn btn-small", href: link(url({ page: result.page - 1 })) }, "Previous page")] : []),

@@ -131,6 +131,7 @@ export async function collectionPage(root, route) {
       h("div", { class: "actions" },
         collection.type !== "view" ? h("button", { type: "button", class: "btn btn-primary", onclick: () => openEditor(collection, null, load) }, "New record") : null,
         meta.hideControls === true ? null : h("a", { class: "btn", href: link(`/collections/${encodeURIComponent(collection.name)}/edit`) }, "Edit collection"),
+        h("a", { class: "btn", href: link(`/collections/${encodeURIComponent(collection.name)}/api`) }, "API preview"),
       ),
     ),
     h("div", { class: "toolbar" }, searchForm, picker, bulk),

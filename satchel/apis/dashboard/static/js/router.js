@@ -7,6 +7,7 @@ const ROUTES = [
   { name: "newCollection", pattern: /^\/collections\/new$/ },
   { name: "collectionSettings", pattern: /^\/collections\/([^/]+)\/edit$/, keys: ["name"] },
   { name: "collection", pattern: /^\/collections\/([^/]+)$/, keys: ["name"] },
+  { name: "collectionApi", pattern: /^\/collections\/([^/]+)\/api$/, keys: ["name"] },
   { name: "logs", pattern: /^\/logs$/ },
   { name: "settings", pattern: /^\/settings$/ },
   { name: "mailSettings", pattern: /^\/settings\/mail$/ },
