@@ -159,6 +159,12 @@ class BootConfig:
     log_requests: bool = False
     """One stdout line per request (env SATCHEL_LOG_REQUESTS); always with --dev. Off by default like
     PocketBase, which keeps request logs in `_logs` only: the line costs ~5-10 us of CPU per request."""
+    grpc: str = ""
+    """HOST:PORT of the gRPC API in every worker (env SATCHEL_GRPC; docs/grpc.md); empty: off."""
+    grpc_cert: str = ""
+    """PEM certificate chain for gRPC over TLS (env SATCHEL_GRPC_CERT), with `grpc_key`."""
+    grpc_key: str = field(default="", repr=False)
+    """PEM private key of `grpc_cert` (env SATCHEL_GRPC_KEY)."""
 
     @property
     def migrations_folder(self) -> Path:

@@ -121,6 +121,8 @@ def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:
     os.environ.update(cfg.to_env())
     base = f"http://{host}:{port}"
     click.echo(f"Server started at {base}\n├─ REST API:  {base}/api/\n└─ Dashboard: {base}/_/")
+    if cfg.grpc:
+        click.echo(f"gRPC API at {cfg.grpc}{' (TLS)' if cfg.grpc_cert else ''}: satchel.v1.Records (docs/grpc.md)")
     if cfg.workers > 1 and cfg.cache_url == MEMORY_CACHE:
         click.echo(
             "Note: with --cache-url memory: each worker keeps its own rate-limit and failed-login counts "

@@ -311,6 +311,10 @@ def build_asgi(
         from satchel.plugins import metrics
 
         metrics.register(app, config)
+    if config.grpc:  # started and stopped with the worker by the serve hooks
+        from satchel.plugins import grpc
+
+        grpc.register(app, grpc.GrpcConfig(config.grpc, config.grpc_cert, config.grpc_key))
     events = events_plugin.register(
         app,
         events_plugin.EventsConfig(retention=config.outbox_retention),

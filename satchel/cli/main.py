@@ -132,6 +132,28 @@ def main() -> None:
     help="Also print one line per request (env SATCHEL_LOG_REQUESTS; always on with --dev). Request logs "
     "are kept in the logs database (/api/logs) either way.",
 )
+@click.option(
+    "--grpc",
+    "grpc",
+    default=None,
+    metavar="HOST:PORT",
+    help="Also serve the gRPC API (satchel.v1.Records, health, reflection) here, in every worker "
+    "(env SATCHEL_GRPC; see docs/grpc.md).",
+)
+@click.option(
+    "--grpc-cert",
+    "grpc_cert",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="PEM certificate chain: gRPC over TLS only (env SATCHEL_GRPC_CERT; with --grpc-key).",
+)
+@click.option(
+    "--grpc-key",
+    "grpc_key",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="PEM private key of --grpc-cert (env SATCHEL_GRPC_KEY).",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -148,6 +170,9 @@ def serve(
     event_sinks: tuple[str, ...],
     log_format: str | None,
     log_requests: bool | None,
+    grpc: str | None,
+    grpc_cert: str | None,
+    grpc_key: str | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -167,6 +192,9 @@ def serve(
             event_sinks=" ".join(event_sinks) if event_sinks else None,
             log_format=log_format,
             log_requests=log_requests,
+            grpc=grpc,
+            grpc_cert=grpc_cert,
+            grpc_key=grpc_key,
         )
         tracing_settings(cfg)  # a malformed OTEL_* variable stops here, not in every worker
         parse_http(cfg.http)
@@ -174,6 +202,13 @@ def serve(
             from satchel.plugins.metrics.access import parse_allow_list
 
             parse_allow_list(cfg.metrics_allow)
+        if cfg.grpc or cfg.grpc_cert or cfg.grpc_key:
+            from satchel.plugins.grpc.config import GrpcConfigError, check
+
+            try:
+                check(cfg.grpc, cfg.grpc_cert, cfg.grpc_key)  # in the main process: not once per worker
+            except GrpcConfigError as exc:
+                raise ConfigError(str(exc)) from exc
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     cfg.dir = cfg.dir.resolve()

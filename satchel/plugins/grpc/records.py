@@ -1,0 +1,119 @@
+"""`satchel.v1.Records`: the REST record endpoints' calls, one core service call each."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from satchel.core.app import App
+from satchel.core.records.service import ListParams
+from satchel.plugins.grpc.calls import CREATE, DELETE, LIST, UPDATE, VIEW, Calls
+from satchel.plugins.grpc.convert import from_struct, to_struct
+from satchel.plugins.grpc.errors import status_of
+from satchel.plugins.grpc.gen import records_pb2 as pb
+from satchel.plugins.grpc.gen.records_pb2_grpc import RecordsServicer
+from satchel.plugins.grpc.watch import watch
+
+T = TypeVar("T")
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def answer(context: Context, work: Callable[[], Awaitable[T]]) -> T:
+    """`work`'s result, or the call aborted with the status its error maps to."""
+    try:
+        return await work()
+    except Exception as exc:
+        code, message, trailing = status_of(exc)
+        await context.abort(code, message, trailing_metadata=trailing)
+        raise  # unreachable: abort raises
+
+
+def list_query(request: pb.ListRequest) -> dict[str, str]:
+    """The REST query parameters the request stands for (what `@request.query.*` sees)."""
+    query = {
+        "filter": request.filter,
+        "sort": request.sort,
+        "page": str(request.page) if request.page else "",
+        "perPage": str(request.per_page) if request.per_page else "",
+        "skipTotal": "true" if request.skip_total else "",
+        "expand": request.expand,
+        "fields": request.fields,
+    }
+    return {k: v for k, v in query.items() if v}
+
+
+def view_query(expand: str, fields: str) -> dict[str, str]:
+    return {k: v for k, v in (("expand", expand), ("fields", fields)) if v}
+
+
+class Records(RecordsServicer):  # type: ignore[misc]
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.calls = Calls(app)
+
+    async def List(self, request: pb.ListRequest, context: Context) -> pb.ListResponse:
+        async def work() -> pb.ListResponse:
+            query = list_query(request)
+            params = ListParams.from_query(query)
+            info, key = await self.calls.request_info(context, LIST, request.collection, query=query)
+            result = await self.app.records.list(request.collection, info, params)
+            await self.calls.used(key)
+            return pb.ListResponse(
+                items=[to_struct(item) for item in result.get("items", [])],
+                page=result.get("page", params.page),
+                per_page=result.get("perPage", params.per_page),
+                total_items=result.get("totalItems", -1),
+                total_pages=result.get("totalPages", -1),
+            )
+
+        return await answer(context, work)
+
+    async def Get(self, request: pb.GetRequest, context: Context) -> pb.GetResponse:
+        async def work() -> pb.GetResponse:
+            query = view_query(request.expand, request.fields)
+            info, key = await self.calls.request_info(context, VIEW, request.collection, request.id, query=query)
+            result = await self.app.records.view(request.collection, request.id, info, request.expand, request.fields)
+            await self.calls.used(key)
+            return pb.GetResponse(record=to_struct(result))
+
+        return await answer(context, work)
+
+    async def Create(self, request: pb.CreateRequest, context: Context) -> pb.CreateResponse:
+        async def work() -> pb.CreateResponse:
+            body = from_struct(request.data)
+            query = view_query(request.expand, request.fields)
+            info, key = await self.calls.request_info(context, CREATE, request.collection, query=query, body=body)
+            result = await self.app.records.create(request.collection, body, info, request.expand, request.fields)
+            await self.calls.used(key)
+            return pb.CreateResponse(record=to_struct(result))
+
+        return await answer(context, work)
+
+    async def Update(self, request: pb.UpdateRequest, context: Context) -> pb.UpdateResponse:
+        async def work() -> pb.UpdateResponse:
+            body = from_struct(request.data)
+            query = view_query(request.expand, request.fields)
+            info, key = await self.calls.request_info(
+                context, UPDATE, request.collection, request.id, query=query, body=body
+            )
+            result = await self.app.records.update(
+                request.collection, request.id, body, info, request.expand, request.fields
+            )
+            await self.calls.used(key)
+            return pb.UpdateResponse(record=to_struct(result))
+
+        return await answer(context, work)
+
+    async def Delete(self, request: pb.DeleteRequest, context: Context) -> pb.DeleteResponse:
+        async def work() -> pb.DeleteResponse:
+            info, key = await self.calls.request_info(context, DELETE, request.collection, request.id)
+            await self.app.records.delete(request.collection, request.id, info)
+            await self.calls.used(key)
+            return pb.DeleteResponse()
+
+        return await answer(context, work)
+
+    def Watch(self, request: pb.WatchRequest, context: Context) -> AsyncIterator[pb.ChangeEvent]:
+        return watch(self.app, self.calls, request, context)
