@@ -129,7 +129,9 @@ class Calls:
         if rule is None:
             return
         try:
-            verdict = await consume(self.app.cache, counter_key(f"{collection.id} {route.pattern} {route.tag}", rule, info.ip), rule)
+            verdict = await consume(
+                self.app.cache, counter_key(f"{collection.id} {route.pattern} {route.tag}", rule, info.ip), rule
+            )
         except CacheError as exc:
             cache_unavailable(exc)
             return

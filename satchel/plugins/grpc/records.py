@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 
@@ -17,7 +17,7 @@ from satchel.plugins.grpc.gen.records_pb2_grpc import RecordsServicer
 from satchel.plugins.grpc.watch import watch
 
 T = TypeVar("T")
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 
 async def answer(context: Context, work: Callable[[], Awaitable[T]]) -> T:
@@ -48,7 +48,7 @@ def view_query(expand: str, fields: str) -> dict[str, str]:
     return {k: v for k, v in (("expand", expand), ("fields", fields)) if v}
 
 
-class Records(RecordsServicer):  # type: ignore[misc]
+class Records(RecordsServicer):
     def __init__(self, app: App) -> None:
         self.app = app
         self.calls = Calls(app)

@@ -39,7 +39,7 @@ class GrpcServer:
 
     async def start(self) -> None:
         server = grpc.aio.server(options=OPTIONS)
-        add_RecordsServicer_to_server(Records(self.app), server)
+        add_RecordsServicer_to_server(Records(self.app), server)  # type: ignore[no-untyped-call]
         checks = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(checks, server)
         names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)

@@ -56,15 +56,15 @@ async def watch(
             except FilterSyntaxError as exc:
                 raise BadRequestError(f"Invalid filter: {exc}") from exc
     except Exception as exc:
-        code, message, trailing = status_of(exc)
-        await context.abort(code, message, trailing_metadata=trailing)
+        code, text, trailing = status_of(exc)
+        await context.abort(code, text, trailing_metadata=trailing)
         return
     client = await app.realtime.join(info.ip)
     try:
         app.realtime.subscribe(client, [topic(collection.name, request.record_id, query, info.headers)], info.auth)
         await context.send_initial_metadata(((WATCH_ID, client.id),))
-        while (message := await client.queue.get()) is not None:
-            event = orjson.loads(message.data)
+        while (pending := await client.queue.get()) is not None:
+            event = orjson.loads(pending.data)
             yield pb.ChangeEvent(action=event["action"], record=to_struct(event["record"]))
     finally:
         app.realtime.disconnect(client.id)
