@@ -190,7 +190,7 @@ async def test_validation_errors_carry_field_violations(server: GrpcServe) -> No
     error = caught.value
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     data = error_body(error)["data"]
-    assert set(data) == {"title"} and data["title"]["code"] == "validation_length_out_of_range"
+    assert set(data) == {"title"} and data["title"]["code"] == "validation_max_text_constraint"
     raw = [v for k, v in error.trailing_metadata() if k == DETAILS_METADATA]
     status = status_pb2.Status.FromString(raw[0])
     assert status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0] and status.message == error.details()
