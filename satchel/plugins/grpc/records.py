@@ -115,5 +115,7 @@ class Records(RecordsServicer):
 
         return await answer(context, work)
 
-    def Watch(self, request: pb.WatchRequest, context: Context) -> AsyncIterator[pb.ChangeEvent]:
-        return watch(self.app, self.calls, request, context)
+    async def Watch(self, request: pb.WatchRequest, context: Context) -> AsyncIterator[pb.ChangeEvent]:
+        # an async generator itself: grpc.aio tells streaming handlers from `context.write` ones by that
+        async for event in watch(self.app, self.calls, request, context):
+            yield event
