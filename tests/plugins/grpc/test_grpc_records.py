@@ -8,7 +8,6 @@ point is that no gRPC call reaches around them (rules, scopes, rate limits).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc

@@ -1,0 +1,111 @@
+"""How `satchel serve --grpc` serves: reflection and health next to the API, TLS with a certificate
+made here, and the options refused before any worker starts."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from google.protobuf.descriptor_pool import DescriptorPool
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+from satchel.cli.main import main
+from satchel.plugins.grpc.gen import records_pb2 as pb
+from satchel.plugins.grpc.gen import records_pb2_grpc
+from tests.plugins.grpc.servers import GrpcServe, start, wait_ready
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GrpcServe]:
+    s = start(tmp_path_factory.mktemp("grpc-serving") / "data")
+    yield s
+    s.serve.stop()
+
+
+def test_reflection_describes_the_service(server: GrpcServe) -> None:
+    with grpc.insecure_channel(server.target) as channel:
+        database = ProtoReflectionDescriptorDatabase(channel)
+        services = set(database.get_services())
+        service = DescriptorPool(database).FindServiceByName("satchel.v1.Records")
+        methods = {m.name: (m.input_type.full_name, m.output_type.full_name) for m in service.methods}
+    assert {"satchel.v1.Records", "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= services
+    assert methods["Watch"] == ("satchel.v1.WatchRequest", "satchel.v1.ChangeEvent")
+    assert set(methods) == {"List", "Get", "Create", "Update", "Delete", "Watch"}
+    assert service.methods_by_name["Watch"].server_streaming  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("service", ["", "satchel.v1.Records"])
+def test_health_reports_serving(server: GrpcServe, service: str) -> None:
+    with grpc.insecure_channel(server.target) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service))
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
+    cert_file, key_file = self_signed(tmp_path)
+    server = start(tmp_path / "data", "--grpc-cert", str(cert_file), "--grpc-key", str(key_file))
+    try:
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert_file.read_bytes())
+        wait_ready(grpc.secure_channel(server.target, credentials), server.serve)
+        with grpc.secure_channel(server.target, credentials) as channel:
+            reply = records_pb2_grpc.RecordsStub(channel).List(pb.ListRequest(collection="users"))
+        assert (reply.page, reply.per_page) == (1, 30)
+        with grpc.insecure_channel(server.target) as plain, pytest.raises(grpc.RpcError) as caught:
+            records_pb2_grpc.RecordsStub(plain).List(pb.ListRequest(collection="users"), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE  # no plaintext on a TLS port
+    finally:
+        server.serve.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--grpc", "nonsense"], "--grpc expects HOST:PORT, got 'nonsense'"),
+        (["--grpc-cert", "c.pem", "--grpc-key", "k.pem"], "--grpc-cert and --grpc-key need --grpc HOST:PORT"),
+        (["--grpc", "127.0.0.1:0", "--grpc-cert", "c.pem"], "--grpc-cert and --grpc-key go together"),
+        (["--grpc", "127.0.0.1:0", "--grpc-cert", "c.pem", "--grpc-key", "k.pem"], "cannot read 'k.pem'"),
+    ],
+)
+def test_bad_grpc_options_stop_the_start(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["serve", "--dir", str(tmp_path / "data"), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "data").exists()  # refused before anything was opened
