@@ -25,7 +25,19 @@ log = logging.getLogger("satchel.grpc")
 SERVICE = records_pb2.DESCRIPTOR.services_by_name["Records"].full_name
 STOP_GRACE = 5.0
 """Seconds calls in flight may take to finish once the worker stops (Watch streams end at once)."""
-OPTIONS = (("grpc.so_reuseport", 1),)
+KEEPALIVE_MS = 60_000
+"""Pings on a quiet connection: a Watch whose client vanished without closing is noticed and freed."""
+KEEPALIVE_TIMEOUT_MS = 20_000
+
+
+def server_options(max_body_size: int) -> list[tuple[str, int]]:
+    """grpc's options: a request may be as large as a REST body (grpc's own default is 4 MiB)."""
+    return [
+        ("grpc.so_reuseport", 1),
+        ("grpc.max_receive_message_length", max_body_size),
+        ("grpc.keepalive_time_ms", KEEPALIVE_MS),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+    ]
 
 
 class GrpcServer:
@@ -38,7 +50,7 @@ class GrpcServer:
         self._health: health.aio.HealthServicer | None = None
 
     async def start(self) -> None:
-        server = grpc.aio.server(options=OPTIONS)
+        server = grpc.aio.server(options=server_options(self.app.config.max_body_size))
         add_RecordsServicer_to_server(Records(self.app), server)  # type: ignore[no-untyped-call]
         checks = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(checks, server)

@@ -21,7 +21,7 @@ import orjson
 from satchel.core.app import App
 from satchel.core.errors import BadRequestError
 from satchel.core.realtime.subscriptions import OPTIONS_PARAM
-from satchel.plugins.grpc.calls import WATCH, Calls
+from satchel.plugins.grpc.calls import AUTHORIZATION, WATCH, Calls
 from satchel.plugins.grpc.convert import to_struct
 from satchel.plugins.grpc.errors import status_of
 from satchel.plugins.grpc.gen import records_pb2 as pb
@@ -61,7 +61,8 @@ async def watch(
         return
     client = await app.realtime.join(info.ip)
     try:
-        app.realtime.subscribe(client, [topic(collection.name, request.record_id, query, info.headers)], info.auth)
+        headers = {k: v for k, v in info.headers.items() if k != AUTHORIZATION}  # no token kept in a topic
+        app.realtime.subscribe(client, [topic(collection.name, request.record_id, query, headers)], info.auth)
         await context.send_initial_metadata(((WATCH_ID, client.id),))
         while (pending := await client.queue.get()) is not None:
             event = orjson.loads(pending.data)

@@ -223,6 +223,23 @@ async def test_a_bad_token_is_a_guest_and_an_api_key_works_within_its_scopes(ser
     assert error_body(caught.value) == denied.json()
 
 
+async def test_rules_see_call_metadata_as_request_headers(server: GrpcServe) -> None:
+    with server.rest() as http:
+        su = server.headers("superuser")
+        body = {
+            "name": "tenanted",
+            "type": "base",
+            "listRule": '@request.headers.x_tenant = "acme"',
+            "fields": [{"name": "title", "type": "text"}],
+        }
+        assert http.post("/api/collections", headers=su, json=body).status_code == 200
+        assert http.post(RECORDS.format("tenanted"), headers=su, json={"title": "t"}).status_code == 200
+    async with server.stub() as stub:
+        acme = await stub.List(pb.ListRequest(collection="tenanted"), metadata=(("x-tenant", "acme"),))
+        other = await stub.List(pb.ListRequest(collection="tenanted"), metadata=(("x-tenant", "other"),))
+    assert (len(acme.items), len(other.items)) == (1, 0)
+
+
 async def test_unknown_collections_and_malformed_parameters(server: GrpcServe) -> None:
     async with server.stub() as stub:
         with pytest.raises(grpc.aio.AioRpcError) as missing:

@@ -3,8 +3,10 @@ made here, and the options refused before any worker starts."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +111,17 @@ def test_bad_grpc_options_stop_the_start(tmp_path: Path, args: list[str], messag
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "data").exists()  # refused before anything was opened
+
+
+async def test_stopping_the_server_ends_watch_streams_and_exits(tmp_path: Path) -> None:
+    server = start(tmp_path / "data")
+    try:
+        async with grpc.aio.insecure_channel(server.target) as channel:
+            call = records_pb2_grpc.RecordsStub(channel).Watch(pb.WatchRequest(collection="users"))
+            await asyncio.wait_for(call.initial_metadata(), 20)
+            server.serve.proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(call.read(), 30) is grpc.aio.EOF  # ended by the server, cleanly
+            assert await call.code() == grpc.StatusCode.OK
+        assert server.serve.proc.wait(30) == 0
+    finally:
+        server.serve.stop()
