@@ -19,6 +19,7 @@ from satchel.core.ratelimit import collection_labels, consume, counter_key, rule
 from satchel.core.ratelimit.limiter import cache_unavailable
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import RequestInfo
+from satchel.plugins.grpc.call_log import CallLog
 from satchel.ports.cache import CacheError
 from satchel.tools.tokens import strip_bearer
 
@@ -80,6 +81,7 @@ class Calls:
         *,
         query: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        log: CallLog | None = None,
     ) -> tuple[RequestInfo, ApiKey | None]:
         """The request as core services take it, and the API key that authenticated it (if any)."""
         app = self.app
@@ -88,6 +90,8 @@ class Calls:
         headers = metadata_headers(context)
         ip = peer_ip(context.peer() or "")
         auth, key = await self._caller(headers.get(AUTHORIZATION), keys=route is not WATCH)
+        if log is not None:
+            log.auth, log.ip = auth, ip
         if auth is not None and auth.is_superuser and not superuser_ip_allowed(app.settings.current, ip):
             raise ForbiddenError()
         info = RequestInfo(

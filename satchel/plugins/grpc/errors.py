@@ -33,11 +33,12 @@ CODE_BY_STATUS = {
 def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str, tuple[tuple[str, str | bytes], ...]]:
     """(code, message, trailing metadata) for an error a handler raised; unknown errors are logged
     and answered with the safe message, as REST answers them."""
+    status = http_status(exc)
     if isinstance(exc, SatchelError):
-        status, message, data = STATUS_BY_KIND.get(exc.kind, 400), exc.message, exc.data
+        message, data = exc.message, exc.data
     else:
         log.error("unhandled error in a gRPC call", exc_info=exc)
-        status, message, data = 500, INTERNAL_MESSAGE, {}
+        message, data = INTERNAL_MESSAGE, {}
     code = CODE_BY_STATUS[status]
     body = json.dumps({"data": data, "message": message, "status": status})  # ASCII: a valid metadata value
     details = status_pb2.Status(code=code.value[0], message=message)
@@ -47,6 +48,11 @@ def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str, tuple[tuple[str
         packed.Pack(error_details_pb2.BadRequest(field_violations=violations))
         details.details.append(packed)
     return code, message, ((ERROR_METADATA, body), (DETAILS_METADATA, details.SerializeToString()))
+
+
+def http_status(exc: BaseException) -> int:
+    """The status REST answers `exc` with."""
+    return STATUS_BY_KIND.get(exc.kind, 400) if isinstance(exc, SatchelError) else 500
 
 
 def field_violations(data: dict[str, Any], prefix: str = "") -> list[error_details_pb2.BadRequest.FieldViolation]:

@@ -9,6 +9,7 @@ import grpc
 
 from satchel.core.app import App
 from satchel.core.records.service import ListParams
+from satchel.plugins.grpc.call_log import CallLog
 from satchel.plugins.grpc.calls import CREATE, DELETE, LIST, UPDATE, VIEW, Calls
 from satchel.plugins.grpc.convert import from_struct, to_struct
 from satchel.plugins.grpc.errors import status_of
@@ -18,16 +19,7 @@ from satchel.plugins.grpc.watch import watch
 
 T = TypeVar("T")
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
-
-
-async def answer(context: Context, work: Callable[[], Awaitable[T]]) -> T:
-    """`work`'s result, or the call aborted with the status its error maps to."""
-    try:
-        return await work()
-    except Exception as exc:
-        code, message, trailing = status_of(exc)
-        await context.abort(code, message, trailing_metadata=trailing)
-        raise  # unreachable: abort raises
+SERVICE = pb.DESCRIPTOR.services_by_name["Records"].full_name
 
 
 def list_query(request: pb.ListRequest) -> dict[str, str]:
@@ -53,11 +45,24 @@ class Records(RecordsServicer):
         self.app = app
         self.calls = Calls(app)
 
+    async def answer(self, context: Context, method: str, work: Callable[[CallLog], Awaitable[T]]) -> T:
+        """`work`'s result, or the call aborted with the status its error maps to; logged either way."""
+        log = CallLog(self.app, SERVICE, method, context)
+        try:
+            result = await work(log)
+        except Exception as exc:
+            log.done(exc)
+            code, message, trailing = status_of(exc)
+            await context.abort(code, message, trailing_metadata=trailing)
+            raise  # unreachable: abort raises
+        log.done()
+        return result
+
     async def List(self, request: pb.ListRequest, context: Context) -> pb.ListResponse:
-        async def work() -> pb.ListResponse:
+        async def work(log: CallLog) -> pb.ListResponse:
             query = list_query(request)
             params = ListParams.from_query(query)
-            info, key = await self.calls.request_info(context, LIST, request.collection, query=query)
+            info, key = await self.calls.request_info(context, LIST, request.collection, query=query, log=log)
             result = await self.app.records.list(request.collection, info, params)
             await self.calls.used(key)
             return pb.ListResponse(
@@ -68,35 +73,39 @@ class Records(RecordsServicer):
                 total_pages=result.get("totalPages", -1),
             )
 
-        return await answer(context, work)
+        return await self.answer(context, "List", work)
 
     async def Get(self, request: pb.GetRequest, context: Context) -> pb.GetResponse:
-        async def work() -> pb.GetResponse:
+        async def work(log: CallLog) -> pb.GetResponse:
             query = view_query(request.expand, request.fields)
-            info, key = await self.calls.request_info(context, VIEW, request.collection, request.id, query=query)
+            info, key = await self.calls.request_info(
+                context, VIEW, request.collection, request.id, query=query, log=log
+            )
             result = await self.app.records.view(request.collection, request.id, info, request.expand, request.fields)
             await self.calls.used(key)
             return pb.GetResponse(record=to_struct(result))
 
-        return await answer(context, work)
+        return await self.answer(context, "Get", work)
 
     async def Create(self, request: pb.CreateRequest, context: Context) -> pb.CreateResponse:
-        async def work() -> pb.CreateResponse:
+        async def work(log: CallLog) -> pb.CreateResponse:
             body = from_struct(request.data)
             query = view_query(request.expand, request.fields)
-            info, key = await self.calls.request_info(context, CREATE, request.collection, query=query, body=body)
+            info, key = await self.calls.request_info(
+                context, CREATE, request.collection, query=query, body=body, log=log
+            )
             result = await self.app.records.create(request.collection, body, info, request.expand, request.fields)
             await self.calls.used(key)
             return pb.CreateResponse(record=to_struct(result))
 
-        return await answer(context, work)
+        return await self.answer(context, "Create", work)
 
     async def Update(self, request: pb.UpdateRequest, context: Context) -> pb.UpdateResponse:
-        async def work() -> pb.UpdateResponse:
+        async def work(log: CallLog) -> pb.UpdateResponse:
             body = from_struct(request.data)
             query = view_query(request.expand, request.fields)
             info, key = await self.calls.request_info(
-                context, UPDATE, request.collection, request.id, query=query, body=body
+                context, UPDATE, request.collection, request.id, query=query, body=body, log=log
             )
             result = await self.app.records.update(
                 request.collection, request.id, body, info, request.expand, request.fields
@@ -104,16 +113,16 @@ class Records(RecordsServicer):
             await self.calls.used(key)
             return pb.UpdateResponse(record=to_struct(result))
 
-        return await answer(context, work)
+        return await self.answer(context, "Update", work)
 
     async def Delete(self, request: pb.DeleteRequest, context: Context) -> pb.DeleteResponse:
-        async def work() -> pb.DeleteResponse:
-            info, key = await self.calls.request_info(context, DELETE, request.collection, request.id)
+        async def work(log: CallLog) -> pb.DeleteResponse:
+            info, key = await self.calls.request_info(context, DELETE, request.collection, request.id, log=log)
             await self.app.records.delete(request.collection, request.id, info)
             await self.calls.used(key)
             return pb.DeleteResponse()
 
-        return await answer(context, work)
+        return await self.answer(context, "Delete", work)
 
     async def Watch(self, request: pb.WatchRequest, context: Context) -> AsyncIterator[pb.ChangeEvent]:
         # an async generator itself: grpc.aio tells streaming handlers from `context.write` ones by that

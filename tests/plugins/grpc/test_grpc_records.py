@@ -17,7 +17,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from satchel.plugins.grpc.errors import CODE_BY_STATUS, DETAILS_METADATA
 from satchel.plugins.grpc.gen import records_pb2 as pb
-from tests.plugins.grpc.servers import GrpcServe, error_body, running
+from tests.plugins.grpc.servers import GrpcServe, error_body, running, wait_for
 
 RECORDS = "/api/collections/{}/records"
 
@@ -279,3 +279,33 @@ async def test_rate_limits_are_counted_with_rest_against_one_budget(server: Grpc
     finally:
         with server.rest() as http:
             http.patch("/api/settings", headers=server.headers("superuser"), json={"rateLimits": {"enabled": False}})
+
+
+async def test_calls_leave_request_entries_in_the_logs(server: GrpcServe) -> None:
+    async with server.stub() as stub:
+        await stub.List(pb.ListRequest(collection="posts"), metadata=server.auth("alice"))
+        with pytest.raises(grpc.aio.AioRpcError):
+            await stub.Get(pb.GetRequest(collection="posts", id=server.ids["diary"]), metadata=server.auth("bob"))
+
+    def entries() -> list[dict[str, Any]]:
+        with server.rest() as http:
+            r = http.get(
+                "/api/logs",
+                headers=server.headers("superuser"),
+                params={"filter": 'message ~ "/satchel.v1.Records/"', "perPage": 100},
+            )
+            items: list[dict[str, Any]] = r.json()["items"]
+            return items
+
+    found: list[dict[str, Any]] = []
+
+    def logged() -> bool:
+        found[:] = entries()
+        messages = {e["message"] for e in found}
+        return {"POST /satchel.v1.Records/List", "POST /satchel.v1.Records/Get"} <= messages
+
+    wait_for(logged)
+    listed = next(e for e in found if e["message"].endswith("/List") and e["data"]["auth"] == "users")
+    assert (listed["level"], listed["data"]["status"]) == (0, 200) and "grpc" in listed["data"]["userAgent"]
+    refused = next(e for e in found if e["message"].endswith("/Get") and e["data"]["status"] == 404)
+    assert refused["level"] > 0 and refused["data"]["error"] == "The requested resource wasn't found."

@@ -1,0 +1,57 @@
+"""Each finished gRPC call leaves a request entry in `_logs`, as each REST request does: the
+dashboard's logs show `POST /satchel.v1.Records/List` with the REST status the answer maps to, the
+time it took, the caller (`logAuthId`) and address (`logIP`), and the error and its details."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import grpc
+
+from satchel.core.app import App
+from satchel.core.errors import SatchelError
+from satchel.core.logs.request_entry import RequestSummary, request_entry
+from satchel.core.records.model import Record
+from satchel.plugins.grpc.errors import http_status
+
+METHOD = "POST"
+"""Every gRPC call is an HTTP/2 POST to `/package.Service/Method`."""
+
+
+class CallLog:
+    __slots__ = ("app", "auth", "ip", "path", "started", "user_agent")
+
+    def __init__(self, app: App, service: str, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        self.app = app
+        self.path = f"/{service}/{method}"
+        self.started = time.perf_counter()
+        self.auth: Record | None = None
+        """Set once the caller is known (a call refused before that is logged as a guest's)."""
+        self.ip = ""
+        self.user_agent = next((str(v) for k, v in context.invocation_metadata() or () if k == "user-agent"), "")
+
+    def done(self, error: BaseException | None = None) -> None:
+        logs = self.app.settings.current["logs"]
+        if logs["maxDays"] <= 0:
+            return
+        auth = self.auth
+        summary = RequestSummary(
+            method=METHOD,
+            path=self.path,
+            query="",
+            status=200 if error is None else http_status(error),
+            exec_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            route=self.path,
+            auth_collection="" if auth is None else auth.collection_name,
+            auth_id="" if auth is None else auth.id,
+            user_ip=self.ip,
+            remote_ip=self.ip,
+            user_agent=self.user_agent,
+        )
+        if isinstance(error, SatchelError):
+            summary.error, summary.details = error.message, dict(error.data)
+        elif error is not None:
+            summary.error = f"{type(error).__name__} (unhandled)"
+        level, message, data = request_entry(summary, logs)
+        self.app.logs.add(level, message, data)
