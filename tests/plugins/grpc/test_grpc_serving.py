@@ -24,7 +24,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from satchel.cli.main import main
 from satchel.plugins.grpc.gen import records_pb2 as pb
 from satchel.plugins.grpc.gen import records_pb2_grpc
-from tests.plugins.grpc.servers import GrpcServe, start, wait_ready
+from tests.plugins.grpc.servers import GrpcServe, error_body, running, start, wait_ready
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +125,19 @@ async def test_stopping_the_server_ends_watch_streams_and_exits(tmp_path: Path) 
         assert server.serve.proc.wait(30) == 0
     finally:
         server.serve.stop()
+
+
+async def test_the_superuser_ip_allow_list_applies_to_calls(tmp_path: Path) -> None:
+    with running(tmp_path / "data") as server:
+        async with server.stub() as stub:
+            assert (await stub.List(pb.ListRequest(collection="secrets"), metadata=server.auth("superuser"))).page == 1
+            with server.rest() as http:
+                r = http.patch(
+                    "/api/settings", headers=server.headers("superuser"), json={"superuserIPs": ["10.9.9.9"]}
+                )
+                assert r.status_code == 200, r.text
+                refused = http.get("/api/collections/secrets/records", headers=server.headers("superuser"))
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.List(pb.ListRequest(collection="secrets"), metadata=server.auth("superuser"))
+    assert refused.status_code == 403 and caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_body(caught.value) == refused.json()
