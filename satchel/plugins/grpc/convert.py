@@ -25,8 +25,9 @@ def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def from_struct(value: struct_pb2.Struct) -> dict[str, Any]:
-    """A request's Struct as the body dict REST would have parsed from JSON; too deep is a 400."""
-    return {key: _plain(item, 1) for key, item in value.fields.items()}
+    """A request's Struct as the body dict REST would have parsed from JSON; too deep is a 400 (at
+    the depth REST refuses, the body itself being level 1)."""
+    return {key: _plain(item, 2) for key, item in value.fields.items()}
 
 
 def _plain(value: struct_pb2.Value, depth: int) -> Any:

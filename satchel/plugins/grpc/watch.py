@@ -19,7 +19,7 @@ import grpc
 import orjson
 
 from satchel.core.app import App
-from satchel.core.errors import BadRequestError
+from satchel.core.errors import BadRequestError, ValidationError, invalid
 from satchel.core.realtime.subscriptions import OPTIONS_PARAM
 from satchel.plugins.grpc.calls import AUTHORIZATION, WATCH, Calls
 from satchel.plugins.grpc.convert import to_struct
@@ -27,6 +27,7 @@ from satchel.plugins.grpc.errors import status_of
 from satchel.plugins.grpc.gen import records_pb2 as pb
 from satchel.tools.filter.errors import FilterSyntaxError
 from satchel.tools.filter.parser import parse
+from satchel.tools.ids import is_valid_record_id
 
 WATCH_ID = "satchel-watch-id"
 """Initial metadata sent once the subscription is in place: the realtime client id."""
@@ -36,6 +37,11 @@ def topic(collection: str, record_id: str, query: dict[str, str], headers: dict[
     """The realtime topic an SSE client would subscribe to for the same events."""
     options = json.dumps({"query": query, "headers": headers}, separators=(",", ":"))
     return f"{collection}/{record_id or '*'}?{OPTIONS_PARAM}={quote(options, safe='')}"
+
+
+def _topic_safe(record_id: str) -> bool:
+    """A record id that can be a topic's target: a valid id without URL syntax (`?`, `#`, `%`)."""
+    return is_valid_record_id(record_id) and not any(c in record_id for c in "?#%/")
 
 
 def watch_query(request: pb.WatchRequest) -> dict[str, str]:
@@ -50,6 +56,8 @@ async def watch(
     try:
         info, _ = await calls.request_info(context, WATCH, request.collection, query=query)
         collection = await app.records.fresh_collection(request.collection)
+        if request.record_id and not _topic_safe(request.record_id):
+            raise ValidationError(None, {"record_id": invalid("Invalid record id.")})
         if request.filter.strip():
             try:
                 parse(request.filter)

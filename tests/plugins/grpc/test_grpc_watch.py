@@ -124,6 +124,7 @@ async def test_superusers_watch_superuser_only_collections(
     ("request_fields", "code"),
     [
         ({"collection": "nope"}, grpc.StatusCode.NOT_FOUND),
+        ({"collection": "posts", "record_id": "a?options=x"}, grpc.StatusCode.INVALID_ARGUMENT),
         ({"collection": "posts", "filter": "title ~~ ("}, grpc.StatusCode.INVALID_ARGUMENT),
     ],
 )
