@@ -15,6 +15,7 @@ from satchel.plugins.grpc.convert import from_struct, to_struct
 from satchel.plugins.grpc.errors import status_of
 from satchel.plugins.grpc.gen import records_pb2 as pb
 from satchel.plugins.grpc.gen.records_pb2_grpc import RecordsServicer
+from satchel.plugins.grpc.uploads import with_files
 from satchel.plugins.grpc.watch import watch
 
 T = TypeVar("T")
@@ -89,7 +90,7 @@ class Records(RecordsServicer):
 
     async def Create(self, request: pb.CreateRequest, context: Context) -> pb.CreateResponse:
         async def work(log: CallLog) -> pb.CreateResponse:
-            body = from_struct(request.data)
+            body = await with_files(from_struct(request.data), request.files)
             query = view_query(request.expand, request.fields)
             info, key = await self.calls.request_info(
                 context, CREATE, request.collection, query=query, body=body, log=log
@@ -102,7 +103,7 @@ class Records(RecordsServicer):
 
     async def Update(self, request: pb.UpdateRequest, context: Context) -> pb.UpdateResponse:
         async def work(log: CallLog) -> pb.UpdateResponse:
-            body = from_struct(request.data)
+            body = await with_files(from_struct(request.data), request.files)
             query = view_query(request.expand, request.fields)
             info, key = await self.calls.request_info(
                 context, UPDATE, request.collection, request.id, query=query, body=body, log=log

@@ -309,3 +309,56 @@ async def test_calls_leave_request_entries_in_the_logs(server: GrpcServe) -> Non
     assert (listed["level"], listed["data"]["status"]) == (0, 200) and "grpc" in listed["data"]["userAgent"]
     refused = next(e for e in found if e["message"].endswith("/Get") and e["data"]["status"] == 404)
     assert refused["level"] > 0 and refused["data"]["error"] == "The requested resource wasn't found."
+
+
+async def test_files_upload_like_multipart_parts(server: GrpcServe) -> None:
+    with server.rest() as http:
+        body = {
+            "name": "docs",
+            "type": "base",
+            "listRule": "",
+            "viewRule": "",
+            "createRule": "",
+            "updateRule": "",
+            "fields": [
+                {"name": "title", "type": "text"},
+                {"name": "attachment", "type": "file", "maxSelect": 1, "maxSize": 1 << 20},
+                {"name": "papers", "type": "file", "maxSelect": 5, "maxSize": 1 << 20},
+            ],
+        }
+        assert http.post("/api/collections", headers=server.headers("superuser"), json=body).status_code == 200
+    files = [
+        pb.File(field="attachment", filename="hello.txt", content=b"hello world", content_type="text/plain"),
+        pb.File(field="papers", filename="a.txt", content=b"paper a"),
+        pb.File(field="papers", filename="b.txt", content=b"paper b"),
+    ]
+    async with server.stub() as stub:
+        created = plain(
+            (await stub.Create(pb.CreateRequest(collection="docs", data=struct({"title": "t"}), files=files))).record
+        )
+        first, second = created["papers"]
+        update = pb.UpdateRequest(
+            collection="docs",
+            id=created["id"],
+            data=struct({"papers-": [first]}),
+            files=[pb.File(field="papers+", filename="c.txt", content=b"paper c")],
+        )
+        updated = plain((await stub.Update(update)).record)
+        with pytest.raises(grpc.aio.AioRpcError) as nameless:
+            await stub.Create(pb.CreateRequest(collection="docs", files=[pb.File(filename="x.txt", content=b"x")]))
+    assert created["attachment"].startswith("hello_") and created["attachment"].endswith(".txt")
+    assert updated["papers"][0] == second and len(updated["papers"]) == 2
+    with server.rest() as http:
+
+        def download(name: str) -> bytes:
+            r = http.get(f"/api/files/docs/{created['id']}/{name}")
+            assert r.status_code == 200, name
+            return r.content
+
+        assert download(created["attachment"]) == b"hello world"
+        assert [download(name) for name in updated["papers"]] == [b"paper b", b"paper c"]
+        assert http.get(f"/api/files/docs/{created['id']}/{first}").status_code == 404
+    assert nameless.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_body(nameless.value)["data"] == {
+        "files": {"0": {"field": {"code": "validation_required", "message": "Cannot be blank."}}}
+    }

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18satchel/v1/records.proto\x12\nsatchel.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x93\x01\n\x0bListRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x0c\n\x04sort\x18\x03 \x01(\t\x12\x0c\n\x04page\x18\x04 \x01(\x03\x12\x10\n\x08per_page\x18\x05 \x01(\x03\x12\x12\n\nskip_total\x18\x06 \x01(\x08\x12\x0e\n\x06\x65xpand\x18\x07 \x01(\t\x12\x0e\n\x06\x66ields\x18\x08 \x01(\t\"\x80\x01\n\x0cListResponse\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04page\x18\x02 \x01(\x03\x12\x10\n\x08per_page\x18\x03 \x01(\x03\x12\x13\n\x0btotal_items\x18\x04 \x01(\x03\x12\x13\n\x0btotal_pages\x18\x05 \x01(\x03\"L\n\nGetRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06\x65xpand\x18\x03 \x01(\t\x12\x0e\n\x06\x66ields\x18\x04 \x01(\t\"6\n\x0bGetResponse\x12\'\n\x06record\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"j\n\rCreateRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x65xpand\x18\x03 \x01(\t\x12\x0e\n\x06\x66ields\x18\x04 \x01(\t\"9\n\x0e\x43reateResponse\x12\'\n\x06record\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"v\n\rUpdateRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x65xpand\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x01(\t\"9\n\x0eUpdateResponse\x12\'\n\x06record\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"/\n\rDeleteRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\x10\n\x0e\x44\x65leteResponse\"e\n\x0cWatchRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0e\n\x06\x65xpand\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x01(\t\"F\n\x0b\x43hangeEvent\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\'\n\x06record\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct2\xfd\x02\n\x07Records\x12\x39\n\x04List\x12\x17.satchel.v1.ListRequest\x1a\x18.satchel.v1.ListResponse\x12\x36\n\x03Get\x12\x16.satchel.v1.GetRequest\x1a\x17.satchel.v1.GetResponse\x12?\n\x06\x43reate\x12\x19.satchel.v1.CreateRequest\x1a\x1a.satchel.v1.CreateResponse\x12?\n\x06Update\x12\x19.satchel.v1.UpdateRequest\x1a\x1a.satchel.v1.UpdateResponse\x12?\n\x06\x44\x65lete\x12\x19.satchel.v1.DeleteRequest\x1a\x1a.satchel.v1.DeleteResponse\x12<\n\x05Watch\x12\x18.satchel.v1.WatchRequest\x1a\x17.satchel.v1.ChangeEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18satchel/v1/records.proto\x12\nsatchel.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x93\x01\n\x0bListRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x0c\n\x04sort\x18\x03 \x01(\t\x12\x0c\n\x04page\x18\x04 \x01(\x03\x12\x10\n\x08per_page\x18\x05 \x01(\x03\x12\x12\n\nskip_total\x18\x06 \x01(\x08\x12\x0e\n\x06\x65xpand\x18\x07 \x01(\t\x12\x0e\n\x06\x66ields\x18\x08 \x01(\t\"\x80\x01\n\x0cListResponse\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04page\x18\x02 \x01(\x03\x12\x10\n\x08per_page\x18\x03 \x01(\x03\x12\x13\n\x0btotal_items\x18\x04 \x01(\x03\x12\x13\n\x0btotal_pages\x18\x05 \x01(\x03\"L\n\nGetRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06\x65xpand\x18\x03 \x01(\t\x12\x0e\n\x06\x66ields\x18\x04 \x01(\t\"6\n\x0bGetResponse\x12\'\n\x06record\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x8b\x01\n\rCreateRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12%\n\x04\x64\x61ta\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x65xpand\x18\x03 \x01(\t\x12\x0e\n\x06\x66ields\x18\x04 \x01(\t\x12\x1f\n\x05\x66iles\x18\x05 \x03(\x0b\x32\x10.satchel.v1.File\"N\n\x04\x46ile\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\"9\n\x0e\x43reateResponse\x12\'\n\x06record\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x97\x01\n\rUpdateRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12%\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x65xpand\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x01(\t\x12\x1f\n\x05\x66iles\x18\x06 \x03(\x0b\x32\x10.satchel.v1.File\"9\n\x0eUpdateResponse\x12\'\n\x06record\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"/\n\rDeleteRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\x10\n\x0e\x44\x65leteResponse\"e\n\x0cWatchRequest\x12\x12\n\ncollection\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x0e\n\x06\x65xpand\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x01(\t\"F\n\x0b\x43hangeEvent\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\'\n\x06record\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct2\xfd\x02\n\x07Records\x12\x39\n\x04List\x12\x17.satchel.v1.ListRequest\x1a\x18.satchel.v1.ListResponse\x12\x36\n\x03Get\x12\x16.satchel.v1.GetRequest\x1a\x17.satchel.v1.GetResponse\x12?\n\x06\x43reate\x12\x19.satchel.v1.CreateRequest\x1a\x1a.satchel.v1.CreateResponse\x12?\n\x06Update\x12\x19.satchel.v1.UpdateRequest\x1a\x1a.satchel.v1.UpdateResponse\x12?\n\x06\x44\x65lete\x12\x19.satchel.v1.DeleteRequest\x1a\x1a.satchel.v1.DeleteResponse\x12<\n\x05Watch\x12\x18.satchel.v1.WatchRequest\x1a\x17.satchel.v1.ChangeEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,22 +40,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETREQUEST']._serialized_end=427
   _globals['_GETRESPONSE']._serialized_start=429
   _globals['_GETRESPONSE']._serialized_end=483
-  _globals['_CREATEREQUEST']._serialized_start=485
-  _globals['_CREATEREQUEST']._serialized_end=591
-  _globals['_CREATERESPONSE']._serialized_start=593
-  _globals['_CREATERESPONSE']._serialized_end=650
-  _globals['_UPDATEREQUEST']._serialized_start=652
-  _globals['_UPDATEREQUEST']._serialized_end=770
-  _globals['_UPDATERESPONSE']._serialized_start=772
-  _globals['_UPDATERESPONSE']._serialized_end=829
-  _globals['_DELETEREQUEST']._serialized_start=831
-  _globals['_DELETEREQUEST']._serialized_end=878
-  _globals['_DELETERESPONSE']._serialized_start=880
-  _globals['_DELETERESPONSE']._serialized_end=896
-  _globals['_WATCHREQUEST']._serialized_start=898
-  _globals['_WATCHREQUEST']._serialized_end=999
-  _globals['_CHANGEEVENT']._serialized_start=1001
-  _globals['_CHANGEEVENT']._serialized_end=1071
-  _globals['_RECORDS']._serialized_start=1074
-  _globals['_RECORDS']._serialized_end=1455
+  _globals['_CREATEREQUEST']._serialized_start=486
+  _globals['_CREATEREQUEST']._serialized_end=625
+  _globals['_FILE']._serialized_start=627
+  _globals['_FILE']._serialized_end=705
+  _globals['_CREATERESPONSE']._serialized_start=707
+  _globals['_CREATERESPONSE']._serialized_end=764
+  _globals['_UPDATEREQUEST']._serialized_start=767
+  _globals['_UPDATEREQUEST']._serialized_end=918
+  _globals['_UPDATERESPONSE']._serialized_start=920
+  _globals['_UPDATERESPONSE']._serialized_end=977
+  _globals['_DELETEREQUEST']._serialized_start=979
+  _globals['_DELETEREQUEST']._serialized_end=1026
+  _globals['_DELETERESPONSE']._serialized_start=1028
+  _globals['_DELETERESPONSE']._serialized_end=1044
+  _globals['_WATCHREQUEST']._serialized_start=1046
+  _globals['_WATCHREQUEST']._serialized_end=1147
+  _globals['_CHANGEEVENT']._serialized_start=1149
+  _globals['_CHANGEEVENT']._serialized_end=1219
+  _globals['_RECORDS']._serialized_start=1222
+  _globals['_RECORDS']._serialized_end=1603
 # @@protoc_insertion_point(module_scope)
