@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,4 +51,19 @@ def check(address: str, cert_file: str, key_file: str) -> GrpcConfig:
     config = GrpcConfig(address, cert_file, key_file)
     if config.tls:
         config.key_pair()
+    probe_bind(address)
     return config
+
+
+def probe_bind(address: str) -> None:
+    """Bind the address as the workers will (SO_REUSEPORT) and let go: a port held by another
+    program fails here, once, rather than in every worker at each of its restarts."""
+    host, port = parse_address(address)
+    try:
+        family, kind, proto, _, where = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            if hasattr(socket, "SO_REUSEPORT"):
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            probe.bind(where)
+    except OSError as exc:
+        raise GrpcConfigError(f"--grpc: cannot listen on {address} ({exc.strerror or exc})") from exc

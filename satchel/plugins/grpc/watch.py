@@ -40,7 +40,7 @@ def topic(collection: str, record_id: str, query: dict[str, str], headers: dict[
 
 
 def _topic_safe(record_id: str) -> bool:
-    """A record id that can be a topic's target: a valid id without URL syntax (`?`, `#`, `%`)."""
+    """A record id that can be a topic's target: a valid id without URL syntax (`?`, `#`, `%`, `/`)."""
     return is_valid_record_id(record_id) and not any(c in record_id for c in "?#%/")
 
 

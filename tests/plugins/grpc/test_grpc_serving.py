@@ -7,6 +7,7 @@ import asyncio
 import datetime
 import ipaddress
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,10 +108,22 @@ def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
     ],
 )
 def test_bad_grpc_options_stop_the_start(tmp_path: Path, args: list[str], message: str) -> None:
+    refused_before_start(tmp_path, args, message)
+
+
+def refused_before_start(tmp_path: Path, args: list[str], message: str) -> None:
     result = CliRunner().invoke(main, ["serve", "--dir", str(tmp_path / "data"), *args])
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "data").exists()  # refused before anything was opened
+
+
+def test_a_port_held_by_another_program_stops_the_start(tmp_path: Path) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        refused_before_start(tmp_path, ["--grpc", f"127.0.0.1:{port}"], f"--grpc: cannot listen on 127.0.0.1:{port}")
 
 
 async def test_stopping_the_server_ends_watch_streams_and_exits(tmp_path: Path) -> None:
