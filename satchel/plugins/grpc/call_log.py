@@ -11,7 +11,7 @@ import grpc
 
 from satchel.core.app import App
 from satchel.core.errors import SatchelError
-from satchel.core.logs.request_entry import RequestSummary, request_entry
+from satchel.core.logs.request_entry import RequestSummary
 from satchel.core.records.model import Record
 from satchel.plugins.grpc.errors import http_status
 
@@ -25,7 +25,7 @@ class CallLog:
     def __init__(self, app: App, service: str, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         self.app = app
         self.path = f"/{service}/{method}"
-        self.started = time.perf_counter()
+        self.started = time.perf_counter_ns()
         self.auth: Record | None = None
         """Set once the caller is known (a call refused before that is logged as a guest's)."""
         self.ip = ""
@@ -36,22 +36,25 @@ class CallLog:
         if logs["maxDays"] <= 0:
             return
         auth = self.auth
+        message, details = "", None
+        if isinstance(error, SatchelError):
+            message, details = error.message, dict(error.data)
+        elif error is not None:
+            message = f"{type(error).__name__} (unhandled)"
         summary = RequestSummary(
             method=METHOD,
             path=self.path,
             query="",
             status=200 if error is None else http_status(error),
-            exec_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            exec_ms=(time.perf_counter_ns() - self.started) // 1000 / 1000,
             route=self.path,
             auth_collection="" if auth is None else auth.collection_name,
             auth_id="" if auth is None else auth.id,
             user_ip=self.ip,
             remote_ip=self.ip,
             user_agent=self.user_agent,
+            error=message,
+            details=details,
+            created=time.time(),
         )
-        if isinstance(error, SatchelError):
-            summary.error, summary.details = error.message, dict(error.data)
-        elif error is not None:
-            summary.error = f"{type(error).__name__} (unhandled)"
-        level, message, data = request_entry(summary, logs)
-        self.app.logs.add(level, message, data)
+        self.app.logs.add_request(summary, logs)
