@@ -108,6 +108,23 @@ async def test_filters_and_single_record_watches(server: GrpcServe, stub: record
     one.call.cancel()
 
 
+async def test_an_api_key_watches_as_a_guest(server: GrpcServe, stub: records_pb2_grpc.RecordsStub) -> None:
+    # REST's realtime takes no API key: the key's owner sees her private posts only with her token
+    with httpx2.Client(base_url=server.url, timeout=10) as http:
+        r = http.post(
+            "/api/keys",
+            headers=server.headers("alice"),
+            json={"name": "watch", "scopes": [{"collection": "posts", "actions": ["list", "view"]}]},
+        )
+        assert r.status_code == 200, r.text
+        key = r.json()["key"]
+    keyed = await Watcher(stub.Watch(pb.WatchRequest(collection="posts"), metadata=(("authorization", key),))).ready()
+    create(server, "alice", "keyed private", public=False)
+    create(server, "alice", "keyed public")
+    assert (await keyed.next())[1]["title"] == "keyed public"
+    keyed.call.cancel()
+
+
 async def test_superusers_watch_superuser_only_collections(
     server: GrpcServe, stub: records_pb2_grpc.RecordsStub
 ) -> None:
