@@ -127,5 +127,5 @@ class Records(RecordsServicer):
 
     async def Watch(self, request: pb.WatchRequest, context: Context) -> AsyncIterator[pb.ChangeEvent]:
         # an async generator itself: grpc.aio tells streaming handlers from `context.write` ones by that
-        async for event in watch(self.app, self.calls, request, context):
+        async for event in watch(self.app, self.calls, request, context, CallLog(self.app, SERVICE, "Watch", context)):
             yield event

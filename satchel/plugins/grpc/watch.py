@@ -21,6 +21,7 @@ import orjson
 from satchel.core.app import App
 from satchel.core.errors import BadRequestError, ValidationError, invalid
 from satchel.core.realtime.subscriptions import OPTIONS_PARAM
+from satchel.plugins.grpc.call_log import CallLog
 from satchel.plugins.grpc.calls import AUTHORIZATION, WATCH, Calls
 from satchel.plugins.grpc.convert import to_struct
 from satchel.plugins.grpc.errors import status_of
@@ -50,11 +51,12 @@ def watch_query(request: pb.WatchRequest) -> dict[str, str]:
 
 
 async def watch(
-    app: App, calls: Calls, request: pb.WatchRequest, context: grpc.aio.ServicerContext[Any, Any]
+    app: App, calls: Calls, request: pb.WatchRequest, context: grpc.aio.ServicerContext[Any, Any], log: CallLog
 ) -> AsyncIterator[pb.ChangeEvent]:
+    """The stream's events; its log entry is written when it ends, as an SSE stream's is."""
     query = watch_query(request)
     try:
-        info, _ = await calls.request_info(context, WATCH, request.collection, query=query)
+        info, _ = await calls.request_info(context, WATCH, request.collection, query=query, log=log)
         collection = await app.records.fresh_collection(request.collection)
         if request.record_id and not _topic_safe(request.record_id):
             raise ValidationError(None, {"record_id": invalid("Invalid record id.")})
@@ -64,6 +66,7 @@ async def watch(
             except FilterSyntaxError as exc:
                 raise BadRequestError(f"Invalid filter: {exc}") from exc
     except Exception as exc:
+        log.done(exc)
         code, text, trailing = status_of(exc)
         await context.abort(code, text, trailing_metadata=trailing)
         return
@@ -77,3 +80,4 @@ async def watch(
             yield pb.ChangeEvent(action=event["action"], record=to_struct(event["record"]))
     finally:
         app.realtime.disconnect(client.id)
+        log.done()

@@ -286,6 +286,9 @@ async def test_calls_leave_request_entries_in_the_logs(server: GrpcServe) -> Non
         await stub.List(pb.ListRequest(collection="posts"), metadata=server.auth("alice"))
         with pytest.raises(grpc.aio.AioRpcError):
             await stub.Get(pb.GetRequest(collection="posts", id=server.ids["diary"]), metadata=server.auth("bob"))
+        watching = stub.Watch(pb.WatchRequest(collection="posts"), metadata=server.auth("bob"))
+        await watching.initial_metadata()
+        watching.cancel()  # the stream's entry is written when it ends
 
     def entries() -> list[dict[str, Any]]:
         with server.rest() as http:
@@ -302,13 +305,15 @@ async def test_calls_leave_request_entries_in_the_logs(server: GrpcServe) -> Non
     def logged() -> bool:
         found[:] = entries()
         messages = {e["message"] for e in found}
-        return {"POST /satchel.v1.Records/List", "POST /satchel.v1.Records/Get"} <= messages
+        return {f"POST /satchel.v1.Records/{m}" for m in ("List", "Get", "Watch")} <= messages
 
     wait_for(logged)
     listed = next(e for e in found if e["message"].endswith("/List") and e["data"]["auth"] == "users")
     assert (listed["level"], listed["data"]["status"]) == (0, 200) and "grpc" in listed["data"]["userAgent"]
     refused = next(e for e in found if e["message"].endswith("/Get") and e["data"]["status"] == 404)
     assert refused["level"] > 0 and refused["data"]["error"] == "The requested resource wasn't found."
+    watched = next(e for e in found if e["message"].endswith("/Watch"))
+    assert (watched["data"]["status"], watched["data"]["auth"]) == (200, "users")
 
 
 async def test_files_upload_like_multipart_parts(server: GrpcServe) -> None:
