@@ -1,6 +1,7 @@
-"""Each finished gRPC call leaves a request entry in `_logs`, as each REST request does: the
-dashboard's logs show `POST /satchel.v1.Records/List` with the REST status the answer maps to, the
-time it took, the caller (`logAuthId`) and address (`logIP`), and the error and its details."""
+"""Each finished gRPC call leaves a request entry in `_logs`, and a stdout request line when those
+are on, as each REST request does: the dashboard's logs show `POST /satchel.v1.Records/List` with
+the REST status the answer maps to, the time it took, the caller (`logAuthId`) and address
+(`logIP`), and the error and its details."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 
 import grpc
 
+from satchel.apis.middleware.request_log import STDOUT, stdout_fields
 from satchel.core.app import App
 from satchel.core.errors import SatchelError
 from satchel.core.logs.request_entry import RequestSummary
 from satchel.core.records.model import Record
 from satchel.plugins.grpc.errors import http_status
+from satchel.tools.log_format import render
 
 METHOD = "POST"
 """Every gRPC call is an HTTP/2 POST to `/package.Service/Method`."""
@@ -33,7 +36,8 @@ class CallLog:
 
     def done(self, error: BaseException | None = None) -> None:
         logs = self.app.settings.current["logs"]
-        if logs["maxDays"] <= 0:
+        line_format = self.app.config.log_format  # the stdout request lines (`--log-requests`, `--dev`)
+        if logs["maxDays"] <= 0 and not line_format:
             return
         auth = self.auth
         message, details = "", None
@@ -57,4 +61,7 @@ class CallLog:
             details=details,
             created=time.time(),
         )
-        self.app.logs.add_request(summary, logs)
+        if logs["maxDays"] > 0:
+            self.app.logs.add_request(summary, logs)
+        if line_format:
+            STDOUT.add(render(stdout_fields(summary, logs), line_format))

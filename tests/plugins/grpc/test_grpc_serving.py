@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import json
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +28,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from satchel.cli.main import main
 from satchel.plugins.grpc.gen import records_pb2 as pb
 from satchel.plugins.grpc.gen import records_pb2_grpc
+from tests.apis.test_api_realtime import free_port, healthy
+from tests.apis.test_api_realtime_scaleout import Serve
 from tests.plugins.grpc.servers import GrpcServe, error_body, running, start, wait_ready
 
 
@@ -154,3 +159,39 @@ async def test_the_superuser_ip_allow_list_applies_to_calls(tmp_path: Path) -> N
                 await stub.List(pb.ListRequest(collection="secrets"), metadata=server.auth("superuser"))
     assert refused.status_code == 403 and caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert error_body(caught.value) == refused.json()
+
+
+def test_calls_print_request_lines_with_log_requests(tmp_path: Path) -> None:
+    http_port, target = free_port(), f"127.0.0.1:{free_port()}"
+    command = [
+        sys.executable,
+        "-m",
+        "satchel.cli.main",
+        "serve",
+        "--dir",
+        str(tmp_path / "data"),
+        "--http",
+        f"127.0.0.1:{http_port}",
+        "--grpc",
+        target,
+        "--log-requests",
+        "--log-format",
+        "json",
+    ]
+    with (tmp_path / "stdout").open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
+        server = Serve(proc, f"http://127.0.0.1:{http_port}", tmp_path / "data")
+        try:
+            assert healthy(server.url, proc)
+            wait_ready(grpc.insecure_channel(target), server)
+            with grpc.insecure_channel(target) as channel, pytest.raises(grpc.RpcError):
+                records_pb2_grpc.RecordsStub(channel).List(pb.ListRequest(collection="nope"))
+            proc.send_signal(signal.SIGTERM)  # the buffered lines are written at shutdown
+            assert proc.wait(30) == 0
+        finally:
+            server.stop()
+    lines = [json.loads(line) for line in (tmp_path / "stdout").read_text().splitlines() if line.startswith("{")]
+    calls = [line for line in lines if line.get("type") == "request" and line["path"].startswith("/satchel.v1.")]
+    assert [(c["msg"], c["status"], c["errorMessage"]) for c in calls] == [
+        ("POST /satchel.v1.Records/List 404", 404, "Missing collection context.")
+    ]
