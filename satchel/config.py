@@ -154,6 +154,10 @@ class BootConfig:
     SATCHEL_EVENT_SINKS, or `--event-sink URL` repeated); may hold passwords, so never logged."""
     outbox_retention: float = 3600.0
     """Seconds an outbox event is kept after every sink took it (env SATCHEL_OUTBOX_RETENTION)."""
+    webhook_max_attempts: int = 10
+    """Delivery attempts of one event to a webhook before it is dead-lettered (env SATCHEL_WEBHOOK_MAX_ATTEMPTS)."""
+    webhook_retry_base: float = 1.0
+    """Seconds before a webhook's first retry, doubled after each failure (env SATCHEL_WEBHOOK_RETRY_BASE)."""
     log_format: str = ""
     """Stdout logs: `json` or `text` (env SATCHEL_LOG_FORMAT); empty: `text` with --dev, else `json`."""
     log_requests: bool = False
@@ -201,6 +205,8 @@ class BootConfig:
         cfg.encryption_key_bytes()
         parse_event_sinks(cfg.event_sinks)
         parse_log_format(cfg.log_format)
+        if cfg.webhook_max_attempts < 1 or not cfg.webhook_retry_base > 0:
+            raise ConfigError("SATCHEL_WEBHOOK_MAX_ATTEMPTS must be at least 1 and SATCHEL_WEBHOOK_RETRY_BASE above 0")
         return cfg
 
     def encryption_key_bytes(self) -> bytes:

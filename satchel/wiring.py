@@ -317,7 +317,11 @@ def build_asgi(
         grpc.register(app, grpc.GrpcConfig(config.grpc, config.grpc_cert, config.grpc_key))
     events = events_plugin.register(
         app,
-        events_plugin.EventsConfig(retention=config.outbox_retention),
+        events_plugin.EventsConfig(
+            retention=config.outbox_retention,
+            max_attempts=config.webhook_max_attempts,
+            backoff_base=config.webhook_retry_base,
+        ),
         event_sinks_from_urls(config.event_sinks),
     )
     if tracing.enabled(config):  # last: its middleware goes outermost, the span covers the others

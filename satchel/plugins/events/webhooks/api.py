@@ -46,6 +46,10 @@ def routes(service: WebhooksService) -> list[Route]:
         require_superuser(request)
         return JSONResponse(await service.replay(request.path_params["id"], request.path_params["letter"]))
 
+    async def replay_all(request: Request) -> Response:
+        require_superuser(request)
+        return JSONResponse(await service.replay_all(request.path_params["id"]))
+
     return [
         Route("/api/webhooks", list_hooks, methods=["GET"]),
         Route("/api/webhooks", create_hook, methods=["POST"]),
@@ -54,5 +58,6 @@ def routes(service: WebhooksService) -> list[Route]:
         Route("/api/webhooks/{id}", delete_hook, methods=["DELETE"]),
         Route("/api/webhooks/{id}/attempts", attempts, methods=["GET"]),
         Route("/api/webhooks/{id}/dead-letters", dead_letters, methods=["GET"]),
+        Route("/api/webhooks/{id}/dead-letters/replay", replay_all, methods=["POST"]),
         Route("/api/webhooks/{id}/dead-letters/{letter}/replay", replay, methods=["POST"]),
     ]

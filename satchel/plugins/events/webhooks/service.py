@@ -156,16 +156,40 @@ class WebhooksService:
         letter = await store.dead_letter(self.app.db.executor(), hook.id, letter_id)
         if letter is None:
             raise NotFoundError()
+        async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+            attempt = await self._resend(WebhookSink(hook, client), letter)
+        return {"delivered": not attempt.error, "attempt": attempt.to_json()}
+
+    async def replay_all(self, hook_id: str) -> dict[str, Any]:
+        """Send every dead letter again, oldest event first, one attempt each; the delivered ones
+        leave the list. Stops at the first refusal: a receiver still failing is not hammered."""
+        hook = await self._get(hook_id)
+        letters = sorted(await store.dead_letters(self.app.db.executor(), hook.id), key=lambda d: d.event_id)
+        attempts: list[store.Attempt] = []
+        async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+            sink = WebhookSink(hook, client)
+            for letter in letters:
+                attempts.append(await self._resend(sink, letter))
+                if attempts[-1].error:
+                    break
+        delivered = sum(1 for a in attempts if not a.error)
+        return {
+            "delivered": delivered,
+            "failed": len(attempts) - delivered,
+            "remaining": len(letters) - delivered,
+            "attempts": [a.to_json() for a in attempts],
+        }
+
+    async def _resend(self, sink: WebhookSink, letter: store.DeadLetter) -> store.Attempt:
         started = time.perf_counter()
         status, error = 0, ""
-        async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-            try:
-                status = await WebhookSink(hook, client).post(letter.event_id, letter.event)
-            except DeliveryError as exc:
-                status, error = exc.status, str(exc)
+        try:
+            status = await sink.post(letter.event_id, letter.event)
+        except DeliveryError as exc:
+            status, error = exc.status, str(exc)
         attempt = store.Attempt(
             id=random_id(),
-            webhook_id=hook.id,
+            webhook_id=sink.hook.id,
             event_id=letter.event_id,
             attempt=letter.attempts + 1,
             status=status,
@@ -177,4 +201,4 @@ class WebhooksService:
             await store.add_attempt(tx, attempt)
             if not error:
                 await store.delete_dead_letter(tx, letter.id)
-        return {"delivered": not error, "attempt": attempt.to_json()}
+        return attempt
