@@ -420,6 +420,8 @@ class RecordsService:
         event = RecordEvent(record=record, request=request)
 
         async def write(e: RecordEvent) -> None:
+            if request is not None and e.record.collection.is_superusers:
+                await _keep_one_superuser(e.record, tx)
             await on_delete_references(self, e.record, tx, request)
             await storage.delete(tx, e.record)
 
@@ -440,3 +442,15 @@ class RecordsService:
 
 async def _noop(_: Any) -> None:
     return None
+
+
+LAST_SUPERUSER = "You can't delete the only existing superuser."
+
+
+async def _keep_one_superuser(record: Record, tx: Executor) -> None:
+    """As PocketBase: a request (REST or batch) never deletes the last superuser, which would lock
+    everyone out of the dashboard. The CLI, run by whoever owns the data directory, still can."""
+    table = record.collection.name
+    count = await tx.fetch_value(ir.Select((ir.Raw("COUNT(*)"),), ir.Table(table)))
+    if int(count or 0) <= 1:
+        raise BadRequestError(LAST_SUPERUSER)

@@ -7,6 +7,8 @@ import { go, link } from "./router.js";
 const NAV = [
   { path: "/collections", label: "Collections", active: ["collections", "collection", "newCollection", "collectionSettings", "collectionApi"] },
   { path: "/logs", label: "Logs", active: ["logs"] },
+  { path: "/webhooks", label: "Webhooks", active: ["webhooks", "newWebhook", "webhook"] },
+  { path: "/superusers", label: "Superusers", active: ["superusers"] },
   { path: "/settings", label: "Settings", active: ["settings", "mailSettings", "storageSettings", "backupsSettings", "rateLimitsSettings"] },
 ];
 

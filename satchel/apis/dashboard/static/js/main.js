@@ -15,6 +15,8 @@ import { mailSettingsPage } from "./page_settings_mail.js";
 import { rateLimitsSettingsPage } from "./page_settings_ratelimits.js";
 import { storageSettingsPage } from "./page_settings_storage.js";
 import { signinPage } from "./page_signin.js";
+import { superusersPage } from "./page_superusers.js";
+import { newWebhookPage, webhookPage, webhooksPage } from "./page_webhooks.js";
 
 const PAGES = {
   signin: signinPage,
@@ -30,6 +32,10 @@ const PAGES = {
   storageSettings: storageSettingsPage,
   backupsSettings: backupsSettingsPage,
   rateLimitsSettings: rateLimitsSettingsPage,
+  webhooks: webhooksPage,
+  newWebhook: newWebhookPage,
+  webhook: webhookPage,
+  superusers: superusersPage,
 };
 
 const root = document.getElementById("app");

@@ -14,6 +14,10 @@ const ROUTES = [
   { name: "storageSettings", pattern: /^\/settings\/storage$/ },
   { name: "backupsSettings", pattern: /^\/settings\/backups$/ },
   { name: "rateLimitsSettings", pattern: /^\/settings\/rate-limits$/ },
+  { name: "webhooks", pattern: /^\/webhooks$/ },
+  { name: "newWebhook", pattern: /^\/webhooks\/new$/ },
+  { name: "webhook", pattern: /^\/webhooks\/([^/]+)$/, keys: ["id"] },
+  { name: "superusers", pattern: /^\/superusers$/ },
 ];
 
 function safeDecode(text) {
