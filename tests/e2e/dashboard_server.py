@@ -73,13 +73,14 @@ def upsert_superuser(data_dir: Path, email: str, password: str) -> None:
     )
 
 
-def start(data_dir: Path) -> Server:
+def start(data_dir: Path, env: dict[str, str] | None = None) -> Server:
+    """`env`: extra `SATCHEL_*` boot options for this server (the caller's own are never inherited)."""
     port = free_port()
     log_path = data_dir.parent / f"serve-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "satchel", "serve", "--dir", str(data_dir), "--http", f"127.0.0.1:{port}"],
-            stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT, env={**_env(), **(env or {})}, start_new_session=True,
         )
     server = Server(f"http://127.0.0.1:{port}", proc, log_path)
     deadline = time.monotonic() + BOOT_TIMEOUT_S

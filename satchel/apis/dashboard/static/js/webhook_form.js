@@ -80,7 +80,7 @@ export function webhookForm(hook, collectionNames, onSaved) {
       await onSaved(saved, body.secret || "", status);
     },
   },
-  h("h2", {}, isNew ? "New webhook" : "Settings"),
+  h("h2", {}, isNew ? "Receiver and filters" : "Settings"),
   fields.url, fields.name, fields.secret, fields.collections, fields.actions, activeRow,
   status,
   h("button", { type: "submit", class: "btn btn-primary" }, isNew ? "Create webhook" : "Save webhook"));
