@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +53,9 @@ def _new_record(page: Any, values: dict[str, str], select: dict[str, str] | None
     dialog = page.get_by_role("dialog")
     for label, value in values.items():
         dialog.get_by_label(label, exact=True).fill(value)
-    for label, option in (select or {}).items():
-        picker = dialog.get_by_label(label, exact=True)
-        value = picker.locator("option", has_text=option).get_attribute("value")  # shown as "Ada (<id>)"
-        picker.select_option(value=value)
+    for label, option in (select or {}).items():  # a relation's picker: records shown as "Ada (<id>)"
+        picker = dialog.get_by_role("group", name=label, exact=True)
+        picker.get_by_role("radio", name=re.compile(rf"^{re.escape(option)} \(")).check()
     if upload is not None:
         dialog.get_by_label("cover", exact=True).set_input_files(str(upload))
         dialog.locator(".previews img").wait_for()  # a preview of the chosen image (a blob: URL)

@@ -2,6 +2,7 @@
 // `@jsonPayload` (as the SDK does) so new files and the other values go in one request.
 import { ApiError, collectionPath, request } from "./api.js";
 import { field, h, nextId, notice } from "./dom.js";
+import { relationPicker } from "./relation_picker.js";
 
 const SKIP = new Set(["autodate"]);
 
@@ -16,20 +17,6 @@ function toLocalInput(value) {
 function fromLocalInput(value) {
   if (!value) return "";
   return new Date(value).toISOString().replace("T", " ");
-}
-
-async function relationOptions(f) {
-  try {
-    const result = await request("GET", `/api/collections/${encodeURIComponent(f.collectionId)}/records`, { query: { perPage: 200, skipTotal: 1 } });
-    return result.items;
-  } catch {
-    return [];
-  }
-}
-
-function recordLabel(record) {
-  const extra = Object.entries(record).find(([k, v]) => !["id", "collectionId", "collectionName", "created", "updated"].includes(k) && typeof v === "string" && v);
-  return extra ? `${extra[1]} (${record.id})` : record.id;
 }
 
 /** [control wrapper, read(formData, json)] for one field. */
@@ -71,16 +58,8 @@ async function control(collection, record, f) {
         try { json[f.name] = JSON.parse(area.value); } catch { throw Object.assign(new Error("Invalid JSON."), { field: f.name, wrap }); }
       }];
     }
-    case "relation": {
-      const chosen = new Set(Array.isArray(value) ? value : value ? [value] : []);
-      const options = await relationOptions(f);
-      const select = h("select", { multiple: multi }, multi ? null : h("option", { value: "" }, "(none)"),
-        options.map((r) => h("option", { value: r.id, selected: chosen.has(r.id) }, recordLabel(r))));
-      return [field(f.name, select, { hint: multi ? "Ctrl/Cmd-click to pick several." : "" }), (fd, json) => {
-        const picked = [...select.selectedOptions].map((o) => o.value).filter(Boolean);
-        json[f.name] = multi ? picked : picked[0] || "";
-      }];
-    }
+    case "relation":
+      return relationPicker(f, value);
     case "file": {
       const names = Array.isArray(value) ? value : value ? [value] : [];
       const removed = new Set();
