@@ -8,6 +8,7 @@ export class ApiError extends Error {
     super((body && body.message) || `Request failed (${status}).`);
     this.status = status;
     this.data = (body && typeof body.data === "object" && body.data) || {};
+    this.body = body; // answers outside the error shape, e.g. MFA's 401 {mfaId}
   }
   /** The message of one field's error (`data.<name>.message`), or "". */
   fieldMessage(name) {

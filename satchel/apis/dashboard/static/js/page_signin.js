@@ -2,6 +2,7 @@
 import { auth, request } from "./api.js";
 import { field, h, notice } from "./dom.js";
 import { go } from "./router.js";
+import { secondFactor } from "./signin_mfa.js";
 
 export async function signIn(identity, password) {
   const result = await request("POST", "/api/collections/_superusers/auth-with-password", {
@@ -27,6 +28,10 @@ export function signinPage(root) {
           await signIn(email.value, password.value);
           go("/collections");
         } catch (error) {
+          if (error.status === 401 && typeof error.body?.mfaId === "string") {
+            secondFactor(form.parentElement, email.value, error.body.mfaId); // MFA: a second factor
+            return;
+          }
           status.append(notice(error.message, "error"));
           password.focus();
         }

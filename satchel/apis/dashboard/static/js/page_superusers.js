@@ -64,8 +64,18 @@ function openEdit(record, isMe, reload) {
   dialog.append(
     h("h2", { id: titleId }, `Edit superuser ${record.email}`),
     superuserForm(record, async (saved, newPassword) => {
-      if (isMe && newPassword) await signIn(saved.email, newPassword); // the old token was revoked
-      else if (isMe) auth.save(auth.get().token, saved);
+      if (isMe && newPassword) {
+        try {
+          await signIn(saved.email, newPassword); // the change revoked the old token
+        } catch {
+          close();
+          auth.clear(); // e.g. MFA wants a second factor: the sign-in page asks for it
+          go("/login");
+          return;
+        }
+      } else if (isMe) {
+        auth.save(auth.get().token, saved);
+      }
       close();
       await reload(`Superuser ${saved.email} saved.`);
     }, close),
