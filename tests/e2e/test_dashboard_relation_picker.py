@@ -13,16 +13,34 @@ COUNT = 450
 
 
 def _setup(server: Server, token: str) -> dict[str, str]:
-    items = server.api("POST", "/api/collections", {"name": "items", "type": "base", "fields": [
-        {"name": "title", "type": "text", "presentable": True}, {"name": "note", "type": "text"}]}, token=token)
+    items = server.api(
+        "POST",
+        "/api/collections",
+        {
+            "name": "items",
+            "type": "base",
+            "fields": [{"name": "title", "type": "text", "presentable": True}, {"name": "note", "type": "text"}],
+        },
+        token=token,
+    )
     ids = {}
     for i in range(COUNT):
         rec = server.api("POST", "/api/collections/items/records", {"title": f"item {i:03d}", "note": "x"}, token=token)
         ids[rec["title"]] = rec["id"]
-    server.api("POST", "/api/collections", {"name": "orders", "type": "base", "fields": [
-        {"name": "label", "type": "text"},
-        {"name": "item", "type": "relation", "collectionId": items["id"], "maxSelect": 1},
-        {"name": "extras", "type": "relation", "collectionId": items["id"], "maxSelect": 3}]}, token=token)
+    server.api(
+        "POST",
+        "/api/collections",
+        {
+            "name": "orders",
+            "type": "base",
+            "fields": [
+                {"name": "label", "type": "text"},
+                {"name": "item", "type": "relation", "collectionId": items["id"], "maxSelect": 1},
+                {"name": "extras", "type": "relation", "collectionId": items["id"], "maxSelect": 3},
+            ],
+        },
+        token=token,
+    )
     return ids
 
 
@@ -49,7 +67,9 @@ def test_relation_picker_pages_and_searches_450_records(server: Server, watched:
         item.get_by_role("button", name="Next of item").click()
         item.get_by_text(f"{COUNT} records, page {n} of 23").wait_for()
     _option(item, "radio", "item 057").check()
-    item.get_by_role("list", name="Chosen for item").get_by_role("button", name=f"Remove item 057 ({ids['item 057']})").wait_for()
+    item.get_by_role("list", name="Chosen for item").get_by_role(
+        "button", name=f"Remove item 057 ({ids['item 057']})"
+    ).wait_for()
     item.get_by_role("button", name="Previous of item").click()
     item.get_by_text(f"{COUNT} records, page 2 of 23").wait_for()
     _option(item, "radio", "item 021").check()  # a single relation: this one replaces it

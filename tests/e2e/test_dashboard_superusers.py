@@ -82,13 +82,21 @@ def test_superusers_create_edit_delete(server: Server, watched: Watched) -> None
     assert _emails(server, token) == [EMAIL]
 
     # yourself, while another remains: deleted, and signed out
-    server.api("POST", "/api/collections/_superusers/records",
-               {"email": "heir@example.com", "password": "Heir-12345678", "passwordConfirm": "Heir-12345678"}, token=token)
+    server.api(
+        "POST",
+        "/api/collections/_superusers/records",
+        {"email": "heir@example.com", "password": "Heir-12345678", "passwordConfirm": "Heir-12345678"},
+        token=token,
+    )
     page.reload()
     page.get_by_role("button", name=f"Delete {EMAIL}").click()
     page.get_by_role("heading", name="Superuser sign in").wait_for()
     heir = server.sign_in("heir@example.com", "Heir-12345678")
     assert _emails(server, heir) == ["heir@example.com"]
-    server.api("POST", "/api/collections/_superusers/records",  # put the module's superuser back
-               {"email": EMAIL, "password": PASSWORD, "passwordConfirm": PASSWORD}, token=heir)
+    server.api(
+        "POST",
+        "/api/collections/_superusers/records",  # put the module's superuser back
+        {"email": EMAIL, "password": PASSWORD, "passwordConfirm": PASSWORD},
+        token=heir,
+    )
     watched.assert_clean()

@@ -112,7 +112,10 @@ def test_create_deliver_dead_letter_replay_edit_delete(server: Server, watched: 
         assert _letters(server, token, hook["id"]) == []
         replayed = receiver.delivered()[-1]
         assert replayed.event["recordId"] == first["id"] and _signed_with(secret, replayed)
-        assert page.locator("section[aria-labelledby=attempts-title] tbody tr").first.locator("td").nth(3).inner_text() == "delivered"
+        assert (
+            page.locator("section[aria-labelledby=attempts-title] tbody tr").first.locator("td").nth(3).inner_text()
+            == "delivered"
+        )
 
         # two more refused, then replayed together
         accept = False
@@ -151,12 +154,21 @@ def test_create_deliver_dead_letter_replay_edit_delete(server: Server, watched: 
 
 def test_webhooks_pages_fit_390px(server: Server, browser: Any) -> None:
     token = server.sign_in(EMAIL, PASSWORD)
-    hook = server.api("POST", "/api/webhooks", {"url": "https://a-rather-long-host-name.example.com/some/deep/path/for/hooks", "secret": "x" * 20}, token=token)
+    hook = server.api(
+        "POST",
+        "/api/webhooks",
+        {"url": "https://a-rather-long-host-name.example.com/some/deep/path/for/hooks", "secret": "x" * 20},
+        token=token,
+    )
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
         w = Watched(context.new_page())
         sign_in(w, server)
-        for route, heading in (("#/webhooks", "Webhooks"), (f"#/webhooks/{hook['id']}", "Dead letters"), ("#/webhooks/new", "New webhook")):
+        for route, heading in (
+            ("#/webhooks", "Webhooks"),
+            (f"#/webhooks/{hook['id']}", "Dead letters"),
+            ("#/webhooks/new", "New webhook"),
+        ):
             w.page.goto(server.url + "/_/" + route)
             w.page.get_by_role("heading", name=heading).first.wait_for()
             w.page.wait_for_load_state("networkidle")
