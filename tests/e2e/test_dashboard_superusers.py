@@ -4,6 +4,7 @@ to delete the last one is shown, and deleting yourself signs you out."""
 from __future__ import annotations
 
 import urllib.error
+from typing import Any
 
 import pytest
 
@@ -100,3 +101,23 @@ def test_superusers_create_edit_delete(server: Server, watched: Watched) -> None
         token=heir,
     )
     watched.assert_clean()
+
+
+def test_superusers_page_at_390px_and_by_keyboard(server: Server, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        w = Watched(context.new_page())
+        sign_in(w, server)
+        w.page.goto(server.url + "/_/#/superusers")
+        w.page.get_by_role("heading", name="Superusers").wait_for()
+        w.page.wait_for_load_state("networkidle")
+        widths = w.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"{widths[0]}px wide in {widths[1]}px"
+        w.page.get_by_text("New superuser").focus()
+        w.page.keyboard.press("Enter")  # <details> opens from the keyboard
+        w.page.keyboard.press("Tab")
+        assert w.page.evaluate("document.activeElement.type") == "email"
+        assert w.page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+        w.assert_clean()
+    finally:
+        context.close()
