@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from smtp_server import SmtpServer
 
-from tests.e2e.conftest import EMAIL, PASSWORD, Watched
+from tests.e2e.conftest import EMAIL, PASSWORD, Watched, shot
 from tests.e2e.dashboard_server import Server, start, upsert_superuser
 
 APP_USER = "app-user@example.com"
@@ -74,6 +74,7 @@ def test_password_then_emailed_code(server: Server, smtp: SmtpServer, watched: W
     seen = len([m for m in smtp.received if EMAIL in m.envelope_to])
     page.get_by_role("button", name="Email me a code").click()
     page.get_by_role("status").filter(has_text=f"A code was sent to {EMAIL}.").wait_for()
+    shot(watched, "signin-mfa")
     code = _mail_code(smtp, EMAIL, seen)
     box = page.get_by_label("Code from the email")
     box.fill(f"x{code}")  # codes are digits: never right, and the server says so

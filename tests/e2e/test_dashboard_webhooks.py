@@ -79,7 +79,7 @@ def test_create_deliver_dead_letter_replay_edit_delete(server: Server, watched: 
         page.get_by_role("button", name="Create webhook").click()
         page.get_by_role("heading", name="Webhook Orders to <b>CRM</b>").wait_for()
         assert page.locator("b").count() == 0  # the name is text
-        secret = page.get_by_label("Signing secret", exact=True).inner_text()
+        secret = page.get_by_label("Signing secret", exact=True).input_value()
         assert len(secret) == 48
         (hook,) = server.api("GET", "/api/webhooks", token=token)["items"]
         assert (hook["collections"], hook["actions"], hook["active"]) == (["orders"], ["create"], True)
@@ -102,6 +102,8 @@ def test_create_deliver_dead_letter_replay_edit_delete(server: Server, watched: 
         letters = page.locator("section[aria-labelledby=letters-title] tbody tr")
         letters.filter(has_text=first["id"]).wait_for()
         assert all(_signed_with(secret, r) for r in receiver.all())  # the shown secret is the real one
+        rows.nth(MAX_ATTEMPTS - 1).wait_for()  # the attempts load beside the dead letters
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         shot(watched, "webhook")
 
         accept = True

@@ -2,7 +2,7 @@
 // webhook's page with its settings, delivery attempts and dead letters (replayed one by one or
 // all at once). The URL and name are user text: shown as text, like records.
 import { request } from "./api.js";
-import { h, notice } from "./dom.js";
+import { field, h, notice } from "./dom.js";
 import { listCollections } from "./page_collections.js";
 import { go, link } from "./router.js";
 import { webhookForm } from "./webhook_form.js";
@@ -50,9 +50,10 @@ function secretOnce(hook) {
   if (!createdSecret || createdSecret.id !== hook.id) return null;
   const { secret } = createdSecret;
   createdSecret = null;
-  return h("div", { class: "notice notice-success", role: "status" },
-    h("p", {}, "Webhook created. Copy its signing secret now: it is not shown again."),
-    h("code", { class: "secret", tabindex: 0, "aria-label": "Signing secret" }, secret));
+  const box = h("input", { type: "text", class: "mono secret", readonly: true, value: secret, spellcheck: "false", onfocus: () => box.select() });
+  return h("div", { class: "notice notice-success" },
+    h("p", { role: "status" }, "Webhook created. Copy its signing secret now: it is not shown again."),
+    field("Signing secret", box));
 }
 
 function attemptsSection(hook) {
@@ -176,7 +177,7 @@ export async function webhookPage(root, route) {
   }, "Delete webhook");
   root.append(
     h("div", { class: "page-head" }, title, h("div", { class: "actions" }, h("a", { class: "btn", href: link("/webhooks") }, "All webhooks"), remove)),
-    secretOnce(hook),
+    ...[secretOnce(hook)].filter(Boolean), // native append would write a null as text
     form,
     attempts,
     letters,

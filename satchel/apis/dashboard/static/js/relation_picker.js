@@ -117,11 +117,11 @@ export async function relationPicker(f, value) {
     load();
   });
 
-  const wrap = h("fieldset", { class: "field relation" },
+  const wrap = h("fieldset", { class: "relation" },
     h("legend", {}, f.name),
     hint,
     chosenList,
-    h("div", { class: "search" },
+    h("div", { class: "relation-search" },
       h("label", { for: search.id }, `Search ${f.name}`), search,
       h("button", { type: "button", class: "btn btn-small", onclick: () => { state.q = search.value; state.page = 1; load(); } }, "Search", h("span", { class: "sr-only" }, ` ${f.name}`))),
     results,
