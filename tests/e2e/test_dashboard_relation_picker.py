@@ -118,4 +118,12 @@ def test_relation_picker_pages_and_searches_450_records(server: Server, watched:
     dialog.wait_for(state="detached")
     stored = server.api("GET", f"/api/collections/orders/records/{order['id']}", token=token)
     assert stored["extras"] == [ids["item 442"], ids["item 300"]] and stored["item"] == ids["item 057"]
+
+    page.set_viewport_size({"width": 390, "height": 844})  # the editor with two pickers on a phone
+    page.get_by_role("button", name=f"Edit record {order['id']}").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("group", name="extras", exact=True).get_by_text(f"{COUNT} records, page 1 of 23").wait_for()
+    sizes = dialog.evaluate("d => [d.scrollWidth, d.clientWidth, document.documentElement.scrollWidth, innerWidth]")
+    assert sizes[0] <= sizes[1] and sizes[2] <= sizes[3], sizes
+    page.keyboard.press("Escape")
     watched.assert_clean()

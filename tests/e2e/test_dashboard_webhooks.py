@@ -126,7 +126,9 @@ def test_create_deliver_dead_letter_replay_edit_delete(server: Server, watched: 
         page.reload()
         page.get_by_role("button", name="Replay all").wait_for()
         accept = True
-        page.get_by_role("button", name="Replay all").click()
+        page.get_by_role("button", name="Replay all").focus()  # by keyboard, with a visible focus ring
+        assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+        page.keyboard.press("Enter")
         page.get_by_role("status").filter(has_text="2 delivered, 0 refused, 0 left.").wait_for()
         assert [r.event["recordId"] for r in receiver.delivered()[-2:]] == more
         assert page.get_by_role("button", name="Replay all").is_hidden()
