@@ -11,7 +11,7 @@ from bench.load import LoadError
 from bench.pg import parse_setting
 from bench.report import RESULTS_DIR, render_markdown, write_results
 from bench.runner import Config, run_benchmark
-from bench.scenarios import BY_NAME
+from bench.scenarios import BY_NAME, SECTIONS
 from bench.seed import SeedError
 from bench.servers import ServerError
 from bench.summary import write_summary
@@ -30,7 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--only",
         metavar="SCENARIO,...",
-        help="run only these scenarios; known: " + ", ".join([*BY_NAME, "realtime"]),
+        help="run only these scenarios; known: "
+        + ", ".join([*BY_NAME, *SECTIONS])
+        + " (apis: REST, GraphQL and gRPC list/get on Satchel alone)",
     )
     p.add_argument("--satchel-workers", type=_positive_int, default=2, metavar="N", help="Satchel worker processes (2)")
     p.add_argument(

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.apis import apis_table
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 A, B = "satchel", "pocketbase"
 TITLES = {"sqlite": "Satchel", "postgres": "Satchel on PostgreSQL"}
@@ -217,6 +219,14 @@ def _footer(data: dict[str, Any]) -> list[str]:
             f"{m.get('realtime_warmup', 0)}-subscriber warm-up), divided by the subscribers connected; peak = max "
             "sampled every 100 ms over the whole run. Fresh servers for each subscriber count.",
         ]
+    if data.get("apis"):
+        lines.append(
+            f"- API styles: one fresh Satchel serving `--grpc` too, posts {m.get('apis_posts', 0):,} rows, as a guest; "
+            f"{m.get('apis_duration_s', 0):g} s per run, the rounds and connections above. REST and GraphQL by wrk, "
+            "gRPC by h2load (HTTP/2, one stream in flight per connection, like wrk's connections); every call "
+            "checked once before (GraphQL without `errors`, gRPC with grpc-status 0). Server CPU ms/req = the "
+            "process tree's CPU during the runs / answered requests."
+        )
     return lines
 
 
@@ -230,12 +240,14 @@ def render_markdown(data: dict[str, Any]) -> str:
     if data.get("realtime"):
         out += ["## Realtime (SSE, `posts/*`)", "", *realtime_table(data), ""]
         out += ["### Realtime memory", "", *realtime_memory_table(data), ""]
+    if data.get("apis"):
+        out += ["## API styles (Satchel only: PocketBase has neither GraphQL nor gRPC)", "", *apis_table(data), ""]
     out += ["## Notes", "", *_footer(data)]
     if data.get("notes"):
         out += [f"- {note}" for note in data["notes"]]
-    if data.get("scenarios"):
+    if data.get("scenarios") or data.get("apis"):
         out += ["", "## Scenarios", ""]
-        out += [f"- `{e['name']}`: {e['summary']}" for e in data["scenarios"]]
+        out += [f"- `{e['name']}`: {e['summary']}" for e in [*data.get("scenarios", []), *data.get("apis", [])]]
     return "\n".join(out) + "\n"
 
 

@@ -24,6 +24,18 @@ from typing import Any
 
 import httpx2
 
+from bench.apis import (
+    API_SCENARIOS,
+    graphql_preflight,
+    grpc_message,
+    grpc_preflight,
+    h2load_path,
+    http_spec,
+    require_h2load,
+    run_h2load,
+    summarize_runs,
+    wants_apis,
+)
 from bench.deploy import Deployment, Started, start_satchel
 from bench.load import LoadResult, RequestSpec, require_wrk, run_python, run_wrk
 from bench.proxy import worker_connections
@@ -37,6 +49,7 @@ from bench.servers import (
     family,
     fd_soft_limit,
     find_pocketbase,
+    free_port,
     satchel_supports_workers,
     start_server,
     tree_pss_kb,
@@ -46,6 +59,8 @@ from bench.servers import (
 )
 
 KINDS = ("satchel", "pocketbase")
+APIS_MAX_DURATION_S = 4.0
+"""Seconds per API-style run at most: six scenarios x rounds must not stretch the full run past 15 minutes."""
 REALTIME_SEED = SeedSizes(users=1, posts=0, posts_big=0, posts_owned=0, delete_pool=0, view_ids=0)
 
 
@@ -306,6 +321,80 @@ def _http_phase(cfg: Config, root: Path, scenarios: list[Scenario], workers: int
         )
 
 
+def _apis_load(cfg: Config, server: Target, request: RequestSpec | tuple[str, bytes], grpc_addr: str) -> LoadResult:
+    """wrk (or the python loader) for an HTTP/1.1 request, h2load on the gRPC port for a (method, message)."""
+    assert cfg.duration_s is not None
+    duration = min(cfg.duration_s, APIS_MAX_DURATION_S)
+    if isinstance(request, tuple):
+        return run_h2load(f"http://{grpc_addr}", *request, duration, cfg.connections, cfg.threads)
+    return _load(cfg, server.url, request, duration, None)
+
+
+def _apis_phase(cfg: Config, root: Path, workers: int, out: dict[str, Any]) -> None:
+    """REST, GraphQL and gRPC list/get on one fresh Satchel serving gRPC too (PocketBase has neither)."""
+    assert cfg.rounds is not None and cfg.sizes is not None and cfg.warmup_s is not None
+    notes: list[str] = out["notes"]
+    if cfg.deployment.nodes > 1:
+        notes.append("API styles: not measured with --nodes (the shipped nginx configuration proxies no gRPC)")
+        return
+    scenarios = list(API_SCENARIOS)
+    if h2load_path() is None:  # only with the python loader: run_benchmark requires h2load with wrk
+        notes.append("API styles: gRPC not measured, h2load is not installed (apt-get install -y nghttp2-client)")
+        scenarios = [sc for sc in scenarios if sc.style != "grpc"]
+    grpc_addr = f"127.0.0.1:{free_port()}"
+    deployment = replace(cfg.deployment, satchel_args=(*cfg.deployment.satchel_args, "--grpc", grpc_addr))
+    sizes = SeedSizes(users=1, posts=cfg.sizes.posts, posts_big=0, posts_owned=0, delete_pool=0, view_ids=1)
+    server = _start(replace(cfg, deployment=deployment), "satchel", root, workers, out["meta"])
+    runs: dict[str, list[dict[str, Any]]] = {sc.name: [] for sc in scenarios}
+    try:
+        cfg.log(f"[bench] API styles: satchel up at {server.url}, gRPC {grpc_addr} (workers={server.workers})")
+        data = asyncio.run(seed(server.url, sizes))
+        requests: dict[str, RequestSpec | tuple[str, bytes]] = {}
+        for sc in scenarios:
+            if sc.style == "grpc":
+                call = requests[sc.name] = grpc_message(sc.op, data.view_ids[0])
+                problem = grpc_preflight(grpc_addr, *call)
+            elif sc.style == "graphql":
+                spec = requests[sc.name] = http_spec(sc, data)
+                problem = graphql_preflight(server.url, spec)
+            else:
+                spec = requests[sc.name] = http_spec(sc, data)
+                problem = asyncio.run(_preflight(server.url, spec))[1]
+            if problem:
+                notes.append(f"API styles / {sc.name}: preflight {problem}")
+        for rnd in range(cfg.rounds):
+            for sc in scenarios if rnd % 2 == 0 else list(reversed(scenarios)):
+                if rnd == 0 and cfg.warmup_s > 0:
+                    _apis_load(replace(cfg, duration_s=cfg.warmup_s), server, requests[sc.name], grpc_addr)
+                wait_idle(lambda: watched(server), cfg.idle_timeout_s)
+                with RssSampler(server) as rss:
+                    result = _apis_load(cfg, server, requests[sc.name], grpc_addr)
+                cpu = rss.cpu_s()
+                wait_idle(lambda: watched(server), cfg.idle_timeout_s)
+                runs[sc.name].append(
+                    {**result.to_json(), "rss_kb": rss.peak_kb, "server_cpu_s": round(cpu.pop("", 0.0), 3)}
+                )
+                cfg.log(
+                    f"[bench] round {rnd + 1} {sc.name:<20} {result.rps:9.1f} req/s  p50 {result.p50_ms:8.2f} ms  "
+                    f"p99 {result.p99_ms:8.2f} ms" + (f"  errors {result.errors}" if result.errors else "")
+                )
+    finally:
+        server.stop()
+    out["meta"]["apis_duration_s"] = min(cfg.duration_s or APIS_MAX_DURATION_S, APIS_MAX_DURATION_S)
+    out["meta"]["apis_posts"] = sizes.posts
+    out["apis"] = [
+        {
+            "name": sc.name,
+            "style": sc.style,
+            "op": sc.op,
+            "summary": sc.summary,
+            "result": summarize_runs(runs[sc.name]),
+            "runs": runs[sc.name],
+        }
+        for sc in scenarios
+    ]
+
+
 def _memory_probe(server: Target, idle_timeout_s: float) -> Callable[[], tuple[int, int]]:
     """(RSS kB, PSS kB) of a server's process tree once it is idle: before and after connecting the clients."""
 
@@ -402,8 +491,11 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
     cfg = cfg.resolved()
     assert cfg.sizes is not None
     scenarios = select(cfg.only)
-    if cfg.loader == "wrk" and scenarios:
+    apis = wants_apis(cfg.only) and "satchel" in cfg.kinds
+    if cfg.loader == "wrk" and (scenarios or apis):
         require_wrk()
+    if cfg.loader == "wrk" and apis:
+        require_h2load()
     t0 = time.time()
     notes: list[str] = []
     # the servers inherit this process's limits: 10,000 streams need 10,000 descriptors in each
@@ -438,11 +530,14 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
         "servers": {},
         "scenarios": [],
         "realtime": [],
+        "apis": [],
     }
     base = cfg.work_dir or Path(tempfile.mkdtemp(prefix="satchel-bench-"))
     try:
         if scenarios:
             _http_phase(cfg, base / "http", scenarios, workers, out)
+        if apis:
+            _apis_phase(cfg, base / "apis", workers, out)
         if wants_realtime(cfg.only):
             _realtime_phase(cfg, base / "realtime", realtime_workers, out)
     finally:

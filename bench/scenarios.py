@@ -119,6 +119,8 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 BY_NAME = {s.name: s for s in SCENARIOS}
+SECTIONS = ("realtime", "apis")
+"""Names `--only` accepts besides the HTTP scenarios: whole sections with servers of their own."""
 
 
 def select(only: str | None) -> list[Scenario]:
@@ -126,7 +128,7 @@ def select(only: str | None) -> list[Scenario]:
     if not only:
         return list(SCENARIOS)
     wanted = [w.strip() for w in only.split(",") if w.strip()]
-    unknown = [w for w in wanted if w not in BY_NAME and w != "realtime"]
+    unknown = [w for w in wanted if w not in BY_NAME and w not in SECTIONS]
     if unknown:
-        raise ValueError(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join([*BY_NAME, 'realtime'])}")
+        raise ValueError(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join([*BY_NAME, *SECTIONS])}")
     return [s for s in SCENARIOS if s.name in wanted]
