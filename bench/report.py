@@ -189,13 +189,6 @@ def _footer(data: dict[str, Any]) -> list[str]:
         + f": {m['rounds']} round(s) per scenario and server, alternating order; {m['duration_s']:g} s per run"
         + (f" after a {m['warmup_s']:g} s warm-up in round 1" if m.get("warmup_s") else "")
         + f"; {m['connections']} connections, {m['threads']} threads ({m['loader']}); medians over rounds.",
-        f"- Data: posts {sizes['posts']:,} rows, posts_big {sizes['posts_big']:,} rows, posts_owned "
-        f"{sizes['posts_owned']:,} rows over {sizes['users']} users; {sizes['delete_pool']:,} records pre-created "
-        "per delete run.",
-        f"- Satchel workers: {workers if workers is not None else '—'} (requested "
-        f"{m['satchel_workers_requested']}); realtime against a separate fresh Satchel with "
-        f"{m.get('realtime_satchel_workers', '—')} worker(s) per subscriber count (a create on any worker reaches "
-        "the subscribers of every worker; a subscribe call reaching another worker than the stream is forwarded).",
         *_deployment_lines(m),
         f"- Machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, Python {m['python']}; "
         f"{m['satchel']}; pocketbase {m['pocketbase']}. Load generator, client and servers share the machine.",
@@ -204,6 +197,16 @@ def _footer(data: dict[str, Any]) -> list[str]:
         "and its forked workers) counts once in all rather than once per process.",
         "- Ratios are Satchel / PocketBase: req/s > 1 = Satchel faster; p99 and RSS > 1 = Satchel slower / bigger.",
     ]
+    if data.get("scenarios") or data.get("realtime"):  # an `--only apis` run has neither: its own line below
+        lines[1:1] = [
+            f"- Data: posts {sizes['posts']:,} rows, posts_big {sizes['posts_big']:,} rows, posts_owned "
+            f"{sizes['posts_owned']:,} rows over {sizes['users']} users; {sizes['delete_pool']:,} records pre-created "
+            "per delete run.",
+            f"- Satchel workers: {workers if workers is not None else '—'} (requested "
+            f"{m['satchel_workers_requested']}); realtime against a separate fresh Satchel with "
+            f"{m.get('realtime_satchel_workers', '—')} worker(s) per subscriber count (a create on any worker reaches "
+            "the subscribers of every worker; a subscribe call reaching another worker than the stream is forwarded).",
+        ]
     if any(_get(e, A, "ids_exhausted") or _get(e, B, "ids_exhausted") for e in data.get("scenarios", [])):
         lines.append("- ¹ the pre-created ids ran out before the time was up: that run is shorter (req/s still valid).")
     if data.get("realtime"):
@@ -221,7 +224,8 @@ def _footer(data: dict[str, Any]) -> list[str]:
         ]
     if data.get("apis"):
         lines.append(
-            f"- API styles: one fresh Satchel serving `--grpc` too, posts {m.get('apis_posts', 0):,} rows, as a guest; "
+            f"- API styles: one fresh Satchel ({m.get('apis_workers', '?')} worker(s)) serving `--grpc` too, posts "
+            f"{m.get('apis_posts', 0):,} rows, as a guest; "
             f"{m.get('apis_duration_s', 0):g} s per run, the rounds and connections above. REST and GraphQL by wrk, "
             "gRPC by h2load (HTTP/2, one stream in flight per connection, like wrk's connections); every call "
             "checked once before (GraphQL without `errors`, gRPC with grpc-status 0). Server CPU ms/req = the "

@@ -382,6 +382,7 @@ def _apis_phase(cfg: Config, root: Path, workers: int, out: dict[str, Any]) -> N
         server.stop()
     out["meta"]["apis_duration_s"] = min(cfg.duration_s or APIS_MAX_DURATION_S, APIS_MAX_DURATION_S)
     out["meta"]["apis_posts"] = sizes.posts
+    out["meta"]["apis_workers"] = server.workers
     out["apis"] = [
         {
             "name": sc.name,
