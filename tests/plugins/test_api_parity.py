@@ -71,6 +71,8 @@ FENCE = "zz-fence"
 class Denied:
     status: int
     """REST's HTTP status, or what the transport's doc says it stands for."""
+    message: str | None = field(default=None, compare=False)
+    """The error's message, where the transport has one (a GraphQL `null` record has none)."""
 
 
 Outcome = Any
@@ -141,7 +143,7 @@ class Rest:
     @staticmethod
     def outcome(r: httpx2.Response, value: Any) -> Outcome:
         if r.status_code >= 400:
-            return Denied(r.status_code)
+            return Denied(r.status_code, r.json()["message"])
         assert r.status_code in (200, 204), r.text
         return value() if callable(value) else value
 
@@ -246,7 +248,7 @@ class GraphQL:
         (value,) = (body.get("data") or {None: None}).values()
         if body.get("errors"):
             (error,) = body["errors"]
-            return None, Denied(error["extensions"]["code"])
+            return None, Denied(error["extensions"]["code"], error["message"])
         return value, None
 
     async def create(self, who: str, data: dict[str, Any]) -> Outcome:
@@ -328,9 +330,10 @@ class Grpc:
         try:
             return await method(request, metadata=self.server.auth(who)), None
         except grpc.aio.AioRpcError as error:
-            status = error_body(error)["status"]
-            assert error.code() == GRPC_CODE[status], (error.code(), status)
-            return None, Denied(status)
+            body = error_body(error)
+            assert error.code() == GRPC_CODE[body["status"]], (error.code(), body)
+            assert error.details() == body["message"]  # the status message is REST's message
+            return None, Denied(body["status"], body["message"])
 
     @staticmethod
     def record(message: struct_pb2.Struct, expand: bool = False) -> dict[str, Any]:
@@ -643,6 +646,8 @@ async def test_transport_gives_rest_s_answers_and_events(server: GrpcServe, name
             assert got is True, (step, who, got)
             continue
         assert got == want, (name, step, who)
+        if isinstance(want, Denied) and got.message is not None:
+            assert got.message == want.message, (name, step, who)
     assert other.writes == rest.writes
     for who in ACTORS:
         assert sorted(other.events[who], key=repr) == sorted(rest.events[who], key=repr), (name, who)
