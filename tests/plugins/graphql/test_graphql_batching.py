@@ -37,9 +37,18 @@ NESTED = """{
 
 async def seed(client: httpx2.AsyncClient, su: dict[str, str], n: int) -> list[dict[str, Any]]:
     posts = await create_collection(client, su, POSTS)
-    await create_collection(client, su, {**COMMENTS, "fields": [
-        COMMENTS["fields"][0], {**COMMENTS["fields"][1], "collectionId": posts["id"]}, COMMENTS["fields"][2]
-    ]})
+    await create_collection(
+        client,
+        su,
+        {
+            **COMMENTS,
+            "fields": [
+                COMMENTS["fields"][0],
+                {**COMMENTS["fields"][1], "collectionId": posts["id"]},
+                COMMENTS["fields"][2],
+            ],
+        },
+    )
     users = [await create_user(client, f"u{i}@example.com", emailVisibility=True) for i in range(n)]
     for i, user in enumerate(users):
         r = await client.post(
@@ -74,10 +83,14 @@ async def test_one_query_per_relation_per_level_whatever_the_number_of_records(
     for i in range(3, 12):
         user = await create_user(client, f"more{i}@example.com", emailVisibility=True)
         r = await client.post(
-            "/api/collections/posts/records", json={"title": f"p{i:02}", "author": user["id"], "published": True}, headers=su
+            "/api/collections/posts/records",
+            json={"title": f"p{i:02}", "author": user["id"], "published": True},
+            headers=su,
         )
         post = r.json()
-        await client.post("/api/collections/comments/records", json={"text": "c", "post": post["id"], "likedBy": [user["id"]]})
+        await client.post(
+            "/api/collections/comments/records", json={"text": "c", "post": post["id"], "likedBy": [user["id"]]}
+        )
     large, many = await selects(client, su)
     assert len(large["data"]["postsList"]["items"]) == 12
     assert len(many) == len(few), (few, many)
@@ -94,7 +107,11 @@ async def test_nested_values_and_order(client: httpx2.AsyncClient, su: dict[str,
     assert first["author"] == {"email": "u0@example.com", "posts_via_author": [{"title": "p00"}]}
     assert first["comments_via_post"] == [
         {"text": "c0.0", "likedBy": [{"email": "u0@example.com"}], "post": {"title": "p00"}},
-        {"text": "c0.1", "likedBy": [{"email": "u0@example.com"}, {"email": "u1@example.com"}], "post": {"title": "p00"}},
+        {
+            "text": "c0.1",
+            "likedBy": [{"email": "u0@example.com"}, {"email": "u1@example.com"}],
+            "post": {"title": "p00"},
+        },
     ]
 
 
@@ -111,7 +128,9 @@ async def test_relations_apply_the_related_collections_view_rule_like_expand(
     assert items[1]["author"] is None
     assert items[1]["comments_via_post"][1]["likedBy"] == [{"email": "u0@example.com"}]
     rest = await client.get(
-        "/api/collections/posts/records", params={"sort": "title", "expand": "author,comments_via_post.likedBy"}, headers=h0
+        "/api/collections/posts/records",
+        params={"sort": "title", "expand": "author,comments_via_post.likedBy"},
+        headers=h0,
     )
     expanded = rest.json()["items"]
     assert expanded[0]["expand"]["author"]["id"] == users[0]["id"]

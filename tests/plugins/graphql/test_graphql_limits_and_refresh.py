@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import httpx2
+from pathlib import Path
 
+import httpx2
+import pytest
+from graphql import get_introspection_query
+
+from satchel.config import BootConfig
 from satchel.core.app import App
-from satchel.plugins import graphql
-from satchel.plugins.graphql.execution import Options
+from satchel.plugins.graphql.execution import GraphQLService, Options
 from satchel.plugins.graphql.plugin import GraphQL
-from satchel.testing import client_for
+from satchel.wiring import build_asgi
 from tests.apis.helpers import POSTS, create_collection
 from tests.plugins.graphql.conftest import gql
 
@@ -32,30 +36,33 @@ async def test_depth_limit_refuses_before_running(client: httpx2.AsyncClient, su
     assert error["extensions"]["code"] == 400
     # fragments count as what they expand to
     fragment = "fragment F on Posts { author { posts_via_author { author { posts_via_author { author { posts_via_author { id } } } } } } }"
-    body = await gql(client, f"{{ postsList(perPage: 1) {{ items {{ author {{ posts_via_author {{ ...F }} }} }} }} }} {fragment}", su)
+    body = await gql(
+        client, f"{{ postsList(perPage: 1) {{ items {{ author {{ posts_via_author {{ ...F }} }} }} }} }} {fragment}", su
+    )
     assert body["errors"][0]["message"].startswith("The query is nested 11 levels deep")
 
 
-async def test_complexity_limit_counts_per_page_and_lists(app: App, su: dict[str, str], client: httpx2.AsyncClient) -> None:
+async def test_complexity_limit_counts_per_page_and_lists(
+    app: App, su: dict[str, str], client: httpx2.AsyncClient
+) -> None:
     await create_collection(client, su, POSTS)
-    small = GraphQL(graphql.plugin.GraphQLService(app, Options(max_complexity=200)))
-    assert small.service.options.max_complexity == 200
+    small = GraphQLService(app, Options(max_complexity=200))
     query = "query($n: Int) { postsList(perPage: $n) { items { id title author { id } } } }"
     # 1 (postsList) + n * (1 items + 1 id + 1 title + 1 author + 1 author.id)
-    prepared = small.service.prepare(query, {"n": 39}, None)
+    prepared = small.prepare(query, {"n": 39}, None)
     assert prepared.errors == []
-    prepared = small.service.prepare(query, {"n": 40}, None)
+    prepared = small.prepare(query, {"n": 40}, None)
     assert prepared.errors[0]["message"].startswith("The query's complexity is 201; at most 200 is allowed.")
     # a list-valued relation weighs LIST_ESTIMATE (10) times its selection: 1 + 20 * (1 + 1 + (1 + 10 * 1))
-    prepared = small.service.prepare("{ postsList(perPage: 20) { items { author { posts_via_author { id } } } } }", {}, None)
+    prepared = small.prepare("{ postsList(perPage: 20) { items { author { posts_via_author { id } } } } }", {}, None)
     assert prepared.errors[0]["message"].startswith("The query's complexity is 261;")
 
 
-async def test_introspection_is_allowed_and_not_limited(app: App, client: httpx2.AsyncClient, su: dict[str, str]) -> None:
+async def test_introspection_is_allowed_and_not_limited(
+    app: App, client: httpx2.AsyncClient, su: dict[str, str]
+) -> None:
     await create_collection(client, su, POSTS)
-    tight = graphql.plugin.GraphQLService(app, Options(max_depth=2, max_complexity=5))
-    from graphql import get_introspection_query
-
+    tight = GraphQLService(app, Options(max_depth=2, max_complexity=5))
     assert tight.prepare(get_introspection_query(), {}, None).errors == []
     body = await gql(client, get_introspection_query())
     types = {t["name"] for t in body["data"]["__schema"]["types"]}
@@ -87,7 +94,9 @@ async def test_http_envelope(client: httpx2.AsyncClient, su: dict[str, str]) -> 
     await create_collection(client, su, POSTS)
     r = await client.get("/api/graphql", params={"query": "{ postsList { totalItems } }"}, headers=su)
     assert r.json() == {"data": {"postsList": {"totalItems": 0}}}
-    r = await client.get("/api/graphql", params={"query": 'mutation { createPosts(data: {title: "x"}) { id } }'}, headers=su)
+    r = await client.get(
+        "/api/graphql", params={"query": 'mutation { createPosts(data: {title: "x"}) { id } }'}, headers=su
+    )
     assert r.status_code == 405
     assert r.json()["errors"][0]["message"] == "Mutations are not run on GET: send them with POST."
     r = await client.post("/api/graphql", content=b"not json", headers={"content-type": "application/json"})
@@ -105,23 +114,23 @@ async def test_http_envelope(client: httpx2.AsyncClient, su: dict[str, str]) -> 
     r = await client.post("/api/graphql", json={"query": "subscription { postsChanged { action } }"})
     assert r.status_code == 400
     assert "WebSocket" in r.json()["errors"][0]["message"]
-    r = await client.post("/api/graphql", content=b"{ postsList { perPage } }", headers={"content-type": "application/graphql", **su})
+    r = await client.post(
+        "/api/graphql", content=b"{ postsList { perPage } }", headers={"content-type": "application/graphql", **su}
+    )
     assert r.json() == {"data": {"postsList": {"perPage": 30}}}
     body = await gql(client, "{ postsList { ")
     assert body["errors"][0]["message"].startswith("Syntax Error")
     assert body["errors"][0]["extensions"]["code"] == 400
 
 
-async def test_plugin_is_on_by_default_in_the_server(tmp_path: object) -> None:
-    from pathlib import Path
+async def test_plugin_is_on_by_default_in_the_server(tmp_path: Path) -> None:
+    on = build_asgi(BootConfig(dir=tmp_path / "on"), own_process=False)
+    off = build_asgi(BootConfig(dir=tmp_path / "off", graphql=False), own_process=False)
+    assert "/api/graphql" in {getattr(r, "path", "") for r in on.router.routes}
+    assert "/api/graphql" not in {getattr(r, "path", "") for r in off.router.routes}
 
-    from satchel.config import BootConfig
-    from satchel.wiring import build_asgi
 
-    assert tmp_path is not None
-    on = build_asgi(BootConfig(dir=Path(str(tmp_path)) / "on"), own_process=False)
-    off = build_asgi(BootConfig(dir=Path(str(tmp_path)) / "off", graphql=False), own_process=False)
-    paths = lambda asgi: {getattr(r, "path", "") for r in asgi.router.routes}  # noqa: E731
-    assert "/api/graphql" in paths(on)
-    assert "/api/graphql" not in paths(off)
-    assert client_for  # the in-process client is used by the other tests
+def test_the_environment_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert BootConfig.from_env().graphql is True
+    monkeypatch.setenv("SATCHEL_GRAPHQL", "0")
+    assert BootConfig.from_env().graphql is False

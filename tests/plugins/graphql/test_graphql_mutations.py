@@ -80,9 +80,13 @@ async def test_update_and_delete_follow_their_rules(client: httpx2.AsyncClient, 
 
 async def test_auth_collections_take_passwords_and_never_show_them(client: httpx2.AsyncClient) -> None:
     create = """mutation($d: UsersCreateInput!) { createUsers(data: $d) { id email verified } }"""
-    body = await gql(client, create, {}, d={"email": "new@example.com", "password": "pass-1234", "passwordConfirm": "nope-1234"})
+    body = await gql(
+        client, create, {}, d={"email": "new@example.com", "password": "pass-1234", "passwordConfirm": "nope-1234"}
+    )
     assert body["errors"][0]["extensions"]["data"]["passwordConfirm"]["code"] == "validation_values_mismatch"
-    body = await gql(client, create, {}, d={"email": "new@example.com", "password": "pass-1234", "passwordConfirm": "pass-1234"})
+    body = await gql(
+        client, create, {}, d={"email": "new@example.com", "password": "pass-1234", "passwordConfirm": "pass-1234"}
+    )
     assert "errors" not in body, body
     # a guest created it: the email is hidden from her, as in REST's answer
     assert body["data"]["createUsers"]["email"] is None
@@ -97,7 +101,9 @@ async def test_auth_collections_take_passwords_and_never_show_them(client: httpx
 async def test_view_collections_have_no_mutations(client: httpx2.AsyncClient, su: dict[str, str]) -> None:
     await create_collection(client, su, POSTS)
     await create_collection(
-        client, su, {"name": "titles", "type": "view", "listRule": "", "viewRule": "", "viewQuery": "SELECT id, title FROM posts"}
+        client,
+        su,
+        {"name": "titles", "type": "view", "listRule": "", "viewRule": "", "viewQuery": "SELECT id, title FROM posts"},
     )
     fields = '{ __type(name: "Mutation") { fields { name } } }'
     names = {f["name"] for f in (await gql(client, fields))["data"]["__type"]["fields"]}

@@ -113,7 +113,9 @@ async def test_view_by_id_follows_the_view_rule(client: httpx2.AsyncClient, su: 
     assert (await gql(client, query, su, id="missing"))["data"] == {"posts": None}
 
 
-async def test_hidden_fields_and_auth_secrets_are_not_in_the_schema(client: httpx2.AsyncClient, su: dict[str, str]) -> None:
+async def test_hidden_fields_and_auth_secrets_are_not_in_the_schema(
+    client: httpx2.AsyncClient, su: dict[str, str]
+) -> None:
     await seed(client, su)
     fields = """query($name: String!) { __type(name: $name) { fields { name } } }"""
     posts = {f["name"] for f in (await gql(client, fields, {}, name="Posts"))["data"]["__type"]["fields"]}
@@ -128,7 +130,7 @@ async def test_hidden_fields_and_auth_secrets_are_not_in_the_schema(client: http
 
 async def test_auth_records_show_email_as_rest_does(client: httpx2.AsyncClient, su: dict[str, str]) -> None:
     s = await seed(client, su)
-    query = "{ usersList(sort: \"email\") { items { id email } } }"
+    query = '{ usersList(sort: "email") { items { id email } } }'
     # the users collection's rules let each user see herself only; superusers see every email
     assert (await gql(client, query, s["ha"]))["data"]["usersList"]["items"] == [
         {"id": s["alice"]["id"], "email": "alice@example.com"}
@@ -162,7 +164,14 @@ async def test_types_of_every_field_kind(app: App, client: httpx2.AsyncClient, s
     r = await client.post(
         "/api/collections/things/records",
         headers=su,
-        data={"when": "2024-01-02 03:04:05.000Z", "site": "https://x.test", "mail": "m@x.test", "pick": "y", "odd": "in progress", "where": '{"lon": 1.5, "lat": -2}'},
+        data={
+            "when": "2024-01-02 03:04:05.000Z",
+            "site": "https://x.test",
+            "mail": "m@x.test",
+            "pick": "y",
+            "odd": "in progress",
+            "where": '{"lon": 1.5, "lat": -2}',
+        },
         files=[("files", ("a.txt", b"hello", "text/plain"))],
     )
     assert r.status_code == 200, r.text
@@ -175,7 +184,11 @@ async def test_types_of_every_field_kind(app: App, client: httpx2.AsyncClient, s
     item = body["data"]["thingsList"]["items"][0]
     assert item["when"] == "2024-01-02 03:04:05.000Z" and item["created"] == rest["created"]
     assert (item["site"], item["mail"], item["doc"], item["pick"], item["odd"]) == (
-        "https://x.test", "m@x.test", "", "y", "in progress"
+        "https://x.test",
+        "m@x.test",
+        "",
+        "y",
+        "in progress",
     )
     assert item["where"] == {"lon": 1.5, "lat": -2.0}
     [stored] = rest["files"]

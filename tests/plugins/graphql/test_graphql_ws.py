@@ -21,7 +21,9 @@ TIMEOUT = 10.0
 
 
 class Socket:
-    def __init__(self, app: App, subprotocols: list[str] | None = None, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    def __init__(
+        self, app: App, subprotocols: list[str] | None = None, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         self.to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         scope = {
@@ -97,21 +99,34 @@ async def world(client: httpx2.AsyncClient, su: dict[str, str]) -> dict[str, Any
     return {"alice": alice, "ha": await login(client, "alice@example.com")}
 
 
-async def test_events_follow_the_list_rule_per_socket(app: App, client: httpx2.AsyncClient, world: dict[str, Any]) -> None:
+async def test_events_follow_the_list_rule_per_socket(
+    app: App, client: httpx2.AsyncClient, world: dict[str, Any]
+) -> None:
     guest, owner = Socket(app), Socket(app)
     await guest.init()
     await owner.init({"Authorization": world["ha"]["Authorization"]})
     await subscribed(app, guest, "g")
     await subscribed(app, owner, "o")
     ha, alice = world["ha"], world["alice"]
-    draft = (await client.post("/api/collections/posts/records", json={"title": "draft", "author": alice["id"]}, headers=ha)).json()
-    await client.post("/api/collections/posts/records", json={"title": "public", "author": alice["id"], "published": True}, headers=ha)
+    draft = (
+        await client.post("/api/collections/posts/records", json={"title": "draft", "author": alice["id"]}, headers=ha)
+    ).json()
+    await client.post(
+        "/api/collections/posts/records", json={"title": "public", "author": alice["id"], "published": True}, headers=ha
+    )
     await settle(app)
     seen = await owner.next()
     assert seen == {
         "type": "next",
         "id": "o",
-        "payload": {"data": {"postsChanged": {"action": "create", "record": {"title": "draft", "author": {"email": "alice@example.com"}}}}},
+        "payload": {
+            "data": {
+                "postsChanged": {
+                    "action": "create",
+                    "record": {"title": "draft", "author": {"email": "alice@example.com"}},
+                }
+            }
+        },
     }
     assert (await owner.next())["payload"]["data"]["postsChanged"]["record"]["title"] == "public"
     # the guest never saw the draft; its relation is resolved with the guest's own rights
@@ -135,12 +150,16 @@ async def test_events_follow_the_list_rule_per_socket(app: App, client: httpx2.A
     assert app.realtime.clients == {}
 
 
-async def test_filter_and_single_record_topics(app: App, client: httpx2.AsyncClient, world: dict[str, Any], su: dict[str, str]) -> None:
+async def test_filter_and_single_record_topics(
+    app: App, client: httpx2.AsyncClient, world: dict[str, Any], su: dict[str, str]
+) -> None:
     socket = Socket(app)
     await socket.init({"Authorization": su["Authorization"]})
     await subscribed(app, socket, "f", f='title ~ "keep"')
     ha = world["ha"]
-    first = (await client.post("/api/collections/posts/records", json={"title": "drop me", "published": True}, headers=ha)).json()
+    first = (
+        await client.post("/api/collections/posts/records", json={"title": "drop me", "published": True}, headers=ha)
+    ).json()
     await client.post("/api/collections/posts/records", json={"title": "keep me", "published": True}, headers=ha)
     await settle(app)
     assert (await socket.next())["payload"]["data"]["postsChanged"]["record"]["title"] == "keep me"
@@ -164,12 +183,20 @@ async def test_filter_and_single_record_topics(app: App, client: httpx2.AsyncCli
 async def test_queries_and_mutations_over_the_socket(app: App, world: dict[str, Any]) -> None:
     socket = Socket(app)
     await socket.init({"Authorization": world["ha"]["Authorization"]})
-    socket.send({"type": "subscribe", "id": "m", "payload": {"query": 'mutation { createPosts(data: {title: "ws"}) { title } }'}})
+    socket.send(
+        {
+            "type": "subscribe",
+            "id": "m",
+            "payload": {"query": 'mutation { createPosts(data: {title: "ws"}) { title } }'},
+        }
+    )
     assert await socket.next() == {"type": "next", "id": "m", "payload": {"data": {"createPosts": {"title": "ws"}}}}
     assert await socket.next() == {"type": "complete", "id": "m"}
     socket.send({"type": "subscribe", "id": "v", "payload": {"query": "{ nope }"}})
     invalid = await socket.next()
-    assert invalid["type"] == "error" and invalid["payload"][0]["message"] == "Cannot query field 'nope' on type 'Query'."
+    assert (
+        invalid["type"] == "error" and invalid["payload"][0]["message"] == "Cannot query field 'nope' on type 'Query'."
+    )
     socket.send({"type": "ping"})
     assert await socket.next() == {"type": "pong"}
     await socket.hang_up()

@@ -70,7 +70,9 @@ def test_graphql_ws_client_subscriptions_mutations_and_auth(server: str) -> None
         assert http.post("/api/collections", json=POSTS, headers=su).status_code == 200
         user = {"email": "owner@example.com", "password": "password-123", "passwordConfirm": "password-123"}
         owner = http.post("/api/collections/users/records", json=user).json()
-        r = http.post("/api/collections/users/auth-with-password", json={"identity": user["email"], "password": user["password"]})
+        r = http.post(
+            "/api/collections/users/auth-with-password", json={"identity": user["email"], "password": user["password"]}
+        )
         token = r.json()["token"]
     ws_url = server.replace("http://", "ws://") + "/api/graphql"
     done = subprocess.run(
