@@ -103,7 +103,7 @@ class ComplexityLimit(_Limit):
         if cost > self.limit:
             self.report_error(
                 GraphQLError(
-                    f"The query's complexity is {cost}; at most {self.limit} is allowed."
+                    f"The query's complexity is at least {cost}; at most {self.limit} is allowed."
                     " Select fewer fields, a smaller perPage or fewer nested lists.",
                     node,
                     extensions={"code": 400, "data": {}},
