@@ -40,6 +40,7 @@ from satchel.plugins.graphql.names import Names
 from satchel.plugins.graphql.record_types import CollectionTypes, RecordTypes
 from satchel.plugins.graphql.subscriptions import RecordChanges
 
+BUILT_IN_TYPES = ("String", "Int", "Float", "Boolean", "ID")
 LIST_ARGS = {
     "filter": GraphQLArgument(GraphQLString, description="PocketBase filter syntax, as REST's `filter`."),
     "sort": GraphQLArgument(GraphQLString, description="As REST's `sort`, e.g. `-created,title`."),
@@ -50,7 +51,9 @@ LIST_ARGS = {
 
 
 def build_schema(collections: list[Collection]) -> GraphQLSchema:
-    type_names = Names({"Query", "Mutation", "Subscription", "JSON", "File", "GeoPoint", "GeoPointInput"})
+    type_names = Names(
+        {*BUILT_IN_TYPES, "Query", "Mutation", "Subscription", "JSON", "File", "GeoPoint", "GeoPointInput"}
+    )
     types = RecordTypes(collections, type_names)
     query: dict[str, GraphQLField] = {}
     mutation: dict[str, GraphQLField] = {}

@@ -172,6 +172,8 @@ class GraphQLSocket:
         query, variables, name = payload.get("query"), payload.get("variables") or {}, payload.get("operationName")
         if not isinstance(query, str) or not isinstance(variables, dict) or not isinstance(name, str | None):
             raise Close(4400, "Invalid subscribe message")
+        if self.app.stale():  # a sibling worker changed collections or settings: see it first
+            await self.app.sync()
         if len(self.operations) >= MAX_OPERATIONS:
             await self.send({"type": "error", "id": op_id, "payload": [request_error("Too many operations.", 429)]})
             return

@@ -14,6 +14,7 @@ import pytest
 from satchel.apis.server import create_app
 from satchel.core.app import App
 from satchel.core.realtime.broker import LocalTransport
+from satchel.core.realtime.subscriptions import CLIENT_QUEUE
 from tests.apis.helpers import POSTS, create_collection, create_user, login
 from tests.plugins.graphql.conftest import gql
 
@@ -41,8 +42,15 @@ class Socket:
             "subprotocols": ["graphql-transport-ws"] if subprotocols is None else subprotocols,
             "state": {},
         }
-        self.task = asyncio.create_task(create_app(app)(scope, self.to_app.get, self.from_app.put))
+        self.reading = asyncio.Event()
+        """Cleared: the app's writes block, as with a peer that stopped reading."""
+        self.reading.set()
+        self.task = asyncio.create_task(create_app(app)(scope, self.to_app.get, self._send))
         self.to_app.put_nowait({"type": "websocket.connect"})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        await self.reading.wait()
+        self.from_app.put_nowait(message)
 
     async def accepted(self) -> dict[str, Any]:
         message = await asyncio.wait_for(self.from_app.get(), TIMEOUT)
@@ -249,3 +257,35 @@ async def test_auth_from_the_upgrade_header(app: App, client: httpx2.AsyncClient
     assert (await socket.next())["payload"] == {"data": {"usersList": {"items": [{"email": "alice@example.com"}]}}}
     await socket.hang_up()
     assert (await gql(client, "{ usersList { items { email } } }"))["data"]["usersList"]["items"] == []
+
+
+async def test_a_subscription_too_far_behind_is_ended_with_an_error(
+    app: App, client: httpx2.AsyncClient, world: dict[str, Any], su: dict[str, str]
+) -> None:
+    socket = Socket(app)
+    await socket.init({"Authorization": su["Authorization"]})
+    await subscribed(app, socket, "slow", "subscription { postsChanged { action } }")
+    created = (await client.post("/api/collections/posts/records", json={"title": "x"}, headers=su)).json()
+    await settle(app)
+    assert (await socket.next())["payload"] == {"data": {"postsChanged": {"action": "create"}}}
+    posts = app.collections.get("posts")
+    assert posts is not None
+    record = await app.records.get_by_id(posts, created["id"])
+    assert record is not None
+    socket.reading.clear()  # the peer stops reading: the operation blocks on its next write
+    for _ in range(CLIENT_QUEUE + 2):
+        await app.realtime.publish("update", record)
+    await settle(app)
+    assert app.realtime.clients == {}  # the broker dropped the subscription's client
+    socket.reading.set()
+    # what was pending when the client was dropped is gone: at most the write that was blocked, then the error
+    messages = [await socket.next()]
+    while messages[-1]["type"] == "next":
+        messages.append(await socket.next())
+    update = {"type": "next", "id": "slow", "payload": {"data": {"postsChanged": {"action": "update"}}}}
+    assert messages[:-1] in ([], [update])
+    assert messages[-1]["type"] == "error" and messages[-1]["id"] == "slow"
+    assert messages[-1]["payload"][0]["extensions"]["code"] == 503
+    socket.send({"type": "ping"})
+    assert await socket.next() == {"type": "pong"}  # the socket itself goes on
+    await socket.hang_up()
