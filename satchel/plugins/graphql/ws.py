@@ -30,6 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from satchel.apis.client_ip import client_ip
 from satchel.apis.middleware.front import authenticate
 from satchel.core.app import App
+from satchel.core.auth.superusers import superuser_ip_allowed
 from satchel.core.rules.request_info import RequestInfo
 from satchel.plugins.graphql.context import Context
 from satchel.plugins.graphql.errors import request_error
@@ -148,13 +149,17 @@ class GraphQLSocket:
         state = scope["state"]
         if token and state["auth"] is None and key is None:
             raise Close(4403, "Forbidden")
+        settings = self.app.settings.current
+        ip = client_ip(scope, settings["trustedProxy"])
+        if state["auth"] is not None and state["auth"].is_superuser and not superuser_ip_allowed(settings, ip):
+            raise Close(4403, "Forbidden")  # PocketBase's superuserIPs, as every HTTP request checks it
         headers = {k.decode("latin-1").replace("-", "_"): v.decode("latin-1") for k, v in scope["headers"]}
         request = RequestInfo(
             auth=state["auth"],
             method="GET",
             headers=headers,
             scopes=key.scopes if key is not None else None,
-            ip=client_ip(scope, self.app.settings.current["trustedProxy"]),
+            ip=ip,
         )
         base = str(self.websocket.base_url).rstrip("/")
         base = "http" + base[2:] if base.startswith("ws") else base

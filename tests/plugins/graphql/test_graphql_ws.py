@@ -289,3 +289,16 @@ async def test_a_subscription_too_far_behind_is_ended_with_an_error(
     socket.send({"type": "ping"})
     assert await socket.next() == {"type": "pong"}  # the socket itself goes on
     await socket.hang_up()
+
+
+async def test_superuser_ips_apply_to_sockets(app: App, client: httpx2.AsyncClient, su: dict[str, str]) -> None:
+    r = await client.patch("/api/settings", json={"superuserIPs": ["10.0.0.0/8", "127.0.0.1"]}, headers=su)
+    assert r.status_code == 200, r.text
+    allowed = Socket(app)  # the scope's peer is 127.0.0.1
+    await allowed.init({"Authorization": su["Authorization"]})
+    await allowed.hang_up()
+    await app.settings.patch({"superuserIPs": ["10.0.0.0/8"]})
+    refused = Socket(app)
+    await refused.accepted()
+    refused.send({"type": "connection_init", "payload": {"Authorization": su["Authorization"]}})
+    assert await refused.closed() == (4403, "Forbidden")
