@@ -77,6 +77,6 @@ def endpoint(service: GraphQLService) -> Any:
         if prepared.operation is OperationType.MUTATION and request.method == "GET":
             return _refused(GET_MUTATION, 405)
         ctx = Context(app, request_info(request), str(request.base_url).rstrip("/"))
-        return JSONResponse(await service.execute(ctx, prepared.document, variables, operation_name))
+        return JSONResponse(await service.execute(ctx, prepared, variables, operation_name))
 
     return graphql_http

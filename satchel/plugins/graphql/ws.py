@@ -34,7 +34,7 @@ from satchel.core.auth.superusers import superuser_ip_allowed
 from satchel.core.rules.request_info import RequestInfo
 from satchel.plugins.graphql.context import Context
 from satchel.plugins.graphql.errors import request_error
-from satchel.plugins.graphql.execution import GraphQLService, response
+from satchel.plugins.graphql.execution import GraphQLService, Prepared, response
 from satchel.plugins.graphql.subscriptions import SubscriptionDropped
 
 log = logging.getLogger("satchel.graphql")
@@ -186,21 +186,17 @@ class GraphQLSocket:
         if prepared.document is None:
             await self.send({"type": "error", "id": op_id, "payload": prepared.errors})
             return
-        self.operations[op_id] = asyncio.ensure_future(
-            self._operate(op_id, prepared.document, prepared.operation, variables, name)
-        )
+        self.operations[op_id] = asyncio.ensure_future(self._operate(op_id, prepared, variables, name))
 
-    async def _operate(
-        self, op_id: str, document: Any, operation: Any, variables: dict[str, Any], name: str | None
-    ) -> None:
+    async def _operate(self, op_id: str, prepared: Prepared, variables: dict[str, Any], name: str | None) -> None:
         ctx = self.ctx
         assert ctx is not None
         try:
-            if operation is not OperationType.SUBSCRIPTION:
-                result = await self.service.execute(ctx, document, variables, name)
+            if prepared.operation is not OperationType.SUBSCRIPTION:
+                result = await self.service.execute(ctx, prepared, variables, name)
                 await self.send({"type": "next", "id": op_id, "payload": result})
             else:
-                await self._stream(op_id, ctx, document, variables, name)
+                await self._stream(op_id, ctx, prepared, variables, name)
         except asyncio.CancelledError:
             return  # the client completed it, or the socket is gone: nothing more to say
         except Exception:
@@ -212,9 +208,9 @@ class GraphQLSocket:
             await self.send({"type": "complete", "id": op_id})
 
     async def _stream(
-        self, op_id: str, ctx: Context, document: Any, variables: dict[str, Any], name: str | None
+        self, op_id: str, ctx: Context, prepared: Prepared, variables: dict[str, Any], name: str | None
     ) -> None:
-        stream = await self.service.subscribe(ctx, document, variables, name)
+        stream = await self.service.subscribe(ctx, prepared, variables, name)
         if isinstance(stream, dict):  # refused before any event (a bad filter, say)
             await self.send({"type": "error", "id": op_id, "payload": stream.get("errors", [])})
             self.operations.pop(op_id, None)

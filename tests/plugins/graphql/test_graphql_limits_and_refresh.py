@@ -6,11 +6,12 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from graphql import get_introspection_query
+from graphql import get_introspection_query, parse, validate
 
 from satchel.config import BootConfig
 from satchel.core.app import App
 from satchel.plugins.graphql.execution import GraphQLService, Options
+from satchel.plugins.graphql.limits import complexity_rule
 from satchel.plugins.graphql.plugin import GraphQL
 from satchel.wiring import build_asgi
 from tests.apis.helpers import POSTS, create_collection
@@ -135,3 +136,20 @@ def test_the_environment_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert BootConfig.from_env().graphql is True
     monkeypatch.setenv("SATCHEL_GRAPHQL", "0")
     assert BootConfig.from_env().graphql is False
+
+
+async def test_documents_are_cached_per_schema_and_complexity_still_checked(
+    app: App, client: httpx2.AsyncClient, su: dict[str, str]
+) -> None:
+    await create_collection(client, su, POSTS)
+    service = GraphQLService(app, Options(max_complexity=200))
+    query = "query($n: Int) { postsList(perPage: $n) { items { id title author { id } } } }"
+    first = service.prepare(query, {"n": 1}, None)
+    assert service.prepare(query, {"n": 2}, None).document is first.document  # parsed and validated once
+    refused = service.prepare(query, {"n": 40}, None)  # the cached document, other variables
+    assert refused.errors[0]["message"].startswith("The query's complexity is at least 201;")
+    # the same check as a validation rule, for callers that validate documents themselves
+    errors = validate(first.schema, parse(query), [complexity_rule(200, {"n": 40})])
+    assert [e.message for e in errors] == [refused.errors[0]["message"]]
+    await create_collection(client, su, {"name": "more", "fields": [{"name": "x", "type": "text"}]})
+    assert service.prepare(query, {"n": 1}, None).document is not first.document  # a new schema: parsed again
