@@ -75,6 +75,7 @@ def test_the_documented_limits_and_codes_are_the_codes() -> None:
     assert f"at most {limits.DEFAULT_MAX_COMPLEXITY}," in FLAT
     assert f"{limits.LIST_ESTIMATE} times" in FLAT
     assert f"at most {execution.MAX_TOKENS} tokens" in FLAT
+    assert f"({execution.MAX_CACHED_DOCUMENTS} of them, up to {execution.MAX_CACHED_LENGTH >> 10} KB each)" in FLAT
     assert f"({CLIENT_QUEUE} pending events)" in FLAT
     assert f"within {ws.INIT_TIMEOUT:g} s" in FLAT
     assert f"`{ws.PROTOCOL}`" in FLAT
