@@ -28,6 +28,7 @@ from graphql import OperationType
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from satchel.apis.client_ip import client_ip
+from satchel.apis.middleware.api_key_auth import KEY_PREFIX
 from satchel.apis.middleware.front import authenticate
 from satchel.core.app import App
 from satchel.core.auth.superusers import superuser_ip_allowed
@@ -36,6 +37,7 @@ from satchel.plugins.graphql.context import Context
 from satchel.plugins.graphql.errors import request_error
 from satchel.plugins.graphql.execution import GraphQLService, Prepared, response
 from satchel.plugins.graphql.subscriptions import SubscriptionDropped
+from satchel.tools.tokens import strip_bearer
 
 log = logging.getLogger("satchel.graphql")
 
@@ -143,6 +145,8 @@ class GraphQLSocket:
             token = self.websocket.headers.get("authorization")
         if token is not None and not isinstance(token, str):
             raise Close(4400, "Invalid connection_init payload")
+        if token and strip_bearer(token).startswith(KEY_PREFIX):
+            raise Close(4403, "Forbidden")  # API keys never read realtime events (docs/api-keys.md)
         if self.app.stale():  # a sibling worker changed collections or settings: see it first
             await self.app.sync()
         key = await authenticate(self.app, scope, token or None)

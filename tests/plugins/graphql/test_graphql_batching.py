@@ -138,3 +138,25 @@ async def test_relations_apply_the_related_collections_view_rule_like_expand(
     guest = await gql(client, NESTED, {})
     assert [i["author"] for i in guest["data"]["postsList"]["items"]] == [None, None]
     assert guest["data"]["postsList"]["items"][0]["comments_via_post"][0]["likedBy"] == []
+
+
+async def test_api_key_scopes_apply_to_relations_like_expand(client: httpx2.AsyncClient, su: dict[str, str]) -> None:
+    await seed(client, su, 1)
+    h0 = await login(client, "u0@example.com")
+    r = await client.post(
+        "/api/keys",
+        json={"name": "posts only", "scopes": [{"collection": "posts", "actions": ["list", "view"]}]},
+        headers=h0,
+    )
+    assert r.status_code == 200, r.text
+    key = {"Authorization": "Bearer " + r.json()["key"]}
+    query = "{ postsList { items { title author { email } } } }"
+    assert (await gql(client, query, h0))["data"]["postsList"]["items"] == [
+        {"title": "p00", "author": {"email": "u0@example.com"}}
+    ]
+    # the key may not view users: the relation is left empty, as ?expand= leaves it out
+    assert (await gql(client, query, key))["data"]["postsList"]["items"] == [{"title": "p00", "author": None}]
+    rest = await client.get("/api/collections/posts/records", params={"expand": "author"}, headers=key)
+    assert "author" not in rest.json()["items"][0].get("expand", {})
+    denied = await gql(client, "{ usersList { totalItems } }", key)
+    assert denied["errors"][0]["extensions"]["code"] == 403

@@ -302,3 +302,18 @@ async def test_superuser_ips_apply_to_sockets(app: App, client: httpx2.AsyncClie
     await refused.accepted()
     refused.send({"type": "connection_init", "payload": {"Authorization": su["Authorization"]}})
     assert await refused.closed() == (4403, "Forbidden")
+
+
+async def test_api_keys_never_open_a_socket(app: App, client: httpx2.AsyncClient, world: dict[str, Any]) -> None:
+    r = await client.post(
+        "/api/keys", json={"name": "k", "scopes": [{"collection": "*", "actions": ["*"]}]}, headers=world["ha"]
+    )
+    assert r.status_code == 200, r.text
+    for payload, headers in (
+        ({"Authorization": r.json()["key"]}, []),
+        (None, [(b"authorization", f"Bearer {r.json()['key']}".encode())]),
+    ):
+        socket = Socket(app, headers=headers)
+        await socket.accepted()
+        socket.send({"type": "connection_init", **({"payload": payload} if payload else {})})
+        assert await socket.closed() == (4403, "Forbidden")
