@@ -78,7 +78,12 @@ class InputTypes:
             update_fields[name] = GraphQLInputField(GraphQLString, description="Required to change one's own password.")
         update_fields.pop(entry.field_names.get("id", "id"), None)  # ids are immutable
         self.create = GraphQLInputObjectType(type_names.take(f"{entry.type_name}CreateInput"), fields)
-        self.update = GraphQLInputObjectType(type_names.take(f"{entry.type_name}UpdateInput"), update_fields)
+        # an input type needs a field: a collection with nothing settable but its id has no update
+        self.update = (
+            GraphQLInputObjectType(type_names.take(f"{entry.type_name}UpdateInput"), update_fields)
+            if update_fields
+            else None
+        )
 
     def body(self, data: dict[str, Any]) -> dict[str, Any]:
         """The REST body the mutation's input stands for (field names, JSON values)."""

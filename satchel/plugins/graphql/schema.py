@@ -137,9 +137,10 @@ def _mutations(entry: CollectionTypes, out: dict[str, GraphQLField], type_names:
     out[root.take(f"create{capital}")] = GraphQLField(
         record_type, {"data": GraphQLArgument(GraphQLNonNull(inputs.create))}, create
     )
-    out[root.take(f"update{capital}")] = GraphQLField(
-        record_type, {"id": id_arg, "data": GraphQLArgument(GraphQLNonNull(inputs.update))}, update
-    )
+    if inputs.update is not None:
+        out[root.take(f"update{capital}")] = GraphQLField(
+            record_type, {"id": id_arg, "data": GraphQLArgument(GraphQLNonNull(inputs.update))}, update
+        )
     out[root.take(f"delete{capital}")] = GraphQLField(GraphQLNonNull(GraphQLBoolean), {"id": id_arg}, delete)
 
 

@@ -39,3 +39,19 @@ async def test_clashes_with_built_in_and_generated_names(client: httpx2.AsyncCli
     assert "errors" not in body, body
     assert body["data"]["s"] == {"name": "String_2"}  # the collection's type, the built-in String intact
     assert body["data"]["t"] == {"name": "ThingsList_2"}  # `things`' page type, after collection `thingsList`
+
+
+async def test_a_collection_with_nothing_to_update_has_no_update_mutation(
+    client: httpx2.AsyncClient, su: dict[str, str]
+) -> None:
+    await create_collection(
+        client, su, {"name": "uploads", "createRule": "", "fields": [{"name": "f", "type": "file"}]}
+    )
+    names = {
+        f["name"]
+        for f in (await gql(client, '{ __type(name: "Mutation") { fields { name } } }'))["data"]["__type"]["fields"]
+    }
+    assert {"createUploads", "deleteUploads"} <= names
+    assert "updateUploads" not in names
+    created = await gql(client, "mutation { createUploads(data: {}) { id f { name } } }")
+    assert created["data"]["createUploads"]["f"] is None
