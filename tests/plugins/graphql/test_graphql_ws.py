@@ -15,6 +15,8 @@ from satchel.apis.server import create_app
 from satchel.core.app import App
 from satchel.core.realtime.broker import LocalTransport
 from satchel.core.realtime.subscriptions import CLIENT_QUEUE
+from satchel.plugins.graphql import ws
+from satchel.plugins.graphql.plugin import GraphQL
 from tests.apis.helpers import POSTS, create_collection, create_user, login
 from tests.plugins.graphql.conftest import gql
 
@@ -317,3 +319,12 @@ async def test_api_keys_never_open_a_socket(app: App, client: httpx2.AsyncClient
         await socket.accepted()
         socket.send({"type": "connection_init", **({"payload": payload} if payload else {})})
         assert await socket.closed() == (4403, "Forbidden")
+
+
+async def test_no_connection_init_in_time_closes_4408(
+    app: App, plugin: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws, "INIT_TIMEOUT", 0.05)
+    socket = Socket(app)
+    await socket.accepted()
+    assert await socket.closed() == (4408, "Connection initialisation timeout")
