@@ -12,6 +12,7 @@ a change committed after the server accepted the subscription is delivered.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ import orjson
 from satchel.core.collections.model import Collection
 from satchel.core.errors import BadRequestError
 from satchel.core.realtime.subscriptions import Client
+from satchel.core.rules.request_info import CONTEXT_REALTIME
 from satchel.plugins.graphql.batching import Group
 from satchel.plugins.graphql.context import Context
 from satchel.tools.filter.errors import FilterSyntaxError
@@ -46,7 +48,8 @@ class RecordChanges:
                 parse(filter_text)  # a filter that cannot parse would silently match nothing: say so
             except FilterSyntaxError as exc:
                 raise BadRequestError("Invalid filter.") from exc
-        self.ctx = ctx
+        # the event's relations are read as realtime's `expand` reads them (`@request.context` is "realtime")
+        self.ctx = replace(ctx, request=replace(ctx.request, context=CONTEXT_REALTIME))
         self.collection = collection
         broker = ctx.app.realtime
         self.client: Client | None = broker.connect(ctx.request.ip)

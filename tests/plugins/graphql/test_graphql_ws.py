@@ -328,3 +328,23 @@ async def test_no_connection_init_in_time_closes_4408(
     socket = Socket(app)
     await socket.accepted()
     assert await socket.closed() == (4408, "Connection initialisation timeout")
+
+
+async def test_event_relations_are_read_in_the_realtime_context(
+    app: App, client: httpx2.AsyncClient, world: dict[str, Any], su: dict[str, str]
+) -> None:
+    r = await client.patch("/api/collections/users", json={"viewRule": '@request.context = "realtime"'}, headers=su)
+    assert r.status_code == 200, r.text
+    socket = Socket(app)
+    await socket.init()
+    await subscribed(app, socket, "rt")
+    ha, alice = world["ha"], world["alice"]
+    await client.post(
+        "/api/collections/posts/records", json={"title": "p", "author": alice["id"], "published": True}, headers=ha
+    )
+    await settle(app)
+    event = await socket.next()
+    assert event["payload"]["data"]["postsChanged"]["record"]["author"] == {"email": "alice@example.com"}
+    query = "{ postsList { items { author { email } } } }"
+    assert (await gql(client, query))["data"]["postsList"]["items"] == [{"author": None}]  # not in a query
+    await socket.hang_up()
