@@ -156,9 +156,9 @@ def _subscription(entry: CollectionTypes, out: dict[str, GraphQLField], type_nam
     )
     collection = entry.collection
 
-    def subscribe(_: Any, info: Any, id: str | None = None, filter: str | None = None) -> RecordChanges:
+    async def subscribe(_: Any, info: Any, id: str | None = None, filter: str | None = None) -> RecordChanges:
         ctx: Context = info.context
-        return RecordChanges(ctx, collection, id or "", filter or "")
+        return await RecordChanges.open(ctx, collection, id or "", filter or "")
 
     def resolve(event: Any, _: Any, **__: Any) -> Any:
         return event

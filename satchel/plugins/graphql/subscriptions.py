@@ -6,8 +6,8 @@ therefore decides exactly as for SSE: the list or view rule, the filter, hidden 
 visibility, and auth kept current (a deleted user stops seeing what needed her). Its message,
 `{action, record}`, becomes the subscription's event.
 
-The client is subscribed when the operation starts (synchronously, in the subscribe resolver), so
-a change committed after the server accepted the subscription is delivered.
+The client is subscribed in the subscribe resolver, before the operation's stream exists, so a
+change committed once the stream is there (in process: once `subscribe` returned) is delivered.
 """
 
 from __future__ import annotations
@@ -42,18 +42,25 @@ def topic(collection: Collection, record_id: str, filter_text: str) -> str:
 class RecordChanges:
     """The source stream of one subscription: the broker client's messages as events."""
 
-    def __init__(self, ctx: Context, collection: Collection, record_id: str, filter_text: str) -> None:
+    def __init__(self, ctx: Context, collection: Collection, client: Client) -> None:
+        # the event's relations are read as realtime's `expand` reads them (`@request.context` is "realtime")
+        self.ctx = replace(ctx, request=replace(ctx.request, context=CONTEXT_REALTIME))
+        self.collection = collection
+        self.client: Client | None = client
+
+    @staticmethod
+    async def open(ctx: Context, collection: Collection, record_id: str, filter_text: str) -> RecordChanges:
+        """Subscribed before the operation counts as started: `join` returns once the other nodes
+        send this one events, so no change committed after that is missed."""
         if filter_text:
             try:
                 parse(filter_text)  # a filter that cannot parse would silently match nothing: say so
             except FilterSyntaxError as exc:
                 raise BadRequestError("Invalid filter.") from exc
-        # the event's relations are read as realtime's `expand` reads them (`@request.context` is "realtime")
-        self.ctx = replace(ctx, request=replace(ctx.request, context=CONTEXT_REALTIME))
-        self.collection = collection
         broker = ctx.app.realtime
-        self.client: Client | None = broker.connect(ctx.request.ip)
-        broker.subscribe(self.client, [topic(collection, record_id, filter_text)], ctx.request.auth)
+        client = await broker.join(ctx.request.ip)
+        broker.subscribe(client, [topic(collection, record_id, filter_text)], ctx.request.auth)
+        return RecordChanges(ctx, collection, client)
 
     def __aiter__(self) -> RecordChanges:
         return self
