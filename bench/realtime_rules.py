@@ -280,7 +280,9 @@ async def run(users: int, events: int) -> list[Figure]:
                 before, seen = await measure(
                     app, name, lambda e: one_by_one_deliver(broker, e), "one-by-one", event_post, clients, events
                 )
-                after, seen_batched = await measure(app, name, broker.deliver, "deliver", event_post, clients, events)
+                after, seen_batched = await measure(
+                    app, name, broker.deliver, "deliver", event_post, clients, events
+                )
 
                 def payloads(events: list[list[list[Message]]]) -> list[list[list[tuple[str, bytes]]]]:
                     return [[[(m.topic, m.data) for m in box] for box in boxes] for boxes in events]
