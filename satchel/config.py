@@ -140,7 +140,11 @@ class BootConfig:
     encryption_key: str = field(default="", repr=False)
     """Seals the secrets of the runtime settings at rest (env SATCHEL_ENCRYPTION_KEY); empty: in clear."""
     encryption_key_file: str = ""
-    """A file holding that key instead (--encryption-key-file, env SATCHEL_ENCRYPTION_KEY_FILE)."""
+    """A file holding that key instead (--encryption-key-file, env SATCHEL_ENCRYPTION_KEY_FILE); further
+    lines hold older keys, still accepted for opening (docs/encryption.md)."""
+    encryption_keys_old: str = field(default="", repr=False)
+    """Older keys that still open values during a rotation, separated by commas or whitespace (env
+    SATCHEL_ENCRYPTION_KEYS_OLD); the current key always seals."""
     metrics: bool = False
     """Serve Prometheus metrics at /metrics (env SATCHEL_METRICS; docs/metrics.md)."""
     metrics_token: str = field(default="", repr=False)
@@ -203,6 +207,7 @@ class BootConfig:
         parse_cache_url(cfg.cache_url)
         parse_broker_url(cfg.broker_url)
         cfg.encryption_key_bytes()
+        cfg.old_encryption_keys()
         parse_event_sinks(cfg.event_sinks)
         parse_log_format(cfg.log_format)
         if cfg.webhook_max_attempts < 1 or not cfg.webhook_retry_base > 0:
@@ -212,6 +217,11 @@ class BootConfig:
     def encryption_key_bytes(self) -> bytes:
         """The settings encryption key (empty when none is configured); ConfigError when malformed."""
         return read_encryption_key(self.encryption_key, self.encryption_key_file)
+
+    def old_encryption_keys(self) -> tuple[bytes, ...]:
+        """The keys that still open values but no longer seal (`encryption_keys_old`, then the key
+        file's further lines); ConfigError when one is malformed."""
+        return read_old_encryption_keys(self.encryption_keys_old, self.encryption_key_file)
 
     def to_env(self) -> dict[str, str]:
         return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(BootConfig)}
@@ -228,12 +238,36 @@ def read_encryption_key(text: str, file: str, *, what: str = "SATCHEL_ENCRYPTION
             raise ConfigError(f"{what}_FILE: cannot read {file!r} ({exc.__class__.__name__})") from exc
         if not text.strip():
             raise ConfigError(f"{what}_FILE: {file!r} is empty")
+        text = _key_lines(text)[0]  # further lines: older keys (read_old_encryption_keys)
     if not text:
         return b""
     try:
         return parse_key(text)
     except KeyFormatError as exc:
         raise ConfigError(f"{what}: {exc}") from exc
+
+
+def _key_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()] or [""]
+
+
+def read_old_encryption_keys(text: str, file: str) -> tuple[bytes, ...]:
+    """Older keys from SATCHEL_ENCRYPTION_KEYS_OLD (commas or whitespace between them) and from the
+    key file's lines after the first; each checked, none ever quoted in errors."""
+    items = [(f"SATCHEL_ENCRYPTION_KEYS_OLD (key {i + 1})", t) for i, t in enumerate(text.replace(",", " ").split())]
+    if file:
+        try:
+            lines = _key_lines(Path(file).expanduser().read_text())[1:]
+        except (OSError, UnicodeDecodeError):
+            lines = []  # read_encryption_key reports an unreadable file
+        items += [(f"SATCHEL_ENCRYPTION_KEY_FILE (line {i + 2})", t) for i, t in enumerate(lines)]
+    keys: list[bytes] = []
+    for where, item in items:
+        try:
+            keys.append(parse_key(item))
+        except KeyFormatError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+    return tuple(keys)
 
 
 def _convert(name: str, raw: str, default: object) -> object:

@@ -235,7 +235,7 @@ def _run_superuser(data_dir: str | None, action: str, email: str, password: str 
     cfg = BootConfig.from_env(dir=data_dir)
 
     async def run() -> None:
-        app = await open_app(cfg.dir, db_url=cfg.db, encryption_key=cfg.encryption_key_bytes())
+        app = await open_app(cfg.dir, db_url=cfg.db, encryption_key=cfg.encryption_key_bytes(), old_encryption_keys=cfg.old_encryption_keys())
         try:
             if action == "upsert":
                 await upsert_superuser(app, email, password)
