@@ -56,7 +56,8 @@ def prepare(cfg: BootConfig) -> None:
                 cache_url=cfg.cache_url,
                 broker_url=cfg.broker_url,
                 workers=cfg.workers,
-                encryption_key=cfg.encryption_key_bytes(), old_encryption_keys=cfg.old_encryption_keys(),
+                encryption_key=cfg.encryption_key_bytes(),
+                old_encryption_keys=cfg.old_encryption_keys(),
             )
         except DatabaseError as exc:
             raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc

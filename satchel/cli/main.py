@@ -10,6 +10,7 @@ import click
 
 from satchel import __version__
 from satchel.cli.backup import backup
+from satchel.cli.keys import keys
 from satchel.cli.migrate import migrate_data
 from satchel.cli.migrations import migrate
 from satchel.cli.settings import ENCRYPTION_KEY_FILE_HELP, settings
@@ -235,7 +236,12 @@ def _run_superuser(data_dir: str | None, action: str, email: str, password: str 
     cfg = BootConfig.from_env(dir=data_dir)
 
     async def run() -> None:
-        app = await open_app(cfg.dir, db_url=cfg.db, encryption_key=cfg.encryption_key_bytes(), old_encryption_keys=cfg.old_encryption_keys())
+        app = await open_app(
+            cfg.dir,
+            db_url=cfg.db,
+            encryption_key=cfg.encryption_key_bytes(),
+            old_encryption_keys=cfg.old_encryption_keys(),
+        )
         try:
             if action == "upsert":
                 await upsert_superuser(app, email, password)
@@ -283,6 +289,7 @@ main.add_command(backup)
 main.add_command(migrate_data)
 main.add_command(migrate)
 main.add_command(settings)
+main.add_command(keys)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,8 +21,8 @@ from satchel.core.collections.model import Collection
 from satchel.core.errors import BadRequestError, ErrorTree, FieldError
 from satchel.core.fields.base import Field
 from satchel.core.records.sealed_fields import SealedFieldError, open_value, seal_value, shadow
-from satchel.ports.database import Executor
 from satchel.core.secrets_at_rest import KEY_HINT, SecretsKeyError
+from satchel.ports.database import Executor
 from satchel.tools.keyring import KeyRing, stored_key_id
 from satchel.tools.sql import ir
 
@@ -86,20 +86,20 @@ async def sync_encrypted(ex: Executor, old: Collection | None, new: Collection) 
             await ex.ddl(ir.DropColumn(table, shadow(before.name)))
     pending: list[tuple[str, str]] = []
     for f in new.fields:
-        before = old_by_id.get(f.id)
-        if _is_sealed(f) and _is_sealed(before) and before is not None and before.name != f.name:
+        was = old_by_id.get(f.id)
+        if _is_sealed(f) and was is not None and _is_sealed(was) and was.name != f.name:
             tmp = shadow(f.name) + "_tmp"
-            await ex.ddl(ir.RenameColumn(table, shadow(before.name), tmp))
+            await ex.ddl(ir.RenameColumn(table, shadow(was.name), tmp))
             pending.append((tmp, shadow(f.name)))
     for tmp, final in pending:
         await ex.ddl(ir.RenameColumn(table, tmp, final))
     for f in new.fields:
-        before = old_by_id.get(f.id)
-        if _is_sealed(f) and not _is_sealed(before):
+        prior = old_by_id.get(f.id)
+        if _is_sealed(f) and not _is_sealed(prior):
             await ex.ddl(ir.AddColumn(table, ir.ColumnDef(shadow(f.name), "TEXT", default="")))
-            if before is not None:
+            if prior is not None:
                 await _rewrite(ex, new, f, seal=True)
-        elif before is not None and _is_sealed(before) and not _is_sealed(f):
+        elif prior is not None and _is_sealed(prior) and not _is_sealed(f):
             await _rewrite(ex, new, f, seal=False)
             await ex.ddl(ir.DropColumn(table, shadow(f.name)))
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections import search, store
+from satchel.core.collections.encrypted_fields import sync_encrypted
 from satchel.core.collections.indexes import parse
 from satchel.core.collections.model import Collection
 from satchel.core.collections.registry import CollectionRegistry
@@ -36,7 +37,6 @@ from satchel.core.collections.schema_sync import (
     sync_table,
     view_columns,
 )
-from satchel.core.collections.encrypted_fields import sync_encrypted
 from satchel.core.collections.validate import Env, RuleChecker, sentence, validate_collection
 from satchel.core.errors import (
     BadRequestError,

@@ -32,9 +32,9 @@ import orjson
 
 from satchel.core.errors import SatchelError
 from satchel.core.realtime.subscriptions import Message, SubscriptionOptions, message
+from satchel.core.records import storage
 from satchel.core.records.export import export_record
 from satchel.core.records.fields_param import apply_fields, parse_fields
-from satchel.core.records import storage
 from satchel.core.records.model import Record
 from satchel.core.rules import identifiers as ids
 from satchel.core.rules.policy import rule_probe

@@ -113,7 +113,9 @@ def open_into(collection: Collection, fields: tuple[Field, ...], data: dict[str,
         data[f.name] = open_value(collection, f, record_id, raw_row.get(f.name))
 
 
-def seal_into(collection: Collection, fields: tuple[Field, ...], record_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def seal_into(
+    collection: Collection, fields: tuple[Field, ...], record_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
     """The stored column values (sealed value and blind index) of the encrypted fields."""
     out: dict[str, Any] = {}
     for f in fields:

@@ -22,10 +22,9 @@ from satchel.core.collections.indexes import parse_index
 from satchel.core.collections.model import Collection
 from satchel.core.fields.base import Field
 from satchel.core.rules import identifiers as ids
-from satchel.core.rules import search
-from satchel.core.rules import sealed_filter
+from satchel.core.rules import sealed_filter, search
 from satchel.core.rules.request_info import RequestInfo
-from satchel.core.rules.resolver_errors import FilterError
+from satchel.core.rules.resolver_errors import FilterError as FilterError  # re-exported: its home before
 from satchel.tools.filter import ast
 from satchel.tools.filter.errors import FilterSyntaxError
 from satchel.tools.filter.parser import parse
@@ -619,6 +618,10 @@ def build_comparison(left: Operand, op: str, right: Operand, aliases: _Ids) -> i
     """PocketBase's buildResolversExpr: the comparison, its multi-match guard and after-hooks."""
     if left.sealed is not None or right.sealed is not None:
         return sealed_filter.comparison(left, op, right, lambda mm, test: _every_item(mm, test, aliases))
+    return _plain_comparison(left, op, right, aliases)
+
+
+def _plain_comparison(left: Operand, op: str, right: Operand, aliases: _Ids) -> ir.Expr:
     any_op = op.startswith("?")
     base = op.lstrip("?")
     expr: ir.Expr
