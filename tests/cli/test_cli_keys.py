@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from satchel.cli.main import main
 from satchel.core.params import get_param
 from satchel.core.settings import SETTINGS_KEY
-from satchel.testing import client_for, running_app, superuser_token
+from satchel.testing import client_for, database_url_for, running_app, superuser_token
 from satchel.tools.keyring import stored_key_id
 from satchel.tools.secretbox import key_id_of, parse_key
 from satchel.tools.sql import ir
@@ -51,6 +51,12 @@ def _seed(data: Path) -> None:
     asyncio.run(run())
 
 
+def _where(data: Path) -> list[str]:
+    """The command's data options: the directory, and the PostgreSQL schema on that test pass."""
+    url = asyncio.run(database_url_for(data))
+    return ["--dir", str(data), *(["--db", url] if url else [])]
+
+
 def _inspect(data: Path, key: str, old: tuple[str, ...] = ()) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
         olds = tuple(parse_key(k) for k in old)
@@ -85,11 +91,11 @@ def test_rotate_moves_everything_to_the_new_key_and_the_old_key_can_go(
 
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEYS_OLD", OLD)
-    r = runner.invoke(main, ["keys", "rotate", "--dir", str(data), "--batch-size", "7"])
+    r = runner.invoke(main, ["keys", "rotate", *_where(data), "--batch-size", "7"])
     assert r.exit_code == 0, r.output
     assert "Re-encrypting records" in r.output
     assert f"{ROWS} of {ROWS} records re-encrypted with the key {new_id}; settings secrets re-encrypted." in r.output
-    r = runner.invoke(main, ["keys", "rotate", "--dir", str(data)])  # idempotent: nothing left to do
+    r = runner.invoke(main, ["keys", "rotate", *_where(data)])  # idempotent: nothing left to do
     assert r.exit_code == 0 and f"0 of {ROWS} records re-encrypted" in r.output and "settings" not in r.output
 
     after = _inspect(data, NEW)  # the old key removed
@@ -103,7 +109,7 @@ def test_a_key_file_holds_the_ring(runner: CliRunner, tmp_path: Path) -> None:
     _seed(data)
     ring = tmp_path / "ring.key"
     ring.write_text(f"{NEW}\n{OLD}\n")
-    r = runner.invoke(main, ["keys", "rotate", "--dir", str(data), "--encryption-key-file", str(ring)])
+    r = runner.invoke(main, ["keys", "rotate", *_where(data), "--encryption-key-file", str(ring)])
     assert r.exit_code == 0, r.output
     assert f"{ROWS} of {ROWS} records re-encrypted" in r.output
     assert _inspect(data, NEW)["key_ids"] == {key_id_of(parse_key(NEW))}
@@ -115,7 +121,7 @@ def test_without_the_old_key_nothing_starts_and_nothing_changes(
     data = tmp_path / "d"
     _seed(data)
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
-    r = runner.invoke(main, ["keys", "rotate", "--dir", str(data)])
+    r = runner.invoke(main, ["keys", "rotate", *_where(data)])
     assert r.exit_code == 1 and key_id_of(parse_key(OLD)) in r.output and "Traceback" not in r.output
     assert _inspect(data, OLD)["key_ids"] == {key_id_of(parse_key(OLD))}
 
