@@ -73,6 +73,16 @@ def _is_sealed(f: Field | None) -> bool:
     return f is not None and bool(getattr(f, "encrypted", False))
 
 
+def shadow_column(f: Field) -> ir.ColumnDef:
+    """The blind index column of an encrypted field ("" for empty values and new rows)."""
+    return ir.ColumnDef(shadow(f.name), "TEXT", default="")
+
+
+def table_columns(c: Collection) -> tuple[ir.ColumnDef, ...]:
+    """Every column of a collection's table: its fields', then the blind indexes of encrypted ones."""
+    return (*(f.column() for f in c.fields), *(shadow_column(f) for f in c.fields if _is_sealed(f)))
+
+
 async def sync_encrypted(ex: Executor, old: Collection | None, new: Collection) -> None:
     """After the table matches `new`'s fields: shadow columns added, renamed or dropped, and the
     values of fields whose `encrypted` setting changed rewritten."""
@@ -96,7 +106,7 @@ async def sync_encrypted(ex: Executor, old: Collection | None, new: Collection) 
     for f in new.fields:
         prior = old_by_id.get(f.id)
         if _is_sealed(f) and not _is_sealed(prior):
-            await ex.ddl(ir.AddColumn(table, ir.ColumnDef(shadow(f.name), "TEXT", default="")))
+            await ex.ddl(ir.AddColumn(table, shadow_column(f)))
             if prior is not None:
                 await _rewrite(ex, new, f, seal=True)
         elif prior is not None and _is_sealed(prior) and not _is_sealed(f):
