@@ -134,3 +134,15 @@ def test_rotate_needs_a_current_key(runner: CliRunner, tmp_path: Path) -> None:
 def test_new_prints_a_usable_key(runner: CliRunner) -> None:
     r = runner.invoke(main, ["keys", "new"])
     assert r.exit_code == 0 and len(parse_key(r.output)) == 32
+
+
+def test_settings_rotate_key_sends_encrypted_fields_to_keys_rotate(runner: CliRunner, tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    _seed(data)
+    old_file, new_file = tmp_path / "old.key", tmp_path / "new.key"
+    old_file.write_text(OLD)
+    new_file.write_text(NEW)
+    args = ["settings", "rotate-key", *_where(data), "--encryption-key-file", str(old_file)]
+    r = runner.invoke(main, [*args, "--new-key-file", str(new_file)])
+    assert r.exit_code == 1 and "satchel keys rotate" in r.output and "Nothing was changed" in r.output
+    assert _inspect(data, OLD)["password"] == PASSWORD
