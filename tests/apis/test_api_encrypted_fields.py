@@ -208,3 +208,12 @@ async def test_without_a_key_fields_cannot_be_encrypted(tmp_path: Path) -> None:
         assert r.status_code == 400
         problem = r.json()["data"]["fields"]["2"]["encrypted"]
         assert problem["code"] == "validation_encrypted_unsupported" and "SATCHEL_ENCRYPTION_KEY" in problem["message"]
+
+
+async def test_a_rule_that_cannot_work_is_refused_when_saved(client: httpx2.AsyncClient, su: dict[str, str]) -> None:
+    r = await client.post("/api/collections", json={**NOTES, "listRule": 'ssn ~ "1"'}, headers=su)
+    assert r.status_code == 400
+    problem = r.json()["data"]["listRule"]
+    assert (
+        problem["code"] == "validation_invalid_rule" and "the operator ~ would need the plaintext" in problem["message"]
+    )
