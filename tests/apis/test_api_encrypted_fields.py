@@ -217,3 +217,13 @@ async def test_a_rule_that_cannot_work_is_refused_when_saved(client: httpx2.Asyn
     assert (
         problem["code"] == "validation_invalid_rule" and "the operator ~ would need the plaintext" in problem["message"]
     )
+
+
+async def test_the_dashboard_rule_check_knows_encrypted_fields(client: httpx2.AsyncClient, su: dict[str, str]) -> None:
+    url = "/api/collections/meta/rule-check"
+    for rule, status in (('ssn = "1"', 204), ('ssn ~ "1"', 400)):
+        r = await client.post(url, json={"collection": NOTES, "rule": rule}, headers=su)  # an unsaved draft
+        assert r.status_code == status, (rule, r.text)
+    await _notes(client, su)
+    r = await client.post(url, json={"collection": "notes", "rule": "ssn > 1"}, headers=su)
+    assert r.status_code == 400 and "the operator > would need the plaintext" in r.json()["data"]["rule"]["message"]

@@ -158,6 +158,7 @@ class CollectionsService:
         bind(c, data)
         c.indexes = []  # a rule never reads them, and a half-typed one must not fail the check
         prepare_for_save(c)
+        c.keys = self.app.keys  # rules on its encrypted fields are checked as on save
         return c
 
     # ----------------------------------------------------------------- helpers
