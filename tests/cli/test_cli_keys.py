@@ -4,6 +4,7 @@ current key, with a progress bar; a second run has nothing to do; the old key ca
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,21 @@ def test_settings_rotate_key_sends_encrypted_fields_to_keys_rotate(runner: CliRu
     r = runner.invoke(main, [*args, "--new-key-file", str(new_file)])
     assert r.exit_code == 1 and "satchel keys rotate" in r.output and "Nothing was changed" in r.output
     assert _inspect(data, OLD)["password"] == PASSWORD
+
+
+def test_serve_refuses_encrypted_fields_without_their_key_and_passes_the_ring_on(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_granian: list[dict[str, Any]]
+) -> None:
+    data = tmp_path / "d"
+    _seed(data)
+    monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", OLD)  # the settings open; the fields need it too
+    r = runner.invoke(main, ["serve", *_where(data)])
+    assert r.exit_code == 0, r.output
+    monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
+    r = runner.invoke(main, ["serve", *_where(data)])
+    assert r.exit_code == 1 and key_id_of(parse_key(OLD)) in r.output and "Traceback" not in r.output
+    monkeypatch.setenv("SATCHEL_ENCRYPTION_KEYS_OLD", OLD)
+    r = runner.invoke(main, ["serve", *_where(data)])
+    assert r.exit_code == 0, r.output
+    assert len(fake_granian) == 2
+    assert os.environ["SATCHEL_ENCRYPTION_KEYS_OLD"] == OLD  # what the workers read
