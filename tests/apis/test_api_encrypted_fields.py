@@ -227,3 +227,35 @@ async def test_the_dashboard_rule_check_knows_encrypted_fields(client: httpx2.As
     await _notes(client, su)
     r = await client.post(url, json={"collection": "notes", "rule": "ssn > 1"}, headers=su)
     assert r.status_code == 400 and "the operator > would need the plaintext" in r.json()["data"]["rule"]["message"]
+
+
+async def test_through_a_multiple_relation_any_and_every_item(client: httpx2.AsyncClient, su: dict[str, str]) -> None:
+    notes = await _notes(client, su)
+    await create_collection(
+        client,
+        su,
+        {
+            "name": "folders",
+            "listRule": "",
+            "fields": [
+                {"name": "label", "type": "text"},
+                {"name": "notes", "type": "relation", "collectionId": notes["id"], "maxSelect": 5},
+            ],
+        },
+    )
+    ids = {}
+    for ssn in ("1", "2"):
+        ids[ssn] = (await client.post("/api/collections/notes/records", json={"ssn": ssn})).json()["id"]
+    for label, members in (("only-1", ["1"]), ("mixed", ["1", "2"]), ("only-2", ["2"])):
+        body = {"label": label, "notes": [ids[m] for m in members]}
+        assert (await client.post("/api/collections/folders/records", json=body, headers=su)).status_code == 200
+
+    async def labels(flt: str) -> list[str]:
+        r = await client.get("/api/collections/folders/records", params={"filter": flt, "sort": "label"})
+        assert r.status_code == 200, r.text
+        return [i["label"] for i in r.json()["items"]]
+
+    assert await labels('notes.ssn ?= "1"') == ["mixed", "only-1"]
+    assert await labels('notes.ssn = "1"') == ["only-1"]
+    assert await labels('notes.ssn ?!= "1"') == ["mixed", "only-2"]
+    assert await labels('notes.ssn != "1"') == ["only-2"]
