@@ -94,10 +94,14 @@ def seal_value(collection: Collection, f: Field, record_id: str, value: Any) -> 
 
 
 def open_value(collection: Collection, f: Field, record_id: str, raw: Any) -> Any:
-    """A stored value back to the record value; values stored in clear (empty ones) pass through."""
+    """A stored value back to the record value. Only empty values are stored in clear: anything else
+    that is not an envelope was written around Satchel (raw SQL, a hand edit) and is refused rather
+    than shown, as a moved envelope is."""
     sealed = parse_sealed(raw)
     if sealed is None:
-        return f.from_db(raw)
+        if raw is None or raw == "":
+            return f.from_db(raw)
+        raise SealedFieldError(f"{collection.name}.{f.name} of the record {record_id!r}: a value stored in clear")
     keys = collection.keys
     if keys is None:
         raise SealedFieldError(f"{collection.name}.{f.name}: no encryption key is configured")

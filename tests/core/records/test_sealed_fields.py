@@ -171,3 +171,14 @@ async def test_no_key_or_another_key_does_not_start(tmp_path: Path) -> None:
     rows = {r["name"]: r for r in await _raw_rows(data, "people")}
     assert stored_key_id(rows["Ann"]["ssn"]) == key_id_of(KEY)
     assert stored_key_id(rows["Bob"]["ssn"]) == key_id_of(OTHER)
+
+
+async def test_a_value_written_in_clear_around_satchel_is_refused(app: App) -> None:
+    await _collection(app, {"name": "ssn", "type": "text", "encrypted": True})
+    ann = await _create(app, name="Ann", ssn="ssn 1")
+    async with app.db.transaction() as tx:
+        await tx.execute(ir.Update("people", {"ssn": ir.Param("injected")}, ir.eq(ir.col("id"), ir.Param(ann))))
+    people = app.collections.get("people")
+    assert people is not None
+    with pytest.raises(SealedFieldError, match="a value stored in clear"):
+        await storage.fetch_by_id(app.db.executor(), people, ann)
