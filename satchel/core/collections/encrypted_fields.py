@@ -111,7 +111,7 @@ async def sync_encrypted(ex: Executor, old: Collection | None, new: Collection) 
                 await _rewrite(ex, new, f, seal=True)
         elif prior is not None and _is_sealed(prior) and not _is_sealed(f):
             await _rewrite(ex, new, f, seal=False)
-            await ex.ddl(ir.DropColumn(table, shadow(f.name)))
+            await ex.ddl(ir.DropColumn(table, shadow(prior.name)))  # its name before any rename
 
 
 async def _rewrite(ex: Executor, c: Collection, f: Field, *, seal: bool) -> None:

@@ -182,3 +182,17 @@ async def test_a_value_written_in_clear_around_satchel_is_refused(app: App) -> N
     assert people is not None
     with pytest.raises(SealedFieldError, match="a value stored in clear"):
         await storage.fetch_by_id(app.db.executor(), people, ann)
+
+
+async def test_renamed_and_toggled_in_one_change(app: App, tmp_path: Path) -> None:
+    await _collection(app, {"name": "ssn", "type": "text", "encrypted": True})
+    await _create(app, name="Ann", ssn="ssn 1")
+    data = (await app.collections_service.get("people")).to_json()
+    data["fields"][2].update(name="tax_id", encrypted=False)
+    await app.collections_service.update("people", {"fields": data["fields"]})
+    (row,) = await _raw_rows(tmp_path / "pb_data", "people")
+    assert row["tax_id"] == "ssn 1" and set(row) - {"$rowid"} == {"id", "name", "tax_id"}
+    data["fields"][2].update(name="ssn", encrypted=True)
+    await app.collections_service.update("people", {"fields": data["fields"]})
+    (row,) = await _raw_rows(tmp_path / "pb_data", "people")
+    assert stored_key_id(row["ssn"]) == key_id_of(KEY) and row["ssn__bidx"] and "tax_id" not in row
