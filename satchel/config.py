@@ -151,6 +151,8 @@ class BootConfig:
     """Bearer token a scrape of /metrics must send (env SATCHEL_METRICS_TOKEN)."""
     metrics_allow: str = ""
     """Addresses or networks allowed to scrape, comma-separated (env SATCHEL_METRICS_ALLOW)."""
+    graphql: bool = True
+    """GraphQL at /api/graphql (env SATCHEL_GRAPHQL=0 turns it off; docs/graphql.md)."""
     tracing: bool = False
     """OpenTelemetry tracing (env SATCHEL_TRACING; also on when OTEL_EXPORTER_OTLP_ENDPOINT is set)."""
     event_sinks: str = field(default="", repr=False)

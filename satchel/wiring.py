@@ -318,6 +318,10 @@ def build_asgi(
         from satchel.plugins import grpc
 
         grpc.register(app, grpc.GrpcConfig(config.grpc, config.grpc_cert, config.grpc_key))
+    if config.graphql:
+        from satchel.plugins import graphql
+
+        graphql.register(app)
     events = events_plugin.register(
         app,
         events_plugin.EventsConfig(

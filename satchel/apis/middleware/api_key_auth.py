@@ -2,7 +2,8 @@
 
 A valid key makes its owner the request's auth record, with the key's scopes carried along (in
 `scope["state"]["api_key"]`) for the records service to enforce. It does so only on the record
-endpoints a scope can describe (record CRUD and `/api/batch`): everywhere else the request stays
+endpoints a scope can describe (record CRUD, `/api/batch`, and GraphQL over HTTP, whose resolvers
+are the same record calls): everywhere else the request stays
 a guest, so a key can never mint a token (auth-refresh, impersonate), manage keys, read realtime
 events or change collections and settings, whatever its owner could do. Endpoints added later are
 closed to keys until they are listed here.
@@ -19,7 +20,7 @@ from satchel.core.auth.api_keys import KEY_PREFIX, ApiKey
 
 __all__ = ["KEY_PREFIX", "ApiKey", "authenticate_api_key"]
 
-_KEY_ROUTES = re.compile(r"/api/collections/[^/]+/records(?:/[^/]+)?|/api/batch")
+_KEY_ROUTES = re.compile(r"/api/collections/[^/]+/records(?:/[^/]+)?|/api/batch|/api/graphql")
 
 
 async def authenticate_api_key(app: App, scope: Scope, key: str) -> ApiKey | None:

@@ -14,10 +14,9 @@ from satchel.core.collections.model import Collection
 from satchel.core.errors import SatchelError
 from satchel.core.records.export import can_see_email, export_record
 from satchel.core.records.model import Record
-from satchel.core.records.storage import record_from_row
+from satchel.core.records.related import load_by_ids, load_referencing
 from satchel.core.rules.policy import rule_condition
 from satchel.core.rules.request_info import RequestInfo
-from satchel.core.rules.scopes import require_scope
 from satchel.ports.database import Executor
 from satchel.tools.sql import ir
 
@@ -153,28 +152,8 @@ class Expander:
         parent = records[0].collection
         if field is None or field.type != "relation" or getattr(field, "collection_id", "") != parent.id:
             return
-        require_scope(self.request, source, "view")  # an expand is a view of the related records
-        condition = rule_condition(source, source.viewRule, self.request, self.find)
         parent_ids = [r.id for r in records]
-        je = "__via_je"
-        match = ir.Exists(
-            ir.Select(
-                (ir.Raw("1"),),
-                ir.JsonEach(ir.col(source.name, field_name), je),
-                where=ir.InList(ir.col(je, "value"), tuple(ir.Param(i) for i in parent_ids)),
-            )
-        )
-        where: ir.Expr = match if condition is None else ir.Binary("AND", match, condition)
-        rows = await self.ex.fetch_all(
-            ir.Select(
-                (ir.Star(source.name),),
-                ir.Table(source.name),
-                where=where,
-                order_by=(ir.OrderBy(ir.InsertionOrder()),),
-                limit=1000,
-            )
-        )
-        children = [record_from_row(source, row) for row in rows]
+        children = await load_referencing(self.ex, self.find, self.request, source, field_name, parent_ids)
         if not children:
             return
         children_exported = await Expander(self.ex, self.find, self.request).expand(children, subtree)
@@ -189,10 +168,4 @@ class Expander:
                 out["expand"][key] = items
 
     async def _load(self, target: Collection, ids: list[str]) -> dict[str, Record]:
-        require_scope(self.request, target, "view")
-        condition = rule_condition(target, target.viewRule, self.request, self.find)
-        where: ir.Expr = ir.InList(ir.col(target.name, "id"), tuple(ir.Param(i) for i in ids))
-        if condition is not None:
-            where = ir.Binary("AND", where, condition)
-        rows = await self.ex.fetch_all(ir.Select((ir.Star(target.name),), ir.Table(target.name), where=where))
-        return {str(row["id"]): record_from_row(target, row) for row in rows}
+        return await load_by_ids(self.ex, self.find, self.request, target, ids)

@@ -13,7 +13,7 @@ from satchel.core.collections.model import Collection
 from satchel.core.errors import BadRequestError, ErrorTree, FieldError, ForbiddenError, NotFoundError, ValidationError
 from satchel.core.fields.base import ValueContext
 from satchel.core.hooks import RecordEvent, RecordRequestEvent, RecordsListEvent
-from satchel.core.records import file_storage, storage
+from satchel.core.records import file_storage, related, storage
 from satchel.core.records.expand import Expander, parse_expand
 from satchel.core.records.fields_param import apply_fields, parse_fields, select_list_fields
 from satchel.core.records.model import Record
@@ -133,6 +133,17 @@ class RecordsService:
     ) -> list[dict[str, Any]]:
         expander = Expander(ex or self.app.db.executor(), self.find, request)
         return await expander.expand(records, parse_expand(expand))
+
+    async def related(self, target: Collection, ids: list[str], request: RequestInfo) -> dict[str, Record]:
+        """Records of `target` among `ids` that `request` may view, by id: one query (GraphQL relations)."""
+        return await related.load_by_ids(self.app.db.executor(), self.find, request, target, ids)
+
+    async def referencing(
+        self, source: Collection, field_name: str, parent_ids: list[str], request: RequestInfo
+    ) -> list[Record]:
+        """Viewable records of `source` whose relation `field_name` holds one of `parent_ids`: one query."""
+        ex = self.app.db.executor()
+        return await related.load_referencing(ex, self.find, request, source, field_name, parent_ids)
 
     # --------------------------------------------------------------------- read
     async def list(self, id_or_name: str, request: RequestInfo, params: ListParams) -> dict[str, Any]:
