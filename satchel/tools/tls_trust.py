@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import ssl
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 CA_FILE_ENV = "SATCHEL_CA_FILE"
 
@@ -35,4 +37,30 @@ def client_context() -> ssl.SSLContext:
             ctx.load_verify_locations(cafile=ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise TrustStoreError(f"{CA_FILE_ENV}: cannot load {ca_file!r} as PEM certificates ({exc})") from exc
+    return ctx
+
+
+def redis_options(url: str) -> dict[str, Any]:
+    """redis-py's `ssl_ca_certs` for a `rediss://` URL naming no CA of its own, when SATCHEL_CA_FILE is
+    set (redis-py adds it to the system store; verification and host names stay on, its defaults)."""
+    ca_file = extra_ca_file()
+    if not ca_file or not url.lower().startswith("rediss://") or "ssl_ca_certs=" in url:
+        return {}
+    return {"ssl_ca_certs": ca_file}
+
+
+VERIFYING_SSLMODES = ("verify-ca", "verify-full")
+
+
+def postgres_ssl(url: str) -> ssl.SSLContext | None:
+    """A context for asyncpg when the URL asks for verification (`sslmode=verify-ca|verify-full`) but
+    names no `sslrootcert` (nor PGSSLROOTCERT) and SATCHEL_CA_FILE is set; None leaves the URL alone."""
+    query = parse_qs(urlsplit(url).query)
+    mode = (query.get("sslmode") or [""])[-1]
+    if mode not in VERIFYING_SSLMODES or "sslrootcert" in query or os.environ.get("PGSSLROOTCERT"):
+        return None
+    if not extra_ca_file():
+        return None
+    ctx = client_context()
+    ctx.check_hostname = mode == "verify-full"
     return ctx

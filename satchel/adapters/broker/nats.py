@@ -17,6 +17,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 
 from satchel.ports.broker import BrokerError, Receiver
+from satchel.tools.tls_trust import client_context
 
 log = logging.getLogger("satchel.broker")
 
@@ -56,6 +57,7 @@ class NatsBroker:
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=1,
                 error_cb=on_error,
+                tls=client_context(),  # tls:// or TLS-requiring servers: system CAs + SATCHEL_CA_FILE
                 disconnected_cb=on_disconnect,
                 reconnected_cb=on_reconnect,
             )
