@@ -109,12 +109,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 def _handshake(port: int, ctx: ssl.SSLContext, host: str = "127.0.0.1") -> tuple[str, str, bytes]:
     """(protocol, cipher, peer certificate DER) of one TLS handshake; ssl.SSLError when refused."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname=host) as tls:
-            cipher = tls.cipher()
-            peer = tls.getpeercert(binary_form=True)
-            assert cipher is not None and peer is not None
-            return str(tls.version()), cipher[0], peer
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        ctx.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        cipher = tls.cipher()
+        peer = tls.getpeercert(binary_form=True)
+        assert cipher is not None and peer is not None
+        return str(tls.version()), cipher[0], peer
 
 
 def _legacy_client(version: ssl.TLSVersion, ca: TestCA, ciphers: str = "ALL:@SECLEVEL=0") -> ssl.SSLContext:
