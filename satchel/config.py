@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from satchel.tools.secretbox import KeyFormatError, parse_key
+from satchel.tools.tls_trust import TrustStoreError, client_context
 
 ENV_PREFIX = "SATCHEL_"
 MIGRATIONS_FOLDER = "satchel_migrations"
@@ -251,6 +252,10 @@ def check_tls_options(cfg: BootConfig, *, http_given: bool) -> None:
         raise ConfigError("--http expects HOST:PORT, got ''")
     if cfg.tls_min_version not in TLS_MIN_VERSIONS:
         raise ConfigError(f"--tls-min-version expects 1.2 or 1.3, got {cfg.tls_min_version!r}")
+    try:
+        client_context()  # SATCHEL_CA_FILE, read by every outbound TLS connection: a bad one stops the start
+    except TrustStoreError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def read_encryption_key(text: str, file: str, *, what: str = "SATCHEL_ENCRYPTION_KEY") -> bytes:
