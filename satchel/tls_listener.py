@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -60,6 +61,11 @@ def granian_tls_options(cfg: BootConfig) -> dict[str, Any]:
     for what, path in (("--tls-cert", cert), ("--tls-key", key)):
         if not path.is_file():
             raise click.UsageError(f"{what}: {str(path)!r} is not a readable file")
+    try:  # what granian does first, here with a message instead of a traceback
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        message = f"--tls-cert/--tls-key: {cert} and {key} are not a PEM certificate and its key ({exc})"
+        raise click.UsageError(message) from exc
     minimum = SSLProtocols.tls13 if cfg.tls_min_version == "1.3" else SSLProtocols.tls12
     return {"ssl_cert": cert.resolve(), "ssl_key": key.resolve(), "ssl_protocol_min": minimum}
 

@@ -14,6 +14,7 @@ import httpx2
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
+from transit_ca import TestCA
 
 from satchel.apis.https_redirect import redirect_app
 from satchel.apis.server import create_app
@@ -93,12 +94,22 @@ def test_serve_refuses_bad_options_with_a_usage_error(tmp_path: Path, started: l
     assert started == []
 
 
-def test_serve_passes_the_certificate_and_tls_1_2_minimum_to_granian(
+def test_serve_refuses_files_that_are_not_a_certificate_and_its_key(
     tmp_path: Path, started: list[dict[str, Any]]
 ) -> None:
     cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
     cert.write_text("x")
     key.write_text("y")
+    result = _serve(tmp_path, "--https", "127.0.0.1:8443", "--tls-cert", str(cert), "--tls-key", str(key))
+    assert result.exit_code == 2 and "are not a PEM certificate and its key" in result.output
+    assert started == []
+
+
+def test_serve_passes_the_certificate_and_tls_1_2_minimum_to_granian(
+    tmp_path: Path, started: list[dict[str, Any]]
+) -> None:
+    leaf = TestCA(tmp_path / "ca").issue("server")
+    cert, key = leaf.cert_file, leaf.key_file
     result = _serve(tmp_path, "--https", "127.0.0.1:8443", "--tls-cert", str(cert), "--tls-key", str(key))
     assert result.exit_code == 0, result.output
     [options] = started
