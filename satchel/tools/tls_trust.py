@@ -49,6 +49,14 @@ def redis_options(url: str) -> dict[str, Any]:
     return {"ssl_ca_certs": ca_file}
 
 
+def amqp_ssl_context(url: str) -> ssl.SSLContext | None:
+    """aio-pika's `ssl_context` for an `amqps://` URL naming no `cafile` of its own, when SATCHEL_CA_FILE
+    is set (None: aiormq's own verifying context from the URL)."""
+    if not extra_ca_file() or not url.lower().startswith("amqps://") or "cafile=" in url:
+        return None
+    return client_context()
+
+
 VERIFYING_SSLMODES = ("verify-ca", "verify-full")
 
 

@@ -146,3 +146,51 @@ def postgres_tls(leaf: Leaf) -> Iterator[int]:
             )  # fmt: skip
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def rabbitmq_tls(leaf: Leaf) -> Iterator[int]:
+    """A throwaway RabbitMQ node with a TLS listener only (no plain AMQP port); yields its port.
+
+    Its own node name, distribution port, data and log folders, in a temp directory the `rabbitmq`
+    user (which rabbitmq-server switches to when started as root) can read.
+    """
+    binary = _binary("rabbitmq-server", Path("/usr/sbin/rabbitmq-server"))
+    root = Path(tempfile.mkdtemp(prefix="satchel-rabbitmq-tls-"))
+    port, dist_port = free_port(), free_port()
+    try:
+        cert, key = root / "cert.pem", root / "key.pem"
+        shutil.copy(leaf.cert_file, cert)
+        shutil.copy(leaf.key_file, key)
+        (root / "rabbitmq.conf").write_text(
+            "listeners.tcp = none\n"
+            f"listeners.ssl.default = 127.0.0.1:{port}\n"
+            f"ssl_options.certfile = {cert}\nssl_options.keyfile = {key}\n"
+            "ssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n"
+        )
+        (root / "env.conf").write_text("")
+        (root / "plugins").write_text("")
+        if os.geteuid() == 0:
+            for path in (root, *root.iterdir()):
+                shutil.chown(path, "rabbitmq")
+        env = {
+            **os.environ,
+            "RABBITMQ_CONF_ENV_FILE": str(root / "env.conf"),
+            "RABBITMQ_NODENAME": f"satchel-tls-{port}@localhost",
+            "RABBITMQ_DIST_PORT": str(dist_port),
+            "RABBITMQ_CONFIG_FILE": str(root / "rabbitmq.conf"),
+            "RABBITMQ_MNESIA_BASE": str(root / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(root / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(root / "plugins"),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+        }
+        log = root / "server.out"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([binary], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_accepting(port, proc, log)
+            yield port
+        finally:
+            _stop(proc)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
