@@ -7,6 +7,7 @@ the server said no, not that the client could not speak.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from required_service import unavailable
 from transit_ca import LOOPBACK_NAMES, Leaf, TestCA
 
 BOOT_TIMEOUT_S = 60.0
@@ -294,6 +296,32 @@ def test_self_signed_development_certificate_end_to_end(tmp_path: Path) -> None:
     finally:
         code = _stop(s)
     assert code == 0
-    assert "self-signed" in s.log.read_text() and "Never use it in production" in s.log.read_text()
+    log = s.log.read_text()
+    assert "self-signed" in log and "Never use it in production" in log
+    assert f"https://127.0.0.1:{s.https_port}/_/#/pbinstal/" in log  # the first-superuser link points at HTTPS
     # stopping `serve` stopped the redirecting listener with it
     assert not _accepting(s.http_port) and not _accepting(s.https_port)
+
+
+def test_node_fetch_trusting_the_ca(served: Served) -> None:
+    node = shutil.which("node")
+    if node is None:
+        unavailable("node is not installed", "install Node.js to run the fetch check")
+    assert node is not None
+    script = (
+        "fetch(process.argv[1]).then(async r => console.log(JSON.stringify("
+        "{status: r.status, hsts: r.headers.get('strict-transport-security'), body: await r.json()})))"
+        ".catch(e => { console.error(String(e.cause || e)); process.exit(1) })"
+    )
+    url = f"{served.https}/api/health"
+    env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(served.ca.ca_file)}
+    ok = subprocess.run([node, "-e", script, url], env=env, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == {
+        "status": 200,
+        "hsts": HSTS,
+        "body": {"message": "API is healthy.", "code": 200, "data": {}},
+    }
+    env.pop("NODE_EXTRA_CA_CERTS")
+    refused = subprocess.run([node, "-e", script, url], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "certificate" in refused.stderr.lower()
