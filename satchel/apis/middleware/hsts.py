@@ -24,7 +24,14 @@ class HstsMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._secure(scope):
+        # the common case (plain HTTP, no proxy declared) costs two lookups: this runs on every request
+        if scope["type"] != "http" or (
+            scope.get("scheme") != "https"
+            and not (
+                self.app.settings.current["trustedProxy"].get("headers")
+                and forwarded_proto(scope["headers"]) == "https"
+            )
+        ):
             await self.asgi(scope, receive, send)
             return
 
@@ -34,13 +41,6 @@ class HstsMiddleware:
             await send(message)
 
         await self.asgi(scope, receive, send_with_hsts)
-
-    def _secure(self, scope: Scope) -> bool:
-        if scope.get("scheme") == "https":
-            return True
-        if not self.app.settings.current["trustedProxy"].get("headers"):
-            return False
-        return forwarded_proto(scope["headers"]) == "https"
 
 
 def forwarded_proto(headers: list[tuple[bytes, bytes]]) -> str:
