@@ -40,6 +40,12 @@ def client_context() -> ssl.SSLContext:
     return ctx
 
 
+def httpx_verify() -> ssl.SSLContext | bool:
+    """httpx's `verify` for OAuth2 providers and webhooks: its own default (True: verify against
+    certifi's roots) unless SATCHEL_CA_FILE is set, then the system store plus that file."""
+    return client_context() if extra_ca_file() else True
+
+
 def redis_options(url: str) -> dict[str, Any]:
     """redis-py's `ssl_ca_certs` for a `rediss://` URL naming no CA of its own, when SATCHEL_CA_FILE is
     set (redis-py adds it to the system store; verification and host names stay on, its defaults)."""
