@@ -325,3 +325,17 @@ def test_node_fetch_trusting_the_ca(served: Served) -> None:
     env.pop("NODE_EXTRA_CA_CERTS")
     refused = subprocess.run([node, "-e", script, url], env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "certificate" in refused.stderr.lower()
+
+
+def test_realtime_stream_over_https(served: Served) -> None:
+    with (
+        httpx2.Client(verify=served.ca.client_context(), timeout=30) as client,
+        client.stream("GET", f"{served.https}/api/realtime") as stream,
+    ):
+        assert stream.status_code == 200 and stream.headers["strict-transport-security"] == HSTS
+        lines = stream.iter_lines()
+        first = [next(lines) for _ in range(3)]
+    client_id = first[0].removeprefix("id:")
+    assert (
+        first == [f"id:{client_id}", "event:PB_CONNECT", f'data:{{"clientId":"{client_id}"}}'] and len(client_id) == 40
+    )
