@@ -242,6 +242,8 @@ def check_tls_options(cfg: BootConfig, *, http_given: bool) -> None:
         parse_http(cfg.https, option="--https")
         if not http_given:
             cfg.http = ""
+        elif cfg.http and parse_http(cfg.http) == parse_http(cfg.https, option="--https"):
+            raise ConfigError(f"--http and --https are both {cfg.https}: give them different ports")
         if cfg.tls_self_signed and (cfg.tls_cert or cfg.tls_key):
             raise ConfigError("--tls-self-signed and --tls-cert/--tls-key are both set: keep one")
         if not cfg.tls_self_signed and not (cfg.tls_cert and cfg.tls_key):

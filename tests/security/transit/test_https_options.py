@@ -78,6 +78,7 @@ def test_without_https_http_keeps_its_default() -> None:
         ({"tls_self_signed": True}, "need --https HOST:PORT"),
         ({"https": ":8443", "tls_self_signed": True, "tls_cert": "c.pem"}, "both set"),
         ({"https": "nowhere", "tls_self_signed": True}, "--https expects HOST:PORT"),
+        ({"https": "127.0.0.1:8443", "http": "127.0.0.1:8443", "tls_self_signed": True}, "different ports"),
         ({"https": ":8443", "tls_self_signed": True, "tls_min_version": "1.1"}, "--tls-min-version expects 1.2 or 1.3"),
     ],
 )
