@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -183,6 +184,7 @@ def rabbitmq_tls(leaf: Leaf) -> Iterator[int]:
             "RABBITMQ_LOG_BASE": str(root / "log"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(root / "plugins"),
             "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "RABBITMQ_PID_FILE": str(root / "node.pid"),
         }
         log = root / "server.out"
         with log.open("wb") as out:
@@ -191,6 +193,25 @@ def rabbitmq_tls(leaf: Leaf) -> Iterator[int]:
             _wait_accepting(port, proc, log)
             yield port
         finally:
+            # as root, the wrapper starts the node through `su` in a session of its own, which stopping
+            # the wrapper does not reach: stop the Erlang VM by the pid it wrote, and wait for it to go
+            _stop_pid(root / "node.pid")
             _stop(proc)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _stop_pid(pid_file: Path) -> None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    deadline = time.monotonic() + START_TIMEOUT_S
+    sig: int = signal.SIGTERM
+    while True:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        sig = signal.SIGKILL if time.monotonic() > deadline else 0  # 0: only probe until it has gone
+        time.sleep(0.1)
