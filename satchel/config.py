@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from satchel.tools.secretbox import KeyFormatError, parse_key
+from satchel.tools.tls_trust import TrustStoreError, client_context
 
 ENV_PREFIX = "SATCHEL_"
 MIGRATIONS_FOLDER = "satchel_migrations"
@@ -18,10 +19,10 @@ class ConfigError(ValueError):
     """A boot option is malformed; raised at start-up with a message naming the option."""
 
 
-def parse_http(value: str) -> tuple[str, int]:
+def parse_http(value: str, *, option: str = "--http") -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"--http expects HOST:PORT, got {value!r}")
+        raise ConfigError(f"{option} expects HOST:PORT, got {value!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
@@ -175,6 +176,17 @@ class BootConfig:
     """PEM certificate chain for gRPC over TLS (env SATCHEL_GRPC_CERT), with `grpc_key`."""
     grpc_key: str = field(default="", repr=False)
     """PEM private key of `grpc_cert` (env SATCHEL_GRPC_KEY)."""
+    https: str = ""
+    """HOST:PORT of the HTTPS listener (env SATCHEL_HTTPS); with it, `http` is off unless given, and
+    when given it only redirects to HTTPS (docs/tls.md)."""
+    tls_cert: str = ""
+    """PEM certificate chain for --https (env SATCHEL_TLS_CERT)."""
+    tls_key: str = ""
+    """PEM private key for --https (env SATCHEL_TLS_KEY); a path, never the key itself."""
+    tls_self_signed: bool = False
+    """Serve --https with a development certificate kept in `dir` (env SATCHEL_TLS_SELF_SIGNED)."""
+    tls_min_version: str = "1.2"
+    """Oldest TLS version the HTTPS listener accepts: 1.2 or 1.3 (env SATCHEL_TLS_MIN_VERSION)."""
 
     @property
     def migrations_folder(self) -> Path:
@@ -197,6 +209,7 @@ class BootConfig:
     def from_env(**overrides: object) -> BootConfig:
         """Defaults, then `SATCHEL_<NAME>` variables, then explicit (non-None) overrides."""
         cfg = BootConfig()
+        http_given = overrides.get("http") is not None or ENV_PREFIX + "HTTP" in os.environ
         for f in fields(BootConfig):
             raw = os.environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None:
@@ -204,7 +217,9 @@ class BootConfig:
         for name, value in overrides.items():
             if value is not None:
                 setattr(cfg, name, Path(str(value)) if name == "dir" else value)
-        parse_http(cfg.http)
+        check_tls_options(cfg, http_given=http_given)
+        if cfg.http:
+            parse_http(cfg.http)
         parse_db_url(cfg.db)
         parse_cache_url(cfg.cache_url)
         parse_broker_url(cfg.broker_url)
@@ -227,6 +242,34 @@ class BootConfig:
 
     def to_env(self) -> dict[str, str]:
         return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(BootConfig)}
+
+
+TLS_MIN_VERSIONS = ("1.2", "1.3")
+
+
+def check_tls_options(cfg: BootConfig, *, http_given: bool) -> None:
+    """The HTTPS options hang together; with --https alone (no --http, no SATCHEL_HTTP) there is no
+    plain HTTP listener, as with PocketBase's `--https`."""
+    if cfg.https:
+        parse_http(cfg.https, option="--https")
+        if not http_given:
+            cfg.http = ""
+        elif cfg.http and parse_http(cfg.http) == parse_http(cfg.https, option="--https"):
+            raise ConfigError(f"--http and --https are both {cfg.https}: give them different ports")
+        if cfg.tls_self_signed and (cfg.tls_cert or cfg.tls_key):
+            raise ConfigError("--tls-self-signed and --tls-cert/--tls-key are both set: keep one")
+        if not cfg.tls_self_signed and not (cfg.tls_cert and cfg.tls_key):
+            raise ConfigError("--https needs --tls-cert and --tls-key (or --tls-self-signed for development)")
+    elif cfg.tls_cert or cfg.tls_key or cfg.tls_self_signed:
+        raise ConfigError("--tls-cert, --tls-key and --tls-self-signed need --https HOST:PORT")
+    if not cfg.http and not cfg.https:
+        raise ConfigError("--http expects HOST:PORT, got ''")
+    if cfg.tls_min_version not in TLS_MIN_VERSIONS:
+        raise ConfigError(f"--tls-min-version expects 1.2 or 1.3, got {cfg.tls_min_version!r}")
+    try:
+        client_context()  # SATCHEL_CA_FILE, read by every outbound TLS connection: a bad one stops the start
+    except TrustStoreError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def read_encryption_key(text: str, file: str, *, what: str = "SATCHEL_ENCRYPTION_KEY") -> bytes:
