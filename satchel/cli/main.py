@@ -250,6 +250,8 @@ def serve(
             from satchel.plugins.metrics.access import parse_allow_list
 
             parse_allow_list(cfg.metrics_allow)
+        if cfg.grpc and cfg.https and cfg.tls_cert and not (cfg.grpc_cert or cfg.grpc_key):
+            cfg.grpc_cert, cfg.grpc_key = cfg.tls_cert, cfg.tls_key  # gRPC over TLS too, with the HTTPS certificate
         if cfg.grpc or cfg.grpc_cert or cfg.grpc_key:
             from satchel.plugins.grpc.config import GrpcConfigError, check
 
