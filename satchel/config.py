@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from satchel.tools.secretbox import KeyFormatError, parse_key
+from satchel.tools.tls_trust import TrustStoreError, client_context
 
 ENV_PREFIX = "SATCHEL_"
 MIGRATIONS_FOLDER = "satchel_migrations"
@@ -18,10 +19,10 @@ class ConfigError(ValueError):
     """A boot option is malformed; raised at start-up with a message naming the option."""
 
 
-def parse_http(value: str) -> tuple[str, int]:
+def parse_http(value: str, *, option: str = "--http") -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"--http expects HOST:PORT, got {value!r}")
+        raise ConfigError(f"{option} expects HOST:PORT, got {value!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
@@ -140,7 +141,11 @@ class BootConfig:
     encryption_key: str = field(default="", repr=False)
     """Seals the secrets of the runtime settings at rest (env SATCHEL_ENCRYPTION_KEY); empty: in clear."""
     encryption_key_file: str = ""
-    """A file holding that key instead (--encryption-key-file, env SATCHEL_ENCRYPTION_KEY_FILE)."""
+    """A file holding that key instead (--encryption-key-file, env SATCHEL_ENCRYPTION_KEY_FILE); further
+    lines hold older keys, still accepted for opening (docs/encryption.md)."""
+    encryption_keys_old: str = field(default="", repr=False)
+    """Older keys that still open values during a rotation, separated by commas or whitespace (env
+    SATCHEL_ENCRYPTION_KEYS_OLD); the current key always seals."""
     metrics: bool = False
     """Serve Prometheus metrics at /metrics (env SATCHEL_METRICS; docs/metrics.md)."""
     metrics_token: str = field(default="", repr=False)
@@ -171,6 +176,17 @@ class BootConfig:
     """PEM certificate chain for gRPC over TLS (env SATCHEL_GRPC_CERT), with `grpc_key`."""
     grpc_key: str = field(default="", repr=False)
     """PEM private key of `grpc_cert` (env SATCHEL_GRPC_KEY)."""
+    https: str = ""
+    """HOST:PORT of the HTTPS listener (env SATCHEL_HTTPS); with it, `http` is off unless given, and
+    when given it only redirects to HTTPS (docs/tls.md)."""
+    tls_cert: str = ""
+    """PEM certificate chain for --https (env SATCHEL_TLS_CERT)."""
+    tls_key: str = ""
+    """PEM private key for --https (env SATCHEL_TLS_KEY); a path, never the key itself."""
+    tls_self_signed: bool = False
+    """Serve --https with a development certificate kept in `dir` (env SATCHEL_TLS_SELF_SIGNED)."""
+    tls_min_version: str = "1.2"
+    """Oldest TLS version the HTTPS listener accepts: 1.2 or 1.3 (env SATCHEL_TLS_MIN_VERSION)."""
 
     @property
     def migrations_folder(self) -> Path:
@@ -193,6 +209,7 @@ class BootConfig:
     def from_env(**overrides: object) -> BootConfig:
         """Defaults, then `SATCHEL_<NAME>` variables, then explicit (non-None) overrides."""
         cfg = BootConfig()
+        http_given = overrides.get("http") is not None or ENV_PREFIX + "HTTP" in os.environ
         for f in fields(BootConfig):
             raw = os.environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None:
@@ -200,11 +217,14 @@ class BootConfig:
         for name, value in overrides.items():
             if value is not None:
                 setattr(cfg, name, Path(str(value)) if name == "dir" else value)
-        parse_http(cfg.http)
+        check_tls_options(cfg, http_given=http_given)
+        if cfg.http:
+            parse_http(cfg.http)
         parse_db_url(cfg.db)
         parse_cache_url(cfg.cache_url)
         parse_broker_url(cfg.broker_url)
         cfg.encryption_key_bytes()
+        cfg.old_encryption_keys()
         parse_event_sinks(cfg.event_sinks)
         parse_log_format(cfg.log_format)
         if cfg.webhook_max_attempts < 1 or not cfg.webhook_retry_base > 0:
@@ -215,8 +235,41 @@ class BootConfig:
         """The settings encryption key (empty when none is configured); ConfigError when malformed."""
         return read_encryption_key(self.encryption_key, self.encryption_key_file)
 
+    def old_encryption_keys(self) -> tuple[bytes, ...]:
+        """The keys that still open values but no longer seal (`encryption_keys_old`, then the key
+        file's further lines); ConfigError when one is malformed."""
+        return read_old_encryption_keys(self.encryption_keys_old, self.encryption_key_file)
+
     def to_env(self) -> dict[str, str]:
         return {ENV_PREFIX + f.name.upper(): str(getattr(self, f.name)) for f in fields(BootConfig)}
+
+
+TLS_MIN_VERSIONS = ("1.2", "1.3")
+
+
+def check_tls_options(cfg: BootConfig, *, http_given: bool) -> None:
+    """The HTTPS options hang together; with --https alone (no --http, no SATCHEL_HTTP) there is no
+    plain HTTP listener, as with PocketBase's `--https`."""
+    if cfg.https:
+        parse_http(cfg.https, option="--https")
+        if not http_given:
+            cfg.http = ""
+        elif cfg.http and parse_http(cfg.http) == parse_http(cfg.https, option="--https"):
+            raise ConfigError(f"--http and --https are both {cfg.https}: give them different ports")
+        if cfg.tls_self_signed and (cfg.tls_cert or cfg.tls_key):
+            raise ConfigError("--tls-self-signed and --tls-cert/--tls-key are both set: keep one")
+        if not cfg.tls_self_signed and not (cfg.tls_cert and cfg.tls_key):
+            raise ConfigError("--https needs --tls-cert and --tls-key (or --tls-self-signed for development)")
+    elif cfg.tls_cert or cfg.tls_key or cfg.tls_self_signed:
+        raise ConfigError("--tls-cert, --tls-key and --tls-self-signed need --https HOST:PORT")
+    if not cfg.http and not cfg.https:
+        raise ConfigError("--http expects HOST:PORT, got ''")
+    if cfg.tls_min_version not in TLS_MIN_VERSIONS:
+        raise ConfigError(f"--tls-min-version expects 1.2 or 1.3, got {cfg.tls_min_version!r}")
+    try:
+        client_context()  # SATCHEL_CA_FILE, read by every outbound TLS connection: a bad one stops the start
+    except TrustStoreError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def read_encryption_key(text: str, file: str, *, what: str = "SATCHEL_ENCRYPTION_KEY") -> bytes:
@@ -230,12 +283,36 @@ def read_encryption_key(text: str, file: str, *, what: str = "SATCHEL_ENCRYPTION
             raise ConfigError(f"{what}_FILE: cannot read {file!r} ({exc.__class__.__name__})") from exc
         if not text.strip():
             raise ConfigError(f"{what}_FILE: {file!r} is empty")
+        text = _key_lines(text)[0]  # further lines: older keys (read_old_encryption_keys)
     if not text:
         return b""
     try:
         return parse_key(text)
     except KeyFormatError as exc:
         raise ConfigError(f"{what}: {exc}") from exc
+
+
+def _key_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()] or [""]
+
+
+def read_old_encryption_keys(text: str, file: str) -> tuple[bytes, ...]:
+    """Older keys from SATCHEL_ENCRYPTION_KEYS_OLD (commas or whitespace between them) and from the
+    key file's lines after the first; each checked, none ever quoted in errors."""
+    items = [(f"SATCHEL_ENCRYPTION_KEYS_OLD (key {i + 1})", t) for i, t in enumerate(text.replace(",", " ").split())]
+    if file:
+        try:
+            lines = _key_lines(Path(file).expanduser().read_text())[1:]
+        except (OSError, UnicodeDecodeError):
+            lines = []  # read_encryption_key reports an unreadable file
+        items += [(f"SATCHEL_ENCRYPTION_KEY_FILE (line {i + 2})", t) for i, t in enumerate(lines)]
+    keys: list[bytes] = []
+    for where, item in items:
+        try:
+            keys.append(parse_key(item))
+        except KeyFormatError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+    return tuple(keys)
 
 
 def _convert(name: str, raw: str, default: object) -> object:

@@ -24,6 +24,7 @@ from satchel.plugins.hooks_loader.watch import HookWatcher
 from satchel.ports.broker import BrokerError
 from satchel.ports.cache import CacheError
 from satchel.ports.database import DatabaseError
+from satchel.tls_listener import granian_tls_options, public_base, start_redirect_listener, stop_redirect_listener
 
 if TYPE_CHECKING:
     from satchel.core.app import App
@@ -57,6 +58,7 @@ def prepare(cfg: BootConfig) -> None:
                 broker_url=cfg.broker_url,
                 workers=cfg.workers,
                 encryption_key=cfg.encryption_key_bytes(),
+                old_encryption_keys=cfg.old_encryption_keys(),
             )
         except DatabaseError as exc:
             raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc
@@ -106,20 +108,19 @@ async def print_setup_link(app: App, cfg: BootConfig) -> None:
     token = await setup_token(app)
     if token is None:
         return
-    host, port = parse_http(cfg.http)
-    shown = "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # noqa: S104 (an address shown, not bound)
     click.echo(
         "\n(!) Open this link in a browser within 30 minutes to create your first superuser:\n"
-        f"{setup_url(f'http://{shown}:{port}/_/', token)}\n"
+        f"{setup_url(f'{public_base(cfg)}/_/', token)}\n"
         "(or create one with: satchel superuser upsert EMAIL PASSWORD)\n"
     )
 
 
 def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:
     """Serve until interrupted: `satchel.asgi:app` in every worker, or what `loader` builds there."""
-    host, port = parse_http(cfg.http)
+    host, port = parse_http(cfg.https or cfg.http)
     os.environ.update(cfg.to_env())
-    base = f"http://{host}:{port}"
+    tls = granian_tls_options(cfg)  # before anything starts: a missing certificate stops here
+    base = f"{'https' if tls else 'http'}://{host}:{port}"
     click.echo(f"Server started at {base}\n├─ REST API:  {base}/api/\n└─ Dashboard: {base}/_/")
     if cfg.grpc:
         click.echo(f"gRPC API at {cfg.grpc}{' (TLS)' if cfg.grpc_cert else ''}: satchel.v1.Records (docs/grpc.md)")
@@ -144,7 +145,9 @@ def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:
         backpressure=connection_capacity(),  # realtime streams hold a connection each
         respawn_failed_workers=True,  # a crashed worker's clients reconnect to its replacement
         **options,
+        **tls,
     )
+    redirect = start_redirect_listener(cfg)
     watcher = None
     if cfg.dev:  # granian's own HUP handling restarts the workers, one at a time
         watcher = HookWatcher(hooks_loader.hooks_folder(cfg), server.signal_handler_reload, _report).start()
@@ -155,6 +158,7 @@ def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:
         else:
             server.serve(target_loader=lambda _target: loader())
     finally:
+        stop_redirect_listener(redirect)
         if watcher is not None:
             watcher.stop()
         if metrics_dir is not None:

@@ -78,6 +78,7 @@ def build_app(
     backup_passphrase: str = "",
     db_url: str = "",
     encryption_key: bytes = b"",
+    old_encryption_keys: tuple[bytes, ...] = (),
     log_format: str = "",
     dev: bool = False,
 ) -> App:
@@ -103,6 +104,7 @@ def build_app(
         shared_schema=shared,
         backup_passphrase=backup_passphrase,
         encryption_key=encryption_key,
+        old_encryption_keys=old_encryption_keys,
         log_format=log_format,
         dev=dev,
     )
@@ -227,7 +229,7 @@ def smtp_config(app: App) -> SmtpConfig:
     )
 
 
-async def open_app(data_dir: Path | str, **options: float | int | str | bytes) -> App:
+async def open_app(data_dir: Path | str, **options: float | int | str | bytes | tuple[bytes, ...]) -> App:
     """A bootstrapped App (password cost is left as configured: production entry points set it)."""
     app = build_app(data_dir, **options)  # type: ignore[arg-type]
     try:
@@ -297,6 +299,7 @@ def build_asgi(
         backup_passphrase=config.backup_passphrase,
         db_url=config.db,
         encryption_key=config.encryption_key_bytes(),
+        old_encryption_keys=config.old_encryption_keys(),
         log_format=config.request_line_format,
         dev=config.dev,
     )

@@ -70,7 +70,11 @@ def _run(
 
     async def run() -> None:
         app = await open_app(
-            cfg.dir, backup_passphrase=secret, db_url=cfg.db, encryption_key=cfg.encryption_key_bytes()
+            cfg.dir,
+            backup_passphrase=secret,
+            db_url=cfg.db,
+            encryption_key=cfg.encryption_key_bytes(),
+            old_encryption_keys=cfg.old_encryption_keys(),
         )
         try:
             await action(app)

@@ -10,6 +10,7 @@ import click
 
 from satchel import __version__
 from satchel.cli.backup import backup
+from satchel.cli.keys import keys
 from satchel.cli.migrate import migrate_data
 from satchel.cli.migrations import migrate
 from satchel.cli.settings import ENCRYPTION_KEY_FILE_HELP, settings
@@ -154,6 +155,42 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     help="PEM private key of --grpc-cert (env SATCHEL_GRPC_KEY).",
 )
+@click.option(
+    "--https",
+    "https",
+    default=None,
+    help="HOST:PORT of an HTTPS listener (env SATCHEL_HTTPS); with --http too, that one only redirects "
+    "to HTTPS (see docs/tls.md).",
+)
+@click.option(
+    "--tls-cert",
+    "tls_cert",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="PEM certificate chain for --https (env SATCHEL_TLS_CERT).",
+)
+@click.option(
+    "--tls-key",
+    "tls_key",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="PEM private key for --https (env SATCHEL_TLS_KEY).",
+)
+@click.option(
+    "--tls-self-signed",
+    "tls_self_signed",
+    is_flag=True,
+    default=None,
+    help="Serve --https with a self-signed development certificate kept in --dir (never in production; "
+    "env SATCHEL_TLS_SELF_SIGNED).",
+)
+@click.option(
+    "--tls-min-version",
+    "tls_min_version",
+    type=click.Choice(["1.2", "1.3"]),
+    default=None,
+    help="Oldest TLS version --https accepts (env SATCHEL_TLS_MIN_VERSION; default 1.2).",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -173,6 +210,11 @@ def serve(
     grpc: str | None,
     grpc_cert: str | None,
     grpc_key: str | None,
+    https: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    tls_self_signed: bool | None,
+    tls_min_version: str | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -195,13 +237,21 @@ def serve(
             grpc=grpc,
             grpc_cert=grpc_cert,
             grpc_key=grpc_key,
+            https=https,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_self_signed=tls_self_signed,
+            tls_min_version=tls_min_version,
         )
         tracing_settings(cfg)  # a malformed OTEL_* variable stops here, not in every worker
-        parse_http(cfg.http)
+        if cfg.http:
+            parse_http(cfg.http)
         if cfg.metrics:
             from satchel.plugins.metrics.access import parse_allow_list
 
             parse_allow_list(cfg.metrics_allow)
+        if cfg.grpc and cfg.https and cfg.tls_cert and not (cfg.grpc_cert or cfg.grpc_key):
+            cfg.grpc_cert, cfg.grpc_key = cfg.tls_cert, cfg.tls_key  # gRPC over TLS too, with the HTTPS certificate
         if cfg.grpc or cfg.grpc_cert or cfg.grpc_key:
             from satchel.plugins.grpc.config import GrpcConfigError, check
 
@@ -235,7 +285,12 @@ def _run_superuser(data_dir: str | None, action: str, email: str, password: str 
     cfg = BootConfig.from_env(dir=data_dir)
 
     async def run() -> None:
-        app = await open_app(cfg.dir, db_url=cfg.db, encryption_key=cfg.encryption_key_bytes())
+        app = await open_app(
+            cfg.dir,
+            db_url=cfg.db,
+            encryption_key=cfg.encryption_key_bytes(),
+            old_encryption_keys=cfg.old_encryption_keys(),
+        )
         try:
             if action == "upsert":
                 await upsert_superuser(app, email, password)
@@ -283,6 +338,7 @@ main.add_command(backup)
 main.add_command(migrate_data)
 main.add_command(migrate)
 main.add_command(settings)
+main.add_command(keys)
 
 if __name__ == "__main__":
     sys.exit(main())

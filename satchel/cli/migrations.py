@@ -48,7 +48,12 @@ def _with_app(cfg: BootConfig, work: Callable[[App], Awaitable[T]]) -> T:
 
     async def run() -> T:
         try:
-            app = await open_app(cfg.dir, db_url=cfg.db, encryption_key=cfg.encryption_key_bytes())
+            app = await open_app(
+                cfg.dir,
+                db_url=cfg.db,
+                encryption_key=cfg.encryption_key_bytes(),
+                old_encryption_keys=cfg.old_encryption_keys(),
+            )
         except DatabaseError as exc:
             raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc
         try:

@@ -95,6 +95,12 @@ def settings_rotate_key(
         try:
             if app.backups.scheduler.server_running():
                 raise click.ClickException("A server is running on this data directory: stop it first.")
+            encrypted = [c.name for c in app.collections.all() if not c.is_view and c.encrypted_fields]
+            if encrypted:
+                raise click.ClickException(
+                    f"The collections {', '.join(encrypted)} have encrypted fields, which this command does not "
+                    "re-encrypt: use `satchel keys rotate` (docs/encryption.md). Nothing was changed."
+                )
             done = await reseal(app, Secrets(SecretBox(new) if new else None))
         finally:
             await app.realtime.close()

@@ -18,7 +18,7 @@ from satchel.core.settings import SettingsStore, load_or_create_secret
 from satchel.ports.cache import Cache
 from satchel.ports.database import Database
 from satchel.ports.mailer import Mailer
-from satchel.tools.secretbox import SecretBox
+from satchel.tools.keyring import KeyRing
 
 if TYPE_CHECKING:
     from satchel.core.auth.api_keys import ApiKeysService
@@ -50,6 +50,8 @@ class AppConfig:
     """Encrypts new backup archives and decrypts encrypted ones on restore; empty: no encryption."""
     encryption_key: bytes = field(default=b"", repr=False)
     """Seals the secrets of the settings and OAuth2 providers at rest (32 bytes); empty: stored in clear."""
+    old_encryption_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    """Keys that still open values sealed before a rotation (never used to seal)."""
     log_format: str = ""
     """How requests and app logs are printed to stdout: `json`, `text`, or "" (not at all)."""
     extra: dict[str, str] = field(default_factory=dict)
@@ -68,7 +70,10 @@ class App:
         self.stale: Callable[[], bool] = self.schema.stale
         """Whether another process or node may have changed collections or settings since this one
         looked: checked before every request, so bound directly (no forwarding call)."""
-        self.secrets = Secrets(SecretBox(config.encryption_key) if config.encryption_key else None)
+        self.keys = KeyRing(config.encryption_key, config.old_encryption_keys)
+        """Every configured key: the current one seals, older ones still open (docs/encryption.md)."""
+        self.collections.keys = self.keys
+        self.secrets = Secrets(self.keys.current, ring=self.keys)
         """The key (or none) that seals settings and OAuth2 secrets in the database."""
         self.settings = SettingsStore(db, self.schema, self.secrets)
         self.settings.on_loaded = self._settings_reloaded
@@ -102,6 +107,7 @@ class App:
     async def bootstrap(self) -> None:
         """Create the system tables and collections on first run, then load them."""
         from satchel.core.collections.bootstrap import bootstrap_collections
+        from satchel.core.collections.encrypted_fields import check_keys
         from satchel.core.secrets_rotation import seal_if_in_clear
 
         await bootstrap_collections(self)
@@ -110,6 +116,7 @@ class App:
             await logs.bootstrap()
         self.secret = await load_or_create_secret(self.db)
         await self.schema.start()
+        await check_keys(self.db.executor(), self.collections.all(), self.keys)  # encrypted record fields
         await seal_if_in_clear(self)  # a key set on data written without one
 
     async def _settings_reloaded(self) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from satchel.tools.jsonutil import JSONDecodeError, loads
+from satchel.tools.keyring import KeyRing
 from satchel.tools.secretbox import SealedValueError, SecretBox, is_sealed, sealed_key_id
 
 SETTINGS_SECRET_PATHS: tuple[tuple[str, ...], ...] = (
@@ -69,10 +70,14 @@ def has_provider_secrets(auth: dict[str, Any]) -> bool:
 class Secrets:
     """The app's key (or none) applied to settings documents and collection auth options."""
 
-    def __init__(self, box: SecretBox | None = None) -> None:
+    def __init__(self, box: SecretBox | None = None, *, ring: KeyRing | None = None) -> None:
         self.box = box
+        self.ring = ring
+        """Older keys (`SATCHEL_ENCRYPTION_KEYS_OLD`) that still open what they sealed before a rotation."""
         self.clear_seen = False
         """Whether a load met a non-empty secret stored in clear (sealed at start when a key is set)."""
+        self.old_key_seen = False
+        """Whether a load opened a secret with an older key (`satchel keys rotate` re-seals it)."""
 
     @property
     def key_id(self) -> str:
@@ -113,8 +118,12 @@ class Secrets:
                 f"{where} hold secrets encrypted with the key {sealed_key_id(value) or '(unknown)'}, and no "
                 f"encryption key is configured: {KEY_HINT} to that key. Nothing was changed."
             )
+        older = self.ring.box(sealed_key_id(value)) if self.ring is not None else None
+        box = self.box if older is None or older.key_id == self.box.key_id else older
         try:
-            return self.box.open(value, label)
+            opened = box.open(value, label)
+            self.old_key_seen = self.old_key_seen or box is not self.box
+            return opened
         except SealedValueError as exc:
             if exc.key_id and exc.key_id != self.box.key_id:
                 raise SecretsKeyError(

@@ -50,8 +50,15 @@ async def database_url_for(data_dir: Path) -> str:
 
 
 @asynccontextmanager
-async def running_app(data_dir: Path, *, encryption_key: bytes = b"") -> AsyncIterator[App]:
-    app = await open_app(data_dir, db_url=await database_url_for(data_dir), encryption_key=encryption_key)
+async def running_app(
+    data_dir: Path, *, encryption_key: bytes = b"", old_encryption_keys: tuple[bytes, ...] = ()
+) -> AsyncIterator[App]:
+    app = await open_app(
+        data_dir,
+        db_url=await database_url_for(data_dir),
+        encryption_key=encryption_key,
+        old_encryption_keys=old_encryption_keys,
+    )
     try:
         yield app
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ssl
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import AsyncExitStack, contextmanager
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiobotocore.config import AioConfig
+from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,6 +32,7 @@ from satchel.ports.blobs import (
     check_prefix,
 )
 from satchel.tools import probes
+from satchel.tools.tls_trust import extra_ca_file
 
 if TYPE_CHECKING:
     from aiobotocore.session import ClientCreatorContext
@@ -81,7 +84,9 @@ class S3BlobStore:
 
     def _create(self) -> ClientCreatorContext[S3Client]:
         c = self.config
+        trust: dict[str, Any] = {"http_session_cls": _PrivateCaSession} if extra_ca_file() else {}
         config = AioConfig(
+            **trust,
             s3={"addressing_style": "path" if c.force_path_style else "virtual"},
             retries={"max_attempts": 2, "mode": "standard"},  # one retry: a dead endpoint fails fast
             connect_timeout=10,
@@ -351,3 +356,14 @@ def _valid_key(key: str) -> bool:
     except BlobError:
         return False
     return True
+
+
+class _PrivateCaSession(AIOHTTPSession):
+    """aiobotocore's HTTP session, whose verifying context also trusts SATCHEL_CA_FILE: botocore's own
+    `verify=PATH` (or AWS_CA_BUNDLE) would replace the public roots instead of adding to them.
+    Verification itself stays aiobotocore's (`verify=True`: certifi's roots, host names checked)."""
+
+    def _get_ssl_context(self) -> ssl.SSLContext:
+        ctx: ssl.SSLContext = super()._get_ssl_context()  # type: ignore[misc]  # private in the stubs
+        ctx.load_verify_locations(cafile=extra_ca_file())
+        return ctx

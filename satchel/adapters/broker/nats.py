@@ -17,6 +17,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 
 from satchel.ports.broker import BrokerError, Receiver
+from satchel.tools.tls_trust import client_context
 
 log = logging.getLogger("satchel.broker")
 
@@ -34,9 +35,13 @@ class NatsBroker:
         async def deliver(msg: Msg) -> None:
             receive(msg.data)
 
+        first_errors: list[Exception] = []
+
         async def on_error(exc: Exception) -> None:
             if nc.is_connected or nc.is_reconnecting:
                 log.warning("realtime broker: NATS error: %s", exc)
+            else:  # while the first connection is tried: the reason it failed (e.g. certificate verify failed)
+                first_errors.append(exc)
 
         async def on_disconnect() -> None:
             log.warning("realtime broker: NATS disconnected; reconnecting")
@@ -56,6 +61,7 @@ class NatsBroker:
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=1,
                 error_cb=on_error,
+                tls=client_context(),  # tls:// or TLS-requiring servers: system CAs + SATCHEL_CA_FILE
                 disconnected_cb=on_disconnect,
                 reconnected_cb=on_reconnect,
             )
@@ -65,7 +71,8 @@ class NatsBroker:
             await nc.flush(timeout=CONNECT_TIMEOUT)
         except (NatsError, OSError, TimeoutError) as exc:
             await self.close()
-            raise BrokerError(f"cannot reach NATS: {exc or type(exc).__name__}") from exc
+            cause = first_errors[-1] if first_errors else exc
+            raise BrokerError(f"cannot reach NATS: {cause!s} ({type(cause).__name__})") from exc
 
     async def _publish(self, subject: str, data: bytes) -> None:
         nc = self._nc

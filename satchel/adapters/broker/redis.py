@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from satchel.ports.broker import BrokerError, Receiver
+from satchel.tools.tls_trust import redis_options
 
 log = logging.getLogger("satchel.broker")
 
@@ -30,7 +31,9 @@ class RedisBroker:
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
         self._url = url
         self._prefix = prefix
-        self._redis: Redis = Redis.from_url(url, socket_connect_timeout=TIMEOUT, socket_timeout=TIMEOUT)
+        self._redis: Redis = Redis.from_url(
+            url, socket_connect_timeout=TIMEOUT, socket_timeout=TIMEOUT, **redis_options(url)
+        )
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._node = b""
         self._reader: asyncio.Task[None] | None = None

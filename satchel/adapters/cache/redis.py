@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from satchel.ports.cache import CacheError, WindowCount
+from satchel.tools.tls_trust import redis_options
 
 DEFAULT_PREFIX = "satchel:"
 TIMEOUT = 2.0
@@ -41,7 +42,9 @@ class RedisCache:
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
         """`url` as redis-py reads it (`redis://[:password@]host:port/db`, `rediss://`, `unix://`);
         its query string may override the timeouts. Connects lazily, on the first command."""
-        self._redis: Redis = Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
+        self._redis: Redis = Redis.from_url(
+            url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, **redis_options(url)
+        )
         self._prefix = prefix
         self._hit = self._redis.register_script(_HIT)
 

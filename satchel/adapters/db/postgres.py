@@ -52,6 +52,7 @@ from satchel.tools.sql.postgres import ROWID, PostgresCompiler, kind_of_type
 from satchel.tools.sql.postgres_ddl import compile_ddl
 from satchel.tools.sql.postgres_support import FUNCTIONS, VERSION
 from satchel.tools.sql.sqlite import SqlCompileError, _SlotRef, quote_ident
+from satchel.tools.tls_trust import postgres_ssl
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -318,7 +319,11 @@ class PostgresDatabase:
                     settings["default_transaction_read_only"] = "on"
                 try:
                     pool = await asyncpg.create_pool(
-                        self.url, min_size=1, max_size=self._pool_size, server_settings=settings
+                        self.url,
+                        min_size=1,
+                        max_size=self._pool_size,
+                        server_settings=settings,
+                        ssl=postgres_ssl(self.url),  # None: sslmode/sslrootcert in the URL decide, as in libpq
                     )
                 except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ValueError) as exc:
                     raise DatabaseError(f"cannot connect to PostgreSQL: {type(exc).__name__}: {exc}") from exc

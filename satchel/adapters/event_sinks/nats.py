@@ -30,6 +30,7 @@ from nats.js.errors import NotFoundError
 from satchel.adapters.event_sinks.confirms import abandon, confirmed
 from satchel.adapters.event_sinks.envelope import encode, routing_key
 from satchel.ports.event_sink import OutboxEvent, SinkError
+from satchel.tools.tls_trust import client_context
 
 log = logging.getLogger("satchel.event_sinks")
 
@@ -91,6 +92,7 @@ class NatsJetStreamSink:
                 reconnect_time_wait=0,
                 pending_size=0,
                 error_cb=on_error,
+                tls=client_context(),  # tls:// or TLS-requiring servers: system CAs + SATCHEL_CA_FILE
             )
             await asyncio.wait_for(connect, self._timeout * 2)
             js = nc.jetstream(timeout=self._timeout)

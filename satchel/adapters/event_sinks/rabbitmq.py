@@ -29,6 +29,7 @@ from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from satchel.adapters.event_sinks.confirms import abandon, confirmed
 from satchel.adapters.event_sinks.envelope import encode, routing_key
 from satchel.ports.event_sink import OutboxEvent, SinkError
+from satchel.tools.tls_trust import amqp_ssl_context
 
 log = logging.getLogger("satchel.event_sinks")
 
@@ -63,7 +64,9 @@ class RabbitMqSink:
         await self._drop()
         connection: AbstractConnection | None = None
         try:
-            connection = await aio_pika.connect(self._url, timeout=self._timeout)
+            connection = await aio_pika.connect(
+                self._url, timeout=self._timeout, ssl_context=amqp_ssl_context(self._url)
+            )
             channel = await connection.channel(publisher_confirms=True, on_return_raises=False)
             exchange = await channel.declare_exchange(
                 self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True, timeout=self._timeout

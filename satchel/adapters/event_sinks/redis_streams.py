@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from satchel.adapters.event_sinks.envelope import encode
 from satchel.ports.event_sink import OutboxEvent, SinkError
+from satchel.tools.tls_trust import redis_options
 
 log = logging.getLogger("satchel.event_sinks")
 
@@ -77,6 +78,7 @@ class RedisStreamSink:
         # not; re-running the script is safe because re-added ids are skipped
         self._redis: Redis = Redis.from_url(
             url,
+            **redis_options(url),
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
             retry=Retry(NoBackoff(), 1),

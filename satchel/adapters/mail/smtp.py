@@ -21,6 +21,7 @@ import aiosmtplib
 from satchel.adapters.mail.mime import build_message
 from satchel.ports.mailer import Mailer, MailError, MailMessage
 from satchel.tools import probes
+from satchel.tools.tls_trust import TrustStoreError, client_context
 
 TIMEOUT_S = 30.0
 AUTH_PLAIN = "PLAIN"
@@ -54,7 +55,7 @@ class SmtpMailer:
         self._config = config
         self._fallback = fallback
         self._tls_context = tls_context
-        """Trust settings for the server certificate (None: the system's CA store)."""
+        """Trust settings for the server certificate (None: the system's CA store and SATCHEL_CA_FILE)."""
 
     async def send(self, message: MailMessage) -> None:
         c = self._config()
@@ -64,6 +65,11 @@ class SmtpMailer:
             await self._fallback.send(message)
             return
         mime = build_message(message)
+        try:
+            # verifying, and trusting SATCHEL_CA_FILE too (aiosmtplib's own context would not)
+            tls_context = self._tls_context or client_context()
+        except TrustStoreError as exc:
+            raise MailError(f"SMTP delivery to {c.host}:{c.port} failed: {exc}") from exc
         client = aiosmtplib.SMTP(
             hostname=c.host,
             port=c.port,
@@ -71,7 +77,7 @@ class SmtpMailer:
             use_tls=c.tls,
             start_tls=False if c.tls else None,  # None: STARTTLS whenever the server offers it
             local_hostname=c.local_name or None,
-            tls_context=self._tls_context,
+            tls_context=tls_context,
         )
         with probes.probe("smtp.send", {"server.address": c.host, "server.port": c.port}):
             try:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from satchel.core.fields.base import Field
+from satchel.tools.keyring import KeyRing
 
 CollectionType = Literal["base", "auth", "view"]
 
@@ -120,6 +121,8 @@ class Collection:
     """Auth-only options (authRule, manageRule, passwordAuth, tokens, templates...) by wire key."""
     search: Any = None
     """Full-text search option (`{"fields": [...]}`, see `collections.search`); None when off."""
+    keys: KeyRing | None = field(default=None, repr=False, compare=False)
+    """The app's keys, for fields with `encrypted: true` (set by the registry; not part of the JSON)."""
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -152,6 +155,10 @@ class Collection:
         if self.is_view:
             return default
         return default + sum(f.max_body_size() for f in self.fields)
+
+    @property
+    def encrypted_fields(self) -> list[Field]:
+        return [f for f in self.fields if getattr(f, "encrypted", False)]
 
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]

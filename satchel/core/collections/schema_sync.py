@@ -399,7 +399,10 @@ def suggest_view_fields(query: str, find: Callable[[str], Collection | None]) ->
         elif field_name.lower() == "id":
             out[col.alias] = RelationField(name=col.alias, max_select=1, collection_id=source.id)
         else:
-            clone = type(found).from_json({**found.to_json(), "id": "_clone_" + random_string(4), "name": col.alias})
+            # a view reads the stored column: an encrypted field shows there as its envelope, never opened
+            clone = type(found).from_json(
+                {**found.to_json(), "id": "_clone_" + random_string(4), "name": col.alias, "encrypted": False}
+            )
             out[col.alias] = clone
     return out
 

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections import search, store
+from satchel.core.collections.encrypted_fields import sync_encrypted
 from satchel.core.collections.indexes import parse
 from satchel.core.collections.model import Collection
 from satchel.core.collections.registry import CollectionRegistry
@@ -157,12 +158,15 @@ class CollectionsService:
         bind(c, data)
         c.indexes = []  # a rule never reads them, and a half-typed one must not fail the check
         prepare_for_save(c)
+        c.keys = self.app.keys  # rules on its encrypted fields are checked as on save
         return c
 
     # ----------------------------------------------------------------- helpers
     def _env(self, tx: Executor, registry: CollectionRegistry | None = None) -> Env:
         reg = registry or self.app.collections
-        return Env(collections=reg.all, find=reg.get, check_rule=self.check_rule, db=self.app.db, ex=tx)
+        return Env(
+            collections=reg.all, find=reg.get, check_rule=self.check_rule, db=self.app.db, ex=tx, keys=self.app.keys
+        )
 
     def _regenerate_id(self, c: Collection, auto_id: str) -> None:
         """A derived id follows the final type/name and skips ids already taken (`pbc_1`, `pbc_12`...)."""
@@ -185,6 +189,7 @@ class CollectionsService:
         c.id = new_id
 
     async def _persist(self, tx: Executor, c: Collection, old: Collection | None) -> None:
+        c.keys = self.app.keys  # encrypted fields turned on or off are rewritten with them
         now = now_str()
         c.updated = now
         if old is None:
@@ -200,8 +205,10 @@ class CollectionsService:
         if not c.is_view:
             if old is None or not await self.app.db.table_columns(old.name):
                 await create_table(tx, c)
+                await sync_encrypted(tx, None, c)
             else:
                 await sync_table(tx, old, c)
+                await sync_encrypted(tx, old, c)
         await self._changed(tx)
 
     async def _changed(self, tx: Executor) -> None:
@@ -217,6 +224,7 @@ class CollectionsService:
         async def write(e: CollectionEvent) -> None:
             async with self.app.db.transaction() as tx:
                 await self.app.schema.claim(tx)  # first: concurrent changes on other nodes wait here
+                e.collection.keys = self.app.keys  # its rules may compare encrypted fields
                 errors = await validate_collection(e.collection, old, self._env(tx))
                 if errors:
                     raise ValidationError(message, errors)
@@ -411,6 +419,7 @@ class CollectionsService:
                 await self._raise_if_invalid(tx, c, old or c.clone())
 
     async def _raise_if_invalid(self, tx: Executor, c: Collection, old: Collection | None) -> None:
+        c.keys = self.app.keys
         errors = await validate_collection(c, old, self._env(tx))
         if errors:
             serialized = json.dumps(_messages(errors), indent=2, sort_keys=True)

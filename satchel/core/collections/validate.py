@@ -16,6 +16,7 @@ from typing import Any
 from satchel.core.auth.oauth2 import config as oauth2_config
 from satchel.core.auth.oauth2 import registry as oauth2_registry
 from satchel.core.collections import search
+from satchel.core.collections.encrypted_fields import encrypted_field_errors
 from satchel.core.collections.indexes import (
     IndexColumn,
     ParsedIndex,
@@ -32,6 +33,7 @@ from satchel.core.fields.email import EmailField
 from satchel.core.fields.password import PasswordField
 from satchel.core.fields.text import TextField
 from satchel.ports.database import Database, Executor
+from satchel.tools.keyring import KeyRing
 from satchel.tools.sql import ir
 
 NAME_RE = re.compile(r"^\w+$")
@@ -53,6 +55,8 @@ class Env:
     check_rule: RuleChecker
     db: Database
     ex: Executor
+    keys: KeyRing | None = None
+    """The app's encryption keys: fields may be `encrypted` only when there is a current key."""
 
 
 def sentence(text: str) -> str:
@@ -264,6 +268,7 @@ def _fields_error(c: Collection, old: Collection | None, env: Env) -> FieldError
     if c.is_auth:
         checks.append(lambda: _reserved_auth(c))
     checks.append(lambda: field_settings_errors(c, old, env) or None)
+    checks.append(lambda: encrypted_field_errors(c, env.keys))
     for check in checks:
         problem = check()
         if problem:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from satchel.core.errors import ErrorTree, FieldError, required
 from satchel.core.fields.base import OptionsContext, ValueContext
 from satchel.core.fields.number import MAX_SAFE_INT, check_range
-from satchel.core.fields.options import Option
+from satchel.core.fields.options import ENCRYPTED, Option
 from satchel.core.fields.text import StoredText, cast_string
 
 DEFAULT_MAX_SIZE = 5 << 20
@@ -17,9 +17,14 @@ DEFAULT_MAX_SIZE = 5 << 20
 @dataclass(slots=True, kw_only=True)
 class EditorField(StoredText):
     type: ClassVar[str] = "editor"
-    options: ClassVar[tuple[Option, ...]] = (("maxSize", "max_size", "int"), ("convertURLs", "convert_urls", "bool"))
+    options: ClassVar[tuple[Option, ...]] = (
+        ("maxSize", "max_size", "int"),
+        ("convertURLs", "convert_urls", "bool"),
+        ENCRYPTED,
+    )
     max_size: int = 0
     convert_urls: bool = False
+    encrypted: bool = False
 
     def max_body_size(self) -> int:
         return self.max_size if self.max_size > 0 else DEFAULT_MAX_SIZE

@@ -11,7 +11,7 @@ import orjson
 from satchel.core.errors import ErrorTree, FieldError, required
 from satchel.core.fields.base import Field, OptionsContext, ValueContext
 from satchel.core.fields.number import MAX_SAFE_INT, check_range, clean_number
-from satchel.core.fields.options import Option
+from satchel.core.fields.options import ENCRYPTED, Option
 from satchel.tools.sql import ir
 
 DEFAULT_MAX_SIZE = 1 << 20
@@ -51,8 +51,9 @@ def _dump(value: Any) -> bytes:
 @dataclass(slots=True, kw_only=True)
 class JSONField(Field):
     type: ClassVar[str] = "json"
-    options: ClassVar[tuple[Option, ...]] = (("maxSize", "max_size", "int"),)
+    options: ClassVar[tuple[Option, ...]] = (("maxSize", "max_size", "int"), ENCRYPTED)
     max_size: int = 0
+    encrypted: bool = False
 
     def column(self) -> ir.ColumnDef:
         return ir.ColumnDef(self.name, "JSON", not_null=False)

@@ -22,6 +22,9 @@ COMMON: tuple[Option, ...] = (
     ("presentable", "presentable", "bool"),
 )
 REQUIRED_HELP: tuple[Option, ...] = (("required", "required", "bool"), ("help", "help", "str"))
+ENCRYPTED: Option = ("encrypted", "encrypted", "bool")
+"""Satchel's own option (text, editor, json; docs/encryption.md): in a field's JSON only when true, so
+the JSON of every other field stays PocketBase's, key for key."""
 
 
 def _bad(kind: str) -> FieldError:
@@ -74,4 +77,7 @@ def load_options(target: Any, data: Mapping[str, Any], options: tuple[Option, ..
 
 
 def dump_options(source: Any, options: tuple[Option, ...]) -> dict[str, Any]:
-    return {key: getattr(source, attr) for key, attr, _ in options}
+    out = {key: getattr(source, attr) for key, attr, _ in options}
+    if out.get(ENCRYPTED[0]) is False:
+        del out[ENCRYPTED[0]]
+    return out

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from satchel.core.errors import ErrorTree, FieldError, required
 from satchel.core.fields.base import Field, OptionsContext, ValueContext
 from satchel.core.fields.number import MAX_SAFE_INT, check_range
-from satchel.core.fields.options import Option
+from satchel.core.fields.options import ENCRYPTED, Option
 from satchel.tools.ids import DEFAULT_RECORD_ID_PATTERN, FORBIDDEN_PK_CHARACTERS, RESERVED_PKS, random_string_by_regex
 from satchel.tools.sql import ir
 
@@ -162,12 +162,14 @@ class TextField(StoredText):
         ("pattern", "pattern", "str"),
         ("autogeneratePattern", "autogenerate_pattern", "str"),
         ("primaryKey", "primary_key", "bool"),
+        ENCRYPTED,
     )
     min: int = 0
     max: int = 0
     pattern: str = ""
     autogenerate_pattern: str = ""
     primary_key: bool = False
+    encrypted: bool = False
 
     def column(self) -> ir.ColumnDef:
         if self.primary_key:
@@ -199,6 +201,7 @@ class TextField(StoredText):
             ("hidden", FieldError("validation_empty", "Must be blank.") if self.primary_key and self.hidden else None),
             ("required", required() if self.primary_key and not self.required else None),
             ("autogeneratePattern", regex_error(self.autogenerate_pattern) or self._check_autogenerate()),
+            ("encrypted", _encrypted_problem(self)),
         ):
             if problem is not None:
                 errors[key] = problem
@@ -254,6 +257,12 @@ class TextField(StoredText):
         if self.primary_key and self.pattern != DEFAULT_RECORD_ID_PATTERN:
             return _pk_problem(text)
         return None
+
+
+def _encrypted_problem(f: TextField) -> FieldError | None:
+    if f.encrypted and (f.primary_key or f.system):
+        return FieldError("validation_encrypted_unsupported", "System and primary key fields cannot be encrypted.")
+    return None
 
 
 def _pk_problem(text: str) -> FieldError | None:

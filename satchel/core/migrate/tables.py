@@ -13,6 +13,7 @@ from typing import Any
 
 from satchel.core.auth import api_key_store, totp_store
 from satchel.core.collections import store
+from satchel.core.collections.encrypted_fields import table_columns
 from satchel.core.collections.model import Collection
 from satchel.core.fields.base import FieldOptionsError
 from satchel.core.migrate.errors import MigrationError
@@ -85,7 +86,7 @@ async def read_plan(source: Database) -> Plan:
         plan.tables.append(await _table(source, plan, name, create, indexes, None))
     for c in collections:
         if not c.is_view:
-            create = ir.CreateTable(c.name, tuple(f.column() for f in c.fields))
+            create = ir.CreateTable(c.name, table_columns(c))  # blind indexes of encrypted fields too
             plan.tables.append(await _table(source, plan, c.name, create, (), c))
     for name, why in KNOWN_EXTRA.items():
         if await source.table_columns(name):
@@ -95,6 +96,11 @@ async def read_plan(source: Database) -> Plan:
             f"secrets of the settings are encrypted with the key {', '.join(sorted(key_ids))}: they are copied as "
             "they are, so start the target with the same key (SATCHEL_ENCRYPTION_KEY or --encryption-key-file), "
             "or re-encrypt them there with `satchel settings rotate-key`"
+        )
+    if encrypted := [c.name for c in collections if not c.is_view and c.encrypted_fields]:
+        plan.notes.append(
+            f"encrypted fields of {', '.join(encrypted)} are copied as they are (with their blind indexes): start "
+            "the target with the same keys, or re-encrypt them there with `satchel keys rotate`"
         )
     if await _files_in_s3(source):
         plan.notes.append(

@@ -32,6 +32,7 @@ import orjson
 
 from satchel.core.errors import SatchelError
 from satchel.core.realtime.subscriptions import Message, SubscriptionOptions, message
+from satchel.core.records import storage
 from satchel.core.records.export import export_record
 from satchel.core.records.fields_param import apply_fields, parse_fields
 from satchel.core.records.model import Record
@@ -65,10 +66,7 @@ def subscriber_request(auth: Record | None, options: SubscriptionOptions) -> Req
 
 def values_source(record: Record) -> ir.SubquerySource:
     """The record's values as a one-row table named like the collection, so rules resolve unchanged."""
-    columns: list[ir.SelectItem] = [
-        ir.Alias(ir.Param(f.to_db(record.data.get(f.name, f.zero()))), f.name) for f in record.collection.fields
-    ]
-    return ir.SubquerySource(ir.Select(tuple(columns)), record.collection.name)
+    return ir.SubquerySource(ir.Select(storage.probe_columns(record)), record.collection.name)
 
 
 async def passes_on_values(

@@ -243,10 +243,7 @@ class RecordsService:
         collection = record.collection
 
         def one_row() -> ir.Source:
-            columns = tuple(
-                ir.Alias(ir.Param(f.to_db(record.data.get(f.name, f.zero()))), f.name) for f in collection.fields
-            )
-            return ir.SubquerySource(ir.Select(columns), collection.name)
+            return ir.SubquerySource(ir.Select(storage.probe_columns(record)), collection.name)
 
         row = await ex.fetch_one(rule_probe(collection, rule, request, self.find, one_row))
         return row is not None

@@ -8,6 +8,7 @@ from typing import Any
 from satchel.core.collections.model import Collection
 from satchel.core.records.model import Record
 from satchel.core.records.plans import decoder
+from satchel.core.records.sealed_fields import open_into, seal_into, sealed_fields
 from satchel.ports.database import Executor, Row
 from satchel.tools.sql import ir
 
@@ -18,6 +19,9 @@ def record_from_row(collection: Collection, row: Row) -> Record:
         raw = row.get(name)
         # text-like columns already hold their final value: no per-field call on the hot path
         data[name] = raw if convert is None and type(raw) is str else _convert(collection, name, convert, raw)
+    sealed = sealed_fields(collection)
+    if sealed:
+        open_into(collection, sealed, data, row)
     return Record(collection, data, dict(data))
 
 
@@ -29,10 +33,21 @@ def _convert(collection: Collection, name: str, convert: Any, raw: Any) -> Any:
 
 
 def row_from_record(record: Record) -> dict[str, ir.Expr]:
+    """The stored values of a record's columns: encrypted fields sealed, with their blind indexes."""
     values: dict[str, ir.Expr] = {}
     for f in record.collection.fields:
         values[f.name] = ir.Param(f.to_db(record.data.get(f.name, f.zero())))
+    sealed = sealed_fields(record.collection)
+    if sealed:
+        for name, value in seal_into(record.collection, sealed, record.id, record.data).items():
+            values[name] = ir.Param(value)
     return values
+
+
+def probe_columns(record: Record) -> tuple[ir.Alias, ...]:
+    """A record's unsaved values as the columns of a one-row table that rules are evaluated on (the
+    create rule, realtime visibility): the columns a stored row has, blind indexes included."""
+    return tuple(ir.Alias(value, name) for name, value in row_from_record(record).items())
 
 
 @functools.lru_cache(maxsize=1024)

@@ -20,11 +20,11 @@ from typing import Any, Literal, cast
 
 from satchel.core.collections.indexes import parse_index
 from satchel.core.collections.model import Collection
-from satchel.core.errors import BadRequestError
 from satchel.core.fields.base import Field
 from satchel.core.rules import identifiers as ids
-from satchel.core.rules import search
+from satchel.core.rules import sealed_filter, search
 from satchel.core.rules.request_info import RequestInfo
+from satchel.core.rules.resolver_errors import FilterError as FilterError  # re-exported: its home before
 from satchel.tools.filter import ast
 from satchel.tools.filter.errors import FilterSyntaxError
 from satchel.tools.filter.parser import parse
@@ -35,20 +35,6 @@ Fallback = Literal["auto", "disabled", "enforced"]
 
 MAX_RELATION_DEPTH = 6
 MULTI_VALUER_TYPES = frozenset({"select", "relation", "file"})
-
-
-class FilterError(BadRequestError):
-    """A filter, sort or rule that cannot be resolved against the schema.
-
-    Clients get PocketBase's generic 400 message; `detail` says what was wrong (for logs/tests).
-    """
-
-    def __init__(self, detail: str = "") -> None:
-        super().__init__("Something went wrong while processing your request.", {})
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return self.detail or self.message
 
 
 # ----------------------------------------------------------------------- operands
@@ -75,6 +61,8 @@ class Operand:
     kind: Literal["other", "null", "bool"] = "other"
     mm: MultiMatch | None = None
     after: Callable[[ir.Expr], ir.Expr] | None = None
+    sealed: sealed_filter.SealedRef | None = None
+    """Set when the operand is an encrypted field: `expr` is then its blind index column."""
 
 
 NULL_OPERAND = Operand(ir.NULL, kind="null")
@@ -469,6 +457,8 @@ class Resolver:
             f = st.coll.field(prop)
             if f is not None:
                 self._check_hidden(f)
+            if f is not None and sealed_filter.is_sealed(f):
+                raise sealed_filter.SealedFilterError(f.name, "a path into its value cannot be filtered on.")
             if f is not None and f.type in ("json", "geoPoint"):
                 path = tuple(ids.json_key(p) for p in props[i + 1 :])
                 mm = self._mm(st, json_extract(ir.col(st.mm_alias, f.name), path))
@@ -556,6 +546,11 @@ class Resolver:
                 return NULL_OPERAND
             raise FilterError(f"unknown field {name!r}")
         self._check_hidden(f)
+        if sealed_filter.is_sealed(f):
+            if modifier is not None:
+                raise sealed_filter.SealedFilterError(f.name, f"the :{modifier} modifier cannot apply to it.")
+            index, mindex = sealed_filter.index_columns(st.alias, st.mm_alias, f)
+            return Operand(index, mm=self._mm(st, mindex), sealed=sealed_filter.SealedRef(st.coll, f))
         column, mcolumn = ir.col(st.alias, f.name), ir.col(st.mm_alias, f.name)
         multi_valuer = f.type in MULTI_VALUER_TYPES
         if modifier == "length" and multi_valuer:
@@ -621,6 +616,12 @@ def array_length(column: ir.Expr) -> ir.Expr:
 # ---------------------------------------------------------------- comparisons
 def build_comparison(left: Operand, op: str, right: Operand, aliases: _Ids) -> ir.Expr:
     """PocketBase's buildResolversExpr: the comparison, its multi-match guard and after-hooks."""
+    if left.sealed is not None or right.sealed is not None:
+        return sealed_filter.comparison(left, op, right, lambda mm, test: _every_item(mm, test, aliases))
+    return _plain_comparison(left, op, right, aliases)
+
+
+def _plain_comparison(left: Operand, op: str, right: Operand, aliases: _Ids) -> ir.Expr:
     any_op = op.startswith("?")
     base = op.lstrip("?")
     expr: ir.Expr
@@ -666,6 +667,13 @@ def _many_vs_one(
     item = Operand(ir.col(alias, "v"), fallback=fallback, after=ir.Not)
     plain = Operand(other.expr, other.params, kind=other.kind)
     where = build_comparison(plain, op, item, aliases) if inverse else build_comparison(item, op, plain, aliases)
+    return ir.Exists(ir.Select((ir.Raw("1"),), _mm_source(mm, aliases, alias), where=where), negate=True)
+
+
+def _every_item(mm: MultiMatch, test: Callable[[ir.Expr], ir.Expr], aliases: _Ids) -> ir.Expr:
+    """No item of a multi-valued path fails `test`."""
+    alias = aliases.next("__sm")
+    where = ir.Not(test(ir.col(alias, "v")))
     return ir.Exists(ir.Select((ir.Raw("1"),), _mm_source(mm, aliases, alias), where=where), negate=True)
 
 

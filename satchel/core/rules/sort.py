@@ -56,11 +56,16 @@ def build_order_by(resolver: Resolver, sort: str) -> tuple[ir.OrderBy, ...]:
 
 def _sort_expr(resolver: Resolver, name: str, desc: bool) -> ir.Expr:
     from satchel.core.rules.resolver import FilterError
+    from satchel.core.rules.sealed_filter import SealedFilterError
 
     try:
         operand, joins, visible = resolver.sort_operand(name)
+    except SealedFilterError:
+        raise
     except FilterError as exc:
         raise FilterError(f"invalid sort field {name!r}: {exc}") from exc
+    if operand.sealed is not None:
+        raise SealedFilterError(operand.sealed.name, "records cannot be sorted by it.")
     if operand.params or operand.kind != "other":
         raise FilterError(f"invalid sort field {name!r}")
     if not joins:

@@ -27,6 +27,7 @@ from satchel.plugins.events.webhooks.sink import WebhookSink
 from satchel.ports.event_sink import EventSink
 from satchel.tools.change_signal import ChangeSignal
 from satchel.tools.datetime import format_dt, now_str
+from satchel.tools.tls_trust import httpx_verify
 
 if TYPE_CHECKING:
     from satchel.core.app import App
@@ -95,7 +96,9 @@ class Dispatcher:
         """Made with the first webhook: its TLS context costs a few MB that a process without
         webhooks need not pay."""
         if self._client is None:
-            self._client = httpx2.AsyncClient(timeout=self.config.webhook_timeout, follow_redirects=False)
+            self._client = httpx2.AsyncClient(
+                timeout=self.config.webhook_timeout, follow_redirects=False, verify=httpx_verify()
+            )
         return self._client
 
     def kick(self) -> None:

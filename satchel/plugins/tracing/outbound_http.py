@@ -20,6 +20,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from satchel.plugins.tracing.errors import mark_failed
 from satchel.plugins.tracing.runtime import Tracing
+from satchel.tools.tls_trust import httpx_verify
 
 
 def _attributes(request: httpx2.Request) -> dict[str, str | int]:
@@ -70,7 +71,7 @@ class TracedTransport(httpx2.AsyncBaseTransport):
         if self.inner is not None:
             transport = self.inner
         else:
-            transport = owned = httpx2.AsyncHTTPTransport()
+            transport = owned = httpx2.AsyncHTTPTransport(verify=httpx_verify())  # as the untraced client
         tracer = self.tracing.tracer
         span: Span | None = None
         if tracer is not None and trace.get_current_span().get_span_context().is_valid:

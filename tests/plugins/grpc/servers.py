@@ -76,7 +76,7 @@ def start(data: Path, *args: str) -> GrpcServe:
     """`satchel serve --grpc` on free ports; returns once both APIs answer."""
     target = f"127.0.0.1:{free_port()}"
     server = serve(data, "--grpc", target, *args)
-    if "--grpc-cert" not in args:
+    if "--grpc-cert" not in args and "--https" not in args:  # TLS: the caller waits with its credentials
         wait_ready(grpc.insecure_channel(target), server)
     return GrpcServe(server, target)
 

@@ -103,6 +103,24 @@ def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
         server.serve.stop()
 
 
+def test_with_https_the_grpc_port_uses_its_certificate(tmp_path: Path) -> None:
+    cert_file, key_file = self_signed(tmp_path)
+    https = f"127.0.0.1:{free_port()}"
+    tls = ["--https", https, "--tls-cert", str(cert_file), "--tls-key", str(key_file)]
+    server = start(tmp_path / "data", *tls)  # no --grpc-cert: the HTTPS one
+    try:
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert_file.read_bytes())
+        wait_ready(grpc.secure_channel(server.target, credentials), server.serve)
+        with grpc.secure_channel(server.target, credentials) as channel:
+            reply = records_pb2_grpc.RecordsStub(channel).List(pb.ListRequest(collection="users"))
+        assert (reply.page, reply.per_page) == (1, 30)
+        with grpc.insecure_channel(server.target) as plain, pytest.raises(grpc.RpcError) as caught:
+            records_pb2_grpc.RecordsStub(plain).List(pb.ListRequest(collection="users"), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        server.serve.stop()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

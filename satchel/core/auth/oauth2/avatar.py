@@ -30,6 +30,7 @@ import httpx2
 from satchel.core.auth.oauth2.http import ProviderHTTP
 from satchel.core.fields.file import FileField
 from satchel.core.files.uploads import Upload
+from satchel.tools.tls_trust import httpx_verify
 
 log = logging.getLogger("satchel.auth.oauth2")
 
@@ -159,7 +160,7 @@ async def download(http: ProviderHTTP, url: str, max_size: int) -> Upload:
     original = target = httpx2.URL(url)
     guard = not http.allow_private_addresses
     async with httpx2.AsyncClient(
-        timeout=http.timeout, transport=http.transport, follow_redirects=False, trust_env=False
+        timeout=http.timeout, transport=http.transport, follow_redirects=False, trust_env=False, verify=httpx_verify()
     ) as client:
         for _ in range(MAX_REDIRECTS + 1):
             response = await _open(client, target, guard=guard)

@@ -15,6 +15,7 @@ import httpx2
 import orjson
 
 from satchel.tools import probes
+from satchel.tools.tls_trust import httpx_verify
 
 TIMEOUT_S = 30.0
 """PocketBase bounds the whole exchange at 30 seconds."""
@@ -48,7 +49,9 @@ class ProviderHTTP:
         self.allow_private_addresses = allow_private_addresses
 
     def client(self) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(timeout=self.timeout, transport=self.transport, follow_redirects=False)
+        return httpx2.AsyncClient(
+            timeout=self.timeout, transport=self.transport, follow_redirects=False, verify=httpx_verify()
+        )
 
     async def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
         return await self._json("GET", url, headers=headers)

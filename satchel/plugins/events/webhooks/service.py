@@ -21,6 +21,7 @@ from satchel.plugins.events.webhooks import input, store
 from satchel.plugins.events.webhooks.sink import DeliveryError, WebhookSink
 from satchel.tools.datetime import now_str
 from satchel.tools.ids import random_id
+from satchel.tools.tls_trust import httpx_verify
 
 if TYPE_CHECKING:
     from satchel.core.app import App
@@ -156,7 +157,7 @@ class WebhooksService:
         letter = await store.dead_letter(self.app.db.executor(), hook.id, letter_id)
         if letter is None:
             raise NotFoundError()
-        async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+        async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False, verify=httpx_verify()) as client:
             attempt = await self._resend(WebhookSink(hook, client), letter)
         return {"delivered": not attempt.error, "attempt": attempt.to_json()}
 
@@ -166,7 +167,7 @@ class WebhooksService:
         hook = await self._get(hook_id)
         letters = sorted(await store.dead_letters(self.app.db.executor(), hook.id), key=lambda d: d.event_id)
         attempts: list[store.Attempt] = []
-        async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+        async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False, verify=httpx_verify()) as client:
             sink = WebhookSink(hook, client)
             for letter in letters:
                 attempts.append(await self._resend(sink, letter))

@@ -8,8 +8,8 @@ export const COMMON = [
 ];
 
 export const OPTIONS = {
-  text: [["min", "number", "Min length"], ["max", "number", "Max length"], ["pattern", "text", "Regex pattern"], ["autogeneratePattern", "text", "Autogenerate pattern"]],
-  editor: [["maxSize", "number", "Max size (bytes)"], ["convertURLs", "bool", "Convert URLs"]],
+  text: [["min", "number", "Min length"], ["max", "number", "Max length"], ["pattern", "text", "Regex pattern"], ["autogeneratePattern", "text", "Autogenerate pattern"], ["encrypted", "bool", "Encrypted at rest (filters: = and != only)"]],
+  editor: [["maxSize", "number", "Max size (bytes)"], ["convertURLs", "bool", "Convert URLs"], ["encrypted", "bool", "Encrypted at rest (filters: = and != only)"]],
   number: [["min", "optnumber", "Min"], ["max", "optnumber", "Max"], ["onlyInt", "bool", "Integers only"]],
   bool: [],
   email: [["exceptDomains", "list", "Except domains"], ["onlyDomains", "list", "Only domains"]],
@@ -17,7 +17,7 @@ export const OPTIONS = {
   date: [["min", "text", "Min date"], ["max", "text", "Max date"]],
   autodate: [["onCreate", "bool", "Set on create"], ["onUpdate", "bool", "Set on update"]],
   select: [["values", "list", "Choices"], ["maxSelect", "number", "Max selected"]],
-  json: [["maxSize", "number", "Max size (bytes)"]],
+  json: [["maxSize", "number", "Max size (bytes)"], ["encrypted", "bool", "Encrypted at rest (filters: = and != only)"]],
   file: [["maxSelect", "number", "Max files"], ["maxSize", "number", "Max size per file (bytes)"], ["mimeTypes", "list", "Allowed MIME types"], ["thumbs", "list", "Thumb sizes (e.g. 100x100)"], ["protected", "bool", "Protected (token needed)"]],
   relation: [["collectionId", "collection", "Related collection"], ["maxSelect", "number", "Max selected"], ["minSelect", "number", "Min selected"], ["cascadeDelete", "bool", "Cascade delete"]],
   password: [["min", "number", "Min length"], ["max", "number", "Max length"], ["pattern", "text", "Regex pattern"]],
