@@ -93,7 +93,7 @@ class Names:
     def record(self, raw: dict[str, Any]) -> dict[str, Any]:
         """`{id, title, published, owner, expand?}` as REST shapes it -> names only."""
         out: dict[str, Any] = {
-            "id": self.by_id.get(raw["id"], "?"),
+            "id": self.by_id[raw["id"]],
             "title": self.title(raw["title"]),
             "published": raw["published"],
             "owner": self.by_id.get(raw["owner"], raw["owner"]),
