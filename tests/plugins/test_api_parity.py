@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import grpc
 import httpx2
@@ -62,6 +63,8 @@ GRPC_CODE = {
     404: grpc.StatusCode.NOT_FOUND,
 }
 """docs/grpc.md's table: the gRPC code each REST status becomes."""
+SSE_TOPIC = "posts/*?options=" + quote(json.dumps({"query": {"expand": "owner"}}), safe="")
+"""Every post, with its owner expanded as the realtime request context allows."""
 FENCE = "zz-fence"
 """Title prefix of the marker posts that open and close a subscription's window (never in a scenario list)."""
 
@@ -183,7 +186,7 @@ class Rest:
 
 
 class SseSubscription:
-    """`GET /api/realtime`, then `POST /api/realtime` with the actor's token: `posts/*`."""
+    """`GET /api/realtime`, then `POST /api/realtime` with the actor's token: `posts/*`, `owner` expanded."""
 
     def __init__(self, http: httpx2.AsyncClient) -> None:
         self.http = http
@@ -197,7 +200,7 @@ class SseSubscription:
             r = await calls.post(
                 "/api/realtime",
                 headers=server.headers(who),
-                json={"clientId": connect["clientId"], "subscriptions": ["posts/*"]},
+                json={"clientId": connect["clientId"], "subscriptions": [SSE_TOPIC]},
             )
             assert r.status_code == 204, r.text
 
@@ -213,7 +216,7 @@ class SseSubscription:
 
     async def next(self) -> tuple[str, dict[str, Any]]:
         frame = await self.frames.get()
-        return frame["action"], rest_record(frame["record"])
+        return frame["action"], rest_record(frame["record"], expand=True)
 
     async def close(self) -> None:
         if self.task is not None:
@@ -291,7 +294,7 @@ class GraphQL:
 class GraphQLSubscription:
     """graphql-transport-ws over the tests' RFC 6455 client: the token in `connection_init`."""
 
-    QUERY = "subscription { postsChanged { action record { id title published owner_id } } }"
+    QUERY = f"subscription {{ postsChanged {{ action record {{ {RECORD} }} }} }}"
 
     async def open(self, server: GrpcServe, who: str) -> None:
         url = server.url.replace("http://", "ws://") + "/api/graphql"
@@ -306,7 +309,7 @@ class GraphQLSubscription:
         assert message["type"] == "next" and message["id"] == "1", message
         assert "errors" not in message["payload"], message
         change = message["payload"]["data"]["postsChanged"]
-        return change["action"], graphql_record(change["record"], expand=False)
+        return change["action"], graphql_record(change["record"])
 
     async def close(self) -> None:
         await self.socket.close()
@@ -363,7 +366,7 @@ class Grpc:
         return denied or True
 
     async def subscribe(self, who: str) -> Subscription:
-        call = self.stub.Watch(pb.WatchRequest(collection="posts"), metadata=self.server.auth(who))
+        call = self.stub.Watch(pb.WatchRequest(collection="posts", expand="owner"), metadata=self.server.auth(who))
         metadata = await asyncio.wait_for(call.initial_metadata(), READ_GUARD)
         assert dict(metadata)[WATCH_ID]  # in place: what commits from now on is delivered
         return GrpcWatch(call)
@@ -379,7 +382,7 @@ class GrpcWatch:
     async def next(self) -> tuple[str, dict[str, Any]]:
         event = await self.call.read()
         assert event is not grpc.aio.EOF
-        return event.action, Grpc.record(event.record)
+        return event.action, Grpc.record(event.record, expand=True)
 
     async def close(self) -> None:
         self.call.cancel()
@@ -583,6 +586,12 @@ def may_see(who: str, record: dict[str, Any]) -> bool:
     return who == "superuser" or record["published"] or record["owner"] == who
 
 
+def owner_shown(who: str, record: dict[str, Any]) -> dict[str, str] | None:
+    """The expanded owner: users' view rule is `id = @request.auth.id`, so a user shows only to itself."""
+    owner = record["owner"]
+    return {"id": owner, "name": owner} if who in (owner, "superuser") else None
+
+
 def may_write(who: str, owner: str) -> bool:
     return who == "superuser" or owner == who
 
@@ -618,9 +627,8 @@ async def test_rest_answers_as_the_rules_say(server: GrpcServe) -> None:
         assert [r["id"] for r in listed] == sorted(
             label for label in owners if may_see(who, {"published": label.endswith("pub"), "owner": owners[label]})
         )
-        for r in listed:  # users' view rule is `id = @request.auth.id`: an owner shows only to itself
-            expected = {"id": r["owner"], "name": r["owner"]} if who in (r["owner"], "superuser") else None
-            assert r["expand"] == expected, (who, r)
+        for r in listed:
+            assert r["expand"] == owner_shown(who, r), (who, r)
         assert all(not r["published"] for r in steps["list unpublished", who])
 
     for who in ACTORS:
@@ -631,7 +639,7 @@ async def test_rest_answers_as_the_rules_say(server: GrpcServe) -> None:
         assert isinstance(steps["delete " + label, who], Denied), (who, label)
 
     for who in ACTORS:
-        expected = [(action, r) for action, r in t.writes if may_see(who, r)]
+        expected = [(action, {**r, "expand": owner_shown(who, r)}) for action, r in t.writes if may_see(who, r)]
         assert sorted(t.events[who], key=repr) == sorted(expected, key=repr), who
     assert len(t.events["superuser"]) > len(t.events["alice"]) > len(t.events["guest"]) > 0
 
