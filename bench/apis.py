@@ -101,15 +101,18 @@ def grpc_preflight(target: str, method: str, message: bytes) -> str | None:
 
     from satchel.plugins.grpc.gen import records_pb2 as pb
 
-    replies = {"List": pb.ListResponse, "Get": pb.GetResponse}
+    replies: dict[str, Callable[[bytes], Any]] = {
+        "List": pb.ListResponse.FromString,
+        "Get": pb.GetResponse.FromString,
+    }
     with grpc.insecure_channel(target) as channel:
         call = channel.unary_unary(
-            GRPC_SERVICE + method, request_serializer=lambda b: b, response_deserializer=replies[method].FromString
+            GRPC_SERVICE + method, request_serializer=lambda b: b, response_deserializer=replies[method]
         )
         try:
             answer = call(message, timeout=30)
         except grpc.RpcError as exc:
-            return f"{method} -> {exc.code()}: {exc.details()}"  # type: ignore[attr-defined]
+            return f"{method} -> {exc.code()}: {exc.details()}"
     if method == "List" and not answer.items:
         return "List answered no records"
     if method == "Get" and not answer.record.fields:
