@@ -7,7 +7,8 @@ plugin: it holds REST (the core API) and the two plugins to each other.
 The scenario (create, get, list with a filter and `owner` expanded, update, delete) runs once per
 transport, for a guest, the posts' owner alice, another user bob and a superuser, while each of the
 four holds a subscription of that transport (SSE realtime, a GraphQL subscription over
-graphql-transport-ws, a gRPC `Watch`). Each transport is an adapter class that turns its answers
+graphql-transport-ws, a gRPC `Watch`). A superusers-only `drafts` collection adds the 403s to the
+posts' 400 (a guest's create) and 404s (what a rule hides). Each transport is an adapter class that turns its answers
 into one shape (records with ids replaced by names, denials as the REST status each doc maps them
 to), so a new transport is one more adapter in `TRANSPORTS`.
 
@@ -53,6 +54,12 @@ POSTS = {
         {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_", "maxSelect": 1},
     ],
 }
+DRAFTS = {
+    **POSTS,
+    "name": "drafts",
+    **dict.fromkeys(("listRule", "viewRule", "createRule", "updateRule", "deleteRule")),
+}
+"""The same fields, every rule null: superusers only (REST's 403 for anyone else)."""
 ACTORS = ("guest", "alice", "bob", "superuser")
 READ_GUARD = 20.0
 """Seconds a read may block before the test is declared hung (a guard, not a measurement)."""
@@ -119,9 +126,9 @@ class Subscription(Protocol):
 class Transport(Protocol):
     name: str
 
-    async def create(self, who: str, data: dict[str, Any]) -> Outcome: ...
+    async def create(self, who: str, data: dict[str, Any], collection: str = "posts") -> Outcome: ...
     async def get(self, who: str, record_id: str) -> Outcome: ...
-    async def list(self, who: str, filter_text: str) -> Outcome: ...
+    async def list(self, who: str, filter_text: str, collection: str = "posts") -> Outcome: ...
     async def update(self, who: str, record_id: str, data: dict[str, Any]) -> Outcome: ...
     async def delete(self, who: str, record_id: str) -> Outcome: ...
     async def subscribe(self, who: str) -> Subscription: ...
@@ -150,9 +157,9 @@ class Rest:
         assert r.status_code in (200, 204), r.text
         return value() if callable(value) else value
 
-    async def create(self, who: str, data: dict[str, Any]) -> Outcome:
+    async def create(self, who: str, data: dict[str, Any], collection: str = "posts") -> Outcome:
         r = await self.http.post(
-            "/api/collections/posts/records?expand=owner", headers=self.server.headers(who), json=data
+            f"/api/collections/{collection}/records?expand=owner", headers=self.server.headers(who), json=data
         )
         return self.outcome(r, lambda: rest_record(r.json(), expand=True))
 
@@ -160,9 +167,10 @@ class Rest:
         r = await self.http.get(f"/api/collections/posts/records/{record_id}", headers=self.server.headers(who))
         return self.outcome(r, lambda: rest_record(r.json()))
 
-    async def list(self, who: str, filter_text: str) -> Outcome:
+    async def list(self, who: str, filter_text: str, collection: str = "posts") -> Outcome:
         params = {"filter": filter_text, "sort": "title", "expand": "owner", "perPage": 100}
-        r = await self.http.get("/api/collections/posts/records", headers=self.server.headers(who), params=params)
+        path = f"/api/collections/{collection}/records"
+        r = await self.http.get(path, headers=self.server.headers(who), params=params)
         return self.outcome(r, lambda: [rest_record(item, expand=True) for item in r.json()["items"]])
 
     async def update(self, who: str, record_id: str, data: dict[str, Any]) -> Outcome:
@@ -254,8 +262,9 @@ class GraphQL:
             return None, Denied(error["extensions"]["code"], error["message"])
         return value, None
 
-    async def create(self, who: str, data: dict[str, Any]) -> Outcome:
-        q = f"mutation($d: PostsCreateInput!) {{ createPosts(data: $d) {{ {RECORD} }} }}"
+    async def create(self, who: str, data: dict[str, Any], collection: str = "posts") -> Outcome:
+        kind = collection.capitalize()  # docs/graphql.md, Names: `posts` -> `Posts`, `createPosts`
+        q = f"mutation($d: {kind}CreateInput!) {{ create{kind}(data: $d) {{ {RECORD} }} }}"
         value, denied = await self.run(who, q, d=data)
         return denied or graphql_record(value)
 
@@ -268,8 +277,9 @@ class GraphQL:
         # docs/graphql.md: `null` when missing or not viewable, REST's 404
         return Denied(404) if value is None else graphql_record(value, expand=False)
 
-    async def list(self, who: str, filter_text: str) -> Outcome:
-        q = f'query($f: String) {{ postsList(filter: $f, sort: "title", perPage: 100) {{ items {{ {RECORD} }} }} }}'
+    async def list(self, who: str, filter_text: str, collection: str = "posts") -> Outcome:
+        select = f'{collection}List(filter: $f, sort: "title", perPage: 100) {{ items {{ {RECORD} }} }}'
+        q = f"query($f: String) {{ {select} }}"
         value, denied = await self.run(who, q, f=filter_text)
         return denied or [graphql_record(item) for item in value["items"]]
 
@@ -342,8 +352,8 @@ class Grpc:
     def record(message: struct_pb2.Struct, expand: bool = False) -> dict[str, Any]:
         return rest_record(json_format.MessageToDict(message), expand)
 
-    async def create(self, who: str, data: dict[str, Any]) -> Outcome:
-        request = pb.CreateRequest(collection="posts", data=self.struct(data), expand="owner")
+    async def create(self, who: str, data: dict[str, Any], collection: str = "posts") -> Outcome:
+        request = pb.CreateRequest(collection=collection, data=self.struct(data), expand="owner")
         answer, denied = await self.call(self.stub.Create, request, who)
         return denied or self.record(answer.record, expand=True)
 
@@ -351,8 +361,8 @@ class Grpc:
         answer, denied = await self.call(self.stub.Get, pb.GetRequest(collection="posts", id=record_id), who)
         return denied or self.record(answer.record)
 
-    async def list(self, who: str, filter_text: str) -> Outcome:
-        request = pb.ListRequest(collection="posts", filter=filter_text, sort="title", expand="owner", per_page=100)
+    async def list(self, who: str, filter_text: str, collection: str = "posts") -> Outcome:
+        request = pb.ListRequest(collection=collection, filter=filter_text, sort="title", expand="owner", per_page=100)
         answer, denied = await self.call(self.stub.List, request, who)
         return denied or [self.record(item, expand=True) for item in answer.items]
 
@@ -401,8 +411,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GrpcServe]:
                 "/api/collections/_superusers/auth-with-password", json={"identity": EMAIL, "password": PASSWORD}
             )
             s.tokens["superuser"] = r.json()["token"]
-            r = http.post("/api/collections", headers=s.headers("superuser"), json=POSTS)
-            assert r.status_code == 200, r.text
+            for collection in (POSTS, DRAFTS):
+                r = http.post("/api/collections", headers=s.headers("superuser"), json=collection)
+                assert r.status_code == 200, r.text
             for name in ("alice", "bob"):
                 email = f"{name}@example.com"
                 body = {"email": email, "password": USER_PASSWORD, "passwordConfirm": USER_PASSWORD, "name": name}
@@ -529,6 +540,14 @@ async def run_scenario(transport: Transport, server: GrpcServe, run: int) -> Tra
         await create("bob", "b-pub", True, "bob")
         await create("bob", "b-priv", False, "bob")
         await create("superuser", "s-priv", False, "bob")
+
+        for who in ACTORS:  # a superusers-only collection: 403 for everyone else, whatever the transport
+            data = {"title": f"{names.prefix}d-{who}", "published": True, "owner": server.ids["alice"]}
+            raw = await transport.create(who, data, "drafts")
+            if not isinstance(raw, Denied):
+                names.by_id[raw["id"]] = f"d-{who}"
+            record("create draft", who, raw)
+            record("list drafts", who, await transport.list(who, f'title ~ "{names.prefix}"', "drafts"))
         ids = {label: rid for rid, label in names.by_id.items()}
 
         for label in ("a-pub", "a-priv", "b-priv", "s-priv"):
@@ -630,6 +649,11 @@ async def test_rest_answers_as_the_rules_say(server: GrpcServe) -> None:
         for r in listed:
             assert r["expand"] == owner_shown(who, r), (who, r)
         assert all(not r["published"] for r in steps["list unpublished", who])
+
+    for who in ("guest", "alice", "bob"):
+        assert steps["create draft", who] == steps["list drafts", who] == Denied(403), who
+    assert steps["create draft", "superuser"]["id"] == "d-superuser"
+    assert [r["id"] for r in steps["list drafts", "superuser"]] == ["d-superuser"]
 
     for who in ACTORS:
         answer = steps["update a-pub", who]
