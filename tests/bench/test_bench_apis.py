@@ -20,13 +20,16 @@ from bench.apis import (  # noqa: E402
     API_SCENARIOS,
     GRPC_HEADERS,
     graphql_body,
+    graphql_preflight,
     grpc_frame,
     grpc_message,
+    grpc_preflight,
     h2load_command,
     h2load_path,
     parse_h2load,
     wants_apis,
 )
+from bench.load import RequestSpec  # noqa: E402
 from bench.report import render_markdown  # noqa: E402
 from bench.runner import Config, run_benchmark  # noqa: E402
 from bench.scenarios import select  # noqa: E402
@@ -123,10 +126,10 @@ def test_the_section_runs_against_satchel(tmp_path: Path) -> None:
         kinds=("satchel",),
         satchel_workers=1,
         loader="python",
-        duration_s=0.5,
+        duration_s=2.0,  # long enough for a busy machine to answer some; the cap below ends a run sooner
         rounds=1,
         sizes=SeedSizes(users=1, posts=30, posts_big=0, posts_owned=0, delete_pool=0, view_ids=1),
-        python_max_requests=100,
+        python_max_requests=50,
         work_dir=tmp_path / "work",
         log=lambda _msg: None,
     )
@@ -144,14 +147,16 @@ def test_the_section_runs_against_satchel(tmp_path: Path) -> None:
     assert "## API styles" in render_markdown(data)
 
 
-def test_the_graphql_documents_ask_for_what_rest_answers(tmp_path: Path) -> None:
-    """The GraphQL scenarios select every field REST returns, so the styles carry the same records."""
+def test_the_requests_ask_for_what_rest_answers_and_the_checks_catch_failures(tmp_path: Path) -> None:
+    """The GraphQL scenarios select every field REST returns, so the styles carry the same records; the
+    checks before a run refuse what wrk and h2load would count as successes (HTTP 200 errors)."""
     import asyncio
 
     from bench.seed import seed
-    from bench.servers import start_server
+    from bench.servers import free_port, start_server
 
-    server = start_server("satchel", tmp_path / "satchel")
+    grpc_addr = f"127.0.0.1:{free_port()}"
+    server = start_server("satchel", tmp_path / "satchel", args=("--grpc", grpc_addr))
     try:
         data = asyncio.run(seed(server.url, SeedSizes(users=1, posts=3, posts_big=0, posts_owned=0, delete_pool=0)))
         rid = data.view_ids[0]
@@ -161,5 +166,15 @@ def test_the_graphql_documents_ask_for_what_rest_answers(tmp_path: Path) -> None
         record = answer["data"]["posts"]
         record["author"] = record.pop("author_id")
         assert record == rest
+
+        assert graphql_preflight(server.url, RequestSpec("POST", "/api/graphql", body=body)) is None
+        missing = RequestSpec("POST", "/api/graphql", body=graphql_body("get", "nosuchrecord123"))
+        assert "HTTP 200" in (graphql_preflight(server.url, missing) or "")  # `null`: nothing to measure
+        bad = RequestSpec("POST", "/api/graphql", body=body.replace("author_id", "nosuchfield"))
+        assert "nosuchfield" in (graphql_preflight(server.url, bad) or "")
+
+        for op in ("list", "get"):
+            assert grpc_preflight(grpc_addr, *grpc_message(op, rid)) is None, op
+        assert "NOT_FOUND" in (grpc_preflight(grpc_addr, *grpc_message("get", "nosuchrecord123")) or "")
     finally:
         server.stop()
