@@ -19,6 +19,7 @@ STATUS_BY_KIND = {
     "unauthorized": 401,
     "forbidden": 403,
     "not_found": 404,
+    "request_timeout": 408,
     "too_large": 413,
     "too_many_requests": 429,
 }
