@@ -246,7 +246,9 @@ def _with_headers(send: Send, cors: tuple[_Header, ...]) -> Send:
     return send_with_headers
 
 
-_EXTRA = {cors: (*cors, *SECURITY_HEADERS) for cors in ((_VARY_ORIGIN,), (_VARY_ORIGIN, _ALLOW_ANY))}
+_EXTRA: dict[tuple[_Header, ...], tuple[_Header, ...]] = {
+    cors: (*cors, *SECURITY_HEADERS) for cors in ((_VARY_ORIGIN,), (_VARY_ORIGIN, _ALLOW_ANY))
+}
 """The headers of the common cases, built once."""
 
 
