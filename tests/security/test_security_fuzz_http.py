@@ -131,7 +131,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 def _is_sse(method: str, path: str) -> bool:
     """The realtime stream never ends: an in-process client would wait for it forever."""
-    return method == "GET" and path.rstrip("/") == "/api/realtime"
+    return method in ("GET", "HEAD") and path.rstrip("/") == "/api/realtime"
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
