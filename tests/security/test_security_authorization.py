@@ -1,8 +1,8 @@
 """The authorization matrix: rule types x actors x actions, expected outcomes as data, asserted over
 REST and realtime SSE against a real `satchel serve`.
 
-Each transport is one function `(world, rule, actor, action) -> outcome`; GraphQL and gRPC join by
-adding theirs to `TRANSPORTS` (same table, same expectations). Outcomes: ALLOW (done, and the effect
+Each transport is one function `(world, rule, actor, action) -> outcome` in `TRANSPORTS`: REST and
+gRPC (`satchel.v1.Records`) share the table; GraphQL joins by adding its function. Outcomes: ALLOW (done, and the effect
 is visible), or the denial PocketBase gives: FORBID (403: only superusers, or outside an API key's
 scopes), HIDE (404 for view/update/delete, left out of a list, no realtime event), REJECT (400 on a
 create the rule refuses).
@@ -19,7 +19,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.security.served import EMAIL, PASSWORD, Server, served, upsert_superuser
+from tests.security.served import EMAIL, PASSWORD, Server, free_port, served, upsert_superuser
 
 ALLOW, FORBID, HIDE, REJECT = "allow", "forbid", "hide", "reject"
 ACTIONS = ("list", "view", "create", "update", "delete")
@@ -63,6 +63,7 @@ def expected_realtime(rule: str, actor: str) -> str:
 class World:
     server: Server
     http: httpx2.Client
+    grpc_target: str = ""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
 
@@ -93,8 +94,9 @@ def _collection(name: str, rule: str | None) -> dict[str, Any]:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     data = tmp_path_factory.mktemp("authz") / "pb"
     upsert_superuser(data)
-    with served(data) as server, httpx2.Client(base_url=server.base, timeout=30) as http:
-        w = World(server, http)
+    grpc_target = f"127.0.0.1:{free_port()}"
+    with served(data, "--grpc", grpc_target) as server, httpx2.Client(base_url=server.base, timeout=30) as http:
+        w = World(server, http, grpc_target)
         r = http.post("/api/collections/_superusers/auth-with-password", json={"identity": EMAIL, "password": PASSWORD})
         su = {"Authorization": r.json()["token"]}
         w.headers |= {"superuser": su, "guest": {}}
@@ -180,7 +182,62 @@ def rest(world: World, rule: str, actor: str, action: str) -> str:
     return {403: FORBID, 404: HIDE, 400: REJECT}.get(r.status_code, f"status {r.status_code}")
 
 
-TRANSPORTS: dict[str, Callable[[World, str, str, str], str]] = {"rest": rest}
+def grpc_call(world: World, rule: str, actor: str, action: str) -> str:
+    """Perform `action` as `actor` through the gRPC Records service; same outcomes as `rest`."""
+    import grpc
+    from google.protobuf.struct_pb2 import Struct
+
+    from satchel.plugins.grpc.gen import records_pb2 as pb
+    from satchel.plugins.grpc.gen import records_pb2_grpc as pb_grpc
+
+    su = world.headers["superuser"]
+    base = f"/api/collections/{rule}/records"
+    target = world.new_target(rule)
+    token = world.headers[actor].get("Authorization")
+    metadata = (("authorization", token),) if token else ()
+
+    def data(values: dict[str, Any]) -> Struct:
+        out = Struct()
+        out.update(values)
+        return out
+
+    with grpc.insecure_channel(world.grpc_target) as channel:
+        stub = pb_grpc.RecordsStub(channel)
+        try:
+            if action == "list":
+                page = stub.List(pb.ListRequest(collection=rule, filter=f'id = "{target}"'), metadata=metadata)
+                return ALLOW if [item["id"] for item in page.items] == [target] else HIDE
+            if action == "view":
+                assert stub.Get(pb.GetRequest(collection=rule, id=target), metadata=metadata).record["id"] == target
+                return ALLOW
+            if action == "create":
+                made = stub.Create(
+                    pb.CreateRequest(collection=rule, data=data({"title": "made", "owner": world.ids["owner"]})),
+                    metadata=metadata,
+                )
+                assert world.http.get(f"{base}/{made.record['id']}", headers=su).status_code == 200
+                return ALLOW
+            if action == "update":
+                req = pb.UpdateRequest(collection=rule, id=target, data=data({"title": f"by {actor}"}))
+                stub.Update(req, metadata=metadata)
+                assert world.http.get(f"{base}/{target}", headers=su).json()["title"] == f"by {actor}"
+                return ALLOW
+            stub.Delete(pb.DeleteRequest(collection=rule, id=target), metadata=metadata)
+            assert world.http.get(f"{base}/{target}", headers=su).status_code == 404
+            return ALLOW
+        except grpc.RpcError as exc:
+            if action in ("update", "delete"):  # a denied write changed nothing
+                stored = world.http.get(f"{base}/{target}", headers=su)
+                assert stored.status_code == 200 and stored.json()["title"] == "target"
+            codes = {
+                grpc.StatusCode.PERMISSION_DENIED: FORBID,
+                grpc.StatusCode.NOT_FOUND: HIDE,
+                grpc.StatusCode.INVALID_ARGUMENT: REJECT,
+            }
+            return codes.get(exc.code(), f"status {exc.code()}")
+
+
+TRANSPORTS: dict[str, Callable[[World, str, str, str], str]] = {"rest": rest, "grpc": grpc_call}
 CASES = [(t, rule, actor, action) for t in TRANSPORTS for rule in RULES for actor in ACTORS for action in ACTIONS]
 
 
