@@ -7,7 +7,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from satchel.apis.server import create_app
 from satchel.config import BootConfig, ConfigError, parse_origins
 from satchel.core.app import App
 from satchel.testing import client_for, running_app
@@ -67,6 +71,23 @@ async def test_refusals_before_routing_are_hardened_too(app: App, client: httpx2
     r = await client.post("/api/collections/users/auth-with-password", content=big)
     assert r.status_code == 413
     assert_hardened(r)
+
+
+async def test_an_unhandled_error_is_hardened_too(tmp_path: Path) -> None:
+    """Regression: the 500 of an unexpected exception is sent by Starlette's outermost layer, past the
+    front middleware, and went out without the security headers."""
+
+    async def boom(_: Request) -> Response:
+        raise RuntimeError("unexpected")
+
+    async with running_app(tmp_path / "pb_boom") as app:
+        app.routes.append(Route("/api/boom", boom))
+        transport = httpx2.ASGITransport(app=create_app(app), raise_app_exceptions=False)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://satchel.test") as c:
+            r = await c.get("/api/boom")
+    assert r.status_code == 500 and r.json()["status"] == 500
+    assert_hardened(r)
+    assert r.headers["content-security-policy"] == API_CSP
 
 
 # ---------------------------------------------------------------- CORS
