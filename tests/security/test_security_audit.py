@@ -16,7 +16,7 @@ SECRET = "hunter2-s3cr3t-value"
 
 
 async def _audits(client: httpx2.AsyncClient, su: dict[str, str], extra: str = "") -> list[dict[str, Any]]:
-    query = "data.audit = true" + (f" && ({extra})" if extra else "")
+    query = "data.audit = true" + (f" && ({extra})" if extra else " && data.action.signIn != true")
     r = await client.get("/api/logs", params={"filter": query, "perPage": 500, "sort": "created"}, headers=su)
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()["items"]
@@ -126,3 +126,33 @@ async def test_batch_lists_its_sub_requests(app: App, client: httpx2.AsyncClient
         {"method": "POST", "url": "/api/collections/posts/records", "fields": ["title"]},
     ]
     assert SECRET not in str(entry)
+
+
+async def test_superuser_sign_ins_are_audited_without_the_password(
+    app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
+    await app.settings.patch({"trustedProxy": {"headers": ["X-Real-IP"], "useLeftmostIP": False}})
+    for collection in ("_superusers", app.collections.get("_superusers").id):  # type: ignore[union-attr]
+        r = await client.post(
+            f"/api/collections/{collection}/auth-with-password",
+            json={"identity": SUPERUSER_EMAIL, "password": SECRET},
+            headers={"X-Real-IP": "198.51.100.9"},
+        )
+        assert r.status_code == 400
+    await create_user(client, "dora@example.com")
+    await login(client, "dora@example.com")  # a user's sign-in: not a superuser's, not audited
+    entries = await _audits(client, su_headers, "data.action.signIn = true && data.action.status = 400")
+    assert len(entries) == 2
+    for entry in entries:
+        assert entry["message"].startswith("Superuser sign-in: POST /api/collections/")
+        data = entry["data"]
+        assert data["actor"]["email"] == SUPERUSER_EMAIL and data["actor"]["id"] == ""
+        assert data["actor"]["userIP"] == "198.51.100.9"
+        assert data["action"]["status"] == 400 and data["action"]["fields"] == ["identity", "password"]
+    everything = await client.get("/api/logs", params={"perPage": 500}, headers=su_headers)
+    assert SECRET not in everything.text
+    # the sign-in of the `su_headers` fixture itself succeeded and was audited before all this
+    r = await client.get(
+        "/api/logs", params={"filter": "data.action.signIn = true && data.action.status = 200"}, headers=su_headers
+    )
+    assert r.json()["totalItems"] == 1

@@ -26,6 +26,11 @@ MAX_FIELDS = 200
 MAX_NAME = 100
 MAX_BATCH = 100
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SIGN_IN_ROUTES = frozenset(
+    f"/api/collections/{{collection}}/{name}" for name in ("auth-with-password", "auth-with-otp", "auth-with-oauth2")
+)
+"""Sign-ins into `_superusers` are audited too, successful or not: the caller is not a superuser
+yet, so `actor` holds the identity it claimed (never the password) and `action.status` the outcome."""
 
 
 @dataclass(slots=True)
@@ -45,10 +50,16 @@ class AuditAction:
     collection: str = ""
     record_id: str = ""
     body: dict[str, Any] = field(default_factory=dict)
+    sign_in: bool = False
 
 
 def is_audited(method: str, is_superuser: bool) -> bool:
     return is_superuser and method.upper() not in SAFE_METHODS
+
+
+def is_superuser_sign_in(method: str, route: str) -> bool:
+    """A sign-in route (the caller checks the collection is `_superusers`)."""
+    return method == "POST" and route in SIGN_IN_ROUTES
 
 
 def field_names(body: object) -> list[str]:
@@ -109,4 +120,7 @@ def audit_entry(action: AuditAction) -> tuple[int, str, dict[str, Any]]:
     data: dict[str, Any] = {"type": AUDIT_TYPE, "audit": True, "actor": actor, "action": what}
     if action.request_id:
         data["requestId"] = action.request_id
-    return WARN, f"Superuser action: {method} {action.path}", data
+    what_kind = "sign-in" if action.sign_in else "action"
+    if action.sign_in:
+        what["signIn"] = True
+    return WARN, f"Superuser {what_kind}: {method} {action.path}", data
