@@ -191,6 +191,20 @@ def main() -> None:
     default=None,
     help="Oldest TLS version --https accepts (env SATCHEL_TLS_MIN_VERSION; default 1.2).",
 )
+@click.option(
+    "--origins",
+    "origins",
+    default=None,
+    help="CORS allowed origins, comma-separated, e.g. https://app.example.com (env SATCHEL_ORIGINS; default *).",
+)
+@click.option(
+    "--read-timeout",
+    "read_timeout",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds a client may stall sending request headers or body before it is cut off "
+    "(env SATCHEL_READ_TIMEOUT; default 30).",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -215,6 +229,8 @@ def serve(
     tls_key: str | None,
     tls_self_signed: bool | None,
     tls_min_version: str | None,
+    origins: str | None,
+    read_timeout: float | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -242,6 +258,8 @@ def serve(
             tls_key=tls_key,
             tls_self_signed=tls_self_signed,
             tls_min_version=tls_min_version,
+            origins=origins,
+            read_timeout=read_timeout,
         )
         tracing_settings(cfg)  # a malformed OTEL_* variable stops here, not in every worker
         if cfg.http:
