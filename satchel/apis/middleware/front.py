@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from satchel.apis.client_ip import client_ip
 from satchel.apis.middleware.api_key_auth import KEY_PREFIX, ApiKey, authenticate_api_key
+from satchel.apis.middleware.hsts import HSTS, over_https
 from satchel.core.app import App
 from satchel.core.auth.superusers import superuser_ip_allowed
 from satchel.core.errors import ForbiddenError, RequestTimeoutError, TooLargeError
@@ -87,6 +88,8 @@ class FrontMiddleware:
             return
         origin, authorization, length, request_headers = _read_headers(scope)
         cors = self._cors(origin)
+        if over_https(scope, self.app.settings.current["trustedProxy"]):  # every response of the request
+            cors = (*cors, HSTS)
         if scope["method"] == "OPTIONS":
             await _preflight(send, cors, request_headers)
             return
