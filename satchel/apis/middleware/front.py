@@ -25,14 +25,13 @@ by `api_key_auth` (on record endpoints only) and its use recorded once the respo
 
 from __future__ import annotations
 
-import asyncio
-
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from satchel.apis.client_ip import client_ip
 from satchel.apis.middleware.api_key_auth import KEY_PREFIX, ApiKey, authenticate_api_key
 from satchel.apis.middleware.hsts import HSTS, over_https
+from satchel.apis.middleware.read_deadlines import ReadDeadlines
 from satchel.core.app import App
 from satchel.core.auth.superusers import superuser_ip_allowed
 from satchel.core.errors import ForbiddenError, RequestTimeoutError, TooLargeError
@@ -71,7 +70,7 @@ class FrontMiddleware:
         origins = app.config.cors_origins
         self.any_origin = "*" in origins
         self.origins = frozenset(o.encode("latin-1") for o in origins)
-        self.read_timeout = app.config.read_timeout
+        self.read_deadlines = ReadDeadlines(app.config.read_timeout)
 
     def _cors(self, origin: bytes | None) -> tuple[_Header, ...]:
         if origin is None:
@@ -109,7 +108,7 @@ class FrontMiddleware:
 
         send_with_cors = _with_headers(send, cors)
         if scope["method"] not in NO_BODY_METHODS:
-            receive = self._timed(receive)
+            receive = self.read_deadlines.wrap(receive)
         try:
             if limit <= 0 or declared:
                 # the server delivers no more than the declared length: nothing left to count
@@ -121,27 +120,6 @@ class FrontMiddleware:
             await _refuse(send, 408, TIMEOUT, cors)
         if key is not None:  # after the response: a throttled `lastUsed` write
             await self.app.api_keys.touch(key)
-
-    def _timed(self, receive: Receive) -> Receive:
-        """`receive` that gives up on a body stalled for `read_timeout` (only until the body is complete:
-        a streamed response waits on `receive` for the disconnect as long as it likes)."""
-        complete = False
-        timeout = self.read_timeout
-
-        async def timed_receive() -> Message:
-            nonlocal complete
-            if complete:
-                return await receive()
-            try:
-                async with asyncio.timeout(timeout):
-                    message = await receive()
-            except TimeoutError:
-                raise RequestTimeoutError() from None
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                complete = True
-            return message
-
-        return timed_receive
 
     def _superuser_ip_allowed(self, scope: Scope) -> bool:
         """PocketBase's superuserIPs whitelist, applied to every request a superuser makes."""
