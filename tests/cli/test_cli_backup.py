@@ -132,3 +132,24 @@ def test_key_ring_archives(runner: CliRunner, tmp_path: Path, monkeypatch: pytes
     r = runner.invoke(main, ["backup", "restore", "ring.zip", "--dir", str(elsewhere)])
     assert r.exit_code == 1 and f"encrypted with the key {old_id}, which is not configured" in r.output
     assert _collections(elsewhere) == ["mine", "users"]
+
+
+def test_keys_rotate_names_the_archives_that_still_need_an_older_key(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, new = "74" * 32, "75" * 32
+    data = tmp_path / "d"
+    monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", key)
+    monkeypatch.delenv("SATCHEL_ENCRYPTION_KEYS_OLD", raising=False)
+    assert runner.invoke(main, ["backup", "create", "--name", "old.zip", "--dir", str(data)]).exit_code == 0
+    monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", new)
+    monkeypatch.setenv("SATCHEL_ENCRYPTION_KEYS_OLD", key)
+    assert runner.invoke(main, ["backup", "create", "--name", "new.zip", "--dir", str(data)]).exit_code == 0
+    r = runner.invoke(main, ["keys", "rotate", "--dir", str(data)])
+    assert r.exit_code == 0, r.output
+    old_id = key_id_of(bytes.fromhex(key))
+    assert f"1 backup archive(s) are encrypted with an older key (old.zip (key {old_id}))" in r.output
+    assert "older keys can be removed" not in r.output and "new.zip" not in r.output
+    (data / "backups" / "old.zip").unlink()  # gone: nothing needs the old key any more
+    r = runner.invoke(main, ["keys", "rotate", "--dir", str(data)])
+    assert r.exit_code == 0 and "older keys can be removed from the configuration" in r.output
