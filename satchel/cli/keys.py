@@ -2,9 +2,8 @@
 
 Rotation without downtime: restart the servers with the new key as the current one and the old
 key among the older ones (they then write under the new key and read both), run `satchel keys
-rotate` while they serve, then drop the old key (once no backup archive needs it: archives are not
-rewritten). `satchel settings rotate-key` (servers stopped,
-settings secrets only) keeps working.
+rotate` while they serve, then drop the old key, once no backup archive needs it (archives are not
+rewritten). `satchel settings rotate-key` (servers stopped, settings secrets only) keeps working.
 """
 
 from __future__ import annotations

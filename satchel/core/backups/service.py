@@ -117,6 +117,8 @@ class BackupsService:
     async def key_id(self, key: str) -> str:
         """The ring key id an archive was encrypted with, from its header ("" for a zip, a
         passphrase archive or one that cannot be read)."""
+        if not names.is_key(key):
+            return ""
         head = b""
         chunks = self.store.read(key)
         try:
