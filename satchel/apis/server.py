@@ -18,6 +18,7 @@ from satchel.apis.middleware.front import FrontMiddleware
 from satchel.apis.middleware.hsts import HstsMiddleware
 from satchel.apis.middleware.ratelimit import RateLimitMiddleware
 from satchel.apis.middleware.request_log import RequestLogMiddleware
+from satchel.apis.openapi import endpoints as openapi
 from satchel.apis.rest import (
     api_keys,
     auth_email,
@@ -65,6 +66,7 @@ def all_routes() -> list[BaseRoute]:
         *logs.routes,
         *crons.routes,
         *health.routes,
+        *openapi.routes,
         *dashboard.routes,
     ]
 
