@@ -212,6 +212,12 @@ def _misc() -> list[Entry]:
                   "text/html": {"schema": text}, "text/plain": {"schema": text}}},
               parameters=[c.query_param("state", "The state the flow started with."), c.query_param("code", "The code."),
                           c.query_param("error", "The provider's error.")], security=[{}]), ANYONE),
+        Entry("/api/oauth2-redirect", "post", c.operation("oauth2.redirectPost",
+              "Where OAuth2 providers post the browser (`response_mode=form_post`)", "oauth2",
+              ok={"description": "A short page for the popup.", "content": {
+                  "text/html": {"schema": text}, "text/plain": {"schema": text}}},
+              body={"required": False, "content": {"application/x-www-form-urlencoded": {"schema": _loose(
+                  state=_S, code=_S, error=_S)}}}, security=[{}]), ANYONE),
     ]  # fmt: skip
 
 
