@@ -79,7 +79,7 @@ def _collection_part(
     schemas: dict[str, Any] = {}
     covered: Served = set()
     tags: list[dict[str, str]] = []
-    for collection in sorted(collections, key=lambda x: x.name):
+    for collection in sorted(collections, key=lambda x: (x.system, x.name)):  # the application's own first
         if not _visible(collection, superuser):
             continue
         part = record_paths(collection, superuser=superuser)
