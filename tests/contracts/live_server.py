@@ -70,6 +70,7 @@ POST_STATS = {
 class Seeded:
     server: Server
     token: str
+    data_dir: Path
     ids: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -141,4 +142,4 @@ def start_seeded(data_dir: Path) -> Seeded:
     except BaseException:
         server.stop()
         raise
-    return Seeded(server, token, ids)
+    return Seeded(server, token, data_dir, ids)
