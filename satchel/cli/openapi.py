@@ -55,7 +55,9 @@ def openapi() -> None:
 
 _dir = click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False), help=DIR_HELP)
 _db = click.option("--db", "db", default=None, help=DB_HELP)
-_out = click.option("--out", "out", default=None, type=click.Path(dir_okay=False), help="Write to FILE (default stdout).")
+_out = click.option(
+    "--out", "out", default=None, type=click.Path(dir_okay=False), help="Write to FILE (default stdout)."
+)
 _public = click.option("--public", is_flag=True, help="As a caller who is not a superuser sees it.")
 
 

@@ -144,7 +144,9 @@ async def test_list_parameters_and_view_collections_are_read_only(
 ) -> None:
     await create_collection(client, su_headers, ARTICLES)
     await create_collection(
-        client, su_headers, {"name": "titles", "type": "view", "listRule": "", "viewQuery": "SELECT id, title FROM articles"}
+        client,
+        su_headers,
+        {"name": "titles", "type": "view", "listRule": "", "viewQuery": "SELECT id, title FROM articles"},
     )
     doc = await _doc(client, su_headers)
     listing = doc["paths"]["/api/collections/articles/records"]["get"]
@@ -159,10 +161,22 @@ async def test_auth_collections_list_their_flows(client: httpx2.AsyncClient, su_
     doc = await _doc(client, su_headers)
     flows = {p.removeprefix("/api/collections/users/") for p in doc["paths"] if p.startswith("/api/collections/users/")}
     assert {
-        "auth-with-password", "auth-refresh", "auth-methods", "request-otp", "auth-with-otp", "auth-with-oauth2",
-        "request-verification", "confirm-verification", "request-password-reset", "confirm-password-reset",
-        "request-email-change", "confirm-email-change", "impersonate/{id}", "records", "records/{id}",
-    } <= flows  # fmt: skip
+        "auth-with-password",
+        "auth-refresh",
+        "auth-methods",
+        "request-otp",
+        "auth-with-otp",
+        "auth-with-oauth2",
+        "request-verification",
+        "confirm-verification",
+        "request-password-reset",
+        "confirm-password-reset",
+        "request-email-change",
+        "confirm-email-change",
+        "impersonate/{id}",
+        "records",
+        "records/{id}",
+    } <= flows
     password = doc["paths"]["/api/collections/users/auth-with-password"]["post"]
     body = password["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["identity", "password"]

@@ -20,7 +20,9 @@ async def test_collection_names_sql_cannot_take_are_a_400_not_a_500(
     assert r.json() == error(400, "Failed to create collection.", NAME_INVALID)
 
 
-async def test_field_names_outside_ascii_are_a_field_error(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+async def test_field_names_outside_ascii_are_a_field_error(
+    client: httpx2.AsyncClient, su_headers: dict[str, str]
+) -> None:
     r = await client.post(
         "/api/collections",
         json={"name": "notes", "type": "base", "fields": [{"name": "Ü", "type": "text"}]},

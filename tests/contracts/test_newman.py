@@ -25,10 +25,24 @@ FOLDERS = ("health", "posts", "post_stats", "members auth", "files")
 
 def _postman(live: Seeded, out: Path) -> dict[str, object]:
     subprocess.run(
-        [sys.executable, "-m", "satchel", "openapi", "postman", "--dir", str(live.data_dir), "--base-url", live.url,
-         "--out", str(out)],
-        check=True, env=_env(), capture_output=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "satchel",
+            "openapi",
+            "postman",
+            "--dir",
+            str(live.data_dir),
+            "--base-url",
+            live.url,
+            "--out",
+            str(out),
+        ],
+        check=True,
+        env=_env(),
+        capture_output=True,
+        timeout=120,
+    )
     collection: dict[str, object] = json.loads(out.read_text())
     return collection
 
@@ -40,10 +54,27 @@ def test_newman_runs_the_generated_collection(live: Seeded, tmp_path: Path) -> N
     folders = [item["name"] for item in collection["item"]]  # type: ignore[attr-defined]
     assert set(FOLDERS) <= set(folders) and "webhooks" in folders
     report = tmp_path / "report.json"
-    args = [str(NEWMAN), "run", str(tmp_path / "satchel.postman.json"), "--env-var", f"token={live.token}",
-            "--env-var", f"id={live.ids['post']}", "--env-var", "collection=posts",
-            "--env-var", f"recordId={live.ids['filePost']}", "--env-var", f"filename={live.ids['file']}",
-            "--reporters", "cli,json", "--reporter-json-export", str(report), "--color", "off"]  # fmt: skip
+    args = [
+        str(NEWMAN),
+        "run",
+        str(tmp_path / "satchel.postman.json"),
+        "--env-var",
+        f"token={live.token}",
+        "--env-var",
+        f"id={live.ids['post']}",
+        "--env-var",
+        "collection=posts",
+        "--env-var",
+        f"recordId={live.ids['filePost']}",
+        "--env-var",
+        f"filename={live.ids['file']}",
+        "--reporters",
+        "cli,json",
+        "--reporter-json-export",
+        str(report),
+        "--color",
+        "off",
+    ]
     for folder in FOLDERS:
         args += ["--folder", folder]
     done = subprocess.run(args, capture_output=True, text=True, timeout=300)

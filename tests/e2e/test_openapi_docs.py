@@ -48,9 +48,7 @@ def test_signed_in_dashboard_session_shows_the_superuser_view(server: Server, wa
     token = _ensure_notes(server)
     page: Any = watched.page
     page.goto(server.url + "/_/")
-    page.evaluate(
-        "t => localStorage.setItem('__pb_superuser_auth__', JSON.stringify({token: t, record: {}}))", token
-    )
+    page.evaluate("t => localStorage.setItem('__pb_superuser_auth__', JSON.stringify({token: t, record: {}}))", token)
     page.goto(server.url + "/api/docs")
     page.locator(".opblock-tag", has_text="settings").first.wait_for()
     assert "superuser" in page.locator("#docs-audience").inner_text()

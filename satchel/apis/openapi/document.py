@@ -107,16 +107,18 @@ def _undocumented(served: Served, covered: Served) -> Paths:
         params = [c.path_param(name) for name in _PARAM.findall(path)]
         op_id = "custom." + method + re.sub(r"\W+", "_", path).strip("_")
         out.setdefault(path, {})[method] = c.operation(
-            op_id, f"{method.upper()} {path}", "custom", ok={"description": "Answer of a custom route."},
-            parameters=params, security=c.OPTIONAL_AUTH,
+            op_id,
+            f"{method.upper()} {path}",
+            "custom",
+            ok={"description": "Answer of a custom route."},
+            parameters=params,
+            security=c.OPTIONAL_AUTH,
             description="Added by a plugin or a Python hook; not described further.",
-        )  # fmt: skip
+        )
     return out
 
 
-def build_document(
-    app: App, routes: Iterable[BaseRoute], *, superuser: bool, server_url: str = ""
-) -> dict[str, Any]:
+def build_document(app: App, routes: Iterable[BaseRoute], *, superuser: bool, server_url: str = "") -> dict[str, Any]:
     served = served_operations(routes)
     paths, schemas, covered, tags = _collection_part(app.collections.all(), served, superuser)
     system: Paths = {}

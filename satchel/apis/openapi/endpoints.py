@@ -68,7 +68,7 @@ _assets: dict[str, Asset] | None = None
 def bundle_dir() -> Path | None:
     """Swagger UI's folder inside the installed package, or None without it."""
     try:
-        import swagger_ui_bundle  # noqa: PLC0415 - optional package data, looked for on first use
+        import swagger_ui_bundle  # type: ignore[import-untyped]  # optional: package data, looked for on first use
     except ImportError:
         return None
     path = Path(str(swagger_ui_bundle.swagger_ui_path))

@@ -34,9 +34,9 @@ def example(doc: dict[str, Any], schema: Any, depth: int = 0) -> Any:
     s = _resolve(doc, schema)
     if depth > _MAX_DEPTH:
         return None
-    if "examples" in s and s["examples"]:
+    if s.get("examples"):
         return s["examples"][0]
-    if "enum" in s and s["enum"]:
+    if s.get("enum"):
         return s["enum"][0]
     if "const" in s:
         return s["const"]

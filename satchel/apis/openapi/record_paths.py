@@ -77,35 +77,57 @@ def record_paths(collection: Collection, *, superuser: bool) -> Paths:
     single: dict[str, Operation] = {}
     if allowed(collection.listRule):
         listing["get"] = c.operation(
-            f"{n}.list", f"List {n} records", tag,
-            ok=c.json_response(c.list_envelope(record)), parameters=_params(c.LIST_PARAMS),
-            security=_security(collection.listRule), description=_rule_note(collection.listRule),
-        )  # fmt: skip
+            f"{n}.list",
+            f"List {n} records",
+            tag,
+            ok=c.json_response(c.list_envelope(record)),
+            parameters=_params(c.LIST_PARAMS),
+            security=_security(collection.listRule),
+            description=_rule_note(collection.listRule),
+        )
     if allowed(collection.viewRule):
         single["get"] = c.operation(
-            f"{n}.view", f"View a {n} record", tag,
-            ok=c.json_response(record), parameters=[id_param, *_params(c.VIEW_PARAMS)],
-            security=_security(collection.viewRule), description=_rule_note(collection.viewRule),
-        )  # fmt: skip
+            f"{n}.view",
+            f"View a {n} record",
+            tag,
+            ok=c.json_response(record),
+            parameters=[id_param, *_params(c.VIEW_PARAMS)],
+            security=_security(collection.viewRule),
+            description=_rule_note(collection.viewRule),
+        )
     if not collection.is_view:
         if allowed(collection.createRule):
             listing["post"] = c.operation(
-                f"{n}.create", f"Create a {n} record", tag,
-                ok=c.json_response(record), parameters=_params(c.VIEW_PARAMS), body=_write_body(collection, f"{n}Create"),
-                security=_security(collection.createRule), description=_rule_note(collection.createRule),
-            )  # fmt: skip
+                f"{n}.create",
+                f"Create a {n} record",
+                tag,
+                ok=c.json_response(record),
+                parameters=_params(c.VIEW_PARAMS),
+                body=_write_body(collection, f"{n}Create"),
+                security=_security(collection.createRule),
+                description=_rule_note(collection.createRule),
+            )
         if allowed(collection.updateRule):
             single["patch"] = c.operation(
-                f"{n}.update", f"Update a {n} record", tag,
-                ok=c.json_response(record), parameters=[id_param, *_params(c.VIEW_PARAMS)],
+                f"{n}.update",
+                f"Update a {n} record",
+                tag,
+                ok=c.json_response(record),
+                parameters=[id_param, *_params(c.VIEW_PARAMS)],
                 body=_write_body(collection, f"{n}Update"),
-                security=_security(collection.updateRule), description=_rule_note(collection.updateRule),
-            )  # fmt: skip
+                security=_security(collection.updateRule),
+                description=_rule_note(collection.updateRule),
+            )
         if allowed(collection.deleteRule):
             single["delete"] = c.operation(
-                f"{n}.delete", f"Delete a {n} record", tag, status="204", parameters=[id_param],
-                security=_security(collection.deleteRule), description=_rule_note(collection.deleteRule),
-            )  # fmt: skip
+                f"{n}.delete",
+                f"Delete a {n} record",
+                tag,
+                status="204",
+                parameters=[id_param],
+                security=_security(collection.deleteRule),
+                description=_rule_note(collection.deleteRule),
+            )
     out: Paths = {}
     if listing:
         out[base] = listing
@@ -114,7 +136,9 @@ def record_paths(collection: Collection, *, superuser: bool) -> Paths:
     return out
 
 
-def _strings(*names: str, required: tuple[str, ...] | None = None, descriptions: dict[str, str] | None = None) -> Schema:
+def _strings(
+    *names: str, required: tuple[str, ...] | None = None, descriptions: dict[str, str] | None = None
+) -> Schema:
     notes = descriptions or {}
     props = {k: {"type": "string", **({"description": notes[k]} if k in notes else {})} for k in names}
     return {"type": "object", "properties": props, "required": list(names if required is None else required)}
@@ -145,68 +169,126 @@ def auth_paths(collection: Collection, *, superuser: bool) -> Paths:
     paths: Paths = {
         f"{base}/auth-methods": {
             "get": c.operation(
-                f"{n}.authMethods", "List the enabled auth methods", tag,
-                ok=c.json_response(c.ref("AuthMethods")), parameters=[c.param_ref("fields")], security=public,
-            )  # fmt: skip
+                f"{n}.authMethods",
+                "List the enabled auth methods",
+                tag,
+                ok=c.json_response(c.ref("AuthMethods")),
+                parameters=[c.param_ref("fields")],
+                security=public,
+            )
         },
         f"{base}/auth-with-password": post(
-            "authWithPassword", "Sign in with an identity and a password",
-            _strings("identity", "password", "identityField", required=("identity", "password"),
-                     descriptions={"identity": f"The value of one of the identity fields: {identity}.",
-                                   "identityField": "Restrict the lookup to this identity field."}),
-            ok=auth_ok, parameters=view, security=public, extra=_auth_answer(n),
-        ),  # fmt: skip
+            "authWithPassword",
+            "Sign in with an identity and a password",
+            _strings(
+                "identity",
+                "password",
+                "identityField",
+                required=("identity", "password"),
+                descriptions={
+                    "identity": f"The value of one of the identity fields: {identity}.",
+                    "identityField": "Restrict the lookup to this identity field.",
+                },
+            ),
+            ok=auth_ok,
+            parameters=view,
+            security=public,
+            extra=_auth_answer(n),
+        ),
         f"{base}/auth-refresh": post(
-            "authRefresh", "Refresh the auth token of the signed-in record", None, ok=auth_ok, parameters=view,
+            "authRefresh",
+            "Refresh the auth token of the signed-in record",
+            None,
+            ok=auth_ok,
+            parameters=view,
         ),
         f"{base}/request-otp": post(
-            "requestOtp", "Mail a one-time password", _strings("email"),
+            "requestOtp",
+            "Mail a one-time password",
+            _strings("email"),
             ok=c.json_response({"type": "object", "properties": {"otpId": {"type": "string"}}, "required": ["otpId"]}),
             security=public,
         ),
         f"{base}/auth-with-otp": post(
-            "authWithOtp", "Sign in with a one-time password", _strings("otpId", "password"),
-            ok=auth_ok, parameters=view, security=public, extra=_auth_answer(n),
+            "authWithOtp",
+            "Sign in with a one-time password",
+            _strings("otpId", "password"),
+            ok=auth_ok,
+            parameters=view,
+            security=public,
+            extra=_auth_answer(n),
         ),
         f"{base}/auth-with-oauth2": post(
-            "authWithOAuth2", "Sign in with an OAuth2 provider's code",
-            {**_strings("provider", "code", "codeVerifier", "redirectURL", required=("provider", "code", "redirectURL")),
-             "properties": {**_strings("provider", "code", "codeVerifier", "redirectURL")["properties"],
-                            "createData": {"type": "object", "description": "Values for a record created on first sign-in."}}},
-            ok=auth_ok, parameters=view, security=public, extra=_auth_answer(n),
-        ),  # fmt: skip
+            "authWithOAuth2",
+            "Sign in with an OAuth2 provider's code",
+            {
+                **_strings(
+                    "provider", "code", "codeVerifier", "redirectURL", required=("provider", "code", "redirectURL")
+                ),
+                "properties": {
+                    **_strings("provider", "code", "codeVerifier", "redirectURL")["properties"],
+                    "createData": {"type": "object", "description": "Values for a record created on first sign-in."},
+                },
+            },
+            ok=auth_ok,
+            parameters=view,
+            security=public,
+            extra=_auth_answer(n),
+        ),
         f"{base}/request-verification": post(
             "requestVerification", "Mail a verification link", _strings("email"), status="204", security=public
         ),
         f"{base}/confirm-verification": post(
-            "confirmVerification", "Confirm an email with the mailed token", _strings("token"), status="204",
+            "confirmVerification",
+            "Confirm an email with the mailed token",
+            _strings("token"),
+            status="204",
             security=public,
         ),
         f"{base}/request-password-reset": post(
             "requestPasswordReset", "Mail a password reset link", _strings("email"), status="204", security=public
         ),
         f"{base}/confirm-password-reset": post(
-            "confirmPasswordReset", "Set a new password with the mailed token",
-            _strings("token", "password", "passwordConfirm"), status="204", security=public,
+            "confirmPasswordReset",
+            "Set a new password with the mailed token",
+            _strings("token", "password", "passwordConfirm"),
+            status="204",
+            security=public,
         ),
         f"{base}/request-email-change": post(
             "requestEmailChange", "Mail a confirmation link to a new address", _strings("newEmail"), status="204"
         ),
         f"{base}/confirm-email-change": post(
-            "confirmEmailChange", "Confirm the new address with the mailed token and the password",
-            _strings("token", "password"), status="204", security=public,
+            "confirmEmailChange",
+            "Confirm the new address with the mailed token and the password",
+            _strings("token", "password"),
+            status="204",
+            security=public,
         ),
         **_totp_paths(collection, tag, auth_ok, view),
     }
     if superuser:
         paths[f"{base}/impersonate/{{id}}"] = {
             "post": c.operation(
-                f"{n}.impersonate", "Issue a token for another record (superusers only)", tag,
-                ok=auth_ok, parameters=[c.path_param("id", "The record to act as."), *view],
-                body=c.json_body({"type": "object", "properties": {"duration": {
-                    "type": "integer", "minimum": 0, "description": "Token lifetime in seconds (0: the collection's)."}}},
-                    required=False),
-            )  # fmt: skip
+                f"{n}.impersonate",
+                "Issue a token for another record (superusers only)",
+                tag,
+                ok=auth_ok,
+                parameters=[c.path_param("id", "The record to act as."), *view],
+                body=c.json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "duration": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "description": "Token lifetime in seconds (0: the collection's).",
+                            }
+                        },
+                    },
+                    required=False,
+                ),
+            )
         }
     return paths
 
@@ -222,18 +304,37 @@ def _totp_paths(collection: Collection, tag: str, auth_ok: Schema, view: list[Sc
     return {
         f"{base}/totp": {
             "get": c.operation(
-                f"{n}.totpStatus", "Authenticator app status of the signed-in record", tag,
-                ok=c.json_response({"type": "object", "properties": {
-                    "enabled": {"type": "boolean"}, "pending": {"type": "boolean"},
-                    "recoveryCodesLeft": {"type": "integer"}}}),
-            )  # fmt: skip
+                f"{n}.totpStatus",
+                "Authenticator app status of the signed-in record",
+                tag,
+                ok=c.json_response(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "enabled": {"type": "boolean"},
+                            "pending": {"type": "boolean"},
+                            "recoveryCodesLeft": {"type": "integer"},
+                        },
+                    }
+                ),
+            )
         },
         f"{base}/totp/enroll": {
             "post": c.operation(
-                f"{n}.totpEnroll", "Start enrolling an authenticator app", tag,
-                ok=c.json_response({"type": "object", "properties": {
-                    "secret": {"type": "string"}, "uri": {"type": "string"}, "qrCode": {"type": "string"}}}),
-            )  # fmt: skip
+                f"{n}.totpEnroll",
+                "Start enrolling an authenticator app",
+                tag,
+                ok=c.json_response(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "secret": {"type": "string"},
+                            "uri": {"type": "string"},
+                            "qrCode": {"type": "string"},
+                        },
+                    }
+                ),
+            )
         },
         f"{base}/totp/verify": {
             "post": c.operation(f"{n}.totpVerify", "Finish enrolment with a first code", tag, ok=codes, body=code)
@@ -243,14 +344,22 @@ def _totp_paths(collection: Collection, tag: str, auth_ok: Schema, view: list[Sc
         },
         f"{base}/totp/disable": {
             "post": c.operation(
-                f"{n}.totpDisable", "Remove the authenticator app", tag, status="204",
+                f"{n}.totpDisable",
+                "Remove the authenticator app",
+                tag,
+                status="204",
                 body=c.json_body(_strings("code", "password", required=())),
-            )  # fmt: skip
+            )
         },
         f"{base}/auth-with-totp": {
             "post": c.operation(
-                f"{n}.authWithTotp", "Complete an MFA sign-in with an authenticator code", tag,
-                ok=auth_ok, parameters=view, body=c.json_body(_strings("mfaId", "code")), security=c.OPTIONAL_AUTH,
-            )  # fmt: skip
+                f"{n}.authWithTotp",
+                "Complete an MFA sign-in with an authenticator code",
+                tag,
+                ok=auth_ok,
+                parameters=view,
+                body=c.json_body(_strings("mfaId", "code")),
+                security=c.OPTIONAL_AUTH,
+            )
         },
     }

@@ -185,7 +185,11 @@ def write_body_schema(collection: Collection, *, create: bool, multipart: bool =
             _add_modifiers(props, field, schema)
     if collection.is_auth:
         _auth_keys(props, required, create)
-    out: Schema = {"type": "object", "title": f"{collection.name} {'create' if create else 'update'}", "properties": props}
+    out: Schema = {
+        "type": "object",
+        "title": f"{collection.name} {'create' if create else 'update'}",
+        "properties": props,
+    }
     if required:
         out["required"] = required
     return out
