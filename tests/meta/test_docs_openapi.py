@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from satchel.apis.openapi.components import LIST_PARAMS
+from satchel.apis.openapi.plugin_paths import plugin_entries
 from satchel.apis.openapi.system_paths import ANYONE, system_entries
 from satchel.cli.main import main
 from tests.contracts.test_schemathesis import EXCLUDED
@@ -33,8 +34,9 @@ def test_documented_list_parameters() -> None:
 
 def test_routes_open_to_everyone_are_named_in_the_audience_table() -> None:
     areas = {"health": "/api/health", "files": "/api/files", "batch": "/api/batch", "realtime": "/api/realtime",
-             "API keys": "/api/keys", "OAuth2 redirect": "/api/oauth2-redirect", "the docs": "/api/docs"}  # fmt: skip
-    public = {e.path for e in system_entries() if e.audience == ANYONE}
+             "API keys": "/api/keys", "OAuth2 redirect": "/api/oauth2-redirect", "the docs": "/api/docs",
+             "GraphQL": "/api/graphql"}  # fmt: skip
+    public = {e.path for e in [*system_entries(), *plugin_entries()] if e.audience == ANYONE}
     for path in public:
         assert any(path.startswith(prefix) or path == "/api/openapi.json" for prefix in areas.values()), path
     row = next(line for line in DOC.splitlines() if line.startswith("| anyone else"))

@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from satchel import __version__
 from satchel.apis.openapi import components as c
 from satchel.apis.openapi.components import Paths
+from satchel.apis.openapi.plugin_paths import plugin_entries
 from satchel.apis.openapi.record_paths import auth_paths, record_components, record_paths
 from satchel.apis.openapi.system_paths import ANYONE, SCHEMAS, system_entries
 from satchel.core.app import App
@@ -122,7 +123,7 @@ def build_document(app: App, routes: Iterable[BaseRoute], *, superuser: bool, se
     served = served_operations(routes)
     paths, schemas, covered, tags = _collection_part(app.collections.all(), served, superuser)
     system: Paths = {}
-    for entry in system_entries():
+    for entry in [*system_entries(), *plugin_entries()]:
         if (entry.path, entry.method) not in served:
             continue
         covered.add((entry.path, entry.method))

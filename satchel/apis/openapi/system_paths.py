@@ -2,8 +2,8 @@
 logs, crons, backups, files, batch, realtime, API keys, webhooks and OAuth2's redirect.
 
 Each entry says who may call it (`SUPERUSER` or `ANYONE`), so the document shown to a caller
-who is not a superuser leaves out what would only answer 403. Webhooks are served by the
-events plugin: they are described here and listed only when the server has their routes.
+who is not a superuser leaves out what would only answer 403. Routes that plugins serve
+(webhooks, GraphQL) are described in `plugin_paths`.
 """
 
 from __future__ import annotations
@@ -178,6 +178,31 @@ def _collections() -> list[Entry]:
                 "New-collection templates by type",
                 t,
                 ok=_ok(_loose(base=col, auth=col, view=col)),
+            ),
+            SUPERUSER,
+        ),
+        Entry(
+            "/api/collections/meta/rule-check",
+            "post",
+            c.operation(
+                "collections.ruleCheck",
+                "Check an API rule as a save would (Satchel's addition for rule editors)",
+                t,
+                status="204",
+                body=c.json_body(
+                    {
+                        "type": "object",
+                        "required": ["rule", "collection"],
+                        "properties": {
+                            "rule": _S,
+                            "collection": {
+                                "anyOf": [_S, c.ref("CollectionInput")],
+                                "description": "An existing collection's id or name, or a draft being edited.",
+                            },
+                        },
+                    }
+                ),
+                description="204 when the rule would be accepted; the save's `validation_invalid_rule` otherwise.",
             ),
             SUPERUSER,
         ),
@@ -595,81 +620,6 @@ def _keys() -> list[Entry]:
     ]
 
 
-def _webhooks() -> list[Entry]:
-    t = "webhooks"
-    hook = c.ref("Webhook")
-    body = c.json_body(
-        _loose(
-            name=_S,
-            url=_S,
-            secret=_S,
-            collections={"type": "array", "items": _S},
-            events={"type": "array", "items": _S},
-            enabled=_B,
-        )
-    )
-    return [
-        Entry(
-            "/api/webhooks",
-            "get",
-            c.operation("webhooks.list", "List webhooks", t, ok=_ok(_loose_list(hook))),
-            SUPERUSER,
-        ),
-        Entry(
-            "/api/webhooks",
-            "post",
-            c.operation("webhooks.create", "Create a webhook", t, ok=_ok(hook), body=body),
-            SUPERUSER,
-        ),
-        Entry(
-            "/api/webhooks/{id}",
-            "get",
-            c.operation("webhooks.view", "View a webhook", t, ok=_ok(hook), parameters=[_id()]),
-            SUPERUSER,
-        ),
-        Entry(
-            "/api/webhooks/{id}",
-            "patch",
-            c.operation("webhooks.update", "Change a webhook", t, ok=_ok(hook), parameters=[_id()], body=body),
-            SUPERUSER,
-        ),
-        Entry(
-            "/api/webhooks/{id}",
-            "delete",
-            c.operation("webhooks.delete", "Delete a webhook", t, status="204", parameters=[_id()]),
-            SUPERUSER,
-        ),
-        Entry(
-            "/api/webhooks/{id}/attempts",
-            "get",
-            c.operation(
-                "webhooks.attempts",
-                "Delivery attempts",
-                t,
-                ok=_ok(_loose_list(_loose())),
-                parameters=[_id(), c.param_ref("page"), c.param_ref("perPage")],
-            ),
-            SUPERUSER,
-        ),
-        Entry(
-            "/api/webhooks/{id}/dead-letters",
-            "get",
-            c.operation(
-                "webhooks.deadLetters", "Deliveries that gave up", t, ok=_ok(_loose_list(_loose())), parameters=[_id()]
-            ),
-            SUPERUSER,
-        ),
-        Entry(
-            "/api/webhooks/{id}/dead-letters/{letter}/replay",
-            "post",
-            c.operation(
-                "webhooks.replay", "Send a dead letter again", t, ok=_ok(_loose()), parameters=[_id(), _id("letter")]
-            ),
-            SUPERUSER,
-        ),
-    ]
-
-
 def _self() -> list[Entry]:
     return [
         Entry(
@@ -701,4 +651,11 @@ def _self() -> list[Entry]:
 
 
 def system_entries() -> list[Entry]:
-    return [*_misc(), *_collections(), *_settings_and_logs(), *_backups_and_files(), *_keys(), *_webhooks(), *_self()]
+    return [
+        *_misc(),
+        *_collections(),
+        *_settings_and_logs(),
+        *_backups_and_files(),
+        *_keys(),
+        *_self(),
+    ]
