@@ -279,3 +279,15 @@ async def test_routes_nobody_described_still_appear(app: App, su_headers: dict[s
     assert op["tags"] == ["custom"]
     assert op["parameters"] == [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
     assert "/api/webhooks" not in doc["paths"]  # the events plugin is not registered on this app
+
+
+async def test_plugin_routes_are_described_when_served(app: App) -> None:
+    from satchel.plugins import events, graphql
+
+    events.register(app, events.EventsConfig())
+    graphql.register(app)
+    doc = build_document(app, [*all_routes(), *app.routes], superuser=True)
+    assert {"/api/webhooks", "/api/webhooks/{id}/dead-letters/{letter}/replay"} <= set(doc["paths"])
+    assert set(doc["paths"]["/api/graphql"]) == {"get", "post"}
+    assert [p for p, ops in doc["paths"].items() for op in ops.values() if op["tags"] == ["custom"]] == []
+    validate_spec(doc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from satchel.apis.openapi import components as c
 from satchel.apis.openapi.components import Schema
-from satchel.apis.openapi.system_paths import _B, _S, ANYONE, SUPERUSER, Entry, _id, _loose, _loose_list, _ok
+from satchel.apis.openapi.system_paths import _B, _I, _S, ANYONE, SUPERUSER, Entry, _id, _loose, _loose_list, _ok
 
 
 def _webhooks() -> list[Entry]:
@@ -69,6 +69,18 @@ def _webhooks() -> list[Entry]:
             "get",
             c.operation(
                 "webhooks.deadLetters", "Deliveries that gave up", t, ok=_ok(_loose_list(_loose())), parameters=[_id()]
+            ),
+            SUPERUSER,
+        ),
+        Entry(
+            "/api/webhooks/{id}/dead-letters/replay",
+            "post",
+            c.operation(
+                "webhooks.replayAll",
+                "Send every dead letter again, oldest first, stopping at the first refusal",
+                t,
+                ok=_ok(_loose(delivered=_I, failed=_I, remaining=_I, attempts={"type": "array"})),
+                parameters=[_id()],
             ),
             SUPERUSER,
         ),
