@@ -129,6 +129,7 @@ async def test_create_and_update_bodies(client: httpx2.AsyncClient, su_headers: 
     assert create["properties"]["rating"] == {"type": "integer", "minimum": 0, "maximum": 5}
     assert create["properties"]["title"]["maxLength"] == 80
     assert "created" not in create["properties"]
+    assert create["properties"]["spot"]["properties"]["lat"] == {"type": "number", "minimum": -90, "maximum": 90}
     multipart = schemas["articlesCreateMultipart"]["properties"]
     assert multipart["cover"] == {"type": "string", "format": "binary"}
     assert multipart["gallery"]["items"] == {"type": "string", "format": "binary"}
@@ -186,6 +187,7 @@ async def test_auth_collections_list_their_flows(client: httpx2.AsyncClient, su_
     create = doc["components"]["schemas"]["usersCreate"]
     assert {"password", "passwordConfirm"} <= set(create["required"])
     assert "tokenKey" not in create["properties"]
+    assert create["properties"]["password"]["minLength"] == 8  # the users collection's password `min`
     assert not {"password", "tokenKey"} & set(doc["components"]["schemas"]["usersRecord"]["properties"])
 
 

@@ -15,6 +15,7 @@ from satchel.core.collections.model import Collection
 from satchel.core.fields.base import Field
 from satchel.core.fields.file import FileField
 from satchel.core.fields.number import NumberField
+from satchel.core.fields.password import PasswordField
 from satchel.core.fields.relation import RelationField
 from satchel.core.fields.select import SelectField
 from satchel.core.fields.text import TextField
@@ -77,7 +78,9 @@ def _text_input(field: TextField) -> Schema:
     if field.max > 0:
         schema["maxLength"] = field.max
     notes = []
-    if field.min > 0:
+    if field.min > 0 and field.required and not field.autogenerate_pattern:
+        schema["minLength"] = field.min  # an optional field may also be left empty
+    elif field.min > 0:
         notes.append(f"at least {field.min} characters when set")
     if field.pattern:
         notes.append(f"must match `{field.pattern}`")
@@ -97,37 +100,64 @@ def _number_input(field: NumberField) -> Schema:
     return schema
 
 
-def write_schema(field: Field, *, multipart: bool = False) -> Schema | None:
-    """The value a client may send for `field`; None when it takes no input (autodate)."""
-    kind = field.type
-    schema: Schema | None
+GEO_POINT_INPUT: Schema = {
+    "type": "object",
+    "properties": {
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+    },
+    "additionalProperties": False,
+}
+_PLAIN_INPUTS: dict[str, Schema] = {
+    "email": {"type": "string", "format": "email"},
+    "url": {"type": "string", "format": "uri"},
+    "editor": {"type": "string"},
+    "date": {"type": "string"},
+    "geoPoint": GEO_POINT_INPUT,
+}
+
+
+def _password_input(field: PasswordField) -> Schema:
+    schema: Schema = {"type": "string"}
+    if field.min > 0:
+        schema["minLength"] = field.min
+    if field.max > 0:
+        schema["maxLength"] = field.max
+    return schema
+
+
+def _option_input(field: Field, multipart: bool) -> Schema | None:
+    """Inputs shaped by the field's options; None for the types without any that matter here."""
     if isinstance(field, TextField):
-        schema = _text_input(field)
-    elif isinstance(field, NumberField):
-        schema = _number_input(field)
-    elif isinstance(field, SelectField):
+        return _text_input(field)
+    if isinstance(field, NumberField):
+        return _number_input(field)
+    if isinstance(field, PasswordField):
+        return _password_input(field)
+    if isinstance(field, SelectField):
         choice: Schema = {"type": "string", "enum": list(field.values)} if field.values else {"type": "string"}
-        schema = _many(choice, field)
-    elif isinstance(field, FileField):
+        return _many(choice, field)
+    if isinstance(field, FileField):
         one: Schema = (
             {"type": "string", "format": "binary"}
             if multipart
             else {"type": "string", "description": "The name of a file the record has already."}
         )
-        schema = _many(one, field)
-    elif isinstance(field, RelationField):
-        schema = _many({"type": "string", "description": "A record id."}, field)
-    elif kind == "autodate":
-        schema = None
-    elif kind == "email":
-        schema = {"type": "string", "format": "email"}
-    elif kind == "url":
-        schema = {"type": "string", "format": "uri"}
-    elif kind in ("editor", "date", "password"):
-        schema = {"type": "string"}
-    else:
-        schema = read_schema(field)
-    return None if schema is None else _with_help(schema, field)
+        return _many(one, field)
+    if isinstance(field, RelationField):
+        return _many({"type": "string", "description": "A record id."}, field)
+    return None
+
+
+def write_schema(field: Field, *, multipart: bool = False) -> Schema | None:
+    """The value a client may send for `field`; None when it takes no input (autodate)."""
+    if field.type == "autodate":
+        return None
+    schema = _option_input(field, multipart)
+    if schema is None:
+        plain = _PLAIN_INPUTS.get(field.type)
+        schema = dict(plain) if plain is not None else read_schema(field)
+    return _with_help(schema, field)
 
 
 def record_schema(collection: Collection, *, reveal_hidden: bool) -> Schema:
