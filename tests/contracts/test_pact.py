@@ -17,8 +17,12 @@ from typing import Any
 import pytest
 
 from tests.contracts.live_server import MEMBER_EMAIL, MEMBER_PASSWORD, Seeded
+from tests.required_service import unavailable
 
-pact = pytest.importorskip("pact", reason="pip install -e '.[test]' (pact-python)")
+try:
+    import pact
+except ImportError:  # skipped locally, a failure under CI (see the test)
+    pact = None
 
 PACTS = Path(__file__).parent / "pacts"
 PACT_POST_ID = "pactpost0000001"
@@ -61,6 +65,8 @@ def _state_handlers(live: Seeded) -> dict[str, Any]:
 
 
 def test_the_consumer_pacts_hold(live: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    if pact is None:
+        unavailable("pact-python is not installed", "pip install -e '.[test]'")
     monkeypatch.setenv("PACT_DO_NOT_TRACK", "true")  # no usage report: the tests reach loopback only
     sources = sorted(PACTS.glob("*.json"))
     assert sources, "no pact in tests/contracts/pacts"

@@ -18,14 +18,18 @@ import urllib.request
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
-schemathesis = pytest.importorskip("schemathesis", reason="pip install -e '.[test]' (schemathesis)")
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error, response_schema_conformance  # noqa: E402
+from tests.contracts.live_server import Seeded
+from tests.required_service import unavailable
 
-from tests.contracts.live_server import Seeded  # noqa: E402
+try:
+    import schemathesis
+    from schemathesis import GenerationMode
+    from schemathesis.checks import not_a_server_error, response_schema_conformance
+except ImportError:  # skipped locally, a failure under CI (see api_schema)
+    schemathesis = None
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("SATCHEL_SCHEMATHESIS_EXAMPLES", "15"))
 """Fixed by default (derandomized, so each run sends the same requests); raise it to hunt for more bugs."""
@@ -40,6 +44,8 @@ EXCLUDED = (
 
 @pytest.fixture(scope="module")
 def api_schema(live: Seeded) -> Any:
+    if schemathesis is None:
+        unavailable("schemathesis is not installed", "pip install -e '.[test]'")
     req = urllib.request.Request(live.url + "/api/openapi.json", headers={"Authorization": live.token})
     with urllib.request.urlopen(req, timeout=10) as resp:
         document = json.loads(resp.read())
