@@ -47,10 +47,8 @@ CSP = "; ".join(
     )
 )
 PAGE_HEADERS = {
+    # nosniff, X-Frame-Options, Referrer-Policy and COOP: FrontMiddleware adds them to every response
     "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
 
