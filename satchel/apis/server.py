@@ -17,6 +17,7 @@ from satchel.apis.errors import error_response, satchel_error_handler
 from satchel.apis.middleware.front import FrontMiddleware
 from satchel.apis.middleware.ratelimit import RateLimitMiddleware
 from satchel.apis.middleware.request_log import RequestLogMiddleware
+from satchel.apis.openapi import endpoints as openapi
 from satchel.apis.rest import (
     api_keys,
     auth_email,
@@ -64,6 +65,7 @@ def all_routes() -> list[BaseRoute]:
         *logs.routes,
         *crons.routes,
         *health.routes,
+        *openapi.routes,
         *dashboard.routes,
     ]
 

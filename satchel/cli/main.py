@@ -13,6 +13,7 @@ from satchel.cli.backup import backup
 from satchel.cli.keys import keys
 from satchel.cli.migrate import migrate_data
 from satchel.cli.migrations import migrate
+from satchel.cli.openapi import openapi
 from satchel.cli.settings import ENCRYPTION_KEY_FILE_HELP, settings
 from satchel.config import BootConfig, ConfigError, parse_http
 from satchel.core.secrets_at_rest import SecretsKeyError
@@ -357,6 +358,7 @@ main.add_command(migrate_data)
 main.add_command(migrate)
 main.add_command(settings)
 main.add_command(keys)
+main.add_command(openapi)
 
 if __name__ == "__main__":
     sys.exit(main())
