@@ -109,6 +109,19 @@ def parse_event_sinks(value: str) -> list[str]:
     return urls
 
 
+def parse_origins(value: str) -> frozenset[str]:
+    """The CORS allow-list: `*` (any origin) or comma-separated origins such as https://app.example.com,
+    as PocketBase's `--origins`. An origin is scheme://host[:port], compared exactly."""
+    origins = frozenset(item.strip().rstrip("/") for item in value.split(",") if item.strip())
+    if not origins:
+        raise ConfigError("--origins: give `*` or at least one origin such as https://app.example.com")
+    for origin in origins - {"*"}:
+        scheme, sep, host = origin.partition("://")
+        if not sep or scheme not in ("http", "https") or not host or "/" in host:
+            raise ConfigError(f"--origins: {origin!r} is not an origin such as https://app.example.com")
+    return origins
+
+
 def redact_url(url: str) -> str:
     """`url` without its password, for messages and logs."""
     try:
@@ -167,6 +180,10 @@ class BootConfig:
     """Seconds before a webhook's first retry, doubled after each failure (env SATCHEL_WEBHOOK_RETRY_BASE)."""
     log_format: str = ""
     """Stdout logs: `json` or `text` (env SATCHEL_LOG_FORMAT); empty: `text` with --dev, else `json`."""
+    origins: str = "*"
+    """CORS allowed origins, comma-separated (env SATCHEL_ORIGINS, --origins); `*` (default): any."""
+    read_timeout: float = 30.0
+    """Seconds a client may stall sending its headers or between body chunks (env SATCHEL_READ_TIMEOUT)."""
     log_requests: bool = False
     """One stdout line per request (env SATCHEL_LOG_REQUESTS); always with --dev. Off by default like
     PocketBase, which keeps request logs in `_logs` only: the line costs ~5-10 us of CPU per request."""
@@ -229,6 +246,9 @@ class BootConfig:
         parse_log_format(cfg.log_format)
         if cfg.webhook_max_attempts < 1 or not cfg.webhook_retry_base > 0:
             raise ConfigError("SATCHEL_WEBHOOK_MAX_ATTEMPTS must be at least 1 and SATCHEL_WEBHOOK_RETRY_BASE above 0")
+        parse_origins(cfg.origins)
+        if cfg.read_timeout <= 0:
+            raise ConfigError("--read-timeout must be a positive number of seconds")
         return cfg
 
     def encryption_key_bytes(self) -> bytes:

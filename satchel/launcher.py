@@ -132,6 +132,7 @@ def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:
         )
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
 
     options: dict[str, Any] = {"respawn_interval": DEV_RESPAWN_INTERVAL} if cfg.dev else {}
     server = Granian(
@@ -144,6 +145,8 @@ def run(cfg: BootConfig, *, loader: Callable[[], Any] | None = None) -> None:
         websockets=True,
         backpressure=connection_capacity(),  # realtime streams hold a connection each
         respawn_failed_workers=True,  # a crashed worker's clients reconnect to its replacement
+        # a client trickling its headers is cut off (the body's own timeout is in FrontMiddleware)
+        http1_settings=HTTP1Settings(header_read_timeout=int(cfg.read_timeout * 1000)),
         **options,
         **tls,
     )

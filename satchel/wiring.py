@@ -30,6 +30,7 @@ from satchel.config import (
     parse_cache_url,
     parse_db_url,
     parse_event_sinks,
+    parse_origins,
 )
 from satchel.core.app import App, AppConfig
 from satchel.core.auth import expired_refs
@@ -81,6 +82,8 @@ def build_app(
     old_encryption_keys: tuple[bytes, ...] = (),
     log_format: str = "",
     dev: bool = False,
+    origins: str = "*",
+    read_timeout: float = 30.0,
 ) -> App:
     """An App over `db_url` (default: the SQLite file in `data_dir`), not yet bootstrapped.
 
@@ -107,6 +110,8 @@ def build_app(
         old_encryption_keys=old_encryption_keys,
         log_format=log_format,
         dev=dev,
+        cors_origins=parse_origins(origins),
+        read_timeout=read_timeout,
     )
     cache = cache_from_url(cache_url)
     app = App(db, config, cache=cache, mailer=SmtpMailer(lambda: smtp_config(app), fallback=SendmailMailer()))
@@ -302,6 +307,8 @@ def build_asgi(
         old_encryption_keys=config.old_encryption_keys(),
         log_format=config.request_line_format,
         dev=config.dev,
+        origins=config.origins,
+        read_timeout=config.read_timeout,
     )
     if extend is not None:
         extend(app)

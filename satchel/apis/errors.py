@@ -8,6 +8,7 @@ import math
 from starlette.requests import Request
 from starlette.responses import Response
 
+from satchel.apis.middleware.front import API_CSP, SECURITY_HEADERS
 from satchel.apis.responses import JSONResponse
 from satchel.core.auth.mfa import MFARequiredError
 from satchel.core.errors import SatchelError, TooManyRequestsError
@@ -19,6 +20,7 @@ STATUS_BY_KIND = {
     "unauthorized": 401,
     "forbidden": 403,
     "not_found": 404,
+    "request_timeout": 408,
     "too_large": 413,
     "too_many_requests": 429,
 }
@@ -45,4 +47,7 @@ async def satchel_error_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, SatchelError):
         return render_error(exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, INTERNAL_MESSAGE)
+    response = error_response(500, INTERNAL_MESSAGE)
+    # sent by Starlette's outermost layer, past the front middleware that adds these to every other response
+    response.raw_headers.extend((*SECURITY_HEADERS, API_CSP))
+    return response

@@ -15,9 +15,9 @@ from starlette.routing import BaseRoute
 from satchel.apis import dashboard
 from satchel.apis.errors import error_response, satchel_error_handler
 from satchel.apis.middleware.front import FrontMiddleware
-from satchel.apis.middleware.hsts import HstsMiddleware
 from satchel.apis.middleware.ratelimit import RateLimitMiddleware
 from satchel.apis.middleware.request_log import RequestLogMiddleware
+from satchel.apis.openapi import endpoints as openapi
 from satchel.apis.rest import (
     api_keys,
     auth_email,
@@ -65,6 +65,7 @@ def all_routes() -> list[BaseRoute]:
         *logs.routes,
         *crons.routes,
         *health.routes,
+        *openapi.routes,
         *dashboard.routes,
     ]
 
@@ -100,7 +101,6 @@ def create_app(
         middleware=[
             *app.asgi_middleware,
             Middleware(RequestLogMiddleware, app=app),  # inside plugins' (a tracing span covers it)
-            Middleware(HstsMiddleware, app=app),  # outside Front: its own answers (413, preflights) get it too
             Middleware(FrontMiddleware, app=app),
             Middleware(RateLimitMiddleware, app=app),
         ],

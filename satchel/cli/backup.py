@@ -130,7 +130,7 @@ def backup_create(name: str, data_dir: str | None, passphrase: str | None, passp
 @backup.command("list")
 @click.option("--dir", "data_dir", default=None, type=click.Path(file_okay=False), help=DIR_HELP)
 def backup_list(data_dir: str | None) -> None:
-    """List the backups, oldest first."""
+    """List the backups, oldest first (with the id of the key each key-ring-encrypted one needs)."""
 
     async def action(app: App) -> None:
         items = sorted(await app.backups.list(), key=lambda b: (b.modified, b.key))
@@ -138,7 +138,8 @@ def backup_list(data_dir: str | None) -> None:
             click.echo("No backups.")
         for b in items:
             when = datetime.fromtimestamp(b.modified, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-            click.echo(f"{b.key}\t{b.size}\t{when}")
+            key_id = await app.backups.key_id(b.key)
+            click.echo(f"{b.key}\t{b.size}\t{when}" + (f"\tkey {key_id}" if key_id else ""))
 
     _run(data_dir, None, None, action)
 

@@ -1,20 +1,24 @@
-"""`satchel keys new|rotate`: the key ring that encrypts settings secrets and record fields.
+"""`satchel keys new|rotate`: the key ring that encrypts settings secrets, record fields and backup archives.
 
 Rotation without downtime: restart the servers with the new key as the current one and the old
 key among the older ones (they then write under the new key and read both), run `satchel keys
-rotate` while they serve, then drop the old key. `satchel settings rotate-key` (servers stopped,
-settings secrets only) keeps working.
+rotate` while they serve, then drop the old key, once no backup archive needs it (archives are not
+rewritten). `satchel settings rotate-key` (servers stopped, settings secrets only) keeps working.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from satchel.config import BootConfig, ConfigError
 from satchel.tools.secretbox import new_key
+
+if TYPE_CHECKING:
+    from satchel.core.app import App
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
 DB_HELP = "The database, when not the data.db of --dir: postgres://... (env SATCHEL_DB)."
@@ -65,6 +69,7 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
             with click.progressbar(length=total, label="Re-encrypting records", file=sys.stderr) as bar:
                 report = await rotate(app, progress=bar.update, batch=batch_size)
             current_id = app.keys.key_id
+            older_archives = await _archives_under_older_keys(app)
         except SealedFieldError as exc:
             raise click.ClickException(str(exc)) from exc
         finally:
@@ -80,6 +85,31 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
             for failure in report.failures[:20]:
                 click.echo(f"Could not open: {failure}", err=True)
             raise click.ClickException(f"{len(report.failures)} values could not be opened with any configured key.")
+        if older_archives:
+            click.echo(
+                f"Every value is under the current key, but {len(older_archives)} backup archive(s) are encrypted "
+                f"with an older key ({', '.join(older_archives[:10])}): archives are not rewritten, so keep that key "
+                "in SATCHEL_ENCRYPTION_KEYS_OLD until they are deleted or re-made (`satchel backup list` shows each "
+                "archive's key)."
+            )
+            return
         click.echo("Every value is under the current key: older keys can be removed from the configuration.")
 
     asyncio.run(run())
+
+
+async def _archives_under_older_keys(app: App) -> list[str]:
+    """`name (key id)` of the backups sealed with a ring key other than the current one: rotating
+    does not rewrite archives, so dropping their key would leave them unrestorable."""
+    from satchel.core.errors import SatchelError
+
+    try:
+        backups = await app.backups.list()
+    except SatchelError:
+        return []  # the backups store is unreachable: nothing to tell about it here
+    out: list[str] = []
+    for backup in backups:
+        key_id = await app.backups.key_id(backup.key)
+        if key_id and key_id != app.keys.key_id:
+            out.append(f"{backup.key} (key {key_id})")
+    return out

@@ -13,6 +13,7 @@ from satchel.cli.backup import backup
 from satchel.cli.keys import keys
 from satchel.cli.migrate import migrate_data
 from satchel.cli.migrations import migrate
+from satchel.cli.openapi import openapi
 from satchel.cli.settings import ENCRYPTION_KEY_FILE_HELP, settings
 from satchel.config import BootConfig, ConfigError, parse_http
 from satchel.core.secrets_at_rest import SecretsKeyError
@@ -191,6 +192,20 @@ def main() -> None:
     default=None,
     help="Oldest TLS version --https accepts (env SATCHEL_TLS_MIN_VERSION; default 1.2).",
 )
+@click.option(
+    "--origins",
+    "origins",
+    default=None,
+    help="CORS allowed origins, comma-separated, e.g. https://app.example.com (env SATCHEL_ORIGINS; default *).",
+)
+@click.option(
+    "--read-timeout",
+    "read_timeout",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds a client may stall sending request headers or body before it is cut off "
+    "(env SATCHEL_READ_TIMEOUT; default 30).",
+)
 def serve(
     http: str | None,
     data_dir: str | None,
@@ -215,6 +230,8 @@ def serve(
     tls_key: str | None,
     tls_self_signed: bool | None,
     tls_min_version: str | None,
+    origins: str | None,
+    read_timeout: float | None,
 ) -> None:
     """Start the web server."""
     try:
@@ -242,6 +259,8 @@ def serve(
             tls_key=tls_key,
             tls_self_signed=tls_self_signed,
             tls_min_version=tls_min_version,
+            origins=origins,
+            read_timeout=read_timeout,
         )
         tracing_settings(cfg)  # a malformed OTEL_* variable stops here, not in every worker
         if cfg.http:
@@ -339,6 +358,7 @@ main.add_command(migrate_data)
 main.add_command(migrate)
 main.add_command(settings)
 main.add_command(keys)
+main.add_command(openapi)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -54,6 +54,10 @@ class AppConfig:
     """Keys that still open values sealed before a rotation (never used to seal)."""
     log_format: str = ""
     """How requests and app logs are printed to stdout: `json`, `text`, or "" (not at all)."""
+    cors_origins: frozenset[str] = frozenset({"*"})
+    """Origins a browser may call the API from (`*`: any), from `--origins`."""
+    read_timeout: float = 30.0
+    """Seconds a client may stall between request body chunks, from `--read-timeout`."""
     extra: dict[str, str] = field(default_factory=dict)
 
 

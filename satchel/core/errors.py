@@ -78,6 +78,13 @@ class TooLargeError(SatchelError):
     default_message = "Request entity too large."
 
 
+class RequestTimeoutError(SatchelError):
+    """The client stalled while sending its request body (a slow-client attack holds a worker slot)."""
+
+    kind = "request_timeout"
+    default_message = "Request timeout."
+
+
 class TooManyRequestsError(SatchelError):
     kind = "too_many_requests"
     default_message = "Too Many Requests."

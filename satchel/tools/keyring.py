@@ -63,6 +63,14 @@ class KeyRing:
     def box(self, key_id: str) -> SecretBox | None:
         return self._boxes.get(key_id)
 
+    def derive(self, key_id: str, salt: bytes, info: bytes, length: int) -> bytes:
+        """A key for another use (backup archives) from one ring key, by HKDF-SHA256: the ring key
+        itself never leaves the ring, and a distinct `info` keeps each use's keys apart."""
+        raw = self._raw.get(key_id)
+        if raw is None:
+            raise SealedValueError(f"no key {key_id or '(current)'} to derive from", key_id)
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(raw)
+
     # ------------------------------------------------------------ single values
     def seal(self, plaintext: str, label: str) -> dict[str, str]:
         if self.current is None:

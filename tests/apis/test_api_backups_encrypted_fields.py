@@ -14,6 +14,8 @@ from satchel.tools.secretbox import key_id_of
 
 KEY = bytes.fromhex("31" * 32)
 OTHER = bytes.fromhex("32" * 32)
+SHARED = "shared passphrase"
+"""Archives are sealed with a passphrase, not the ring: this is about the fields inside them."""
 NOTES = {"name": "notes", "viewRule": "", "fields": [{"name": "ssn", "type": "text", "encrypted": True}]}
 
 
@@ -24,10 +26,11 @@ async def test_a_backup_of_fields_sealed_with_another_key_needs_that_key(tmp_pat
         assert (await client.post("/api/collections", json=NOTES, headers=su)).status_code == 200
         r = await client.post("/api/collections/notes/records", json={"ssn": "ssn 123"}, headers=su)
         record_id = r.json()["id"]
-        await maker.backups.create("other.zip")
+        await maker.backups.create("other.zip", passphrase=SHARED)
     archive = tmp_path / "made" / BACKUPS_DIR / "other.zip"
     async with running_app(tmp_path / "here", encryption_key=KEY) as app, client_for(app) as client:
         su = {"Authorization": await superuser_token(app, client)}
+        app.config.backup_passphrase = SHARED
         (tmp_path / "here" / BACKUPS_DIR).mkdir(parents=True, exist_ok=True)
         shutil.copy(archive, tmp_path / "here" / BACKUPS_DIR / "other.zip")
         r = await client.post("/api/backups/other.zip/restore", headers=su)
@@ -37,6 +40,7 @@ async def test_a_backup_of_fields_sealed_with_another_key_needs_that_key(tmp_pat
     ring = running_app(tmp_path / "ring", encryption_key=KEY, old_encryption_keys=(OTHER,))
     async with ring as app, client_for(app) as client:
         su = {"Authorization": await superuser_token(app, client)}
+        app.config.backup_passphrase = SHARED
         (tmp_path / "ring" / BACKUPS_DIR).mkdir(parents=True, exist_ok=True)
         shutil.copy(archive, tmp_path / "ring" / BACKUPS_DIR / "other.zip")
         r = await client.post("/api/backups/other.zip/restore", headers=su)

@@ -15,6 +15,8 @@ from tests.apis.helpers import error
 
 KEY = bytes.fromhex("31" * 32)
 OTHER = bytes.fromhex("32" * 32)
+SHARED = "shared passphrase"
+"""Archives are sealed with a passphrase, not the ring: this is about the secrets inside them."""
 BACKUPS_ONLY_SQLITE = "backups copy the SQLite file; on PostgreSQL they are pg_dump's job (not supported yet)"
 
 
@@ -22,9 +24,10 @@ BACKUPS_ONLY_SQLITE = "backups copy the SQLite file; on PostgreSQL they are pg_d
 async def test_a_backup_sealed_with_another_key_is_refused_untouched(tmp_path: Path) -> None:
     async with running_app(tmp_path / "made", encryption_key=OTHER) as maker:
         await maker.settings.patch({"smtp": {"password": "from-the-other-instance"}})
-        await maker.backups.create("other.zip")
+        await maker.backups.create("other.zip", passphrase=SHARED)
     async with running_app(tmp_path / "here", encryption_key=KEY) as app, client_for(app) as client:
         su = {"Authorization": await superuser_token(app, client)}
+        app.config.backup_passphrase = SHARED
         await app.settings.patch({"meta": {"appName": "Here"}, "smtp": {"password": "mine"}})
         await app.backups.create("mine.zip")
         shutil.copy(tmp_path / "made" / BACKUPS_DIR / "other.zip", tmp_path / "here" / BACKUPS_DIR / "other.zip")

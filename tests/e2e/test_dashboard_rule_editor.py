@@ -185,6 +185,29 @@ def test_auth_rules_use_the_editor(server: Server, watched: Watched) -> None:
     watched.assert_clean()
 
 
+def test_the_mfa_rule_uses_the_editor(server: Server, watched: Watched) -> None:
+    token = server.sign_in(EMAIL, PASSWORD)
+    page = watched.page
+    sign_in(watched, server)
+    page.goto(server.url + "/_/#/collections/users/edit")
+    page.get_by_role("heading", name="Edit collection users").wait_for()
+    mfa = page.get_by_role("combobox", name="MFA rule (who needs a second factor; empty: everyone)")
+    mfa.focus()
+    page.keyboard.type("@request.auth.verif")
+    assert _options(page)[0] == "@request.auth.verified"
+    page.keyboard.press("Enter")
+    page.keyboard.type(" = ")
+    editor = page.locator(".rule-editor", has=mfa)
+    editor.and_(page.locator("[data-check=invalid]")).wait_for()  # the server's verdict, while typing
+    page.keyboard.type("true")
+    editor.and_(page.locator("[data-check=valid]")).wait_for()
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_role("heading", name="users", exact=True).wait_for()
+    saved = server.api("GET", "/api/collections/users", token=token)
+    assert saved["mfa"]["rule"] == "@request.auth.verified = true"
+    watched.assert_clean()
+
+
 def test_rule_editor_at_390px(server: Server, watched: Watched) -> None:
     page = watched.page
     page.set_viewport_size({"width": 390, "height": 800})

@@ -8,6 +8,8 @@ import hashlib
 import hmac
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from satchel.tools.keyring import KeyRing, parse_sealed, stored_key_id
 from satchel.tools.secretbox import SealedValueError, key_id_of
@@ -61,3 +63,17 @@ def test_keys_never_show_and_the_ring_is_shared_not_copied() -> None:
     ring = KeyRing(A, [B])
     assert A.hex() not in repr(ring) and B.hex() not in repr(ring) and key_id_of(A) in repr(ring)
     assert copy.deepcopy({"ring": ring})["ring"] is ring
+
+
+def test_derived_keys_are_hkdf_of_the_named_key_and_never_the_key_itself() -> None:
+    ring = KeyRing(B, [A])
+    salt = bytes(16)
+    derived = ring.derive(key_id_of(A), salt, b"use one", 48)
+    assert derived == HKDF(algorithm=hashes.SHA256(), length=48, salt=salt, info=b"use one").derive(A)
+    assert A not in derived and B not in derived
+    assert derived != ring.derive(key_id_of(A), salt, b"use two", 48)
+    assert derived != ring.derive(key_id_of(A), b"\x01" * 16, b"use one", 48)
+    assert derived != ring.derive(key_id_of(B), salt, b"use one", 48)
+    with pytest.raises(SealedValueError) as caught:
+        KeyRing(B).derive(key_id_of(A), salt, b"use one", 48)
+    assert caught.value.key_id == key_id_of(A) and A.hex() not in str(caught.value)

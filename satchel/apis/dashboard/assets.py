@@ -42,10 +42,8 @@ CSP = "; ".join(
     )
 )
 SECURITY_HEADERS = {
+    # nosniff, X-Frame-Options, Referrer-Policy and COOP: FrontMiddleware adds them to every response
     "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
     # files keep their names between releases: the browser revalidates (a 304 when unchanged)
     "Cache-Control": "no-cache",
 }

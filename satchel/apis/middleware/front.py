@@ -1,14 +1,22 @@
 """What every request needs before routing, in one pass over its headers: CORS, the body size
-limit, and the caller's auth record.
+limit and read timeout, the security headers of the response, and the caller's auth record.
 
 These used to be three middlewares (one of them Starlette's CORS middleware); each re-read the
 headers and wrapped `send`, ~15 us per request together (in-process measurement on
 `/api/health`). One middleware reads the headers once, counts body bytes only when the size is
 not declared up front, and adds its response headers to the start message directly.
 
-CORS follows PocketBase's middleware with its default config (any origin, no credentials):
-every response varies on Origin, a request with an Origin gets `Access-Control-Allow-Origin: *`,
-and every OPTIONS request is answered 204 here, with the preflight headers when it has an Origin.
+CORS follows PocketBase's middleware (no credentials): every response varies on Origin; with the
+default `--origins *` a request with an Origin gets `Access-Control-Allow-Origin: *`, with an
+allow-list only a listed Origin gets it (echoed back), any other gets no CORS header at all. Every
+OPTIONS request is answered 204 here, with the preflight headers when its Origin is allowed.
+
+Every response gets the security headers (`SECURITY_HEADERS`): nosniff, no framing, no referrer,
+its own browsing context group, and, unless the route set a Content-Security-Policy of its own (the
+dashboard and files do), a CSP that lets an API response load nothing.
+
+A client that stalls while sending its body holds a worker's connection slot: between body chunks it
+gets `read_timeout` seconds, then a 408 (granian cuts off one that stalls in its headers).
 
 A missing, malformed, expired or revoked token simply means "guest": endpoints that need auth
 answer 401 themselves, exactly as PocketBase does. An `sk_` API key is not a token: it is resolved
@@ -22,17 +30,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from satchel.apis.client_ip import client_ip
 from satchel.apis.middleware.api_key_auth import KEY_PREFIX, ApiKey, authenticate_api_key
+from satchel.apis.middleware.hsts import HSTS, over_https
+from satchel.apis.middleware.read_deadlines import ReadDeadlines
 from satchel.core.app import App
 from satchel.core.auth.superusers import superuser_ip_allowed
-from satchel.core.errors import ForbiddenError, TooLargeError
+from satchel.core.errors import ForbiddenError, RequestTimeoutError, TooLargeError
 from satchel.tools.tokens import strip_bearer
 
 TOO_LARGE = orjson.dumps({"data": {}, "message": "Request entity too large.", "status": 413})
+TIMEOUT = orjson.dumps({"data": {}, "message": RequestTimeoutError.default_message, "status": 408})
 FORBIDDEN = orjson.dumps({"data": {}, "message": ForbiddenError.default_message, "status": 403})
 ALLOW_METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
 _VARY_ORIGIN = (b"vary", b"Origin")
 _ALLOW_ANY = (b"access-control-allow-origin", b"*")
 _Header = tuple[bytes, bytes]
+_CSP = b"content-security-policy"
+SECURITY_HEADERS: tuple[_Header, ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+API_CSP: _Header = (_CSP, b"default-src 'none'; frame-ancestors 'none'")
+"""For responses that set no CSP: JSON never needs to load anything, nor to be framed."""
+NO_BODY_METHODS = frozenset({"GET", "HEAD"})
 COLLECTIONS_PREFIX = "/api/collections/"
 BATCH_PATH = "/api/batch"
 DEFAULT_BATCH_BODY_SIZE = 128 << 20
@@ -46,13 +67,28 @@ class FrontMiddleware:
     def __init__(self, asgi: ASGIApp, app: App) -> None:
         self.asgi = asgi
         self.app = app
+        origins = app.config.cors_origins
+        self.any_origin = "*" in origins
+        self.origins = frozenset(o.encode("latin-1") for o in origins)
+        self.read_deadlines = ReadDeadlines(app.config.read_timeout)
+
+    def _cors(self, origin: bytes | None) -> tuple[_Header, ...]:
+        if origin is None:
+            return (_VARY_ORIGIN,)
+        if self.any_origin:
+            return (_VARY_ORIGIN, _ALLOW_ANY)
+        if origin in self.origins:
+            return (_VARY_ORIGIN, (b"access-control-allow-origin", origin))
+        return (_VARY_ORIGIN,)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.asgi(scope, receive, send)
             return
         origin, authorization, length, request_headers = _read_headers(scope)
-        cors: tuple[_Header, ...] = (_VARY_ORIGIN, _ALLOW_ANY) if origin is not None else (_VARY_ORIGIN,)
+        cors = self._cors(origin)
+        if over_https(scope, self.app.settings.current["trustedProxy"]):  # every response of the request
+            cors = (*cors, HSTS)
         if scope["method"] == "OPTIONS":
             await _preflight(send, cors, request_headers)
             return
@@ -70,16 +106,18 @@ class FrontMiddleware:
             await _refuse(send, 403, FORBIDDEN, cors)
             return
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *cors]
-            await send(message)
-
-        if limit <= 0 or declared:
-            # the server delivers no more than the declared length: nothing left to count
-            await self.asgi(scope, receive, send_with_cors)
-        else:
-            await self._counting(scope, receive, send_with_cors, limit, cors)
+        send_with_cors = _with_headers(send, cors)
+        if scope["method"] not in NO_BODY_METHODS:
+            receive = self.read_deadlines.wrap(receive)
+        try:
+            if limit <= 0 or declared:
+                # the server delivers no more than the declared length: nothing left to count
+                await self.asgi(scope, receive, send_with_cors)
+            else:
+                await self._counting(scope, receive, send_with_cors, limit, cors)
+        except RequestTimeoutError:
+            # raised while reading outside any route's error handling (the server may have answered)
+            await _refuse(send, 408, TIMEOUT, cors)
         if key is not None:  # after the response: a throttled `lastUsed` write
             await self.app.api_keys.touch(key)
 
@@ -171,9 +209,33 @@ def _read_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | Non
     return origin, authorization, length, request_headers
 
 
+def _with_headers(send: Send, cors: tuple[_Header, ...]) -> Send:
+    """`send` adding the CORS and security headers to the response (a CSP only if it has none)."""
+    extra = _EXTRA.get(cors) or (*cors, *SECURITY_HEADERS)
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", ())
+            for name, _ in headers:
+                if name == _CSP:
+                    message["headers"] = [*headers, *extra]
+                    break
+            else:
+                message["headers"] = [*headers, *extra, API_CSP]
+        await send(message)
+
+    return send_with_headers
+
+
+_EXTRA: dict[tuple[_Header, ...], tuple[_Header, ...]] = {
+    cors: (*cors, *SECURITY_HEADERS) for cors in ((_VARY_ORIGIN,), (_VARY_ORIGIN, _ALLOW_ANY))
+}
+"""The headers of the common cases, built once."""
+
+
 async def _preflight(send: Send, cors: tuple[_Header, ...], request_headers: bytes | None) -> None:
-    headers = list(cors)
-    if len(cors) > 1:  # the request has an Origin
+    headers = [*cors, *SECURITY_HEADERS, API_CSP]
+    if len(cors) > 1:  # the request has an allowed Origin
         headers += [
             (b"vary", b"Access-Control-Request-Method"),
             (b"vary", b"Access-Control-Request-Headers"),
@@ -186,6 +248,6 @@ async def _preflight(send: Send, cors: tuple[_Header, ...], request_headers: byt
 
 
 async def _refuse(send: Send, status: int, body: bytes, cors: tuple[_Header, ...]) -> None:
-    headers = [(b"content-type", b"application/json"), *cors]
+    headers = [(b"content-type", b"application/json"), *cors, *SECURITY_HEADERS, API_CSP]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

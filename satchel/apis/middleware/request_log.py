@@ -23,7 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from satchel.apis.client_ip import client_ip
 from satchel.core.app import App
+from satchel.core.collections.model import SUPERUSERS
 from satchel.core.errors import SatchelError
+from satchel.core.logs.audit_entry import AuditAction, audit_entry, is_audited, is_superuser_sign_in
 from satchel.core.logs.request_entry import RequestSummary
 from satchel.tools.cheap_ids import ProcessIds
 from satchel.tools.log_format import StdoutBuffer, iso_time, render
@@ -105,10 +107,18 @@ class RequestLogMiddleware:
         settings = self.app.settings.current
         logs = settings["logs"]
         state: dict[str, Any] = scope.get("state") or {}
+        auth = state.get("auth")
+        if auth is not None and is_audited(scope["method"], auth.is_superuser):
+            self._audit(scope, state, status, request_id, settings)
+        elif (
+            scope["method"] == "POST"
+            and is_superuser_sign_in(scope["method"], _route_path(scope.get("route")))
+            and self._is_superusers(scope)
+        ):
+            self._audit(scope, state, status, request_id, settings, sign_in=True)
         to_db = logs["maxDays"] > 0 and not (status < 400 and state.get(SKIP_SUCCESS_LOG))
         if not to_db and not self.fmt:
             return
-        auth = state.get("auth")
         remote = scope.get("client")
         error = state.get(ERROR_KEY, raised)
         message, details = ("", None) if error is None else _error_parts(error)
@@ -135,6 +145,53 @@ class RequestLogMiddleware:
             self.app.logs.add_request(summary, logs)
         if self.fmt:
             self.stdout.add(render(stdout_fields(summary, logs), self.fmt))
+
+    def _is_superusers(self, scope: Scope) -> bool:
+        name = (scope.get("path_params") or {}).get("collection")
+        collection = self.app.collections.get(name) if isinstance(name, str) else None
+        return collection is not None and collection.name == SUPERUSERS
+
+    def _audit(
+        self,
+        scope: Scope,
+        state: dict[str, Any],
+        status: int,
+        request_id: str,
+        settings: Any,
+        *,
+        sign_in: bool = False,
+    ) -> None:
+        """The audit entry of a superuser's request that may have changed something, or of a sign-in
+        into `_superusers` (see `audit_entry`)."""
+        auth = state.get("auth")
+        params: dict[str, Any] = scope.get("path_params") or {}
+        key = state.get("api_key")
+        remote = scope.get("client")
+        raw_body = state.get("body_dict")
+        body: dict[str, Any] = raw_body if isinstance(raw_body, dict) else {}
+        if sign_in or auth is None:  # not a superuser yet: who it claims to be
+            identity = body.get("identity")
+            auth_id, email = "", identity[:255] if isinstance(identity, str) else ""
+        else:
+            auth_id, email = auth.id, str(auth.get("email") or "")
+        action = AuditAction(
+            method=scope["method"],
+            path=scope["path"],
+            route=_route_path(scope.get("route")),
+            status=status,
+            auth_id=auth_id,
+            auth_email=email,
+            user_ip=client_ip(scope, settings["trustedProxy"]),
+            remote_ip=str(remote[0]) if remote else "",
+            request_id=request_id,
+            api_key_id="" if key is None else key.id,
+            collection=str(params.get("collection", "")),
+            record_id=str(params.get("id", params.get("recordId", params.get("key", "")))),
+            body=body,
+            sign_in=sign_in,
+        )
+        level, message, data = audit_entry(action)
+        self.app.logs.add(level, message, data, audit=True)
 
 
 def _route_path(route: BaseRoute | None) -> str:

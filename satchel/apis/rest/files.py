@@ -42,8 +42,7 @@ async def download(request: Request) -> Response:
     headers = {
         "Content-Disposition": f'{disposition}; filename="{served.name}"',
         "Content-Type": served.content_type,
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,  # nosniff: FrontMiddleware, on every response
         "Cache-Control": CACHE_CONTROL,
     }
     return blob_response(request, served.store, served.key, served.info, headers)

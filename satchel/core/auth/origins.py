@@ -103,4 +103,3 @@ async def forget(app: App, record: Record, ex: Executor) -> None:
     """Delete every origin of `record` (inside the caller's transaction)."""
     for origin in await find_all(app, record, ex):
         await app.records.delete_record(origin, ex)
-

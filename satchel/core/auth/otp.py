@@ -162,6 +162,7 @@ async def auth_with_otp(
         verify_password(dummy_hash(), password)  # an unknown id costs what a wrong code does
         raise BadRequestError(INVALID_OTP)
     await _count_attempt(app, record, request.ip)
+    await _count_guess(app, otp, _options(collection)[1])
     if not verify_password(str(otp.get("password", "")), password):
         raise BadRequestError(INVALID_OTP)
     event = RecordAuthWithOTPEvent(collection=collection, request=request, record=record, otp=otp)
@@ -192,6 +193,26 @@ async def _count_attempt(app: App, record: Record, ip: str) -> None:
         cache_unavailable(exc)
         return
     if window.count > ATTEMPTS:
+        raise TooManyRequestsError(TOO_MANY_ATTEMPTS)
+
+
+async def _count_guess(app: App, otp: Record, lifetime: int) -> None:
+    """Cap the attempts on one OTP from every address together (beyond PocketBase).
+
+    The per-record count is per client address: an attacker spreading guesses over many addresses
+    would get `ATTEMPTS` guesses from each. Past `ATTEMPTS` on this otpId, whoever makes them, the
+    OTP is burned (deleted): the user asks for a new one.
+    """
+    try:
+        window = await app.cache.hit(f"otp:guesses:{otp.id}", float(lifetime))
+    except CacheError as exc:
+        cache_unavailable(exc)
+        return
+    if window.count > ATTEMPTS:
+        try:
+            await refs.delete(app, [otp])
+        except DatabaseError as exc:
+            log.error("failed to delete the OTP %s after too many attempts: %s", otp.id, exc)
         raise TooManyRequestsError(TOO_MANY_ATTEMPTS)
 
 

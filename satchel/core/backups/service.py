@@ -12,7 +12,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 
 from satchel.core.backups import names
 from satchel.core.backups.archive import ArchiveError, Progress, chunks_of, extract, write_archive
-from satchel.core.backups.encryption import MAGIC, DecryptionError, Decryptor, encrypt, is_encrypted
+from satchel.core.backups.encryption import (
+    MAGIC,
+    RING_HEADER_SIZE,
+    DecryptionError,
+    Decryptor,
+    encrypt,
+    header_key_id,
+    is_encrypted,
+)
 from satchel.core.backups.restore import (
     SYSTEM_TABLES,
     mark_restored,
@@ -106,6 +114,25 @@ class BackupsService:
             raise BadRequestError("Failed to retrieve backup items.") from exc
         return [Backup(i.key, i.size, i.modified) for i in infos if "/" not in i.key]
 
+    async def key_id(self, key: str) -> str:
+        """The ring key id an archive was encrypted with, from its header ("" for a zip, a
+        passphrase archive or one that cannot be read)."""
+        if not names.is_key(key):
+            return ""
+        head = b""
+        chunks = self.store.read(key)
+        try:
+            async for chunk in chunks:
+                head += chunk
+                if len(head) >= RING_HEADER_SIZE:
+                    break
+        except BlobError:
+            return ""
+        finally:
+            if isinstance(chunks, AsyncGenerator):
+                await chunks.aclose()  # stop reading (and release the file or connection) now
+        return header_key_id(head)
+
     async def stat(self, key: str) -> BlobInfo:
         """The archive's info, for a download from `store`; NotFoundError when there is none."""
         if not names.is_key(key):
@@ -132,7 +159,8 @@ class BackupsService:
     async def create(self, name: str = "", *, passphrase: str | None = None, progress: Progress | None = None) -> str:
         """Archive the database and the local files under `name` (generated when empty); the name.
 
-        `passphrase` (None: the configured one) encrypts the archive.
+        `passphrase` (None: the configured one) encrypts the archive; without one, a current key
+        of the key ring does.
         """
         if self.active() is not None:
             raise BadRequestError(CREATE_BUSY)
@@ -164,7 +192,9 @@ class BackupsService:
             try:
                 await write_archive(self.app.db, files, path, progress)
                 chunks = chunks_of(path)
-                await self.store.write(name, encrypt(chunks, secret) if secret else chunks, content_type=ZIP_TYPE)
+                sealed = secret or self.app.keys.current is not None
+                stream = encrypt(chunks, secret, self.app.keys) if sealed else chunks
+                await self.store.write(name, stream, content_type=ZIP_TYPE)
             except (DatabaseError, BlobError, OSError) as exc:
                 log.error("backup %s failed: %s", name, exc)
                 raise BadRequestError("Failed to create backup.") from exc
@@ -251,7 +281,7 @@ class BackupsService:
                         if len(head) < len(MAGIC):
                             continue
                         decided, chunk = True, head
-                        decryptor = _decryptor(head, passphrase)
+                        decryptor = Decryptor(passphrase, self.app.keys) if is_encrypted(head) else None
                     data = chunk if decryptor is None else await decryptor.feed(chunk)
                     await asyncio.to_thread(out.write, data)
             except BlobError as exc:
@@ -277,16 +307,6 @@ class BackupsService:
         if self._restore_seen is not None and marker != self._restore_seen:
             await reload_state(self.app, restoring=False)
         self._restore_seen = marker
-
-
-def _decryptor(head: bytes, passphrase: str) -> Decryptor | None:
-    if not is_encrypted(head):
-        return None
-    if not passphrase:
-        raise DecryptionError(
-            "The backup is encrypted: set the backup passphrase (SATCHEL_BACKUP_PASSPHRASE) to restore it."
-        )
-    return Decryptor(passphrase)
 
 
 async def _prepend(head: bytes, rest: AsyncIterable[bytes]) -> AsyncIterator[bytes]:

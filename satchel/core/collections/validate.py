@@ -36,7 +36,10 @@ from satchel.ports.database import Database, Executor
 from satchel.tools.keyring import KeyRing
 from satchel.tools.sql import ir
 
-NAME_RE = re.compile(r"^\w+$")
+NAME_RE = re.compile(r"^\w+$", re.ASCII)
+"""Go's `\\w` (PocketBase's name pattern) is ASCII only; Python's would take any letter."""
+TABLE_NAME_RE = re.compile(r"^[A-Za-z_]")
+"""A collection name is a table name: Satchel's SQL compiler takes no identifier starting with a digit."""
 RESERVED_FIELD_NAMES = ("null", "true", "false", "_rowid_", "collectionId", "collectionName", "expand")
 RESERVED_AUTH_FIELD_NAMES = ("passwordConfirm", "oldPassword")
 RULE_KEYS = ("listRule", "viewRule", "createRule", "updateRule", "deleteRule")
@@ -126,7 +129,7 @@ async def _name_error(c: Collection, old: Collection | None, env: Env) -> FieldE
         return length_error(1, 255)
     if "_via_" in name.lower():
         return VIA_ERROR
-    if not NAME_RE.match(name):
+    if not NAME_RE.match(name) or not TABLE_NAME_RE.match(name):
         return MATCH_ERROR
     if old is not None and old.system and name != old.name:
         return FieldError("validation_collection_system_name_change", "System collection name cannot be changed.")

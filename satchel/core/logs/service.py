@@ -62,9 +62,12 @@ class LogsService:
         return bool(s["maxDays"] > 0 and level >= s["minLevel"])
 
     # ------------------------------------------------------------------ writes
-    def add(self, level: int, message: str, data: dict[str, Any]) -> str | None:
-        """Buffer an entry if the settings keep it (its id), else None. Costs no database work here."""
-        if not self.accepts(level):
+    def add(self, level: int, message: str, data: dict[str, Any], *, audit: bool = False) -> str | None:
+        """Buffer an entry if the settings keep it (its id), else None. Costs no database work here.
+
+        An `audit` entry (a superuser's action) is kept whatever `minLevel` says, while retention is on.
+        """
+        if not (self.accepts(level) or (audit and self.settings["maxDays"] > 0)):
             return None
         limit = self.settings.get("maxDataSize", 0)
         if limit > 0:

@@ -75,4 +75,3 @@ class RouteEvent:
 
     def json(self, status: int, data: Any) -> Response:
         return JSONResponse(data, status_code=status)
-

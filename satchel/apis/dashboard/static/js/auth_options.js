@@ -4,7 +4,7 @@ import { field, h, nextId } from "./dom.js";
 import { oauth2Providers } from "./oauth2_providers.js";
 import { attachRuleEditor } from "./rule_editor.js";
 
-// [group, key, kind, label]; kind: "bool" | "int" | "list" (comma separated) | "text"
+// [group, key, kind, label]; kind: "bool" | "int" | "list" (comma separated) | "text" | "rule" (the rule editor)
 const OPTIONS = [
   ["passwordAuth", "enabled", "bool", "Sign in with a password"],
   ["passwordAuth", "identityFields", "list", "Password identity fields (comma separated, unique fields)"],
@@ -14,7 +14,7 @@ const OPTIONS = [
   ["otp", "length", "int", "OTP length"],
   ["mfa", "enabled", "bool", "Multi-factor authentication (two methods)"],
   ["mfa", "duration", "int", "MFA window (seconds)"],
-  ["mfa", "rule", "text", "MFA rule (empty: everyone)"],
+  ["mfa", "rule", "rule", "MFA rule (who needs a second factor; empty: everyone)"],
   ["authAlert", "enabled", "bool", "Mail an alert on sign-in from a new location"],
   ["authToken", "duration", "int", "Auth token lifetime (seconds)"],
   ["passwordResetToken", "duration", "int", "Password reset token lifetime (seconds)"],
@@ -77,6 +77,10 @@ export function authOptionsSection(model, ruleContext = null) {
       control = h("input", { type: "checkbox", checked: !!value, id: nextId("ao") });
       wrap = h("div", { class: "check" }, control, h("label", { for: control.id }, label));
       wrap.setError = () => {};
+    } else if (kind === "rule") {
+      control = h("textarea", { rows: 2, class: "mono" }, value ?? "");
+      wrap = field(label, control);
+      if (ruleContext) attachRuleEditor(wrap, control, ruleContext);
     } else {
       const attrs = kind === "int" ? { type: "number", min: 0, step: 1, value: value ?? "" } : { type: "text", value: kind === "list" ? (value || []).join(", ") : value ?? "" };
       control = h("input", attrs);
