@@ -113,6 +113,9 @@ def test_collection_with_relation_and_file_then_records_filter_and_sort(server: 
     page.get_by_role("link", name="views").click()  # sort ascending by views
     page.locator("th[aria-sort=ascending]").wait_for()
     assert rows.locator("td[data-field=title]").all_inner_texts() == ["Engines", "Compilers"]
+    chips = rows.locator("td[data-field=author] .rel-chip")  # related records by their text fields, not ids
+    assert chips.all_inner_texts() == ["Ada", "Grace"]
+    assert chips.first.get_attribute("title") == stored["author"]
     page.locator("tbody img.thumb").evaluate("img => img.decode()")  # rejects if the thumbnail is broken
     shot(watched, "records")
 

@@ -4,6 +4,7 @@ import { collectionPath, request } from "./api.js";
 import { appMeta } from "./app_meta.js";
 import { append, clear, h, nextId, notice } from "./dom.js";
 import { openEditor } from "./record_editor.js";
+import { labelFields } from "./relation_picker.js";
 import { go, link } from "./router.js";
 
 const PER_PAGE = 20;
@@ -21,9 +22,24 @@ function thumbnail(collection, record, name) {
   return h("img", { class: "thumb", src, alt: name, width: 32, height: 32 });
 }
 
-function cell(collection, record, f) {
+/** Related records as chips: the presentable fields of each expanded record (its id when it was
+ * not expanded: deleted, or not viewable), the id in the tooltip. */
+function relationChips(record, f, labels) {
+  const ids = Array.isArray(record[f.name]) ? record[f.name] : record[f.name] ? [record[f.name]] : [];
+  const expanded = (record.expand || {})[f.name];
+  const byId = new Map((Array.isArray(expanded) ? expanded : expanded ? [expanded] : []).map((r) => [r.id, r]));
+  const names = labels.get(f.name) || [];
+  return ids.map((id) => {
+    const related = byId.get(id);
+    const parts = related ? names.map((n) => related[n]).filter((v) => typeof v === "string" && v) : [];
+    return h("span", { class: "rel-chip", title: id }, parts.length ? parts.join(" · ") : id);
+  });
+}
+
+function cell(collection, record, f, labels) {
   const value = record[f.name];
   const attrs = { "data-field": f.name };
+  if (f.type === "relation") return h("td", attrs, relationChips(record, f, labels));
   if (f.type === "file") {
     const names = Array.isArray(value) ? value : value ? [value] : [];
     return h("td", attrs, names.map((n) => thumbnail(collection, record, n)));
@@ -45,6 +61,15 @@ export async function collectionPage(root, route) {
   const shownFields = collection.fields.filter((f) => !f.hidden && f.type !== "password");
   const fields = [...shownFields.filter((f) => f.type !== "autodate"), ...shownFields.filter((f) => f.type === "autodate")];
   const visible = new Set(fields.slice(0, 8).map((f) => f.name));
+  // relations are listed expanded, shown by the related collection's presentable fields
+  const relations = fields.filter((f) => f.type === "relation");
+  const labels = new Map(await Promise.all(relations.map(async (f) => {
+    try {
+      return [f.name, labelFields(await request("GET", collectionPath(f.collectionId)))];
+    } catch {
+      return [f.name, []]; // the related collection is gone: ids are shown
+    }
+  })));
   const selected = new Set();
   const status = h("div", { class: "status" });
   const table = h("table", { class: "table" });
@@ -89,7 +114,7 @@ export async function collectionPage(root, route) {
       h("tbody", {}, result.items.map((record) => {
         const box = h("input", { type: "checkbox", "aria-label": `Select record ${record.id}`, checked: selected.has(record.id),
           onchange: () => { if (box.checked) selected.add(record.id); else selected.delete(record.id); bulk.hidden = selected.size === 0; } });
-        return h("tr", {}, h("td", {}, box), shown.map((f) => cell(collection, record, f)),
+        return h("tr", {}, h("td", {}, box), shown.map((f) => cell(collection, record, f, labels)),
           h("td", {}, h("button", { type: "button", class: "btn btn-small", onclick: () => openEditor(collection, record, load) }, "Edit", h("span", { class: "sr-only" }, ` record ${record.id}`))));
       })),
     );
@@ -103,7 +128,7 @@ export async function collectionPage(root, route) {
   async function load() {
     status.replaceChildren();
     try {
-      result = await request("GET", `${collectionPath(collection.name)}/records`, { query: { page: state.page, perPage: PER_PAGE, sort: state.sort, filter: state.filter } });
+      result = await request("GET", `${collectionPath(collection.name)}/records`, { query: { page: state.page, perPage: PER_PAGE, sort: state.sort, filter: state.filter, expand: relations.map((f) => f.name).join(",") } });
     } catch (error) {
       result = { items: [], page: 1, totalPages: 1, totalItems: 0 };
       status.append(notice(`Could not list records: ${error.message}`, "error"));

@@ -14,13 +14,14 @@ export function quoted(text) {
   return `"${String(text).replace(/\0/g, "").replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
-function labelFields(collection) {
+/** The fields a record of `collection` is shown by: its presentable ones, else its first text fields. */
+export function labelFields(collection) {
   const usable = collection.fields.filter((f) => TEXTUAL.has(f.type) && !f.hidden && f.name !== "id");
   const presentable = usable.filter((f) => f.presentable);
   return (presentable.length ? presentable : usable).slice(0, 3).map((f) => f.name);
 }
 
-function labelOf(record, names) {
+export function labelOf(record, names) {
   const parts = names.map((n) => record[n]).filter((v) => typeof v === "string" && v);
   return parts.length ? `${parts.join(" · ")} (${record.id})` : record.id;
 }
