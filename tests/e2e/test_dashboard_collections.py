@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,9 @@ def _create_collection(page: Any, name: str, fields: list[tuple[str, str]], rela
     page.get_by_role("heading", name=name, exact=True).wait_for()
 
 
-def _new_record(page: Any, values: dict[str, str], select: dict[str, str] | None = None, upload: Path | None = None) -> None:
+def _new_record(
+    page: Any, values: dict[str, str], select: dict[str, str] | None = None, upload: Path | None = None
+) -> None:
     page.get_by_role("button", name="New record").click()
     dialog = page.get_by_role("dialog")
     for label, value in values.items():
@@ -66,12 +69,19 @@ def _new_record(page: Any, values: dict[str, str], select: dict[str, str] | None
         raise AssertionError(dialog.inner_text()) from exc
 
 
-def test_collection_with_relation_and_file_then_records_filter_and_sort(server: Server, watched: Watched, tmp_path: Path) -> None:
+def test_collection_with_relation_and_file_then_records_filter_and_sort(
+    server: Server, watched: Watched, tmp_path: Path
+) -> None:
     page = watched.page
     sign_in(watched, server)
     _create_collection(page, "authors", [("name", "text")])
     page.get_by_role("link", name="Collections", exact=True).click()
-    _create_collection(page, "posts", [("title", "text"), ("author", "relation"), ("cover", "file"), ("views", "number")], relation_to="authors")
+    _create_collection(
+        page,
+        "posts",
+        [("title", "text"), ("author", "relation"), ("cover", "file"), ("views", "number")],
+        relation_to="authors",
+    )
 
     token = server.sign_in(EMAIL, PASSWORD)
     schema = server.api("GET", "/api/collections/posts", token=token)
@@ -102,7 +112,9 @@ def test_collection_with_relation_and_file_then_records_filter_and_sort(server: 
     assert rows.count() == 3
     page.locator("tbody img.thumb").wait_for()  # the uploaded cover, as a thumbnail
     assert page.locator("tbody img.thumb").evaluate("img => img.complete && img.naturalWidth > 0")
-    stored = server.api("GET", "/api/collections/posts/records?filter=title%3D%22Engines%22&expand=author", token=token)["items"][0]
+    stored = server.api(
+        "GET", "/api/collections/posts/records?filter=title%3D%22Engines%22&expand=author", token=token
+    )["items"][0]
     assert stored["expand"]["author"]["name"] == "Ada"
     assert isinstance(stored["cover"], str) and stored["cover"].endswith(".png")  # a single-file field
 
@@ -136,7 +148,12 @@ def test_collection_with_relation_and_file_then_records_filter_and_sort(server: 
 
 def test_a_bad_rule_shows_the_server_error_inline_and_a_good_one_saves(server: Server, watched: Watched) -> None:
     token = server.sign_in(EMAIL, PASSWORD)
-    server.api("POST", "/api/collections", {"name": "notes", "type": "base", "fields": [{"name": "body", "type": "text"}]}, token=token)
+    server.api(
+        "POST",
+        "/api/collections",
+        {"name": "notes", "type": "base", "fields": [{"name": "body", "type": "text"}]},
+        token=token,
+    )
     page = watched.page
     sign_in(watched, server)
     page.goto(server.url + "/_/#/collections/notes/edit")
@@ -162,8 +179,16 @@ def test_a_bad_rule_shows_the_server_error_inline_and_a_good_one_saves(server: S
 
 def test_fields_rename_reorder_and_remove(server: Server, watched: Watched) -> None:
     token = server.sign_in(EMAIL, PASSWORD)
-    server.api("POST", "/api/collections", {"name": "items", "type": "base", "fields": [
-        {"name": "a", "type": "text"}, {"name": "b", "type": "number"}, {"name": "c", "type": "bool"}]}, token=token)
+    server.api(
+        "POST",
+        "/api/collections",
+        {
+            "name": "items",
+            "type": "base",
+            "fields": [{"name": "a", "type": "text"}, {"name": "b", "type": "number"}, {"name": "c", "type": "bool"}],
+        },
+        token=token,
+    )
     before = {f["name"]: f["id"] for f in server.api("GET", "/api/collections/items", token=token)["fields"]}
     page = watched.page
     sign_in(watched, server)
@@ -294,4 +319,43 @@ def test_auth_and_view_collections_then_delete(server: Server, watched: Watched)
     assert watched.dialogs == ['confirm: Delete the collection "member_names" and all its records?']
     names = {c["name"] for c in server.api("GET", "/api/collections?perPage=500", token=token)["items"]}
     assert "member_names" not in names and "members" in names
+    watched.assert_clean()
+
+
+def test_thumbnails_of_protected_files_use_a_file_token(server: Server, watched: Watched) -> None:
+    token = server.sign_in(EMAIL, PASSWORD)
+    server.api(
+        "POST",
+        "/api/collections",
+        {
+            "name": "scans",
+            "type": "base",
+            "fields": [{"name": "page", "type": "file", "protected": True, "maxSelect": 1}],
+        },
+        token=token,
+    )
+    boundary = "satchelboundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="page"; filename="p.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + _png()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        server.url + "/api/collections/scans/records",
+        data=body,
+        method="POST",
+        headers={"Authorization": token, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        name = json.loads(answer.read())["page"]
+    page = watched.page
+    sign_in(watched, server)
+    page.goto(server.url + "/_/#/collections/scans")
+    thumb = page.locator("tbody img.thumb")
+    thumb.wait_for()
+    thumb.evaluate("img => img.decode()")  # rejects if the server refused the thumbnail
+    assert "token=" in (thumb.get_attribute("src") or "") and name in (thumb.get_attribute("src") or "")
     watched.assert_clean()

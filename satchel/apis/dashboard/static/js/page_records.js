@@ -16,9 +16,11 @@ export function cellText(value) {
   return String(value);
 }
 
-function thumbnail(collection, record, name) {
+function thumbnail(collection, record, name, token) {
   if (!/\.(png|jpe?g|gif|webp)$/i.test(name)) return h("span", { class: "file-name" }, name);
-  const src = `/api/files/${encodeURIComponent(collection.id)}/${encodeURIComponent(record.id)}/${encodeURIComponent(name)}?thumb=100x100`;
+  const query = new URLSearchParams({ thumb: "100x100" });
+  if (token) query.set("token", token); // a protected file's field: a short-lived file token
+  const src = `/api/files/${encodeURIComponent(collection.id)}/${encodeURIComponent(record.id)}/${encodeURIComponent(name)}?${query}`;
   return h("img", { class: "thumb", src, alt: name, width: 32, height: 32 });
 }
 
@@ -36,13 +38,13 @@ function relationChips(record, f, labels) {
   });
 }
 
-function cell(collection, record, f, labels) {
+function cell(collection, record, f, labels, fileToken) {
   const value = record[f.name];
   const attrs = { "data-field": f.name };
   if (f.type === "relation") return h("td", attrs, relationChips(record, f, labels));
   if (f.type === "file") {
     const names = Array.isArray(value) ? value : value ? [value] : [];
-    return h("td", attrs, names.map((n) => thumbnail(collection, record, n)));
+    return h("td", attrs, names.map((n) => thumbnail(collection, record, n, f.protected ? fileToken : "")));
   }
   if (f.type === "bool") return h("td", attrs, value ? "true" : "false");
   return h("td", attrs, h("span", { class: "cell-text" }, cellText(value)));
@@ -98,6 +100,7 @@ export async function collectionPage(root, route) {
     })));
 
   let result = { items: [], page: 1, totalPages: 1, totalItems: 0 };
+  let fileToken = "";
   const sortButton = (f) => {
     const dir = state.sort === f.name ? "ascending" : state.sort === `-${f.name}` ? "descending" : null;
     const next = dir === "ascending" ? `-${f.name}` : f.name;
@@ -114,7 +117,7 @@ export async function collectionPage(root, route) {
       h("tbody", {}, result.items.map((record) => {
         const box = h("input", { type: "checkbox", "aria-label": `Select record ${record.id}`, checked: selected.has(record.id),
           onchange: () => { if (box.checked) selected.add(record.id); else selected.delete(record.id); bulk.hidden = selected.size === 0; } });
-        return h("tr", {}, h("td", {}, box), shown.map((f) => cell(collection, record, f, labels)),
+        return h("tr", {}, h("td", {}, box), shown.map((f) => cell(collection, record, f, labels, fileToken)),
           h("td", {}, h("button", { type: "button", class: "btn btn-small", onclick: () => openEditor(collection, record, load) }, "Edit", h("span", { class: "sr-only" }, ` record ${record.id}`))));
       })),
     );
@@ -128,6 +131,7 @@ export async function collectionPage(root, route) {
   async function load() {
     status.replaceChildren();
     try {
+      if (fields.some((f) => f.type === "file" && f.protected)) fileToken = (await request("POST", "/api/files/token")).token;
       result = await request("GET", `${collectionPath(collection.name)}/records`, { query: { page: state.page, perPage: PER_PAGE, sort: state.sort, filter: state.filter, expand: relations.map((f) => f.name).join(",") } });
     } catch (error) {
       result = { items: [], page: 1, totalPages: 1, totalItems: 0 };
