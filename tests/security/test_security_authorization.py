@@ -1,11 +1,13 @@
 """The authorization matrix: rule types x actors x actions, expected outcomes as data, asserted over
-REST and realtime SSE against a real `satchel serve`.
+REST, gRPC, GraphQL and realtime (SSE, WebSocket, GraphQL subscriptions) against a real `satchel serve`.
 
-Each transport is one function `(world, rule, actor, action) -> outcome` in `TRANSPORTS`: REST and
-gRPC (`satchel.v1.Records`) share the table; GraphQL joins by adding its function. Outcomes: ALLOW (done, and the effect
-is visible), or the denial PocketBase gives: FORBID (403: only superusers, or outside an API key's
-scopes), HIDE (404 for view/update/delete, left out of a list, no realtime event), REJECT (400 on a
-create the rule refuses).
+Each transport is one function `(world, rule, actor, action) -> outcome` in `TRANSPORTS`: REST, gRPC
+(`satchel.v1.Records`) and GraphQL (`/api/graphql`) share the table. Each realtime transport is one
+function in `SUBSCRIBERS` that connects as an actor and collects what it receives, checked against
+the same table ("subscribe" is the list rule). Outcomes: ALLOW (done, and the effect is visible), or
+the denial PocketBase gives: FORBID (403: only superusers, or outside an API key's scopes), HIDE
+(404 for view/update/delete, left out of a list, no realtime event), REJECT (400 on a create the
+rule refuses).
 """
 
 from __future__ import annotations
@@ -237,7 +239,63 @@ def grpc_call(world: World, rule: str, actor: str, action: str) -> str:
             return codes.get(exc.code(), f"status {exc.code()}")
 
 
-TRANSPORTS: dict[str, Callable[[World, str, str, str], str]] = {"rest": rest, "grpc": grpc_call}
+def _gql_type(collection: str) -> str:
+    """The collection's GraphQL type name (docs/graphql.md: the first letter capitalised)."""
+    return collection[:1].upper() + collection[1:]
+
+
+def graphql(world: World, rule: str, actor: str, action: str) -> str:
+    """Perform `action` as `actor` through `POST /api/graphql`; same outcomes as `rest`, read from
+    GraphQL's denial shapes (docs/graphql.md): `null` for a record that is not viewable, an error
+    whose `extensions.code` is REST's status for a refused operation."""
+    http, su = world.http, world.headers["superuser"]
+    base = f"/api/collections/{rule}/records"
+    target = world.new_target(rule)
+    kind = _gql_type(rule)
+    field_name, query, variables = {
+        "list": (f"{rule}List", f"query($f: String) {{ {rule}List(filter: $f) {{ items {{ id }} }} }}", {}),
+        "view": (rule, f"query($id: ID!) {{ {rule}(id: $id) {{ id }} }}", {"id": target}),
+        "create": (
+            f"create{kind}",
+            f"mutation($d: {kind}CreateInput!) {{ create{kind}(data: $d) {{ id }} }}",
+            {"d": {"title": "made", "owner": world.ids["owner"]}},
+        ),
+        "update": (
+            f"update{kind}",
+            f"mutation($id: ID!, $d: {kind}UpdateInput!) {{ update{kind}(id: $id, data: $d) {{ id }} }}",
+            {"id": target, "d": {"title": f"by {actor}"}},
+        ),
+        "delete": (f"delete{kind}", f"mutation($id: ID!) {{ delete{kind}(id: $id) }}", {"id": target}),
+    }[action]
+    if action == "list":
+        variables = {"f": f'id = "{target}"'}
+    r = http.post("/api/graphql", json={"query": query, "variables": variables}, headers=world.headers[actor])
+    assert r.status_code == 200, r.text  # GraphQL answers its denials in the body
+    body = r.json()
+    value = (body.get("data") or {}).get(field_name)
+    if action in ("update", "delete"):
+        stored = http.get(f"{base}/{target}", headers=su)
+        if "errors" in body:  # a denied write changed nothing
+            assert stored.status_code == 200 and stored.json()["title"] == "target", body
+        elif action == "update":
+            assert stored.json()["title"] == f"by {actor}"
+        else:
+            assert value is True and stored.status_code == 404
+    if "errors" in body:
+        [error] = body["errors"]
+        assert error["path"] == [field_name] and value is None, body
+        code = error["extensions"]["code"]
+        return {403: FORBID, 404: HIDE, 400: REJECT}.get(code, f"code {code}")
+    if action == "list":
+        return ALLOW if [i["id"] for i in value["items"]] == [target] else HIDE
+    if action == "view":
+        return HIDE if value is None else ALLOW if value["id"] == target else f"wrong record {value}"
+    if action == "create":
+        assert http.get(f"{base}/{value['id']}", headers=su).status_code == 200
+    return ALLOW
+
+
+TRANSPORTS: dict[str, Callable[[World, str, str, str], str]] = {"rest": rest, "grpc": grpc_call, "graphql": graphql}
 CASES = [(t, rule, actor, action) for t in TRANSPORTS for rule in RULES for actor in ACTORS for action in ACTIONS]
 
 
