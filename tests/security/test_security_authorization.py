@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
 import pytest
 
+from tests.apis.ws_client import Closed, connect
 from tests.security.served import EMAIL, PASSWORD, Server, free_port, served, upsert_superuser
 
 ALLOW, FORBID, HIDE, REJECT = "allow", "forbid", "hide", "reject"
@@ -304,13 +305,37 @@ def test_matrix(world: World, transport: str, rule: str, actor: str, action: str
     assert TRANSPORTS[transport](world, rule, actor, action) == expected(rule, actor, action)
 
 
-# ---------------------------------------------------------------- realtime (SSE)
+# ---------------------------------------------------------------- realtime: the "subscribe" action
+
+END, PROBE = "end", "probe"
+"""Titles of `sentinel` records. The test creates the "end" one after the target: once a stream has
+it, every earlier event is in (each subscriber gets events in the order they were published).
+"probe" ones only tell a subscription that cannot say when it is in place (GraphQL's) that it is."""
+KEYS_REFUSED = {"graphql"}
+"""Realtime transports that refuse an API key outright (4403): SSE and the realtime WebSocket serve
+a key's stream as a guest's instead. Keys never read realtime events either way (docs/api-keys.md)."""
 
 
-async def _stream_events(
-    world: World, actor: str, subscriptions: list[str], ready: asyncio.Event, seen: list[dict[str, Any]]
-) -> None:
-    """Connect as `actor`, subscribe, then collect record events until the sentinel's arrives."""
+def expected_subscribe(transport: str, rule: str, actor: str) -> str:
+    """Subscribing is listing: the list rule decides, and a denial of any kind means no event (HIDE)."""
+    if actor.startswith("apikey"):
+        if transport in KEYS_REFUSED:
+            return FORBID
+        actor = "guest"
+    return ALLOW if expected(rule, actor, "list") == ALLOW else HIDE
+
+
+@dataclass
+class Stream:
+    """What one actor's subscription to `rule/*` received, until the "end" sentinel."""
+
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    ids: list[str] = field(default_factory=list)
+    refused: bool = False
+
+
+async def sse(world: World, actor: str, rule: str, stream: Stream) -> None:
+    """`GET /api/realtime`, then the subscription POSTed with the actor's Authorization."""
     async with (
         httpx2.AsyncClient(base_url=world.server.base, timeout=30) as http,
         http.stream("GET", "/api/realtime", timeout=None) as r,
@@ -325,37 +350,136 @@ async def _stream_events(
                 if lines.get("event") == "PB_CONNECT":
                     s = await http.post(
                         "/api/realtime",
-                        json={"clientId": data["clientId"], "subscriptions": subscriptions},
+                        json={"clientId": data["clientId"], "subscriptions": [f"{rule}/*", "sentinel/*"]},
                         headers=world.headers[actor],
                     )
                     assert s.status_code == 204, s.text
-                    ready.set()
-                    continue
-                seen.append({"topic": lines.get("event"), **data})
-                if lines.get("event") == "sentinel/*":
+                    stream.ready.set()
+                elif lines.get("event") == f"{rule}/*":
+                    stream.ids.append(data["record"]["id"])
+                elif lines.get("event") == "sentinel/*" and data["record"]["title"] == END:
                     return
 
 
-@pytest.mark.parametrize("rule", list(RULES))
-async def test_realtime_matrix(world: World, rule: str) -> None:
-    seen: dict[str, list[dict[str, Any]]] = {actor: [] for actor in ACTORS}
-    readies = {actor: asyncio.Event() for actor in ACTORS}
-    tasks = [
-        asyncio.create_task(_stream_events(world, actor, [f"{rule}/*", "sentinel/*"], readies[actor], seen[actor]))
-        for actor in ACTORS
-    ]
-    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies.values())), 30)
-    target = await asyncio.to_thread(world.new_target, rule)
-    r = await asyncio.to_thread(
-        world.http.post, "/api/collections/sentinel/records", json={"title": "s"}, headers=world.headers["superuser"]
-    )
-    assert r.status_code == 200
-    await asyncio.wait_for(asyncio.gather(*tasks), 30)  # every stream got the sentinel: events before it are in
-    for actor in ACTORS:
-        got = [e["record"]["id"] for e in seen[actor] if e["topic"] == f"{rule}/*"]
-        outcome = ALLOW if got == [target] else HIDE
-        want = expected_realtime(rule, actor)
-        assert outcome == (ALLOW if want == ALLOW else HIDE), (rule, actor, seen[actor])
+def _ws_url(world: World, path: str) -> str:
+    return "ws://" + world.server.base.removeprefix("http://") + path
+
+
+async def realtime_ws(world: World, actor: str, rule: str, stream: Stream) -> None:
+    """The `/api/realtime` WebSocket: an `auth` message with the actor's token, then `subscribe`."""
+    ws = await connect(_ws_url(world, "/api/realtime"))
+    try:
+        assert (await ws.receive_json())["type"] == "connect"
+        token = world.headers[actor].get("Authorization")
+        if token:
+            await ws.send_json({"type": "auth", "id": "a", "token": token})
+            reply = await ws.receive_json()
+            # an API key is no token here: refused (401), the socket stays a guest's
+            assert (reply["id"], reply["type"]) == ("a", "error" if actor.startswith("apikey") else "auth"), reply
+        await ws.send_json({"type": "subscribe", "id": "s", "topics": [f"{rule}/*", "sentinel/*"]})
+        reply = await ws.receive_json()
+        assert (reply["id"], reply["type"]) == ("s", "subscriptions"), reply
+        stream.ready.set()
+        while True:
+            message = await ws.receive_json(30)
+            if message["type"] == "ping":
+                await ws.send_json({"type": "pong"})
+                continue
+            assert message["type"] == "event", message
+            if message["topic"] == f"{rule}/*":
+                stream.ids.append(message["data"]["record"]["id"])
+            elif message["topic"] == "sentinel/*" and message["data"]["record"]["title"] == END:
+                return
+    finally:
+        await ws.close()
+
+
+async def graphql_ws(world: World, actor: str, rule: str, stream: Stream) -> None:
+    """`/api/graphql` over graphql-transport-ws: the token in `connection_init`, then one
+    subscription per collection (`<rule>Changed` first, `sentinelChanged` second)."""
+    ws = await connect(_ws_url(world, "/api/graphql"), {"Sec-WebSocket-Protocol": "graphql-transport-ws"})
+    try:
+        token = world.headers[actor].get("Authorization")
+        await ws.send_json({"type": "connection_init", "payload": {"Authorization": token} if token else {}})
+        try:
+            ack = await ws.receive_json()
+        except Closed as closed:
+            assert closed.code == 4403, closed
+            stream.refused = True
+            stream.ready.set()
+            return
+        assert ack == {"type": "connection_ack"}
+        for op_id, collection in (("r", rule), ("s", "sentinel")):
+            query = f"subscription {{ {collection}Changed {{ action record {{ id title }} }} }}"
+            await ws.send_json({"type": "subscribe", "id": op_id, "payload": {"query": query}})
+        while True:
+            message = await ws.receive_json(30)
+            if message["type"] == "ping":
+                await ws.send_json({"type": "pong"})
+                continue
+            assert message["type"] == "next", message
+            [change] = message["payload"]["data"].values()
+            if message["id"] == "r":
+                stream.ids.append(change["record"]["id"])
+            elif change["record"]["title"] == PROBE:
+                stream.ready.set()  # the subscription sent before this one is in place too
+            elif change["record"]["title"] == END:
+                return
+    finally:
+        await ws.close()
+
+
+SUBSCRIBERS: dict[str, Callable[[World, str, str, Stream], Awaitable[None]]] = {
+    "sse": sse,
+    "ws": realtime_ws,
+    "graphql": graphql_ws,
+}
+SUBSCRIBE_CASES = [(t, rule) for t in SUBSCRIBERS for rule in RULES]
+
+
+async def _all_ready(world: World, streams: dict[str, Stream], tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until every subscription is in place, sending probes for those that only learn it from one."""
+    ready = asyncio.ensure_future(asyncio.gather(*(s.ready.wait() for s in streams.values())))
+    for _ in range(150):
+        await asyncio.wait([ready, *tasks], timeout=0.2, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and task.exception() is not None:
+                ready.cancel()
+                task.result()
+        if ready.done():
+            return
+        r = await asyncio.to_thread(
+            world.http.post,
+            "/api/collections/sentinel/records",
+            json={"title": PROBE},
+            headers=world.headers["superuser"],
+        )
+        assert r.status_code == 200, r.text
+    ready.cancel()
+    raise AssertionError(f"subscriptions never in place: {[a for a, s in streams.items() if not s.ready.is_set()]}")
+
+
+@pytest.mark.parametrize(("transport", "rule"), SUBSCRIBE_CASES, ids=["-".join(c) for c in SUBSCRIBE_CASES])
+async def test_realtime_matrix(world: World, transport: str, rule: str) -> None:
+    streams = {actor: Stream() for actor in ACTORS}
+    tasks = [asyncio.create_task(SUBSCRIBERS[transport](world, a, rule, streams[a])) for a in ACTORS]
+    try:
+        await _all_ready(world, streams, tasks)
+        target = await asyncio.to_thread(world.new_target, rule)
+        r = await asyncio.to_thread(
+            world.http.post,
+            "/api/collections/sentinel/records",
+            json={"title": END},
+            headers=world.headers["superuser"],
+        )
+        assert r.status_code == 200
+        await asyncio.wait_for(asyncio.gather(*tasks), 30)  # every stream got the end: events before it are in
+    finally:
+        for task in tasks:
+            task.cancel()
+    for actor, stream in streams.items():
+        outcome = FORBID if stream.refused else ALLOW if stream.ids == [target] else HIDE
+        assert outcome == expected_subscribe(transport, rule, actor), (transport, rule, actor, stream)
 
 
 # ---------------------------------------------------------------- manageRule and self-promotion
@@ -394,3 +518,8 @@ def test_the_table_covers_every_cell() -> None:
     assert len(CASES) == len(TRANSPORTS) * len(RULES) * len(ACTORS) * len(ACTIONS)
     outcomes = {expected(r, a, x) for r in RULES for a in ACTORS for x in ACTIONS}
     assert outcomes == {ALLOW, FORBID, HIDE, REJECT}  # the table exercises every kind of denial
+    assert len(SUBSCRIBE_CASES) == len(SUBSCRIBERS) * len(RULES)
+    delivered = {
+        t: {(r, a) for r in RULES for a in ACTORS if expected_subscribe(t, r, a) == ALLOW} for t in SUBSCRIBERS
+    }
+    assert all(delivered[t] and delivered[t] != {(r, a) for r in RULES for a in ACTORS} for t in SUBSCRIBERS)
