@@ -14,6 +14,13 @@ Auth: `connection_init`'s payload `{"Authorization": "<token>"}` (what browsers 
 not check out closes the socket with 4403. Queries and mutations may be sent as well: one `next`,
 then `complete`. Protocol violations close with the protocol's codes (4400 bad message, 4401 not
 acknowledged, 4406 subprotocol, 4408 no init in time, 4409 duplicate id, 4429 repeated init).
+
+Limits are the realtime WebSocket's (`satchel.apis.rest.realtime_ws`), with the broker's settings:
+a socket nothing was written to for `PING_INTERVAL` gets a `ping` message (proxies keep it open, and
+a live client answers `pong`); one that neither sent anything nor got an event for the broker's
+`idle_timeout` is closed with 4408 (the protocol's timeout code; a dead peer holds its broker
+clients otherwise), and every socket is closed after the broker's `max_lifetime` with 1000, on
+which the npm `graphql-ws` client reconnects and subscribes again.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from satchel.apis.client_ip import client_ip
 from satchel.apis.middleware.api_key_auth import KEY_PREFIX
 from satchel.apis.middleware.front import authenticate
+from satchel.apis.rest import realtime_ws
 from satchel.core.app import App
 from satchel.core.auth.superusers import superuser_ip_allowed
 from satchel.core.rules.request_info import RequestInfo
@@ -47,6 +55,11 @@ MAX_MESSAGE = 256 << 10
 MAX_OPERATIONS = 100
 """Operations one socket may run at once (each subscription is a realtime client)."""
 DROPPED = "The subscription fell too far behind (or the server is stopping) and was ended."
+PING_INTERVAL = realtime_ws.PING_INTERVAL
+"""A socket nothing was written to for this long gets a `ping` message."""
+CLOSE_IDLE = (4408, "Idle timeout")
+CLOSE_LIFETIME = (1000, "lifetime")
+PING = {"type": "ping"}
 
 _GONE = (OSError, RuntimeError, WebSocketDisconnect)
 
@@ -67,20 +80,44 @@ class GraphQLSocket:
         self.init_seen = False
         self.operations: dict[str, asyncio.Task[None]] = {}
         self._write = asyncio.Lock()
+        self._last_write = self._last_activity = asyncio.get_running_loop().time()
+        self._end_of_life = self._last_activity + self.app.realtime.max_lifetime
 
     async def run(self) -> None:
+        reader = asyncio.ensure_future(self._loop())
+        watchdog = asyncio.ensure_future(self._watch())
         try:
-            await self._loop()
+            done, _ = await asyncio.wait([reader, watchdog], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
         except Close as close:
-            with contextlib.suppress(*_GONE):
-                await self.websocket.close(close.code, close.reason)
+            async with self._write:  # never while an operation's message is half written
+                with contextlib.suppress(*_GONE):
+                    await self.websocket.close(close.code, close.reason)
         except _GONE:
             pass
         finally:
-            for task in self.operations.values():
+            for task in (reader, watchdog, *self.operations.values()):
                 task.cancel()
-            if self.operations:
-                await asyncio.gather(*self.operations.values(), return_exceptions=True)
+            await asyncio.gather(reader, watchdog, *self.operations.values(), return_exceptions=True)
+
+    async def _watch(self) -> None:
+        """Ping a quiet socket; end an idle or too old one (by raising `Close`, which `run` sends)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            if now >= self._end_of_life:
+                raise Close(*CLOSE_LIFETIME)
+            if now >= self._last_activity + self.app.realtime.idle_timeout:
+                raise Close(*CLOSE_IDLE)
+            if now >= self._last_write + PING_INTERVAL:
+                await self.send(PING)
+            deadline = min(
+                self._end_of_life,
+                self._last_activity + self.app.realtime.idle_timeout,
+                self._last_write + PING_INTERVAL,
+            )
+            await asyncio.sleep(max(0.0, deadline - loop.time()))
 
     async def _loop(self) -> None:
         try:
@@ -95,6 +132,7 @@ class GraphQLSocket:
         raw = await self.websocket.receive()
         if raw["type"] == "websocket.disconnect":
             return None
+        self._last_activity = asyncio.get_running_loop().time()  # a `pong` counts: the peer is alive
         text = raw.get("text")
         if text is None or len(text) > MAX_MESSAGE:
             raise Close(4400, "Invalid message received")
@@ -110,6 +148,9 @@ class GraphQLSocket:
         async with self._write:
             with contextlib.suppress(*_GONE):
                 await self.websocket.send_text(orjson.dumps(message).decode())
+            self._last_write = asyncio.get_running_loop().time()
+            if message is not PING:  # our own pings are not activity: an answer to one is
+                self._last_activity = self._last_write
 
     async def _handle(self, message: dict[str, Any]) -> None:
         kind = message["type"]
