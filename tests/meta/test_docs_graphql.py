@@ -9,6 +9,7 @@ import httpx2
 
 from satchel.core.app import App
 from satchel.core.fields.registry import FIELD_TYPES
+from satchel.core.realtime import broker
 from satchel.core.realtime.subscriptions import CLIENT_QUEUE
 from satchel.plugins import graphql
 from satchel.plugins.graphql import execution, limits, ws
@@ -79,6 +80,10 @@ def test_the_documented_limits_and_codes_are_the_codes() -> None:
     assert f"({CLIENT_QUEUE} pending events)" in FLAT
     assert f"within {ws.INIT_TIMEOUT:g} s" in FLAT
     assert f"`{ws.PROTOCOL}`" in FLAT
+    assert f"for **{ws.PING_INTERVAL:g} seconds** gets a protocol" in FLAT
+    assert (broker.IDLE_TIMEOUT, broker.MAX_LIFETIME) == (5 * 60, 30 * 60)
+    assert "**5 minutes** is closed with **{}** `{}`".format(*ws.CLOSE_IDLE) in FLAT
+    assert "after **30 minutes** whatever its activity with **{}** `{}`".format(*ws.CLOSE_LIFETIME) in FLAT
 
 
 def test_every_field_type_has_a_row() -> None:
