@@ -82,24 +82,32 @@ class GraphQLSocket:
         self._write = asyncio.Lock()
         self._last_write = self._last_activity = asyncio.get_running_loop().time()
         self._end_of_life = self._last_activity + self.app.realtime.max_lifetime
+        self._ping: asyncio.Future[None] | None = None
 
     async def run(self) -> None:
         reader = asyncio.ensure_future(self._loop())
         watchdog = asyncio.ensure_future(self._watch())
+        close: Close | None = None
         try:
             done, _ = await asyncio.wait([reader, watchdog], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()
-        except Close as close:
-            async with self._write:  # never while an operation's message is half written
-                with contextlib.suppress(*_GONE):
-                    await self.websocket.close(close.code, close.reason)
+        except Close as exc:
+            close = exc
         except _GONE:
             pass
         finally:
-            for task in (reader, watchdog, *self.operations.values()):
-                task.cancel()
-            await asyncio.gather(reader, watchdog, *self.operations.values(), return_exceptions=True)
+            # every writer goes first, even one stuck on a peer that stopped reading: the close
+            # frame then never waits behind it, nor lands in the middle of a message
+            tasks: list[asyncio.Future[None]] = [reader, watchdog, *self.operations.values()]
+            if self._ping is not None:
+                tasks.append(self._ping)
+            for pending in tasks:
+                pending.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if close is not None:
+            with contextlib.suppress(*_GONE):
+                await self.websocket.close(close.code, close.reason)
 
     async def _watch(self) -> None:
         """Ping a quiet socket; end an idle or too old one (by raising `Close`, which `run` sends)."""
@@ -111,7 +119,9 @@ class GraphQLSocket:
             if now >= self._last_activity + self.app.realtime.idle_timeout:
                 raise Close(*CLOSE_IDLE)
             if now >= self._last_write + PING_INTERVAL:
-                await self.send(PING)
+                self._last_write = now  # set again once the ping is out
+                if self._ping is None or self._ping.done():  # else it is stuck: the peer stopped reading
+                    self._ping = asyncio.ensure_future(self.send(PING))
             deadline = min(
                 self._end_of_life,
                 self._last_activity + self.app.realtime.idle_timeout,

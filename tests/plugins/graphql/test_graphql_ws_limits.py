@@ -63,6 +63,25 @@ async def test_a_client_that_answers_pings_is_not_idle(
     assert all(p == PING for p in pings) and closed == ws.CLOSE_IDLE
 
 
+async def test_a_peer_that_stopped_reading_is_closed_when_idle(
+    app: App, plugin: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws, "PING_INTERVAL", 0.05)
+    app.realtime.idle_timeout = 0.3
+    socket = Socket(app)
+    await socket.init()
+    await subscribed(app, socket, "s", "subscription { usersChanged { action } }")
+    socket.reading.clear()  # the app's next write (a ping) blocks, as on a full TCP buffer
+    for _ in range(500):  # a stuck ping holds neither the watchdog nor the close: the subscription is released
+        if not app.realtime.clients:
+            break
+        await asyncio.sleep(0.01)
+    assert app.realtime.clients == {}
+    socket.reading.set()
+    pings, closed = await _until_closed(socket)
+    assert all(p == PING for p in pings) and closed == ws.CLOSE_IDLE
+
+
 async def test_sockets_are_closed_after_their_lifetime(app: App, plugin: GraphQL) -> None:
     app.realtime.max_lifetime = 0.2
     socket = Socket(app)
