@@ -66,12 +66,13 @@ export async function relationPicker(f, value) {
         "Remove", h("span", { class: "sr-only" }, ` ${label}`)))));
     if (!chosen.size) chosenList.append(h("li", { class: "hint" }, "Nothing chosen."));
   };
-  const pick = (record, checked) => {
+  const pick = (record, box) => {
+    const checked = box.checked;
     if (!multi) chosen.clear();
     if (checked) {
       if (chosen.size >= max) {
+        box.checked = false; // at once: the alert below never shows beside a ticked box
         wrap.setError(`At most ${max} records.`);
-        load();
         return;
       }
       chosen.set(record.id, labelOf(record, names));
@@ -92,7 +93,7 @@ export async function relationPicker(f, value) {
     }
     const group = `${id}-pick`;
     results.replaceChildren(...result.items.map((record) => {
-      const box = h("input", { type: multi ? "checkbox" : "radio", name: group, id: nextId("pick"), value: record.id, checked: chosen.has(record.id), onchange: () => pick(record, box.checked) });
+      const box = h("input", { type: multi ? "checkbox" : "radio", name: group, id: nextId("pick"), value: record.id, checked: chosen.has(record.id), onchange: () => pick(record, box) });
       return h("div", { class: "check" }, box, h("label", { for: box.id }, labelOf(record, names)));
     }));
     if (!result.items.length) results.append(h("p", { class: "hint" }, words ? "No record matches." : "No records."));
