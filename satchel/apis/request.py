@@ -107,6 +107,12 @@ async def _read_form(request: Request, uploads: bool) -> dict[str, Any]:
             body[key] = value
     for payload in payloads:
         body.update(parse_json_object(payload))
+    return add_files(body, files)
+
+
+def add_files(body: dict[str, Any], files: dict[str, list[Upload]]) -> dict[str, Any]:
+    """Each file field holds the names the data keeps, then the new files, as PocketBase reads a
+    form (the gRPC API builds its bodies the same way)."""
     for key, parts in files.items():
         if key in body:
             prev = body[key]

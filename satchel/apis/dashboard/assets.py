@@ -8,26 +8,16 @@ the first dashboard request, so API-only servers never read them.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from importlib import resources
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from satchel.apis.errors import error_response
+from satchel.apis.static_files import Asset, send_asset, servable
 
-NOT_FOUND = "The requested resource wasn't found."
 FOLDERS = ("", "js")
 """Subfolders of `static/` that are served; a new one needs its route below too."""
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-}
 CSP = "; ".join(
     (
         "default-src 'self'",
@@ -49,13 +39,6 @@ SECURITY_HEADERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Asset:
-    body: bytes
-    content_type: str
-    etag: str
-
-
 _assets: dict[str, Asset] | None = None
 
 
@@ -68,28 +51,15 @@ def load() -> dict[str, Asset]:
         for folder in FOLDERS:
             base = root.joinpath(folder) if folder else root
             for item in base.iterdir():
-                suffix = item.name[item.name.rfind(".") :] if "." in item.name else ""
-                if not item.is_file() or suffix not in CONTENT_TYPES:
+                if not item.is_file() or not servable(item.name):
                     continue
-                body = item.read_bytes()
-                etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-                found[f"{folder}/{item.name}" if folder else item.name] = Asset(body, CONTENT_TYPES[suffix], etag)
+                found[f"{folder}/{item.name}" if folder else item.name] = Asset.of(item.name, item.read_bytes())
         _assets = found
     return _assets
 
 
 def _send(request: Request, name: str) -> Response:
-    asset = load().get(name)
-    if asset is None:
-        return error_response(404, NOT_FOUND)
-    headers = {**SECURITY_HEADERS, "ETag": asset.etag}
-    if asset.etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    body = b"" if request.method == "HEAD" else asset.body
-    response = Response(body, media_type=asset.content_type, headers=headers)
-    if request.method == "HEAD":
-        response.headers["content-length"] = str(len(asset.body))
-    return response
+    return send_asset(request, load().get(name), SECURITY_HEADERS)
 
 
 async def index(request: Request) -> Response:

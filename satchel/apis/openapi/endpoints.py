@@ -9,8 +9,6 @@ operations itself.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,20 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from satchel.apis.errors import error_response
 from satchel.apis.openapi.document import DocumentCache
+from satchel.apis.static_files import Asset, send_asset
 
-NOT_FOUND = "The requested resource wasn't found."
 OWN_FILES = {"index.html": "docs.html", "docs.js": "docs.js", "docs.css": "docs.css"}
 """URL name under /api/docs/ -> file in this package's `static/`."""
 BUNDLE_FILES = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
 """Swagger UI's files served from its package (nothing else of it is reachable)."""
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".png": "image/png",
-}
 CSP = "; ".join(
     (
         "default-src 'none'",
@@ -53,13 +44,6 @@ PAGE_HEADERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Asset:
-    body: bytes
-    content_type: str
-    etag: str
-
-
 _assets: dict[str, Asset] | None = None
 
 
@@ -73,34 +57,23 @@ def bundle_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def _asset(body: bytes, name: str) -> Asset:
-    suffix = name[name.rfind(".") :]
-    return Asset(body, CONTENT_TYPES[suffix], '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
-
-
 def load_assets() -> dict[str, Asset]:
     """Every servable file by its name under /api/docs/, read once on the first docs request."""
     global _assets
     if _assets is None:
         static = resources.files(__package__).joinpath("static")
-        found = {url: _asset(static.joinpath(file).read_bytes(), file) for url, file in OWN_FILES.items()}
+        found = {url: Asset.of(file, static.joinpath(file).read_bytes()) for url, file in OWN_FILES.items()}
         folder = bundle_dir()
         if folder is not None:
             for name in BUNDLE_FILES:
                 if (folder / name).is_file():
-                    found[name] = _asset((folder / name).read_bytes(), name)
+                    found[name] = Asset.of(name, (folder / name).read_bytes())
         _assets = found
     return _assets
 
 
 def _send(request: Request, name: str) -> Response:
-    asset = load_assets().get(name)
-    if asset is None:
-        return error_response(404, NOT_FOUND)
-    headers = {**PAGE_HEADERS, "ETag": asset.etag}
-    if asset.etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(asset.body, media_type=asset.content_type, headers=headers)
+    return send_asset(request, load_assets().get(name), PAGE_HEADERS)
 
 
 def _cache(request: Request) -> DocumentCache:

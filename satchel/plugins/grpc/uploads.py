@@ -1,11 +1,12 @@
 """Files sent with `Create`/`Update` as the body REST's multipart reader makes: each file field
-holds the names the data keeps, then the new files (`satchel.apis.request._read_form`)."""
+holds the names the data keeps, then the new files (`satchel.apis.request.add_files`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from satchel.apis.request import add_files
 from satchel.core.errors import ValidationError, required
 from satchel.core.files.uploads import Upload
 from satchel.plugins.grpc.gen import records_pb2 as pb
@@ -18,10 +19,4 @@ async def with_files(body: dict[str, Any], files: Iterable[pb.File]) -> dict[str
             raise ValidationError(None, {"files": {str(n): {"field": required()}}})
         upload = await Upload.from_bytes(file.content, file.filename, file.content_type)
         uploads.setdefault(file.field, []).append(upload)
-    for key, parts in uploads.items():
-        if key in body:
-            prev = body[key]
-            body[key] = [*(prev if isinstance(prev, list) else [prev]), *parts]
-        else:
-            body[key] = parts
-    return body
+    return add_files(body, uploads)
