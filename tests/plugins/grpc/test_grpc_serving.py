@@ -4,8 +4,6 @@ made here, and the options refused before any worker starts."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import json
 import signal
 import socket
@@ -17,10 +15,6 @@ from pathlib import Path
 import grpc
 import pytest
 from click.testing import CliRunner
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from google.protobuf.descriptor_pool import DescriptorPool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
@@ -31,6 +25,7 @@ from satchel.plugins.grpc.gen import records_pb2_grpc
 from tests.apis.test_api_realtime import free_port, healthy
 from tests.apis.test_api_realtime_scaleout import Serve
 from tests.plugins.grpc.servers import GrpcServe, error_body, running, start, wait_ready
+from tests.smtp_server import self_signed_certificate
 
 
 @pytest.fixture(scope="module")
@@ -59,36 +54,9 @@ def test_health_reports_serving(server: GrpcServe, service: str) -> None:
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and localhost and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
-
-
 def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
-    cert_file, key_file = self_signed(tmp_path)
+    cert = self_signed_certificate(tmp_path)
+    cert_file, key_file = cert.cert_file, cert.key_file
     server = start(tmp_path / "data", "--grpc-cert", str(cert_file), "--grpc-key", str(key_file))
     try:
         credentials = grpc.ssl_channel_credentials(root_certificates=cert_file.read_bytes())
@@ -104,7 +72,8 @@ def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
 
 
 def test_with_https_the_grpc_port_uses_its_certificate(tmp_path: Path) -> None:
-    cert_file, key_file = self_signed(tmp_path)
+    cert = self_signed_certificate(tmp_path)
+    cert_file, key_file = cert.cert_file, cert.key_file
     https = f"127.0.0.1:{free_port()}"
     tls = ["--https", https, "--tls-cert", str(cert_file), "--tls-key", str(key_file)]
     server = start(tmp_path / "data", *tls)  # no --grpc-cert: the HTTPS one
