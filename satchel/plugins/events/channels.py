@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from satchel.plugins.events import backoff, outbox_store
 from satchel.plugins.events.config import EventsConfig
 from satchel.plugins.events.webhooks import store
-from satchel.plugins.events.webhooks.sink import DeliveryError, WebhookSink, event_body
+from satchel.plugins.events.webhooks.sink import WebhookSink, event_body
 from satchel.ports.event_sink import EventSink, OutboxEvent, SinkError
 from satchel.tools.datetime import now_str
 from satchel.tools.ids import random_id
@@ -81,31 +81,16 @@ class WebhookChannel(Channel):
     async def _deliver(self, db: Database, config: EventsConfig, sink: WebhookSink, event: OutboxEvent) -> bool:
         """One attempt; True when the webhook moves past `event` (delivered or dead-lettered)."""
         body = event_body(event)
-        started = time.perf_counter()
-        status, error = 0, ""
-        try:
-            status = await sink.post(event.id, body)
-        except DeliveryError as exc:
-            status, error = exc.status, str(exc)
-        attempt = store.Attempt(
-            id=random_id(),
-            webhook_id=sink.hook.id,
-            event_id=event.id,
-            attempt=self.failures + 1,
-            status=status,
-            error=error,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            created=now_str(),
-        )
+        attempt = await sink.attempt(event.id, body, self.failures + 1)
         async with db.transaction() as tx:
             await store.add_attempt(tx, attempt)
-            if not error:
+            if not attempt.error:
                 self.failures = 0
                 self.cursor = event.id
                 await outbox_store.set_cursor(tx, self.name, event.id, attempt.created)
                 return True
             if attempt.attempt < config.max_attempts:
-                self.failed(config, error)
+                self.failed(config, attempt.error)
                 return False
             letter = store.DeadLetter(
                 id=random_id(),
@@ -113,13 +98,17 @@ class WebhookChannel(Channel):
                 event_id=event.id,
                 event=body,
                 attempts=attempt.attempt,
-                error=error,
+                error=attempt.error,
                 created=attempt.created,
             )
             await store.add_dead_letter(tx, letter)
             await outbox_store.set_cursor(tx, self.name, event.id, attempt.created)
         log.warning(
-            "webhook %s: event %d dead-lettered after %d attempts (%s)", sink.hook.id, event.id, attempt.attempt, error
+            "webhook %s: event %d dead-lettered after %d attempts (%s)",
+            sink.hook.id,
+            event.id,
+            attempt.attempt,
+            attempt.error,
         )
         self.failures = 0
         self.cursor = event.id

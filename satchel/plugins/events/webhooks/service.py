@@ -8,7 +8,6 @@ it receives changes committed after it was saved.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,7 @@ import httpx2
 from satchel.core.errors import NotFoundError
 from satchel.plugins.events import outbox_store
 from satchel.plugins.events.webhooks import input, store
-from satchel.plugins.events.webhooks.sink import DeliveryError, WebhookSink
+from satchel.plugins.events.webhooks.sink import WebhookSink
 from satchel.tools.datetime import now_str
 from satchel.tools.ids import random_id
 from satchel.tools.tls_trust import httpx_verify
@@ -182,24 +181,9 @@ class WebhooksService:
         }
 
     async def _resend(self, sink: WebhookSink, letter: store.DeadLetter) -> store.Attempt:
-        started = time.perf_counter()
-        status, error = 0, ""
-        try:
-            status = await sink.post(letter.event_id, letter.event)
-        except DeliveryError as exc:
-            status, error = exc.status, str(exc)
-        attempt = store.Attempt(
-            id=random_id(),
-            webhook_id=sink.hook.id,
-            event_id=letter.event_id,
-            attempt=letter.attempts + 1,
-            status=status,
-            error=error,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            created=now_str(),
-        )
+        attempt = await sink.attempt(letter.event_id, letter.event, letter.attempts + 1)
         async with self.app.db.transaction() as tx:
             await store.add_attempt(tx, attempt)
-            if not error:
+            if not attempt.error:
                 await store.delete_dead_letter(tx, letter.id)
         return attempt

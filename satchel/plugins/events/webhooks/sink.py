@@ -11,9 +11,11 @@ import httpx2
 import orjson
 
 from satchel.plugins.events.webhooks import signature
-from satchel.plugins.events.webhooks.store import Webhook
+from satchel.plugins.events.webhooks.store import Attempt, Webhook
 from satchel.ports.event_sink import OutboxEvent, SinkError
 from satchel.tools import probes
+from satchel.tools.datetime import now_str
+from satchel.tools.ids import random_id
 
 USER_AGENT = "Satchel-Webhooks/1"
 
@@ -58,6 +60,25 @@ class WebhookSink:
         for event in events:
             if self.wants(event):
                 await self.post(event.id, event_body(event))
+
+    async def attempt(self, event_id: int, body: bytes, number: int) -> Attempt:
+        """Send one body and say how it went (the dispatcher and a replay record the same row)."""
+        started = time.perf_counter()
+        status, error = 0, ""
+        try:
+            status = await self.post(event_id, body)
+        except DeliveryError as exc:
+            status, error = exc.status, str(exc)
+        return Attempt(
+            id=random_id(),
+            webhook_id=self.hook.id,
+            event_id=event_id,
+            attempt=number,
+            status=status,
+            error=error,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            created=now_str(),
+        )
 
     async def post(self, event_id: int, body: bytes) -> int:
         """Send one body; returns the 2xx status or raises DeliveryError."""
