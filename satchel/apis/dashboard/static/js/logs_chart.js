@@ -100,22 +100,27 @@ export function logsChart(titleText = "Log entries per hour") {
   const frame = h("div", { class: "chart-frame" });
   const figure = h("figure", { class: "card chart-card" }, h("figcaption", { class: "chart-caption-title" }, titleText), frame);
   let series = [];
+  let failure = "";
   let shownWidth = 0;
+  // The observer's first callback can land after `fail`: the failure is state, not only what the frame shows.
   const render = () => {
     const width = Math.floor(frame.clientWidth);
     if (width <= 0) return;
     shownWidth = width;
-    frame.replaceChildren(series.length ? draw(series, width, titleText) : h("p", { class: "hint" }, summary(series)));
+    const text = failure || summary(series);
+    frame.replaceChildren(series.length ? draw(series, width, titleText) : h("p", { class: "hint" }, text));
   };
   new ResizeObserver(() => { if (Math.floor(frame.clientWidth) !== shownWidth) render(); }).observe(frame);
   return {
     figure,
     show(stats) {
       series = hourlySeries(stats);
+      failure = "";
       render();
     },
     fail(message) {
       series = [];
+      failure = message;
       frame.replaceChildren(h("p", { class: "hint" }, message));
     },
   };
