@@ -113,7 +113,8 @@ async def test_record_shape_follows_the_field_types(client: httpx2.AsyncClient, 
     assert props["spot"]["properties"] == {"lon": {"type": "number"}, "lat": {"type": "number"}}
     assert props["extra"] == {}
     assert props["collectionName"] == {"type": "string", "const": "articles"}
-    assert "internal" in props  # superusers see hidden fields
+    assert props["internal"] == {"type": "string", "description": "Hidden field: returned to superusers only."}
+    assert "description" not in props["title"]
 
 
 async def test_create_and_update_bodies(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
@@ -241,6 +242,10 @@ async def test_everyone_else_sees_only_what_they_may_call(
     assert set(public["paths"]["/api/collections/articles/records"]) == {"get", "post"}
     assert set(public["paths"]["/api/collections/articles/records/{id}"]) == {"get"}
     assert "internal" not in public["components"]["schemas"]["articlesRecord"]["properties"]
+    for body in ("articlesCreate", "articlesUpdate", "articlesCreateMultipart"):  # ignored in their bodies
+        assert "internal" not in public["components"]["schemas"][body]["properties"], body
+        described = su["components"]["schemas"][body]["properties"]["internal"]["description"]
+        assert described == "Hidden field: set by superusers only (ignored in anyone else's body).", body
     for path in ("/api/settings", "/api/logs", "/api/collections", "/api/backups", "/api/crons"):
         assert path in su["paths"] and path not in public["paths"]
     assert "/api/collections/users/impersonate/{id}" not in public["paths"]

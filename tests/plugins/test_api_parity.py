@@ -8,7 +8,9 @@ The scenario (create, get, list with a filter and `owner` expanded, update, dele
 transport, for a guest, the posts' owner alice, another user bob and a superuser, while each of the
 four holds a subscription of that transport (SSE realtime, a GraphQL subscription over
 graphql-transport-ws, a gRPC `Watch`). A superusers-only `drafts` collection adds the 403s to the
-posts' 400 (a guest's create) and 404s (what a rule hides). Each transport is an adapter class that turns its answers
+posts' 400 (a guest's create) and 404s (what a rule hides). The posts' hidden `note` is shown to
+the superuser only (answers and events), set by the superuser only, and only the superuser may
+filter or sort by it (400 for anyone else). Each transport is an adapter class that turns its answers
 into one shape (records with ids replaced by names, denials as the REST status each doc maps them
 to), so a new transport is one more adapter in `TRANSPORTS`.
 
@@ -52,6 +54,7 @@ POSTS = {
         {"name": "title", "type": "text", "required": True, "max": 60},
         {"name": "published", "type": "bool"},
         {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_", "maxSelect": 1},
+        {"name": "note", "type": "text", "hidden": True},
     ],
 }
 DRAFTS = {
@@ -101,12 +104,13 @@ class Names:
         return title[len(self.prefix) :]
 
     def record(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """`{id, title, published, owner, expand?}` as REST shapes it -> names only."""
+        """`{id, title, published, owner, note, expand?}` as REST shapes it -> names only."""
         out: dict[str, Any] = {
             "id": self.by_id[raw["id"]],
             "title": self.title(raw["title"]),
             "published": raw["published"],
             "owner": self.by_id.get(raw["owner"], raw["owner"]),
+            "note": raw["note"],
         }
         if "expand" in raw:
             owner = raw["expand"].get("owner")
@@ -128,7 +132,7 @@ class Transport(Protocol):
 
     async def create(self, who: str, data: dict[str, Any], collection: str = "posts") -> Outcome: ...
     async def get(self, who: str, record_id: str) -> Outcome: ...
-    async def list(self, who: str, filter_text: str, collection: str = "posts") -> Outcome: ...
+    async def list(self, who: str, filter_text: str, collection: str = "posts", sort: str = "title") -> Outcome: ...
     async def update(self, who: str, record_id: str, data: dict[str, Any]) -> Outcome: ...
     async def delete(self, who: str, record_id: str) -> Outcome: ...
     async def subscribe(self, who: str) -> Subscription: ...
@@ -137,6 +141,7 @@ class Transport(Protocol):
 
 def rest_record(body: dict[str, Any], expand: bool = False) -> dict[str, Any]:
     keep = {k: body[k] for k in ("id", "title", "published", "owner")}
+    keep["note"] = body.get("note")  # hidden: None where REST leaves the key out
     if expand:
         keep["expand"] = body.get("expand", {})
     return keep
@@ -167,8 +172,8 @@ class Rest:
         r = await self.http.get(f"/api/collections/posts/records/{record_id}", headers=self.server.headers(who))
         return self.outcome(r, lambda: rest_record(r.json()))
 
-    async def list(self, who: str, filter_text: str, collection: str = "posts") -> Outcome:
-        params = {"filter": filter_text, "sort": "title", "expand": "owner", "perPage": 100}
+    async def list(self, who: str, filter_text: str, collection: str = "posts", sort: str = "title") -> Outcome:
+        params = {"filter": filter_text, "sort": sort, "expand": "owner", "perPage": 100}
         path = f"/api/collections/{collection}/records"
         r = await self.http.get(path, headers=self.server.headers(who), params=params)
         return self.outcome(r, lambda: [rest_record(item, expand=True) for item in r.json()["items"]])
@@ -232,12 +237,19 @@ class SseSubscription:
             await asyncio.gather(self.task, return_exceptions=True)
 
 
-RECORD = "id title published owner_id owner { id name }"
+RECORD = "id title published note owner_id owner { id name }"
 
 
 def graphql_record(node: dict[str, Any], expand: bool = True) -> dict[str, Any]:
-    """GraphQL's record in REST's shape: `owner_id` is REST's `owner`, `owner {...}` its expand."""
-    out = {"id": node["id"], "title": node["title"], "published": node["published"], "owner": node["owner_id"]}
+    """GraphQL's record in REST's shape: `owner_id` is REST's `owner`, `owner {...}` its expand,
+    a `null` note is REST's missing key (docs/graphql.md: hidden fields are null but for superusers)."""
+    out = {
+        "id": node["id"],
+        "title": node["title"],
+        "published": node["published"],
+        "owner": node["owner_id"],
+        "note": node["note"],
+    }
     if expand:
         out["expand"] = {} if node["owner"] is None else {"owner": node["owner"]}
     return out
@@ -270,17 +282,17 @@ class GraphQL:
 
     async def get(self, who: str, record_id: str) -> Outcome:
         value, denied = await self.run(
-            who, "query($id: ID!) { posts(id: $id) { id title published owner_id } }", id=record_id
+            who, "query($id: ID!) { posts(id: $id) { id title published note owner_id } }", id=record_id
         )
         if denied:
             return denied
         # docs/graphql.md: `null` when missing or not viewable, REST's 404
         return Denied(404) if value is None else graphql_record(value, expand=False)
 
-    async def list(self, who: str, filter_text: str, collection: str = "posts") -> Outcome:
-        select = f'{collection}List(filter: $f, sort: "title", perPage: 100) {{ items {{ {RECORD} }} }}'
-        q = f"query($f: String) {{ {select} }}"
-        value, denied = await self.run(who, q, f=filter_text)
+    async def list(self, who: str, filter_text: str, collection: str = "posts", sort: str = "title") -> Outcome:
+        select = f"{collection}List(filter: $f, sort: $s, perPage: 100) {{ items {{ {RECORD} }} }}"
+        q = f"query($f: String, $s: String) {{ {select} }}"
+        value, denied = await self.run(who, q, f=filter_text, s=sort)
         return denied or [graphql_record(item) for item in value["items"]]
 
     async def update(self, who: str, record_id: str, data: dict[str, Any]) -> Outcome:
@@ -361,8 +373,8 @@ class Grpc:
         answer, denied = await self.call(self.stub.Get, pb.GetRequest(collection="posts", id=record_id), who)
         return denied or self.record(answer.record)
 
-    async def list(self, who: str, filter_text: str, collection: str = "posts") -> Outcome:
-        request = pb.ListRequest(collection=collection, filter=filter_text, sort="title", expand="owner", per_page=100)
+    async def list(self, who: str, filter_text: str, collection: str = "posts", sort: str = "title") -> Outcome:
+        request = pb.ListRequest(collection=collection, filter=filter_text, sort=sort, expand="owner", per_page=100)
         answer, denied = await self.call(self.stub.List, request, who)
         return denied or [self.record(item, expand=True) for item in answer.items]
 
@@ -527,11 +539,16 @@ async def run_scenario(transport: Transport, server: GrpcServe, run: int) -> Tra
             return outcome
 
         async def create(who: str, label: str, published: bool, owner: str) -> None:
-            data = {"title": names.prefix + label, "published": published, "owner": server.ids[owner]}
+            data = {
+                "title": names.prefix + label,
+                "published": published,
+                "owner": server.ids[owner],
+                "note": f"n-{label}",
+            }
             raw = await transport.create(who, data)
             if not isinstance(raw, Denied):
                 names.by_id[raw["id"]] = label
-                t.writes.append(("create", plain(names.record(raw))))
+                t.writes.append(("create", names.record(await get_as_superuser(server, raw["id"]))))
             record("create " + label, who, raw)
 
         await create("guest", "g-pub", True, "alice")
@@ -555,21 +572,24 @@ async def run_scenario(transport: Transport, server: GrpcServe, run: int) -> Tra
                 record("get " + label, who, await transport.get(who, ids[label]))
 
         everything = f'title ~ "{names.prefix}"'
-        hidden = f'title ~ "{names.prefix}" && published = false'
+        unpublished = f'title ~ "{names.prefix}" && published = false'
+        by_note = f'title ~ "{names.prefix}" && note != ""'
         for who in ACTORS:
             record("list all", who, await transport.list(who, everything))
-            record("list unpublished", who, await transport.list(who, hidden))
+            record("list unpublished", who, await transport.list(who, unpublished))
+            record("list by note", who, await transport.list(who, by_note))
+            record("list sorted by note", who, await transport.list(who, everything, sort="-note,title"))
 
         async def update(who: str, label: str, data: dict[str, Any]) -> None:
             if "title" in data:
                 data = {**data, "title": names.prefix + data["title"]}
             raw = await transport.update(who, ids[label], data)
             if not isinstance(raw, Denied):
-                t.writes.append(("update", plain(names.record(raw))))
+                t.writes.append(("update", names.record(await get_as_superuser(server, ids[label]))))
             record(f"update {label}", who, raw)
 
-        for who in ACTORS:
-            await update(who, "a-pub", {"title": f"a-pub by {who}"})
+        for who in ACTORS:  # the note only a superuser may set
+            await update(who, "a-pub", {"title": f"a-pub by {who}", "note": f"n-by-{who}"})
         await update("alice", "a-priv", {"published": True})  # now every subscriber may see it
         await update("bob", "b-pub", {"published": False})  # now only bob and superusers
 
@@ -613,6 +633,15 @@ def owner_shown(who: str, record: dict[str, Any]) -> dict[str, str] | None:
 
 def may_write(who: str, owner: str) -> bool:
     return who == "superuser" or owner == who
+
+
+def shown(who: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The record as `who` receives it: the hidden note for the superuser only (REST leaves it out)."""
+    return {**record, "note": record["note"] if who == "superuser" else None}
+
+
+def records_of(outcome: Outcome) -> list[dict[str, Any]]:
+    return [outcome] if isinstance(outcome, dict) else outcome if isinstance(outcome, list) else []
 
 
 TRANSCRIPTS: dict[str, Transcript] = {}
@@ -662,8 +691,22 @@ async def test_rest_answers_as_the_rules_say(server: GrpcServe) -> None:
     for who, label in (("guest", "a-pub"), ("bob", "a-pub"), ("alice", "b-priv")):
         assert isinstance(steps["delete " + label, who], Denied), (who, label)
 
+    for step, who, outcome in t.steps:  # the hidden note: a string for the superuser, absent for anyone else
+        for r in records_of(outcome):
+            assert (r["note"] is not None) is (who == "superuser"), (step, who, r)
+    assert steps["create s-priv", "superuser"]["note"] == steps["get s-priv", "superuser"]["note"] == "n-s-priv"
+    assert steps["get a-pub", "superuser"]["note"] == ""  # alice's note was ignored, as PocketBase does
+    assert steps["update a-pub", "superuser"]["note"] == "n-by-superuser"
+    assert [r["note"] for action, r in t.writes if action == "update" and r["id"] == "a-pub"] == ["", "n-by-superuser"]
+    for who in ("guest", "alice", "bob"):  # filtering or sorting by a hidden field: superusers only
+        assert steps["list by note", who] == steps["list sorted by note", who] == Denied(400), who
+    assert [r["id"] for r in steps["list by note", "superuser"]] == ["s-priv"]
+    assert [r["id"] for r in steps["list sorted by note", "superuser"]] == ["s-priv", *sorted(set(owners) - {"s-priv"})]
+
     for who in ACTORS:
-        expected = [(action, {**r, "expand": owner_shown(who, r)}) for action, r in t.writes if may_see(who, r)]
+        expected = [
+            (action, {**shown(who, r), "expand": owner_shown(who, r)}) for action, r in t.writes if may_see(who, r)
+        ]
         assert sorted(t.events[who], key=repr) == sorted(expected, key=repr), who
     assert len(t.events["superuser"]) > len(t.events["alice"]) > len(t.events["guest"]) > 0
 

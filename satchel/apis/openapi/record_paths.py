@@ -45,9 +45,11 @@ def record_components(collection: Collection, *, reveal_hidden: bool) -> Schemas
     if collection.is_view:
         return out
     for create, suffix in ((True, "Create"), (False, "Update")):
-        out[f"{n}{suffix}"] = write_body_schema(collection, create=create)
+        out[f"{n}{suffix}"] = write_body_schema(collection, create=create, reveal_hidden=reveal_hidden)
         if has_files(collection):
-            out[f"{n}{suffix}Multipart"] = write_body_schema(collection, create=create, multipart=True)
+            out[f"{n}{suffix}Multipart"] = write_body_schema(
+                collection, create=create, multipart=True, reveal_hidden=reveal_hidden
+            )
     if collection.is_auth:
         out[f"{n}AuthResponse"] = {
             "type": "object",

@@ -160,6 +160,17 @@ def write_schema(field: Field, *, multipart: bool = False) -> Schema | None:
     return _with_help(schema, field)
 
 
+HIDDEN_READ = "Hidden field: returned to superusers only."
+HIDDEN_WRITE = "Hidden field: set by superusers only (ignored in anyone else's body)."
+
+
+def _hidden_note(schema: Schema, note: str) -> Schema:
+    """The superuser's document says which fields no one else gets, so a client generated from it
+    does not count on them in code that may run for other users."""
+    described = schema.get("description")
+    return {**schema, "description": f"{described} {note}" if described else note}
+
+
 def record_schema(collection: Collection, *, reveal_hidden: bool) -> Schema:
     """A record's JSON as a caller sees it (hidden fields only for superusers, as the server does)."""
     props: dict[str, Schema] = {}
@@ -168,7 +179,8 @@ def record_schema(collection: Collection, *, reveal_hidden: bool) -> Schema:
             continue
         if field.hidden and not reveal_hidden:
             continue
-        props[field.name] = read_schema(field)
+        schema = read_schema(field)
+        props[field.name] = _hidden_note(schema, HIDDEN_READ) if field.hidden else schema
     if collection.is_auth and "email" in props:
         props["email"] = {
             **props["email"],
@@ -198,16 +210,21 @@ def _required_on_create(field: Field) -> bool:
     return not (isinstance(field, TextField) and field.autogenerate_pattern)
 
 
-def write_body_schema(collection: Collection, *, create: bool, multipart: bool = False) -> Schema:
-    """A create or update body; on update every key is optional and `id` cannot change."""
+def write_body_schema(collection: Collection, *, create: bool, reveal_hidden: bool, multipart: bool = False) -> Schema:
+    """A create or update body; on update every key is optional and `id` cannot change. Hidden
+    fields only for superusers: the server ignores anyone else's value for them."""
     props: dict[str, Schema] = {}
     required: list[str] = []
     for field in _writable(collection):
         if field.name == "id" and not create:
             continue
+        if field.hidden and not reveal_hidden:
+            continue
         schema = write_schema(field, multipart=multipart)
         if schema is None:
             continue
+        if field.hidden:
+            schema = _hidden_note(schema, HIDDEN_WRITE)
         props[field.name] = schema
         if create and _required_on_create(field):
             required.append(field.name)

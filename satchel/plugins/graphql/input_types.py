@@ -5,7 +5,8 @@ that what is missing or wrong is judged by the same record validation as REST an
 with the same `validation_*` codes, not as a GraphQL coercion error. Left out: autodate fields
 (set by the server), file fields (upload files through REST's multipart endpoints), an auth
 collection's `tokenKey`. Auth collections take `password`, `passwordConfirm` and (update)
-`oldPassword`, as REST does.
+`oldPassword`, as REST does. Hidden fields are inputs too: as in REST, only a superuser's value is
+kept (the record service ignores anyone else's).
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def _input_type(f: Field) -> GraphQLInputType:
     return GraphQLList(GraphQLNonNull(item)) if is_multiple(f) and f.type in ("select", "relation") else item
 
 
+def _description(f: Field) -> str | None:
+    if not f.hidden:
+        return f.help or None
+    note = "Hidden field: set by superusers only (ignored for anyone else, as REST does)."
+    return f"{f.help} {note}" if f.help else note
+
+
 class InputTypes:
     """`<Type>CreateInput` and `<Type>UpdateInput`, and the way back from their names to field names."""
 
@@ -65,7 +73,7 @@ class InputTypes:
         for f in writable_fields(entry.collection):
             name = entry.field_names[f.name]
             self.to_field[name] = f.name
-            fields[name] = GraphQLInputField(_input_type(f), description=f.help or None)
+            fields[name] = GraphQLInputField(_input_type(f), description=_description(f))
         if entry.collection.is_auth:
             for extra in AUTH_EXTRA:
                 name = taken.take(extra)

@@ -1,7 +1,9 @@
 """One GraphQL object type per collection, its fields mapped from the collection's fields.
 
-Output types follow what REST's JSON shows to a non-superuser: hidden fields and an auth
-collection's `password`/`tokenKey` are left out (a superuser reads hidden fields through REST).
+Output types follow REST's JSON, and are the same for every caller, so that a client's queries
+validate whoever runs them: a hidden field is in its collection's type, nullable, and has a value
+only where the records service exported it (to superusers, as REST does); anyone else reads `null`.
+An auth collection's `password`/`tokenKey` are never in a type, as they are never in REST's JSON.
 Relations resolve to the related records (batched, `batching`); `<field>_id(s)` keeps the raw ids.
 Every collection pointed at by a relation also gets `<source>_via_<field>` back-relations.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     GraphQLBoolean,
@@ -24,6 +26,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLString,
+    get_nullable_type,
 )
 
 from satchel.core.collections.model import Collection
@@ -63,12 +66,13 @@ GeoPointType = GraphQLObjectType(
 )
 
 
+HIDDEN_NOTE = "Hidden field: superusers only (null for anyone else, as REST leaves it out)."
+
+
 def output_fields(collection: Collection) -> list[Field]:
-    """The fields a non-superuser sees in REST's JSON, in schema order."""
+    """The fields a superuser sees in REST's JSON, in schema order (hidden ones included)."""
     return [
-        f
-        for f in collection.fields
-        if not f.hidden and f.type != "password" and not (collection.is_auth and f.name in NEVER_EXPORTED)
+        f for f in collection.fields if f.type != "password" and not (collection.is_auth and f.name in NEVER_EXPORTED)
     ]
 
 
@@ -122,10 +126,10 @@ class RecordTypes:
         out: dict[str, GraphQLField] = {}
         for f in output_fields(c):
             name = entry.field_names[f.name]
-            out[name] = self._field(entry, f)
+            out[name] = _superuser_only(f, self._field(entry, f))
             if f.type == "relation" and f.name != "id":
                 raw = names.take(f"{name}_ids" if is_multiple(f) else f"{name}_id")
-                out[raw] = self._raw_ids(f)
+                out[raw] = _superuser_only(f, self._raw_ids(f))
         out["collectionId"] = GraphQLField(GraphQLNonNull(GraphQLString), resolve=_key("collectionId"))
         out["collectionName"] = GraphQLField(GraphQLNonNull(GraphQLString), resolve=_key("collectionName"))
         for source_entry in self.by_id.values():
@@ -197,19 +201,44 @@ class RecordTypes:
     def _back_relation(self, source_entry: CollectionTypes, f: Field) -> GraphQLField:
         source = source_entry.collection
         name = f.name
+        hidden = f.hidden
 
-        async def resolve(node: Node, _: Any) -> list[Node]:
+        async def resolve(node: Node, _: Any) -> list[Node] | None:
             group = node.group
+            if hidden and not group.ctx.request.is_superuser:
+                return None  # which records point here through a hidden field is the field's value
             by_parent: dict[str, list[Node]] = await group.once(
                 ("via", source.id, name), lambda: batching.load_referencing(group, source, name)
             )
             return by_parent.get(str(node.data.get("id", "")), [])
 
-        return GraphQLField(
-            GraphQLNonNull(GraphQLList(GraphQLNonNull(self.object_type(source.id)))),
-            resolve=resolve,
-            description=f"Records of `{source.name}` whose `{name}` points here (at most 1000, as ?expand=).",
-        )
+        items = GraphQLList(GraphQLNonNull(self.object_type(source.id)))
+        description = f"Records of `{source.name}` whose `{name}` points here (at most 1000, as ?expand=)."
+        if hidden:
+            return GraphQLField(items, resolve=resolve, description=f"{description} {HIDDEN_NOTE}")
+        return GraphQLField(GraphQLNonNull(items), resolve=resolve, description=description)
+
+
+def _superuser_only(f: Field, out: GraphQLField) -> GraphQLField:
+    """A hidden field's GraphQL field: nullable, and null unless the caller's record has the key.
+
+    The exported record (REST's JSON for this caller) is what decides, not a second check here:
+    the records service leaves hidden fields out for anyone but a superuser, in queries,
+    mutations, relations and subscription events alike.
+    """
+    if not f.hidden:
+        return out
+    resolve = out.resolve
+    key = f.name
+
+    def guarded(node: Node, info: Any) -> Any:
+        if key not in node.data:
+            return None
+        return resolve(node, info) if resolve is not None else None
+
+    description = f"{out.description} {HIDDEN_NOTE}" if out.description else HIDDEN_NOTE
+    nullable = cast(GraphQLOutputType, get_nullable_type(out.type))
+    return GraphQLField(nullable, resolve=guarded, description=description)
 
 
 def _maybe_list(item: GraphQLOutputType, multiple: bool) -> GraphQLOutputType:
