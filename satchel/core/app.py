@@ -89,6 +89,10 @@ class App:
         self.asgi_middleware: list[Any] = []
         """ASGI middleware added by plugins (Starlette `Middleware` entries, opaque to core), outermost
         first; they wrap every request, ahead of CORS, body limits and auth."""
+        self.grpc_interceptors: list[Callable[[], Any]] = []
+        """Factories of gRPC server interceptors added by plugins (each returns a
+        `grpc.aio.ServerInterceptor`, opaque to core), outermost first. The gRPC server calls them as it
+        starts, so a plugin can add one without loading grpcio in a process that serves no gRPC."""
         self.sync_listeners: list[Callable[[], Awaitable[None]]] = []
         """Run after `sync` reloaded a sibling's change (the backups service learns of restores)."""
         # set by wiring once the corresponding modules are built (avoids import cycles)

@@ -46,6 +46,10 @@ Probes emitted (name: where; attributes; error):
   nanoseconds since the epoch) translated to this process's `perf_counter_ns`, end the receipt, so
   the duration is the broker lag (clamped at 0 for clock skew between nodes); `realtime.kind`
   ("record" | "custom"), `realtime.source` (the sending node's id).
+- `grpc.call`: one finished call of the gRPC API (`plugins/grpc/call_log.py`; a `Watch` stream when it
+  ends); `rpc.system` ("grpc"), `rpc.service` ("satchel.v1.Records"), `rpc.method` (e.g. "List"),
+  `http.route` ("/satchel.v1.Records/List", the path `_logs` shows), `http.response.status_code` (the
+  REST status the answer maps to, `plugins/grpc/errors.py`); error: the error the call was refused with.
 """
 
 from __future__ import annotations

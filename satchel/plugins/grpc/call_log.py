@@ -1,7 +1,10 @@
 """Each finished gRPC call leaves a request entry in `_logs`, and a stdout request line when those
 are on, as each REST request does: the dashboard's logs show `POST /satchel.v1.Records/List` with
 the REST status the answer maps to, the time it took, the caller (`logAuthId`) and address
-(`logIP`), and the error and its details."""
+(`logIP`), and the error and its details.
+
+It is also where a finished call reports the `grpc.call` probe (`satchel.tools.probes`), so the
+metrics plugin counts it with the REST requests without knowing about gRPC."""
 
 from __future__ import annotations
 
@@ -16,17 +19,20 @@ from satchel.core.errors import SatchelError
 from satchel.core.logs.request_entry import RequestSummary
 from satchel.core.records.model import Record
 from satchel.plugins.grpc.errors import http_status
+from satchel.tools import probes
 from satchel.tools.log_format import render
 
 METHOD = "POST"
 """Every gRPC call is an HTTP/2 POST to `/package.Service/Method`."""
+PROBE = "grpc.call"
 
 
 class CallLog:
-    __slots__ = ("app", "auth", "ip", "path", "started", "user_agent")
+    __slots__ = ("app", "auth", "ip", "method", "path", "service", "started", "user_agent")
 
     def __init__(self, app: App, service: str, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         self.app = app
+        self.service, self.method = service, method
         self.path = f"/{service}/{method}"
         self.started = time.perf_counter_ns()
         self.auth: Record | None = None
@@ -35,6 +41,17 @@ class CallLog:
         self.user_agent = next((str(v) for k, v in context.invocation_metadata() or () if k == "user-agent"), "")
 
     def done(self, error: BaseException | None = None) -> None:
+        ended = time.perf_counter_ns()
+        status = 200 if error is None else http_status(error)
+        if probes.active:
+            attrs = {
+                "rpc.system": "grpc",
+                "rpc.service": self.service,
+                "rpc.method": self.method,
+                "http.route": self.path,
+                "http.response.status_code": status,
+            }
+            probes.emit(PROBE, self.started, ended, attrs, error)
         logs = self.app.settings.current["logs"]
         line_format = self.app.config.log_format  # the stdout request lines (`--log-requests`, `--dev`)
         if logs["maxDays"] <= 0 and not line_format:
@@ -49,8 +66,8 @@ class CallLog:
             method=METHOD,
             path=self.path,
             query="",
-            status=200 if error is None else http_status(error),
-            exec_ms=(time.perf_counter_ns() - self.started) // 1000 / 1000,
+            status=status,
+            exec_ms=(ended - self.started) // 1000 / 1000,
             route=self.path,
             auth_collection="" if auth is None else auth.collection_name,
             auth_id="" if auth is None else auth.id,

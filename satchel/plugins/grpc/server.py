@@ -50,7 +50,8 @@ class GrpcServer:
         self._health: health.aio.HealthServicer | None = None
 
     async def start(self) -> None:
-        server = grpc.aio.server(options=server_options(self.app.config.max_body_size))
+        interceptors = [make() for make in self.app.grpc_interceptors]  # tracing's server spans
+        server = grpc.aio.server(options=server_options(self.app.config.max_body_size), interceptors=interceptors)
         add_RecordsServicer_to_server(Records(self.app), server)  # type: ignore[no-untyped-call]
         checks = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(checks, server)

@@ -23,13 +23,13 @@ class Instruments:
         r = registry
         self.http_requests = Counter(
             "satchel_http_requests_total",
-            "HTTP requests answered, by method, route template and status.",
+            "HTTP requests answered (gRPC calls too, as POST /package.Service/Method), by method, route and status.",
             ["method", "route", "status"],
             registry=r,
         )
         self.http_duration = Histogram(
             "satchel_http_request_duration_seconds",
-            "Time from the request's arrival to the end of its response, by method, route template and status.",
+            "Time from the request's arrival to the end of its response (gRPC calls too), by method, route and status.",
             ["method", "route", "status"],
             buckets=LATENCY_BUCKETS,
             registry=r,

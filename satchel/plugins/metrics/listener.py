@@ -12,6 +12,8 @@ _NS = 1e-9
 _S3_EXPECTED = frozenset({404, 416})
 """Statuses the blob store asks for and handles (a missing key, a range past the end)."""
 _Observe = Callable[[dict[str, Any], float, BaseException | None], None]
+GRPC_METHOD = "POST"
+"""gRPC calls are counted with the HTTP requests: each is an HTTP/2 POST to `/package.Service/Method`."""
 
 
 class ProbeListener:
@@ -32,6 +34,7 @@ class ProbeListener:
             "ratelimit.reject": self._ratelimit,
             "realtime.clients": self._realtime_clients,
             "realtime.relay": self._relay,
+            "grpc.call": self._grpc_call,
         }
 
     def __call__(
@@ -87,3 +90,11 @@ class ProbeListener:
 
     def _relay(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
         self.cells.histogram(self.m.broker_lag, str(attrs.get("realtime.kind", ""))).observe(seconds)
+
+    def _grpc_call(self, attrs: dict[str, Any], seconds: float, error: BaseException | None) -> None:
+        """A call in the request families, as its `_logs` entry shows it: `POST /satchel.v1.Records/List`
+        with the REST status its answer maps to (one label set for both APIs' dashboards and alerts)."""
+        route = str(attrs.get("http.route", ""))
+        status = str(attrs.get("http.response.status_code", 500))
+        self.cells.counter(self.m.http_requests, GRPC_METHOD, route, status).inc()
+        self.cells.histogram(self.m.http_duration, GRPC_METHOD, route, status).observe(seconds)

@@ -10,7 +10,8 @@ the requests.
 Instant probes (start == end: a refused request, a realtime client connecting) become events on
 the current span rather than empty spans. `oauth2.http` is left out: the traced transport
 (`outbound_http`) already makes a live client span for each provider request, the one whose id
-travels in `traceparent`.
+travels in `traceparent`; so is `grpc.call`: the gRPC interceptor (`grpc_span`) makes the call's
+live server span, the parent of the call's other probe spans.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from satchel.plugins.tracing.errors import mark_failed
 CLIENT_PROBES = frozenset({"db.query", "smtp.send", "s3.request"})
 """Probes that time a call to another system (database, mail server, bucket): client spans, as
 OpenTelemetry's conventions want; the rest (`rule.compile`, `hook.trigger`) are internal."""
-SKIPPED_PROBES = frozenset({"oauth2.http"})
+SKIPPED_PROBES = frozenset({"oauth2.http", "grpc.call"})
 
 _PLAIN = (str, bool, int, float)
 
