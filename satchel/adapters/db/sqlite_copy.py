@@ -137,6 +137,7 @@ class _Pinned(_Steps):
                 self._pin = pin
             else:
                 pin()
+                return  # the copy may start over: its progress is reported from the next step
         super().__call__(status, remaining, total)
 
 

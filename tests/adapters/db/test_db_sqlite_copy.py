@@ -46,6 +46,29 @@ def _read(path: Path) -> tuple[list[int], int, str]:
         conn.close()
 
 
+SEQ = ir.CreateTable("seq", (ir.ColumnDef("id", "TEXT", primary_key=True), ir.ColumnDef("position", "INTEGER")))
+KEPT = KeptCounter(SEQ, "id", "#seq", "position")
+
+
+async def _set_seq(db: SqliteDatabase, value: int) -> None:
+    async with db.transaction() as tx:
+        if not await db.table_columns("seq"):
+            await tx.ddl(SEQ)
+        if not await tx.execute(ir.Update("seq", {"position": ir.Param(value)}, ir.eq(ir.col("id"), ir.Param("#seq")))):
+            await tx.execute(ir.Insert("seq", {"id": ir.Param("#seq"), "position": ir.Param(value)}))
+
+
+def _seq(path: Path) -> int | None:
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute("SELECT position FROM seq WHERE id = '#seq'").fetchone()
+        return None if row is None else int(row[0])
+    except sqlite3.OperationalError:  # no such table
+        return None
+    finally:
+        conn.close()
+
+
 async def test_snapshot_is_one_point_in_time_while_writes_go_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,8 +150,11 @@ async def test_transactions_queued_behind_a_restore_run_after_it(tmp_path: Path)
     await db.close()
 
 
-async def test_restore_from_another_page_size(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kept", [False, True], ids=["plain", "kept-counter"])
+async def test_restore_from_another_page_size(tmp_path: Path, kept: bool) -> None:
     db = await _db(tmp_path / "data.db", rows=3)
+    if kept:
+        await _set_seq(db, 11)
     other = tmp_path / "big-pages.db"
     conn = sqlite3.connect(other, isolation_level=None)
     conn.execute("PRAGMA page_size = 8192")
@@ -138,8 +164,9 @@ async def test_restore_from_another_page_size(tmp_path: Path) -> None:
     conn.execute("INSERT INTO counter VALUES (1)")
     conn.execute("INSERT INTO t VALUES (42, 'from elsewhere')")
     conn.close()
-    await db.restore(other)
+    await db.restore(other, keep=[KEPT] if kept else ())
     assert _read(tmp_path / "data.db") == ([42], 1, "ok")
+    assert _seq(tmp_path / "data.db") == (11 if kept else None)  # rewritten copy, pinned as well
     await db.close()
 
 
@@ -209,29 +236,6 @@ async def test_read_copy_reads_a_copy_without_changing_it(tmp_path: Path) -> Non
     await db.close()
 
 
-SEQ = ir.CreateTable("seq", (ir.ColumnDef("id", "TEXT", primary_key=True), ir.ColumnDef("position", "INTEGER")))
-KEPT = KeptCounter(SEQ, "id", "#seq", "position")
-
-
-async def _set_seq(db: SqliteDatabase, value: int) -> None:
-    async with db.transaction() as tx:
-        if not await db.table_columns("seq"):
-            await tx.ddl(SEQ)
-        if not await tx.execute(ir.Update("seq", {"position": ir.Param(value)}, ir.eq(ir.col("id"), ir.Param("#seq")))):
-            await tx.execute(ir.Insert("seq", {"id": ir.Param("#seq"), "position": ir.Param(value)}))
-
-
-def _seq(path: Path) -> int | None:
-    conn = sqlite3.connect(path)
-    try:
-        row = conn.execute("SELECT position FROM seq WHERE id = '#seq'").fetchone()
-        return None if row is None else int(row[0])
-    except sqlite3.OperationalError:  # no such table
-        return None
-    finally:
-        conn.close()
-
-
 @pytest.mark.parametrize("rows", [3, 12000], ids=["one-step", "many-steps"])
 async def test_a_kept_counter_never_goes_back_with_a_restore(tmp_path: Path, rows: int) -> None:
     db = await _db(tmp_path / "data.db", rows=rows)
@@ -240,7 +244,9 @@ async def test_a_kept_counter_never_goes_back_with_a_restore(tmp_path: Path, row
     for i in range(rows + 1, rows + 5):
         await _write_one(db, i)
     await _set_seq(db, 9)  # numbers 6..9 were handed out after the backup
-    await db.restore(tmp_path / "snap.db", keep=[KEPT])
+    reported: list[tuple[int, int]] = []
+    await db.restore(tmp_path / "snap.db", lambda done, total: reported.append((done, total)), keep=[KEPT])
+    assert reported and reported == sorted(reported) and reported[-1][0] == reported[-1][1]  # never back
     ids, counter, check = _read(tmp_path / "data.db")
     assert (len(ids), counter, check) == (rows, rows, "ok")  # the rest is the backup's
     assert _seq(tmp_path / "data.db") == 9
