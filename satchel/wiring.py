@@ -130,6 +130,7 @@ def build_app(
     app.storages = Storages(app, blob_store)
     app.files = FileServer(app)
     app.backups = BackupsService(app)
+    events_plugin.keep_ids_on_restore(app)  # the CLI's restore too, which runs without the plugin
     app.logs = LogsService(app, aux_database_from_url(db_url, path, query_timeout=query_timeout))
     app.crons = crons_for(app)
     redirect.register(app)

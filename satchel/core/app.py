@@ -16,7 +16,7 @@ from satchel.core.schema_events import SchemaChanges
 from satchel.core.secrets_at_rest import Secrets
 from satchel.core.settings import SettingsStore, load_or_create_secret
 from satchel.ports.cache import Cache
-from satchel.ports.database import Database
+from satchel.ports.database import Database, KeptCounter
 from satchel.ports.mailer import Mailer
 from satchel.tools.keyring import KeyRing
 
@@ -95,6 +95,8 @@ class App:
         starts, so a plugin can add one without loading grpcio in a process that serves no gRPC."""
         self.sync_listeners: list[Callable[[], Awaitable[None]]] = []
         """Run after `sync` reloaded a sibling's change (the backups service learns of restores)."""
+        self.kept_on_restore: list[KeptCounter] = []
+        """Counters whose numbers leave the database (event ids): a restore never moves them back."""
         # set by wiring once the corresponding modules are built (avoids import cycles)
         self.hooks: Hooks
         self.realtime: RealtimeBroker

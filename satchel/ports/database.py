@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +42,24 @@ class InvalidCopyError(DatabaseError):
 
 CopyProgress = Callable[[int, int], None]
 """`(units copied, units in all)` while a copy runs; called from a worker thread."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeptCounter:
+    """A counter row that a restore must never move back.
+
+    The numbers it handed out may already live outside the database (event ids a broker or a
+    webhook receiver has seen), so a restored copy holding an older value would hand them out
+    again for other things. The restore takes the live value when it is the higher one, read while
+    the restore holds the write lock: no number taken before the swap is missed.
+    """
+
+    table: ir.CreateTable
+    """The counter's table, created in the restored contents when the copy lacks it."""
+    key_column: str
+    key: str
+    """The counter row's key (`key_column = key`)."""
+    value_column: str
 
 
 class Executor(Protocol):
@@ -123,11 +142,14 @@ class Database(Protocol):
         what a restore would bring in can be judged before anything is replaced."""
         ...
 
-    async def restore(self, source: Path, progress: CopyProgress | None = None) -> None:
+    async def restore(
+        self, source: Path, progress: CopyProgress | None = None, keep: Sequence[KeptCounter] = ()
+    ) -> None:
         """Replace the live contents with those of the copy `source` (checked with `check_copy`).
 
         Every connection, in this process and in others, sees the restored contents once this
-        returns; none sees a mix. `source` is scratch: the backend may rewrite it.
+        returns; none sees a mix. `source` is scratch: the backend may rewrite it. Each counter in
+        `keep` ends at the higher of its live and copied values, in the same swap.
         """
         ...
 

@@ -30,7 +30,8 @@ class SinkError(Exception):
 @dataclass(frozen=True, slots=True)
 class OutboxEvent:
     id: int
-    """Increasing in commit order within one deployment; the deduplication key for consumers."""
+    """Increasing in commit order within one deployment and never given to two events, even across
+    a backup restore (gaps are possible); the deduplication key for consumers."""
     action: str
     """`create`, `update` or `delete`."""
     collection_id: str

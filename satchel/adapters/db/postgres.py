@@ -41,6 +41,7 @@ from satchel.ports.database import (
     DatabaseError,
     Executor,
     IntegrityError,
+    KeptCounter,
     QueryTimeoutError,
     Row,
     run_detached,
@@ -510,7 +511,9 @@ class PostgresDatabase:
     async def read_copy(self, path: Path, query: ir.Select) -> list[Row]:
         raise DatabaseError(NOT_SUPPORTED)
 
-    async def restore(self, source: Path, progress: CopyProgress | None = None) -> None:
+    async def restore(
+        self, source: Path, progress: CopyProgress | None = None, keep: Sequence[KeptCounter] = ()
+    ) -> None:
         raise DatabaseError(NOT_SUPPORTED)
 
     async def close(self) -> None:

@@ -30,6 +30,7 @@ from satchel.ports.database import (
     DatabaseError,
     Executor,
     IntegrityError,
+    KeptCounter,
     QueryTimeoutError,
     Row,
     run_detached,
@@ -476,20 +477,24 @@ class SqliteDatabase:
         sql, params = compile_statement(query)
         return await asyncio.to_thread(sqlite_copy.read_copy, path, sql, params)
 
-    async def restore(self, source: Path, progress: CopyProgress | None = None) -> None:
+    async def restore(
+        self, source: Path, progress: CopyProgress | None = None, keep: Sequence[KeptCounter] = ()
+    ) -> None:
         """Copy `source` into the live file while this process's writers wait their turn.
 
         The write lock is taken as a transaction would take it, so queued transactions run after
         the restore, against the restored contents; a group commit left open for us is committed
-        first. Other processes' writers wait on SQLite's lock meanwhile.
+        first. Other processes' writers wait on SQLite's lock meanwhile. The `keep` counters are
+        carried over by pinning the copy (`sqlite_copy`), once nothing can commit on the live file.
         """
         live = self._file()
+        pin = (lambda: _carry_counters(live, source, keep)) if keep else None
         await self._acquire()
         try:
             group, self._group = self._group, None
             if group is not None:
                 self._commit_group(group)
-            await asyncio.to_thread(sqlite_copy.restore, live, source, progress)
+            await asyncio.to_thread(sqlite_copy.restore, live, source, progress, sqlite_copy.LOCK_WAIT_S, pin)
         finally:
             self._lock.release()
 
@@ -499,3 +504,61 @@ class SqliteDatabase:
         self._writer.raw.close()
         if self._reader is not self._writer:
             self._reader.raw.close()
+
+
+def _counter_value(conn: sqlite3.Connection, counter: KeptCounter) -> int | None:
+    """The counter's value on `conn`, None when its table or its row is missing."""
+    if not conn.execute(f"PRAGMA table_info({quote_ident(counter.table.name)})").fetchall():
+        return None
+    select = ir.Select(
+        (ir.col(counter.value_column),),
+        ir.Table(counter.table.name),
+        where=ir.eq(ir.col(counter.key_column), ir.Param(counter.key)),
+        limit=1,
+    )
+    sql, params = compile_statement(select)
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _carry_counters(live: str, copy: Path, keep: Sequence[KeptCounter]) -> None:
+    """Raise each counter in the copy to its live value where that is higher (blocking).
+
+    Runs as the restore's pin: the live file's last commit is final, and the copy's change is
+    picked up by the restore before it commits.
+    """
+    reader = sqlite3.connect(live, isolation_level=None, check_same_thread=False)
+    try:
+        values = [(counter, _counter_value(reader, counter)) for counter in keep]
+    finally:
+        reader.close()
+    writes = [(counter, value) for counter, value in values if value is not None]
+    if not writes:
+        return
+    conn = sqlite3.connect(copy, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for counter, value in writes:
+            restored = _counter_value(conn, counter)
+            if restored is not None and restored >= value:
+                continue
+            if not conn.execute(f"PRAGMA table_info({quote_ident(counter.table.name)})").fetchall():
+                for step in ddl_steps(counter.table):
+                    conn.execute(step)
+            sql, params = compile_statement(
+                ir.Update(
+                    counter.table.name,
+                    {counter.value_column: ir.Param(value)},
+                    ir.eq(ir.col(counter.key_column), ir.Param(counter.key)),
+                )
+            )
+            if not conn.execute(sql, params).rowcount:
+                row: dict[str, ir.Expr] = {
+                    counter.key_column: ir.Param(counter.key),
+                    counter.value_column: ir.Param(value),
+                }
+                sql, params = compile_statement(ir.Insert(counter.table.name, row))
+                conn.execute(sql, params)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

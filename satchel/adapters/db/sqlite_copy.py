@@ -10,13 +10,20 @@ Restore: the copy is backed up *into* the live file through an ordinary connecti
 takes the write lock for the whole operation and commits it as one transaction, so every other
 connection, in this process or another worker, keeps its handle and sees the old contents or
 the new ones, never a mix; nothing is renamed under an open connection.
+
+A restore can be pinned: `pin` runs once the copy holds the live file's write lock and before it
+commits, so what it reads from the live file (on its own connection: under WAL it sees the last
+commit, and no commit can follow) is final, and what it writes into the copy's source file lands
+in the same swap (SQLite restarts a backup whose source another connection changed). That is how
+a counter whose numbers already left the database is carried over without a window for a writer
+in another process to slip in between.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from satchel.ports.database import CopyProgress, DatabaseError, InvalidCopyError
@@ -114,13 +121,47 @@ def _match_page_size(source: sqlite3.Connection, page_size: int) -> None:
     source.execute("VACUUM")
 
 
-def restore(live: str, source_path: Path, progress: CopyProgress | None = None, wait: float = LOCK_WAIT_S) -> None:
+class _Pinned(_Steps):
+    """Runs `pin` after the first step: the backup has taken the destination's write lock then."""
+
+    def __init__(self, progress: CopyProgress | None, wait: float, pin: Callable[[], None]) -> None:
+        super().__init__(progress, wait)
+        self._pin: Callable[[], None] | None = pin
+
+    def __call__(self, status: int, remaining: int, total: int) -> None:
+        pin, self._pin = self._pin, None
+        if pin is not None:
+            if status == sqlite3.SQLITE_DONE:  # committed already: the pin would come too late
+                raise DatabaseError("the restore finished before it could be pinned")
+            if status != sqlite3.SQLITE_OK:  # no lock yet (busy): pin on a later step
+                self._pin = pin
+            else:
+                pin()
+                return  # the copy may start over: its progress is reported from the next step
+        super().__call__(status, remaining, total)
+
+
+def restore(
+    live: str,
+    source_path: Path,
+    progress: CopyProgress | None = None,
+    wait: float = LOCK_WAIT_S,
+    pin: Callable[[], None] | None = None,
+) -> None:
+    """Copy `source_path` into `live` as one transaction; `pin` as in the module docstring."""
     source = _connect(source_path, 0)
     try:
         target = _connect(live, int(wait * 1000))
         try:
             _match_page_size(source, int(target.execute("PRAGMA page_size").fetchone()[0]))
-            source.backup(target, pages=STEP_PAGES, progress=_Steps(progress, wait), sleep=STEP_SLEEP_S)
+            pages, steps = STEP_PAGES, _Steps(progress, wait)
+            if pin is not None:
+                # the first step must leave a page to copy, or it would commit before the pin ran
+                total = int(source.execute("PRAGMA page_count").fetchone()[0])
+                if total < 2:
+                    raise DatabaseError("restore failed: the copy has no tables")
+                pages, steps = min(STEP_PAGES, total - 1), _Pinned(progress, wait, pin)
+            source.backup(target, pages=pages, progress=steps, sleep=STEP_SLEEP_S)
         finally:
             target.close()
     except sqlite3.Error as exc:

@@ -34,7 +34,9 @@ async def replace_data(app: App, extracted: Path, progress: Progress | None = No
 
     `extracted` holds `data.db` and maybe `storage/`, inside the data directory (renames do not
     cross file systems). The current storage directory is moved into `extracted` and stays there
-    until the caller removes it; if the database restore fails it is moved back.
+    until the caller removes it; if the database restore fails it is moved back. The counters in
+    `app.kept_on_restore` keep their live values when higher than the backup's: the numbers they
+    handed out after the backup (event ids) are already outside and must not be handed out again.
     """
     storage = app.config.data_dir / STORAGE_DIR
     incoming = extracted / STORAGE_ENTRY.rstrip("/")
@@ -46,7 +48,7 @@ async def replace_data(app: App, extracted: Path, progress: Progress | None = No
         await asyncio.to_thread(os.rename, incoming, storage)
     db_progress = None if progress is None else (lambda done, total: progress("restore", done, total))
     try:
-        await app.db.restore(extracted / DB_ENTRY, db_progress)
+        await app.db.restore(extracted / DB_ENTRY, db_progress, app.kept_on_restore)
     except BaseException:
         if await asyncio.to_thread(storage.exists):
             await asyncio.to_thread(os.rename, storage, incoming)

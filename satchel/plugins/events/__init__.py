@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from satchel.plugins.events import outbox_store
 from satchel.plugins.events.config import EventsConfig
 from satchel.plugins.events.plugin import Events
 from satchel.plugins.events.webhooks.api import routes
@@ -17,10 +18,18 @@ from satchel.ports.event_sink import EventSink
 if TYPE_CHECKING:
     from satchel.core.app import App
 
-__all__ = ["Events", "EventsConfig", "register"]
+__all__ = ["Events", "EventsConfig", "keep_ids_on_restore", "register"]
 
 
 def register(app: App, config: EventsConfig, sinks: list[EventSink] | None = None) -> Events:
+    keep_ids_on_restore(app)
     events = Events(app, config, list(sinks or ()))
     app.routes.extend(routes(events.webhooks))
     return events
+
+
+def keep_ids_on_restore(app: App) -> None:
+    """Restoring a backup must not hand out event ids again, whether or not this app dispatches
+    events (`satchel backup restore` runs without the plugin): the outbox's sequence is kept."""
+    if outbox_store.SEQUENCE_KEPT not in app.kept_on_restore:
+        app.kept_on_restore.append(outbox_store.SEQUENCE_KEPT)

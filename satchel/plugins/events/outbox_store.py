@@ -6,13 +6,18 @@ sequence values 5 and 6 and commit as 6 then 5; a dispatcher that had already mo
 past 6 would never see 5. Incrementing one row makes each writer hold that row's lock until it
 commits, so ids are handed out in commit order (SQLite serialises writers anyway). The lock is
 taken as the last statement of the record's write, so it is held only until the commit.
+
+The sequence row is a `KeptCounter`: restoring a backup keeps its live value when that is higher,
+so an id handed out after the backup (and maybe delivered) is never given to another event. The
+ids then jump over the events the restore took away; the cursors are the backup's, so the events
+that were still to be sent when the backup was taken go out again, with the ids they had.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from satchel.ports.database import Database, Executor, Row
+from satchel.ports.database import Database, Executor, KeptCounter, Row
 from satchel.ports.event_sink import OutboxEvent
 from satchel.tools.sql import ir
 
@@ -41,6 +46,9 @@ CURSORS_DDL = ir.CreateTable(
         ir.ColumnDef("updated", "TEXT", default=""),
     ),
 )
+
+SEQUENCE_KEPT = KeptCounter(CURSORS_DDL, "id", SEQUENCE, "position")
+"""What `App.kept_on_restore` holds for the outbox (see the module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)

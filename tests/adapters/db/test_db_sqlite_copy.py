@@ -11,7 +11,7 @@ import pytest
 
 from satchel.adapters.db import sqlite_copy
 from satchel.adapters.db.sqlite import SqliteDatabase
-from satchel.ports.database import DatabaseError, InvalidCopyError
+from satchel.ports.database import DatabaseError, InvalidCopyError, KeptCounter
 from satchel.tools.sql import ir
 
 T = ir.Table("t")
@@ -42,6 +42,29 @@ def _read(path: Path) -> tuple[list[int], int, str]:
         (n,) = conn.execute("SELECT n FROM counter").fetchone()
         (check,) = conn.execute("PRAGMA integrity_check").fetchone()
         return ids, int(n), str(check)
+    finally:
+        conn.close()
+
+
+SEQ = ir.CreateTable("seq", (ir.ColumnDef("id", "TEXT", primary_key=True), ir.ColumnDef("position", "INTEGER")))
+KEPT = KeptCounter(SEQ, "id", "#seq", "position")
+
+
+async def _set_seq(db: SqliteDatabase, value: int) -> None:
+    async with db.transaction() as tx:
+        if not await db.table_columns("seq"):
+            await tx.ddl(SEQ)
+        if not await tx.execute(ir.Update("seq", {"position": ir.Param(value)}, ir.eq(ir.col("id"), ir.Param("#seq")))):
+            await tx.execute(ir.Insert("seq", {"id": ir.Param("#seq"), "position": ir.Param(value)}))
+
+
+def _seq(path: Path) -> int | None:
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute("SELECT position FROM seq WHERE id = '#seq'").fetchone()
+        return None if row is None else int(row[0])
+    except sqlite3.OperationalError:  # no such table
+        return None
     finally:
         conn.close()
 
@@ -127,8 +150,11 @@ async def test_transactions_queued_behind_a_restore_run_after_it(tmp_path: Path)
     await db.close()
 
 
-async def test_restore_from_another_page_size(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kept", [False, True], ids=["plain", "kept-counter"])
+async def test_restore_from_another_page_size(tmp_path: Path, kept: bool) -> None:
     db = await _db(tmp_path / "data.db", rows=3)
+    if kept:
+        await _set_seq(db, 11)
     other = tmp_path / "big-pages.db"
     conn = sqlite3.connect(other, isolation_level=None)
     conn.execute("PRAGMA page_size = 8192")
@@ -138,8 +164,9 @@ async def test_restore_from_another_page_size(tmp_path: Path) -> None:
     conn.execute("INSERT INTO counter VALUES (1)")
     conn.execute("INSERT INTO t VALUES (42, 'from elsewhere')")
     conn.close()
-    await db.restore(other)
+    await db.restore(other, keep=[KEPT] if kept else ())
     assert _read(tmp_path / "data.db") == ([42], 1, "ok")
+    assert _seq(tmp_path / "data.db") == (11 if kept else None)  # rewritten copy, pinned as well
     await db.close()
 
 
@@ -206,4 +233,83 @@ async def test_read_copy_reads_a_copy_without_changing_it(tmp_path: Path) -> Non
     assert copy.read_bytes() == before
     with pytest.raises(InvalidCopyError):
         await db.read_copy(copy, ir.Select((ir.col("n"),), ir.Table("absent")))
+    await db.close()
+
+
+@pytest.mark.parametrize("rows", [3, 12000], ids=["one-step", "many-steps"])
+async def test_a_kept_counter_never_goes_back_with_a_restore(tmp_path: Path, rows: int) -> None:
+    db = await _db(tmp_path / "data.db", rows=rows)
+    await _set_seq(db, 5)
+    await db.snapshot(tmp_path / "snap.db")
+    for i in range(rows + 1, rows + 5):
+        await _write_one(db, i)
+    await _set_seq(db, 9)  # numbers 6..9 were handed out after the backup
+    reported: list[tuple[int, int]] = []
+    await db.restore(tmp_path / "snap.db", lambda done, total: reported.append((done, total)), keep=[KEPT])
+    assert reported and reported == sorted(reported) and reported[-1][0] == reported[-1][1]  # never back
+    ids, counter, check = _read(tmp_path / "data.db")
+    assert (len(ids), counter, check) == (rows, rows, "ok")  # the rest is the backup's
+    assert _seq(tmp_path / "data.db") == 9
+    await db.close()
+
+
+async def test_a_kept_counter_higher_in_the_copy_stays(tmp_path: Path) -> None:
+    db = await _db(tmp_path / "data.db", rows=2)
+    await _set_seq(db, 7)
+    await db.snapshot(tmp_path / "snap.db")
+    await _set_seq(db, 3)
+    await db.restore(tmp_path / "snap.db", keep=[KEPT])
+    assert _seq(tmp_path / "data.db") == 7
+    await db.close()
+
+
+async def test_a_kept_counter_is_created_in_a_copy_without_it(tmp_path: Path) -> None:
+    db = await _db(tmp_path / "data.db", rows=2)
+    await db.snapshot(tmp_path / "snap.db")  # before the counter's table existed (an older backup)
+    await _set_seq(db, 4)
+    await db.restore(tmp_path / "snap.db", keep=[KEPT])
+    assert _seq(tmp_path / "data.db") == 4
+    assert _read(tmp_path / "data.db")[2] == "ok"
+    other = await _db(tmp_path / "other.db", rows=1)  # and a live database without it leaves the copy alone
+    await other.snapshot(tmp_path / "snap2.db")
+    await other.restore(tmp_path / "snap2.db", keep=[KEPT])
+    assert _seq(tmp_path / "other.db") is None
+    await other.close()
+    await db.close()
+
+
+async def test_a_pinned_restore_reads_the_live_file_while_no_one_can_commit(tmp_path: Path) -> None:
+    """The pin is where the kept counters are read: a writer of another process must be shut out
+    by then, or it could hand out a number the restore does not see."""
+    db = await _db(tmp_path / "data.db", rows=3)
+    await db.snapshot(tmp_path / "snap.db")
+    outcomes: list[str] = []
+
+    def pin() -> None:
+        other = sqlite3.connect(tmp_path / "data.db", isolation_level=None, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            outcomes.append("got the lock")
+            other.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            outcomes.append(str(exc))
+        finally:
+            other.close()
+
+    await asyncio.to_thread(sqlite_copy.restore, db.path, tmp_path / "snap.db", None, 5.0, pin)
+    assert outcomes == ["database is locked"]
+    await db.close()
+
+
+async def test_a_failing_pin_leaves_the_data_alone(tmp_path: Path) -> None:
+    db = await _db(tmp_path / "data.db", rows=3)
+    await db.snapshot(tmp_path / "snap.db")
+    await _write_one(db, 4)
+
+    def pin() -> None:
+        raise DatabaseError("refused")
+
+    with pytest.raises(DatabaseError, match="refused"):
+        await asyncio.to_thread(sqlite_copy.restore, db.path, tmp_path / "snap.db", None, 5.0, pin)
+    assert _read(tmp_path / "data.db") == ([1, 2, 3, 4], 4, "ok")
     await db.close()

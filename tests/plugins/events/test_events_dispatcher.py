@@ -116,8 +116,9 @@ async def test_one_dispatcher_per_database_and_a_successor_takes_over(tmp_path: 
 
 
 async def test_cursors_follow_the_database_back_in_time(tmp_path: Path) -> None:
-    """A restored backup holds older cursors and an older sequence: the dispatcher takes them, so
-    the events written after the restore (reusing ids) are not skipped."""
+    """Cursors moved back under the dispatcher (as a restored backup moves them): it takes them
+    rather than its own, so events above them are not skipped. The sequence is moved back by hand
+    here; a real restore keeps it (test_events_restore_ids.py), so ids are not reused there."""
     sink = FlakySink()
     async with start_env(tmp_path / "pb_data", sinks=[sink]) as env:
         await env.create("one")
@@ -128,7 +129,7 @@ async def test_cursors_follow_the_database_back_in_time(tmp_path: Path) -> None:
         await env.create("two")
         await wait_until(lambda: len(sink.ids()) == 2)
         await eventually(lambda: outbox_store.get_cursor(ex, sink.name), sink.ids()[-1])
-        async with env.app.db.transaction() as tx:  # what a restore of a copy taken after "one" does
+        async with env.app.db.transaction() as tx:  # a copy taken after "one", its sequence included
             await outbox_store.set_cursor(tx, outbox_store.SEQUENCE, head, "")
             await outbox_store.set_cursor(tx, sink.name, head, "")
             await tx.execute(ir.Delete(outbox_store.OUTBOX, ir.Binary(">", ir.col("id"), ir.Param(head))))
