@@ -66,13 +66,14 @@ def prepare(cfg: BootConfig) -> None:
         except SecretsKeyError as exc:  # stored secrets sealed with another key, or no key given
             raise click.ClickException(str(exc)) from exc
         try:
-            await webhook_keys.check_keys(app.db, app.keys)  # what each worker's events plugin checks
+            in_clear = await webhook_keys.check_keys(app.db, app.keys)  # what each worker's events plugin checks
         except SecretsKeyError as exc:
             await app.realtime.close()
             await app.close()
             raise click.ClickException(str(exc)) from exc
-        if warning := no_key_warning(app):
-            click.echo(warning, err=True)
+        for warning in (no_key_warning(app), webhook_keys.clear_warning(app.keys, in_clear)):
+            if warning:
+                click.echo(warning, err=True)
         try:
             for sink in event_sinks_from_urls(cfg.event_sinks):  # a missing factory fails here, clearly
                 await sink.close()

@@ -103,6 +103,23 @@ def test_serve_refuses_webhook_secrets_without_their_key(
     r = runner.invoke(main, ["serve", *_where(data)])
     assert r.exit_code == 0, r.output
     assert len(fake_granian) == 1
+    assert "1 webhook secret(s) written before a key was configured are still in clear" in r.output
+    assert "satchel keys rotate" in r.output
+
+
+def test_serve_warns_when_webhook_secrets_are_kept_in_clear(
+    runner: CliRunner, tmp_path: Path, fake_granian: list[dict[str, Any]]
+) -> None:
+    data = tmp_path / "d"
+
+    async def seed() -> None:
+        async with start_env(data) as env:
+            await env.webhook("http://127.0.0.1:9/unused")
+
+    asyncio.run(seed())
+    r = runner.invoke(main, ["serve", *_where(data)])
+    assert r.exit_code == 0, r.output
+    assert "Warning: 1 webhook secret(s) are stored in clear" in r.output and SECRET not in r.output
 
 
 def test_settings_rotate_key_moves_webhook_secrets_to_the_new_key_and_to_clear(

@@ -31,13 +31,31 @@ async def count(db: Database) -> int:
     return len(await _rows(db))
 
 
-async def check_keys(db: Database, keys: KeyRing) -> None:
+async def check_keys(db: Database, keys: KeyRing) -> int:
     """At start, and before re-keying: every sealed secret must open (SecretsKeyError otherwise,
-    nothing changed), as the settings secrets must."""
+    nothing changed), as the settings secrets must. Returns how many are stored in clear."""
+    in_clear = 0
     for row in await _rows(db):
         _, error = open_stored(keys, str(row["id"]), row["secret"])
         if error:
             raise SecretsKeyError(f"{error} Nothing was changed.")
+        in_clear += bool(row["secret"]) and not looks_sealed(row["secret"])
+    return in_clear
+
+
+def clear_warning(keys: KeyRing, in_clear: int) -> str:
+    """A note for the operator at start while webhook secrets are stored in clear ("" when none are)."""
+    if not in_clear:
+        return ""
+    if keys.current is None:
+        return (
+            f"Warning: {in_clear} webhook secret(s) are stored in clear in the database: set SATCHEL_ENCRYPTION_KEY "
+            "or --encryption-key-file to encrypt them (generate a key with `satchel keys new`)."
+        )
+    return (
+        f"Note: {in_clear} webhook secret(s) written before a key was configured are still in clear: they are "
+        "encrypted on their next save, or all at once by `satchel keys rotate`."
+    )
 
 
 @dataclass(slots=True)
