@@ -47,6 +47,7 @@ def no_key_warning(app: App) -> str:
 
 def prepare(cfg: BootConfig) -> None:
     """Everything that should stop the server before any worker starts; raises `ClickException`."""
+    from satchel.plugins.events.webhooks import rekey as webhook_keys
     from satchel.wiring import event_sinks_from_urls, open_app
 
     async def probe() -> None:
@@ -64,8 +65,15 @@ def prepare(cfg: BootConfig) -> None:
             raise click.ClickException(f"cannot open the database {redact_url(cfg.db)}: {exc}") from exc
         except SecretsKeyError as exc:  # stored secrets sealed with another key, or no key given
             raise click.ClickException(str(exc)) from exc
-        if warning := no_key_warning(app):
-            click.echo(warning, err=True)
+        try:
+            in_clear = await webhook_keys.check_keys(app.db, app.keys)  # what each worker's events plugin checks
+        except SecretsKeyError as exc:
+            await app.realtime.close()
+            await app.close()
+            raise click.ClickException(str(exc)) from exc
+        for warning in (no_key_warning(app), webhook_keys.clear_warning(app.keys, in_clear)):
+            if warning:
+                click.echo(warning, err=True)
         try:
             for sink in event_sinks_from_urls(cfg.event_sinks):  # a missing factory fails here, clearly
                 await sink.close()

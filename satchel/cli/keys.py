@@ -1,4 +1,5 @@
-"""`satchel keys new|rotate`: the key ring that encrypts settings secrets, record fields and backup archives.
+"""`satchel keys new|rotate`: the key ring that encrypts secrets (settings, OAuth2, webhooks), record fields
+and backup archives.
 
 Rotation without downtime: restart the servers with the new key as the current one and the old
 key among the older ones (they then write under the new key and read both), run `satchel keys
@@ -49,6 +50,7 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
     from satchel.core.key_rotation import count_rows, rotate
     from satchel.core.records.sealed_fields import SealedFieldError
     from satchel.core.secrets_at_rest import SecretsKeyError
+    from satchel.plugins.events.webhooks import rekey as webhook_keys
     from satchel.wiring import open_app
 
     try:
@@ -65,9 +67,10 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
         except SecretsKeyError as exc:
             raise click.ClickException(str(exc)) from exc
         try:
-            total = await count_rows(app)
+            total = await count_rows(app) + await webhook_keys.count(app.db)
             with click.progressbar(length=total, label="Re-encrypting records", file=sys.stderr) as bar:
                 report = await rotate(app, progress=bar.update, batch=batch_size)
+                hooks = await webhook_keys.reseal(app.db, app.keys, app.keys, progress=bar.update)
             current_id = app.keys.key_id
             older_archives = await _archives_under_older_keys(app)
         except SealedFieldError as exc:
@@ -79,12 +82,14 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
             f"{report.rewritten} of {report.rows} records re-encrypted with the key {current_id}"
             + (f" ({report.raced} changed meanwhile by a server, already under it)" if report.raced else "")
             + ("; settings secrets re-encrypted" if report.settings else "")
+            + (f"; {hooks.rewritten} of {hooks.rows} webhook secrets re-encrypted" if hooks.rewritten else "")
             + "."
         )
-        if report.failures:
-            for failure in report.failures[:20]:
+        failures = report.failures + hooks.failures
+        if failures:
+            for failure in failures[:20]:
                 click.echo(f"Could not open: {failure}", err=True)
-            raise click.ClickException(f"{len(report.failures)} values could not be opened with any configured key.")
+            raise click.ClickException(f"{len(failures)} values could not be opened with any configured key.")
         if older_archives:
             click.echo(
                 f"Every value is under the current key, but {len(older_archives)} backup archive(s) are encrypted "

@@ -162,6 +162,7 @@ def _summary(report: Report, storage: StorageCopy | None) -> str:
 async def _run(source: Location, target: Location, storage: StorageCopy | None, force: bool, batch: int) -> Report:
     from satchel.core.migrate.errors import MigrationError
     from satchel.core.migrate.run import migrate
+    from satchel.plugins.events import migrate_data as events_tables
     from satchel.ports.database import DatabaseError
     from satchel.wiring import migration_database
 
@@ -177,7 +178,15 @@ async def _run(source: Location, target: Location, storage: StorageCopy | None, 
         try:
             bars = _Bars()
             try:
-                return await migrate(src, dst, force=force, batch_size=batch, progress=bars, storage=storage)
+                return await migrate(
+                    src,
+                    dst,
+                    force=force,
+                    batch_size=batch,
+                    progress=bars,
+                    storage=storage,
+                    plugin_tables=events_tables.tables(),
+                )
             finally:
                 bars.close()
         finally:

@@ -10,7 +10,7 @@ Files are staged beside the target's storage first and swapped in after the comm
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -19,7 +19,7 @@ from satchel.core.files.storages import STORAGE_DIR
 from satchel.core.migrate import files
 from satchel.core.migrate.errors import MigrationError, TargetNotEmptyError, VerificationError
 from satchel.core.migrate.rows import DEFAULT_BATCH, copy_table
-from satchel.core.migrate.tables import Plan, read_plan
+from satchel.core.migrate.tables import Plan, PluginTable, read_plan
 from satchel.core.migrate.target import clear, create_indexes_of, create_tables, create_views, describe
 from satchel.core.migrate.verify import TableCheck, check_all, count
 from satchel.ports.database import Database, DatabaseError, Executor
@@ -66,11 +66,12 @@ async def migrate(
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
     storage: StorageCopy | None = None,
+    plugin_tables: Mapping[str, PluginTable] | None = None,
 ) -> Report:
     """Copy the instance in `source` into `target`; raises MigrationError (target unchanged)."""
     if batch_size < 1:
         raise MigrationError("the batch size must be at least 1")
-    plan, existing = await _inspect(source, target, storage)
+    plan, existing = await _inspect(source, target, storage, plugin_tables)
     if existing and not force:
         raise TargetNotEmptyError(existing)
     report = Report(checks=[], notes=list(plan.notes), replaced=existing)
@@ -89,10 +90,12 @@ async def migrate(
     return report
 
 
-async def _inspect(source: Database, target: Database, storage: StorageCopy | None) -> tuple[Plan, list[str]]:
+async def _inspect(
+    source: Database, target: Database, storage: StorageCopy | None, plugin_tables: Mapping[str, PluginTable] | None
+) -> tuple[Plan, list[str]]:
     """The plan read from the source, and what the target holds that the copy would replace."""
     try:
-        plan = await read_plan(source)
+        plan = await read_plan(source, plugin_tables)
     except DatabaseError as exc:
         raise MigrationError(f"the source cannot be read: {exc}") from exc
     try:

@@ -8,6 +8,7 @@ PocketBase, which has no API keys) simply contributes no rows to it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from satchel.core.secrets_at_rest import SETTINGS_SECRET_PATHS
 from satchel.core.settings import SETTINGS_KEY
 from satchel.ports.database import Database
 from satchel.tools.jsonutil import JSONDecodeError, loads
+from satchel.tools.keyring import stored_key_id
 from satchel.tools.secretbox import sealed_key_id
 from satchel.tools.sql import ir
 
@@ -43,6 +45,23 @@ INTERNAL_TABLES: dict[str, tuple[ir.CreateTable, tuple[ir.CreateIndex, ...]]] = 
 
 KNOWN_EXTRA: dict[str, str] = {}
 """Tables a source may hold that are deliberately left behind, with the reason shown to the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class PluginTable:
+    """A table a plugin keeps (webhooks, the outbox), copied like the internal ones.
+
+    Core cannot know plugins' tables, so the command driving the copy names them; a source
+    without one contributes no rows and the target gets it empty, as with the internal tables.
+    """
+
+    create: ir.CreateTable
+    indexes: tuple[ir.CreateIndex, ...] = ()
+    user_data: bool = True
+    """Rows in it on the target mean the target is not empty (False: state a fresh start writes)."""
+    sealed: str = ""
+    """A column of secrets sealed with the key ring, and what they are called in the notes."""
+    sealed_what: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +87,7 @@ class Plan:
     views: list[Collection]
     notes: list[str] = field(default_factory=list)
     """What the copy leaves behind or fills with defaults, to show before it starts."""
+    plugin_tables: dict[str, PluginTable] = field(default_factory=dict)
 
     @property
     def collections(self) -> list[Collection]:
@@ -75,15 +95,17 @@ class Plan:
         return out + self.views
 
 
-async def read_plan(source: Database) -> Plan:
+async def read_plan(source: Database, plugin_tables: Mapping[str, PluginTable] | None = None) -> Plan:
     """The tables and views to create and fill, in order; raises when the source is not an instance."""
     for required in (store.COLLECTIONS_TABLE, PARAMS_TABLE):
         if not await source.table_columns(required):
             raise MigrationError(f"the source is not a Satchel or PocketBase database (it has no {required} table)")
     collections = [_parse(row) for row in await _collection_rows(source)]
-    plan = Plan(tables=[], views=[c for c in collections if c.is_view])
+    plan = Plan(tables=[], views=[c for c in collections if c.is_view], plugin_tables=dict(plugin_tables or {}))
     for name, (create, indexes) in INTERNAL_TABLES.items():
         plan.tables.append(await _table(source, plan, name, create, indexes, None))
+    for name, extra in plan.plugin_tables.items():
+        await _plugin_table(source, plan, name, extra)
     for c in collections:
         if not c.is_view:
             create = ir.CreateTable(c.name, table_columns(c))  # blind indexes of encrypted fields too
@@ -132,6 +154,22 @@ async def _sealed_key_ids(source: Database, collections: list[Collection]) -> se
         providers = oauth2.get("providers") if isinstance(oauth2, dict) else None
         values.extend(p.get("clientSecret") for p in providers or () if isinstance(p, dict))
     return {key_id for value in values if (key_id := sealed_key_id(value))}
+
+
+async def _plugin_table(source: Database, plan: Plan, name: str, extra: PluginTable) -> None:
+    plan.tables.append(await _table(source, plan, name, extra.create, extra.indexes, None))
+    if extra.sealed and (key_ids := await _column_key_ids(source, name, extra.sealed)):
+        plan.notes.append(
+            f"{extra.sealed_what} are encrypted with the key {', '.join(sorted(key_ids))}: they are copied as "
+            "they are, so start the target with the same key, or re-encrypt them there with `satchel keys rotate`"
+        )
+
+
+async def _column_key_ids(source: Database, table: str, column: str) -> set[str]:
+    if column not in await source.table_columns(table):
+        return set()
+    rows = await source.executor().fetch_all(ir.Select((ir.col(column),), ir.Table(table)))
+    return {key_id for row in rows if (key_id := stored_key_id(row[column]))}
 
 
 def _node(doc: Any, path: tuple[str, ...]) -> dict[str, Any] | None:

@@ -54,7 +54,7 @@ async def describe(target: Database, plan: Plan) -> list[str]:
         for c in collections:
             if not c.is_view and await target.table_columns(c.name) and (n := await count(ex, c.name)):
                 found.append(f"{n} record(s) in {c.name}")
-        found.extend(await _internal_contents(target, ex))
+        found.extend(await _internal_contents(target, ex, plan))
     else:
         names = [t.name for t in plan.tables] + [v.name for v in plan.views]
         taken = [name for name in names if await target.table_columns(name)]
@@ -63,7 +63,7 @@ async def describe(target: Database, plan: Plan) -> list[str]:
     return found
 
 
-async def _internal_contents(target: Database, ex: Executor) -> list[str]:
+async def _internal_contents(target: Database, ex: Executor, plan: Plan) -> list[str]:
     found: list[str] = []
     if await target.table_columns(PARAMS_TABLE):
         settings = await ex.fetch_value(
@@ -71,7 +71,8 @@ async def _internal_contents(target: Database, ex: Executor) -> list[str]:
         )
         if settings is not None:
             found.append("saved settings")
-    for name in INTERNAL_TABLES:
+    user_data = [name for name, t in plan.plugin_tables.items() if t.user_data]
+    for name in [*INTERNAL_TABLES, *user_data]:
         if name not in (PARAMS_TABLE, store.COLLECTIONS_TABLE) and await target.table_columns(name):
             n = await count(ex, name)
             if n:

@@ -186,7 +186,7 @@ class Dispatcher:
         """The boot sinks and the active webhooks, keeping each known channel's state."""
         ex = self.app.db.executor()
         wanted: dict[str, EventSink] = {s.name: s for s in self.sinks}
-        for hook in await store.all_webhooks(ex):
+        for hook in await store.all_webhooks(ex, self.app.keys):
             if hook.active:
                 wanted[hook.sink_name] = WebhookSink(hook, self.client)
         for name in list(self.channels):

@@ -8,7 +8,7 @@ from satchel.plugins.events import outbox_store
 from satchel.plugins.events.config import EventsConfig
 from satchel.plugins.events.dispatcher import Dispatcher
 from satchel.plugins.events.outbox_writer import OutboxWriter
-from satchel.plugins.events.webhooks import store
+from satchel.plugins.events.webhooks import rekey, store
 from satchel.plugins.events.webhooks.service import WebhooksService
 from satchel.ports.database import DatabaseError, IntegrityError
 from satchel.ports.event_sink import EventSink
@@ -33,11 +33,16 @@ class Events:
         return bool(self.sinks) or self.webhooks_active
 
     async def start(self) -> None:
-        """After `app.bootstrap()`: tables, cursors of new boot sinks, then writing and dispatching."""
+        """After `app.bootstrap()`: tables, cursors of new boot sinks, then writing and dispatching.
+
+        Raises SecretsKeyError, as the bootstrap does for settings secrets, when a webhook secret is
+        sealed with a key this process was not given.
+        """
         try:
             await self._prepare()
         except (IntegrityError, DatabaseError):
             await self._prepare()  # a sibling worker created the same tables at the same moment
+        await rekey.check_keys(self.app.db, self.app.keys)
         self.app.sync_listeners.append(self.refresh)
         await self.refresh()
         self.dispatcher.start()

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from satchel.core.errors import ErrorTree, FieldError, ValidationError
+from satchel.plugins.events.webhooks.sealing import looks_sealed
 
 ACTIONS = ("create", "update", "delete")
 MIN_SECRET = 16
@@ -69,6 +70,8 @@ def parse(body: dict[str, Any], current: dict[str, Any] | None, collections: set
         checks["secret"] = FieldError(
             "validation_length_out_of_range", f"The length must be between {MIN_SECRET} and {MAX_SECRET}."
         )
+    elif looks_sealed(secret):  # stored in clear (no key), it would be read back as a sealed one
+        checks["secret"] = FieldError("validation_invalid_value", "Must not be an encrypted value.")
     if not isinstance(merged.get("active"), bool):
         checks["active"] = FieldError("validation_invalid_bool", "Must be a boolean.")
     errors.update({k: v for k, v in checks.items() if v is not None})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from satchel.core.errors import NotFoundError
+from satchel.core.errors import BadRequestError, NotFoundError
 from satchel.plugins.events import outbox_store
 from satchel.plugins.events.webhooks import input, store
 from satchel.plugins.events.webhooks.sink import WebhookSink
@@ -49,9 +49,16 @@ class WebhooksService:
         return {n for c in self.app.collections.all() for n in (c.id, c.name)}
 
     async def _get(self, hook_id: str) -> store.Webhook:
-        hook = await store.get(self.app.db.executor(), hook_id)
+        hook = await store.get(self.app.db.executor(), hook_id, self.app.keys)
         if hook is None:
             raise NotFoundError()
+        return hook
+
+    async def _signing(self, hook_id: str) -> store.Webhook:
+        """A webhook to send with now: a secret that cannot be opened is said, not signed around."""
+        hook = await self._get(hook_id)
+        if hook.secret_error:
+            raise BadRequestError(hook.secret_error)
         return hook
 
     async def _change(self, work: Callable[[Executor], Awaitable[None]]) -> None:
@@ -64,7 +71,7 @@ class WebhooksService:
         await self.changed()
 
     async def list(self) -> dict[str, Any]:
-        hooks = await store.all_webhooks(self.app.db.executor())
+        hooks = await store.all_webhooks(self.app.db.executor(), self.app.keys)
         items = [h.to_json() for h in hooks]
         return {"page": 1, "perPage": len(items), "totalItems": len(items), "totalPages": 1, "items": items}
 
@@ -87,7 +94,7 @@ class WebhooksService:
         )
 
         async def work(tx: Executor) -> None:
-            await store.insert(tx, hook)
+            await store.insert(tx, hook, self.app.keys)
             await outbox_store.set_cursor(tx, hook.sink_name, await outbox_store.head(tx), now)
 
         await self._change(work)
@@ -95,6 +102,8 @@ class WebhooksService:
 
     async def update(self, hook_id: str, body: dict[str, Any]) -> dict[str, Any]:
         current = await self._get(hook_id)
+        if current.secret_error and "secret" not in body:
+            raise BadRequestError(f"{current.secret_error} Or give the webhook a new secret.")
         old = {
             "name": current.name,
             "url": current.url,
@@ -113,10 +122,12 @@ class WebhooksService:
             secret=values["secret"],
             active=values["active"],
             updated=now_str(),
+            stored_secret="",
+            secret_error="",
         )
 
         async def work(tx: Executor) -> None:
-            await store.update(tx, hook)
+            await store.update(tx, hook, self.app.keys)
             if hook.active and not current.active:  # paused webhooks skip what happened meanwhile
                 await outbox_store.set_cursor(tx, hook.sink_name, await outbox_store.head(tx), hook.updated)
 
@@ -152,7 +163,7 @@ class WebhooksService:
 
     async def replay(self, hook_id: str, letter_id: str) -> dict[str, Any]:
         """Send a dead letter again now (one attempt); delivered, it leaves the list."""
-        hook = await self._get(hook_id)
+        hook = await self._signing(hook_id)
         letter = await store.dead_letter(self.app.db.executor(), hook.id, letter_id)
         if letter is None:
             raise NotFoundError()
@@ -163,7 +174,7 @@ class WebhooksService:
     async def replay_all(self, hook_id: str) -> dict[str, Any]:
         """Send every dead letter again, oldest event first, one attempt each; the delivered ones
         leave the list. Stops at the first refusal: a receiver still failing is not hammered."""
-        hook = await self._get(hook_id)
+        hook = await self._signing(hook_id)
         letters = sorted(await store.dead_letters(self.app.db.executor(), hook.id), key=lambda d: d.event_id)
         attempts: list[store.Attempt] = []
         async with httpx2.AsyncClient(timeout=self.timeout, follow_redirects=False, verify=httpx_verify()) as client:

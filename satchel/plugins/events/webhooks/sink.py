@@ -82,6 +82,8 @@ class WebhookSink:
 
     async def post(self, event_id: int, body: bytes) -> int:
         """Send one body; returns the 2xx status or raises DeliveryError."""
+        if self.hook.secret_error:  # retried, then dead-lettered: replayable once the key is configured
+            raise DeliveryError(self.hook.secret_error)
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",

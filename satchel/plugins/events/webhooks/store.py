@@ -2,16 +2,19 @@
 attempt, for the dashboard) and `_webhookDeadLetters` (events given up on, kept for replay).
 
 Internal tables, not collections: PocketBase has none of them and its collection list must stay
-identical. The signing secret is stored as given (it must be usable to sign) and never answered.
+identical. The signing secret is sealed with the key ring when one is configured (see `sealing`),
+opened on every read (it must be usable to sign) and never answered.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from satchel.plugins.events.webhooks.sealing import open_stored, seal
 from satchel.ports.database import Database, Executor, Row
 from satchel.tools.jsonutil import JSONDecodeError, dumps, loads
+from satchel.tools.keyring import KeyRing
 from satchel.tools.sql import ir
 
 WEBHOOKS = "_webhooks"
@@ -65,6 +68,11 @@ _INDEXES = (
 )
 
 
+def definitions() -> dict[str, tuple[ir.CreateTable, tuple[ir.CreateIndex, ...]]]:
+    """Each table with its indexes (what `migrate-data` creates on a target)."""
+    return {t.name: (t, tuple(i for i in _INDEXES if i.table == t.name)) for t in _TABLES}
+
+
 @dataclass(frozen=True, slots=True)
 class Webhook:
     id: str
@@ -74,10 +82,15 @@ class Webhook:
     """Collection names or ids whose changes are sent; empty: every collection."""
     actions: tuple[str, ...]
     """`create`, `update`, `delete`; empty: all three."""
-    secret: str
+    secret: str = field(repr=False)
+    """In clear, to sign with ("" when the stored one cannot be opened: see `secret_error`)."""
     active: bool
     created: str
     updated: str
+    stored_secret: str = field(default="", repr=False)
+    """The column as read: written back unchanged while the secret cannot be opened."""
+    secret_error: str = ""
+    """Why the stored secret cannot be used (names key ids, never a secret); "" when it can."""
 
     @property
     def sink_name(self) -> str:
@@ -114,28 +127,35 @@ def _strings(raw: Any) -> tuple[str, ...]:
     return tuple(str(i) for i in items) if isinstance(items, list) else ()
 
 
-def _webhook(row: Row) -> Webhook:
+def _webhook(row: Row, keys: KeyRing) -> Webhook:
+    stored = "" if row["secret"] is None else str(row["secret"])
+    secret, error = open_stored(keys, str(row["id"]), stored)
     return Webhook(
         id=str(row["id"]),
         name=str(row["name"]),
         url=str(row["url"]),
         collections=_strings(row["collections"]),
         actions=_strings(row["actions"]),
-        secret=str(row["secret"]),
+        secret=secret,
         active=bool(row["active"]),
         created=str(row["created"]),
         updated=str(row["updated"]),
+        stored_secret=stored,
+        secret_error=error,
     )
 
 
-def _values(hook: Webhook) -> dict[str, ir.Expr]:
+def _values(hook: Webhook, keys: KeyRing) -> dict[str, ir.Expr]:
+    """The row to write: the secret sealed under the current key (so a row read in clear, or under
+    an older key, is sealed anew on save), or as it was stored when it cannot be opened."""
+    secret = hook.stored_secret if hook.secret_error else seal(keys, hook.id, hook.secret)
     return {
         "id": ir.Param(hook.id),
         "name": ir.Param(hook.name),
         "url": ir.Param(hook.url),
         "collections": ir.Param(dumps(list(hook.collections)).decode()),
         "actions": ir.Param(dumps(list(hook.actions)).decode()),
-        "secret": ir.Param(hook.secret),
+        "secret": ir.Param(secret),
         "active": ir.Param(hook.active),
         "created": ir.Param(hook.created),
         "updated": ir.Param(hook.updated),
@@ -146,26 +166,26 @@ def _by(column: str, value: Any) -> ir.Expr:
     return ir.eq(ir.col(column), ir.Param(value))
 
 
-async def all_webhooks(ex: Executor) -> list[Webhook]:
+async def all_webhooks(ex: Executor, keys: KeyRing) -> list[Webhook]:
     rows = await ex.fetch_all(
         ir.Select(
             (ir.Star(WEBHOOKS),), ir.Table(WEBHOOKS), order_by=(ir.OrderBy(ir.col("created")), ir.OrderBy(ir.col("id")))
         )
     )
-    return [_webhook(r) for r in rows]
+    return [_webhook(r, keys) for r in rows]
 
 
-async def get(ex: Executor, hook_id: str) -> Webhook | None:
+async def get(ex: Executor, hook_id: str, keys: KeyRing) -> Webhook | None:
     row = await ex.fetch_one(ir.Select((ir.Star(WEBHOOKS),), ir.Table(WEBHOOKS), where=_by("id", hook_id), limit=1))
-    return _webhook(row) if row is not None else None
+    return _webhook(row, keys) if row is not None else None
 
 
-async def insert(ex: Executor, hook: Webhook) -> None:
-    await ex.execute(ir.Insert(WEBHOOKS, _values(hook)))
+async def insert(ex: Executor, hook: Webhook, keys: KeyRing) -> None:
+    await ex.execute(ir.Insert(WEBHOOKS, _values(hook, keys)))
 
 
-async def update(ex: Executor, hook: Webhook) -> None:
-    values = _values(hook)
+async def update(ex: Executor, hook: Webhook, keys: KeyRing) -> None:
+    values = _values(hook, keys)
     del values["id"]
     await ex.execute(ir.Update(WEBHOOKS, values, _by("id", hook.id)))
 
