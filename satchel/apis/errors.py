@@ -1,4 +1,10 @@
-"""The one place where errors become HTTP responses, in PocketBase's `{status, message, data}` shape."""
+"""The one place where errors become HTTP responses, in PocketBase's `{status, message, data}` shape.
+
+An exception that is not a `SatchelError` is a bug (Satchel's or a hook's): the client gets
+PocketBase's generic 500 and nothing of the exception (its text may carry values, paths or
+credentials a driver echoed), `--dev` included, as PocketBase does; the traceback goes to the logs
+with the request id, so the `_logs` request entry, the stdout line and the traceback join up.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,8 @@ import math
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
-from satchel.apis.middleware.front import API_CSP, SECURITY_HEADERS
 from satchel.apis.responses import JSONResponse
 from satchel.core.auth.mfa import MFARequiredError
 from satchel.core.errors import SatchelError, TooManyRequestsError
@@ -43,11 +49,24 @@ def render_error(exc: SatchelError) -> JSONResponse:
 
 
 async def satchel_error_handler(request: Request, exc: Exception) -> Response:
-    request.scope.setdefault("state", {})["error"] = exc  # for the request log
+    """Starlette's handler for the errors routes raise on purpose (`SatchelError`)."""
+    return exception_response(request.scope, exc)
+
+
+def exception_response(scope: Scope, exc: Exception) -> Response:
+    """The answer to `exc`, which is left in the scope for the request log (that logs its type
+    only, never its text). An unexpected exception is PocketBase's generic 500, and its traceback
+    is logged with the request id (`extra`): the app log entry joins the response's `X-Request-Id`
+    and the request entry."""
+    state = scope.setdefault("state", {})
+    state["error"] = exc
     if isinstance(exc, SatchelError):
         return render_error(exc)
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    response = error_response(500, INTERNAL_MESSAGE)
-    # sent by Starlette's outermost layer, past the front middleware that adds these to every other response
-    response.raw_headers.extend((*SECURITY_HEADERS, API_CSP))
-    return response
+    log.error(
+        "unhandled error on %s %s",
+        scope.get("method", ""),
+        scope.get("path", ""),
+        exc_info=exc,
+        extra={"requestId": state.get("request_id", "")},
+    )
+    return error_response(500, INTERNAL_MESSAGE)

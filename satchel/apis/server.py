@@ -13,10 +13,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from satchel.apis import dashboard
-from satchel.apis.errors import error_response, satchel_error_handler
-from satchel.apis.middleware.front import FrontMiddleware
+from satchel.apis.errors import error_response, exception_response, satchel_error_handler
+from satchel.apis.middleware.front import FrontMiddleware, response_headers
 from satchel.apis.middleware.ratelimit import RateLimitMiddleware
-from satchel.apis.middleware.request_log import RequestLogMiddleware
+from satchel.apis.middleware.request_log import REQUEST_ID_HEADER, RequestLogMiddleware
 from satchel.apis.openapi import endpoints as openapi
 from satchel.apis.rest import (
     api_keys,
@@ -81,6 +81,23 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return error_response(400, "Something went wrong while processing your request.")
 
 
+def _last_resort(app: App) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """Starlette's outermost handler, for an exception the front middleware did not answer: one
+    raised in a layer outside it (the request log, a plugin's middleware), or after the response
+    started (then Starlette sends nothing and this only logs it). Its 500 is sent past the front
+    middleware and the request log, so it gets here the headers they give every other answer."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        response = exception_response(request.scope, exc)
+        response.raw_headers.extend(response_headers(app, request.scope))
+        request_id = request.scope.get("state", {}).get("request_id")
+        if request_id:
+            response.raw_headers.append((REQUEST_ID_HEADER, request_id.encode("ascii")))
+        return response
+
+    return handler
+
+
 def create_app(
     app: App,
     *,
@@ -107,7 +124,7 @@ def create_app(
         exception_handlers={
             SatchelError: satchel_error_handler,
             HTTPException: _http_exception,
-            Exception: satchel_error_handler,
+            Exception: _last_resort(app),
         },
     )
     asgi.router = IndexedRouter([*all_routes(), *app.routes], lifespan=lifespan)

@@ -18,6 +18,12 @@ dashboard and files do), a CSP that lets an API response load nothing.
 A client that stalls while sending its body holds a worker's connection slot: between body chunks it
 gets `read_timeout` seconds, then a 408 (granian cuts off one that stalls in its headers).
 
+An exception nothing else handled (a bug, a custom route or hook raising) is answered here, not by
+Starlette's outermost layer: PocketBase's generic 500 then goes out through this middleware and the
+request log like any answer, so it has the CORS headers (a browser page can read the error rather
+than see a network failure), the security headers and `X-Request-Id`. Only an exception after the
+response started is left to rise: the connection is all there is left to end.
+
 A missing, malformed, expired or revoked token simply means "guest": endpoints that need auth
 answer 401 themselves, exactly as PocketBase does. An `sk_` API key is not a token: it is resolved
 by `api_key_auth` (on record endpoints only) and its use recorded once the response is sent.
@@ -25,10 +31,13 @@ by `api_key_auth` (on record endpoints only) and its use recorded once the respo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from satchel.apis.client_ip import client_ip
+from satchel.apis.errors import exception_response
 from satchel.apis.middleware.api_key_auth import KEY_PREFIX, ApiKey, authenticate_api_key
 from satchel.apis.middleware.hsts import HSTS, over_https
 from satchel.apis.middleware.read_deadlines import ReadDeadlines
@@ -72,21 +81,12 @@ class FrontMiddleware:
         self.origins = frozenset(o.encode("latin-1") for o in origins)
         self.read_deadlines = ReadDeadlines(app.config.read_timeout)
 
-    def _cors(self, origin: bytes | None) -> tuple[_Header, ...]:
-        if origin is None:
-            return (_VARY_ORIGIN,)
-        if self.any_origin:
-            return (_VARY_ORIGIN, _ALLOW_ANY)
-        if origin in self.origins:
-            return (_VARY_ORIGIN, (b"access-control-allow-origin", origin))
-        return (_VARY_ORIGIN,)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.asgi(scope, receive, send)
             return
         origin, authorization, length, request_headers = _read_headers(scope)
-        cors = self._cors(origin)
+        cors = _cors(origin, self.any_origin, self.origins)
         if over_https(scope, self.app.settings.current["trustedProxy"]):  # every response of the request
             cors = (*cors, HSTS)
         if scope["method"] == "OPTIONS":
@@ -98,28 +98,37 @@ class FrontMiddleware:
             await _refuse(send, 413, TOO_LARGE, cors)
             return
 
-        if self.app.stale():  # a sibling worker changed collections or settings: see it first
-            await self.app.sync()
-        key = await authenticate(self.app, scope, None if authorization is None else authorization.decode("latin-1"))
-        auth = scope["state"]["auth"]
-        if auth is not None and auth.is_superuser and not self._superuser_ip_allowed(scope):
-            await _refuse(send, 403, FORBIDDEN, cors)
-            return
-
-        send_with_cors = _with_headers(send, cors)
-        if scope["method"] not in NO_BODY_METHODS:
-            receive = self.read_deadlines.wrap(receive)
+        send_with_headers, started = _with_headers(send, cors)
         try:
+            if not await self._authenticate(scope, authorization):
+                await _refuse(send, 403, FORBIDDEN, cors)
+                return
+            if scope["method"] not in NO_BODY_METHODS:
+                receive = self.read_deadlines.wrap(receive)
             if limit <= 0 or declared:
                 # the server delivers no more than the declared length: nothing left to count
-                await self.asgi(scope, receive, send_with_cors)
+                await self.asgi(scope, receive, send_with_headers)
             else:
-                await self._counting(scope, receive, send_with_cors, limit, cors)
+                await self._counting(scope, receive, send_with_headers, limit, cors)
         except RequestTimeoutError:
             # raised while reading outside any route's error handling (the server may have answered)
             await _refuse(send, 408, TIMEOUT, cors)
+        except Exception as exc:
+            if started():
+                raise
+            await exception_response(scope, exc)(scope, receive, send_with_headers)
+        key: ApiKey | None = scope["state"].get("api_key")
         if key is not None:  # after the response: a throttled `lastUsed` write
             await self.app.api_keys.touch(key)
+
+    async def _authenticate(self, scope: Scope, authorization: bytes | None) -> bool:
+        """The caller's auth record into the scope; False when it is a superuser calling from an
+        address `superuserIPs` does not allow (the request is then refused)."""
+        if self.app.stale():  # a sibling worker changed collections or settings: see it first
+            await self.app.sync()
+        await authenticate(self.app, scope, None if authorization is None else authorization.decode("latin-1"))
+        auth = scope["state"]["auth"]
+        return auth is None or not auth.is_superuser or self._superuser_ip_allowed(scope)
 
     def _superuser_ip_allowed(self, scope: Scope) -> bool:
         """PocketBase's superuserIPs whitelist, applied to every request a superuser makes."""
@@ -194,6 +203,26 @@ async def authenticate(app: App, scope: Scope, authorization: str | None) -> Api
     return None
 
 
+def response_headers(app: App, scope: Scope) -> list[_Header]:
+    """What this middleware adds to every response of `scope`, for an answer sent past it (the
+    last-resort 500 of an exception raised in a layer outside it)."""
+    origins = app.config.cors_origins
+    cors = _cors(_read_headers(scope)[0], "*" in origins, frozenset(o.encode("latin-1") for o in origins))
+    if over_https(scope, app.settings.current["trustedProxy"]):
+        cors = (*cors, HSTS)
+    return [*cors, *SECURITY_HEADERS, API_CSP]
+
+
+def _cors(origin: bytes | None, any_origin: bool, origins: frozenset[bytes]) -> tuple[_Header, ...]:
+    if origin is None:
+        return (_VARY_ORIGIN,)
+    if any_origin:
+        return (_VARY_ORIGIN, _ALLOW_ANY)
+    if origin in origins:
+        return (_VARY_ORIGIN, (b"access-control-allow-origin", origin))
+    return (_VARY_ORIGIN,)
+
+
 def _read_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
     """Origin, Authorization, Content-Length and Access-Control-Request-Headers, in one pass."""
     origin = authorization = length = request_headers = None
@@ -209,12 +238,16 @@ def _read_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | Non
     return origin, authorization, length, request_headers
 
 
-def _with_headers(send: Send, cors: tuple[_Header, ...]) -> Send:
-    """`send` adding the CORS and security headers to the response (a CSP only if it has none)."""
+def _with_headers(send: Send, cors: tuple[_Header, ...]) -> tuple[Send, Callable[[], bool]]:
+    """`send` adding the CORS and security headers to the response (a CSP only if it has none),
+    and whether it has sent the response's start (after that, no other answer can be given)."""
     extra = _EXTRA.get(cors) or (*cors, *SECURITY_HEADERS)
+    started = False
 
     async def send_with_headers(message: Message) -> None:
+        nonlocal started
         if message["type"] == "http.response.start":
+            started = True
             headers = message.get("headers", ())
             for name, _ in headers:
                 if name == _CSP:
@@ -224,7 +257,10 @@ def _with_headers(send: Send, cors: tuple[_Header, ...]) -> Send:
                 message["headers"] = [*headers, *extra, API_CSP]
         await send(message)
 
-    return send_with_headers
+    def has_started() -> bool:
+        return started
+
+    return send_with_headers, has_started
 
 
 _EXTRA: dict[tuple[_Header, ...], tuple[_Header, ...]] = {

@@ -5,7 +5,9 @@ The outermost middleware: the span covers CORS, auth, rate limits and the handle
 scope), or just `METHOD` when nothing matched, so names stay few whatever the paths. Only
 low-risk attributes: the path without its query (file tokens ride there), no headers but the
 user agent. Status follows OpenTelemetry's HTTP conventions for servers: ERROR for 5xx and
-exceptions, unset for 4xx (the client's mistake, not the server's).
+exceptions, unset for 4xx (the client's mistake, not the server's). An exception the app answered
+with its 500 (the front middleware does, so the answer keeps its headers) is read from the scope,
+where the error handling leaves it, and recorded as if it had reached this layer.
 
 It also sees the ASGI lifespan, which is where each worker process starts and stops its tracer.
 """
@@ -109,8 +111,12 @@ class ServerSpanMiddleware:
             if status and recording:
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500 and not failed:
-                    span.set_attribute("error.type", str(status))
-                    span.set_status(Status(StatusCode.ERROR))
+                    answered = scope.get("state", {}).get("error")  # an exception answered with a 500 inside
+                    if isinstance(answered, Exception):
+                        mark_failed(span, answered)
+                    else:
+                        span.set_attribute("error.type", str(status))
+                        span.set_status(Status(StatusCode.ERROR))
             span.end()
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
