@@ -47,6 +47,7 @@ def no_key_warning(app: App) -> str:
 
 def prepare(cfg: BootConfig) -> None:
     """Everything that should stop the server before any worker starts; raises `ClickException`."""
+    from satchel.core.auth import totp_store
     from satchel.plugins.events.webhooks import rekey as webhook_keys
     from satchel.wiring import event_sinks_from_urls, open_app
 
@@ -67,11 +68,17 @@ def prepare(cfg: BootConfig) -> None:
             raise click.ClickException(str(exc)) from exc
         try:
             in_clear = await webhook_keys.check_keys(app.db, app.keys)  # what each worker's events plugin checks
+            totps_in_clear = await totp_store.check_secrets(app)  # and each worker's start
         except SecretsKeyError as exc:
             await app.realtime.close()
             await app.close()
             raise click.ClickException(str(exc)) from exc
-        for warning in (no_key_warning(app), webhook_keys.clear_warning(app.keys, in_clear)):
+        warnings = (
+            no_key_warning(app),
+            webhook_keys.clear_warning(app.keys, in_clear),
+            totp_store.clear_warning(app, totps_in_clear),
+        )
+        for warning in warnings:
             if warning:
                 click.echo(warning, err=True)
         try:

@@ -33,7 +33,7 @@ from satchel.config import (
     parse_origins,
 )
 from satchel.core.app import App, AppConfig
-from satchel.core.auth import expired_refs
+from satchel.core.auth import expired_refs, totp_store
 from satchel.core.auth.api_keys import ApiKeysService
 from satchel.core.auth.oauth2 import redirect
 from satchel.core.auth.service import AuthService
@@ -131,6 +131,7 @@ def build_app(
     app.files = FileServer(app)
     app.backups = BackupsService(app)
     events_plugin.keep_ids_on_restore(app)  # the CLI's restore too, which runs without the plugin
+    events_plugin.check_secrets_on_restore(app)  # likewise
     app.logs = LogsService(app, aux_database_from_url(db_url, path, query_timeout=query_timeout))
     app.crons = crons_for(app)
     redirect.register(app)
@@ -347,6 +348,7 @@ def build_asgi(
 
     async def startup() -> None:
         await app.bootstrap()
+        await totp_store.check_secrets(app)  # as the events plugin checks webhook secrets
         await events.start()
         await app.realtime.open()
         await app.backups.start()

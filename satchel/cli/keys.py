@@ -1,5 +1,5 @@
-"""`satchel keys new|rotate`: the key ring that encrypts secrets (settings, OAuth2, webhooks), record fields
-and backup archives.
+"""`satchel keys new|rotate`: the key ring that encrypts secrets (settings, OAuth2, webhooks, authenticator
+apps), record fields and backup archives.
 
 Rotation without downtime: restart the servers with the new key as the current one and the old
 key among the older ones (they then write under the new key and read both), run `satchel keys
@@ -47,6 +47,8 @@ def keys_new() -> None:
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Rows per read.")
 def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str | None, batch_size: int) -> None:
     """Re-encrypt every value not yet under the current key (servers may keep running)."""
+    from satchel.core import sealed_columns
+    from satchel.core.auth import totp_store
     from satchel.core.key_rotation import count_rows, rotate
     from satchel.core.records.sealed_fields import SealedFieldError
     from satchel.core.secrets_at_rest import SecretsKeyError
@@ -67,10 +69,12 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
         except SecretsKeyError as exc:
             raise click.ClickException(str(exc)) from exc
         try:
-            total = await count_rows(app) + await webhook_keys.count(app.db)
+            totps_count = await sealed_columns.count(app.db, totp_store.SECRET)
+            total = await count_rows(app) + await webhook_keys.count(app.db) + totps_count
             with click.progressbar(length=total, label="Re-encrypting records", file=sys.stderr) as bar:
                 report = await rotate(app, progress=bar.update, batch=batch_size)
                 hooks = await webhook_keys.reseal(app.db, app.keys, app.keys, progress=bar.update)
+                totps = await sealed_columns.reseal(app.db, totp_store.SECRET, app.keys, app.keys, progress=bar.update)
             current_id = app.keys.key_id
             older_archives = await _archives_under_older_keys(app)
         except SealedFieldError as exc:
@@ -83,9 +87,10 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
             + (f" ({report.raced} changed meanwhile by a server, already under it)" if report.raced else "")
             + ("; settings secrets re-encrypted" if report.settings else "")
             + (f"; {hooks.rewritten} of {hooks.rows} webhook secrets re-encrypted" if hooks.rewritten else "")
+            + (f"; {totps.rewritten} of {totps.rows} authenticator app secrets re-encrypted" if totps.rewritten else "")
             + "."
         )
-        failures = report.failures + hooks.failures
+        failures = report.failures + hooks.failures + totps.failures
         if failures:
             for failure in failures[:20]:
                 click.echo(f"Could not open: {failure}", err=True)

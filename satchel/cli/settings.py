@@ -1,9 +1,9 @@
 """`satchel settings new-key|rotate-key`: the key that seals the settings' secrets at rest.
 
-Rotating rewrites every stored secret (settings passwords, OAuth2 client secrets, webhook secrets)
-under the new key: the settings' in one transaction, then each webhook's, all checked to open
-first. Servers hold the key they started with, so it is done with them stopped, then they start
-with the new key.
+Rotating rewrites every stored secret (settings passwords, OAuth2 client secrets, webhook and
+authenticator app secrets) under the new key: the settings' in one transaction, then each webhook's
+and each authenticator app's, all checked to open first. Servers hold the key they started with,
+so it is done with them stopped, then they start with the new key.
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ def settings_rotate_key(
     to_plaintext: bool,
 ) -> None:
     """Re-encrypt every stored secret with a new key (stop the servers first, restart them with it)."""
+    from satchel.core import sealed_columns
+    from satchel.core.auth import totp_store
     from satchel.core.secrets_at_rest import Secrets
     from satchel.core.secrets_rotation import reseal
     from satchel.plugins.events.webhooks import rekey as webhook_keys
@@ -105,14 +107,17 @@ def settings_rotate_key(
                     "re-encrypt: use `satchel keys rotate` (docs/encryption.md). Nothing was changed."
                 )
             await webhook_keys.check_keys(app.db, app.keys)  # before anything changes
+            await totp_store.check_secrets(app)
             done = await reseal(app, Secrets(SecretBox(new) if new else None))
             hooks = await webhook_keys.reseal(app.db, app.keys, KeyRing(new))
+            totps = await sealed_columns.reseal(app.db, totp_store.SECRET, app.keys, KeyRing(new))
         finally:
             await app.realtime.close()
             await app.close()
         what = ["the settings"] if done.settings else []
         what += [f"the OAuth2 providers of {', '.join(done.collections)}"] if done.collections else []
         what += [f"{hooks.rows} webhook(s)"] if hooks.rows else []
+        what += [f"{totps.rows} authenticator app(s)"] if totps.rows else []
         stored = f"encrypted with the key {key_id_of(new)}" if new else "in clear"
         click.echo(f"Secrets of {' and '.join(what) or 'nothing stored yet'} are now stored {stored}.")
         if new:

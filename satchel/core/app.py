@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from satchel.core.collections.registry import CollectionRegistry
 from satchel.core.schema_events import SchemaChanges
+from satchel.core.sealed_columns import SealedColumn
 from satchel.core.secrets_at_rest import Secrets
 from satchel.core.settings import SettingsStore, load_or_create_secret
 from satchel.ports.cache import Cache
@@ -97,6 +98,9 @@ class App:
         """Run after `sync` reloaded a sibling's change (the backups service learns of restores)."""
         self.kept_on_restore: list[KeptCounter] = []
         """Counters whose numbers leave the database (event ids): a restore never moves them back."""
+        self.sealed_columns: list[SealedColumn] = []
+        """Internal tables' columns of secrets sealed with the key ring (authenticator apps, webhooks):
+        a backup holding one that no configured key opens is refused before anything is restored."""
         # set by wiring once the corresponding modules are built (avoids import cycles)
         self.hooks: Hooks
         self.realtime: RealtimeBroker

@@ -30,6 +30,8 @@ def test_every_message_is_documented() -> None:
         totp.NOT_PENDING,
         totp.NOT_ENABLED,
         totp.INVALID_CODE,
+        totp.KEY_MISSING,
+        totp.PENDING_UNUSABLE,
         mfa.INVALID_SESSION,
         REFUSED,
     ):

@@ -11,6 +11,11 @@ Codes are SHA-1, six digits, 30-second steps (what every authenticator app defau
 one step either side for clock drift. A code is good once: its time step is recorded and any code
 of that step or an earlier one is refused afterwards. Every check of a code or password counts
 against the login guard (per record and per client address), like password sign-ins.
+
+The secret is sealed at rest with the key ring (`totp_store`). One that the configured keys do not
+open (a backup or a sibling under another key) cannot check codes: such a code is answered with a
+400 saying so, never judged wrong, while recovery codes and the account password still work, so
+the record can sign in and disable the app. The operator's details (which key) go to the log.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import logging
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -66,6 +72,22 @@ NOT_ENABLED = "No authenticator app is enabled."
 INVALID_CODE = "Invalid or expired authenticator code."
 CODE_ERROR = FieldError("validation_invalid_code", INVALID_CODE)
 PASSWORD_ERROR = FieldError("validation_invalid_password", "Missing or invalid auth record password.")
+KEY_MISSING = (
+    "The authenticator app cannot check codes: its secret is encrypted with a key this server is not configured "
+    "with. Use a recovery code (or the password to disable it), or ask an administrator to configure the key."
+)
+PENDING_UNUSABLE = (
+    "The authenticator app waiting to be verified cannot check codes: its secret is encrypted with a key this "
+    "server is not configured with. Enrol again."
+)
+
+log = logging.getLogger("satchel.auth.totp")
+
+
+def _unusable(state: Totp, message: str) -> BadRequestError:
+    """The client's answer when the secret cannot be opened; the operator learns which key from the log."""
+    log.error("authenticator app secret unusable: %s", state.secret_error, extra={"totp": state.id})
+    return BadRequestError(message)
 
 
 # ------------------------------------------------------------------------------------- codes
@@ -97,11 +119,17 @@ def new_recovery_codes() -> list[str]:
 
 
 async def _spend(app: App, state: Totp, code: str, now: float, *, recovery: bool = True) -> bool:
-    """Use `code` (current TOTP code, or an unused recovery code of an active app); False if it is not good."""
-    step = matching_step(state.secret, code, now)
+    """Use `code` (current TOTP code, or an unused recovery code of an active app); False if it is not good.
+
+    Raises BadRequestError when `code` is not a recovery code and the secret cannot be opened.
+    """
+    is_recovery = recovery and state.active and len(_normalize_recovery(code)) == RECOVERY_LENGTH
+    if state.secret_error and not is_recovery:
+        raise _unusable(state, KEY_MISSING)
+    step = None if state.secret_error else matching_step(state.secret, code, now)
     if step is not None:
         return await totp_store.spend_step(app, state, step)
-    if not recovery or not state.active or len(_normalize_recovery(code)) != RECOVERY_LENGTH:
+    if not is_recovery:
         return False
     digest = recovery_digest(code)
     matched = [d for d in state.recovery_codes if hmac.compare_digest(d, digest)]
@@ -175,6 +203,8 @@ async def verify(
         raise BadRequestError(NOT_PENDING)
     if state.active:
         raise BadRequestError(ALREADY_ENABLED)
+    if state.secret_error:
+        raise _unusable(state, PENDING_UNUSABLE)
     attempt = await app.auth.guard.begin(record.collection_id, f"totp:{record.id}", request.ip)
     step = matching_step(state.secret, code, time.time() if now is None else now)
     if step is None:
@@ -280,7 +310,10 @@ def _mfa_collection(app: App, id_or_name: str) -> Collection:
 
 
 def register(app: App) -> None:
-    """An authenticator app goes with its record and its collection."""
+    """An authenticator app goes with its record and its collection; a backup is checked for
+    secrets the keys do not open (`App.sealed_columns`)."""
+    if totp_store.SECRET not in app.sealed_columns:
+        app.sealed_columns.append(totp_store.SECRET)
 
     async def on_delete(e: RecordEvent) -> None:
         await e.next()

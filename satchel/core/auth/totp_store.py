@@ -5,18 +5,21 @@ collection list (what SDKs and the admin UI see) must stay the same as PocketBas
 that spends something (a time step, a recovery code) is one conditional UPDATE, so two requests
 racing with the same code cannot both succeed.
 
-The secret is stored as is (an authenticator needs it back to compute codes) and is returned by
-no API once enrolment ends; recovery codes are stored as SHA-256 digests (they are 80 random
-bits, so a slow hash adds nothing).
+The secret must come back in clear (an authenticator computes codes from it), so it is sealed
+with the key ring when one is configured, bound to its row (`SECRET`, see `satchel.core.sealed_columns`),
+and stored in clear without a key, as the settings secrets are; it is returned by no API once
+enrolment ends. Recovery codes are stored as SHA-256 digests (they are 80 random bits, so a slow
+hash adds nothing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from satchel.core.records.model import Record
+from satchel.core.sealed_columns import SealedColumn, check_keys
 from satchel.ports.database import Database, Executor
 from satchel.tools.datetime import now_str
 from satchel.tools.ids import random_id
@@ -44,16 +47,22 @@ DDL = ir.CreateTable(
 INDEX = ir.CreateIndex(
     "idx__totps_record", TABLE, (ir.IndexColumn("collectionRef"), ir.IndexColumn("recordRef")), unique=True
 )
+SECRET = SealedColumn(TABLE, "secret", "totps", "the authenticator app")
+"""Labels `totps.<row id>.secret`: a sealed secret copied onto another record's row does not open."""
 
 
 @dataclass(frozen=True, slots=True)
 class Totp:
     id: str
-    secret: str
+    secret: str = field(repr=False)
+    """In clear, to compute codes with ("" when the stored one cannot be opened: see `secret_error`)."""
     active: bool
     last_step: int
     recovery_codes: tuple[str, ...]
     """SHA-256 hex digests of the unused recovery codes."""
+    secret_error: str = ""
+    """Why the stored secret cannot be opened with the configured keys (names key ids, never a
+    secret); "" when it can. Recovery codes (digests) still work then."""
 
 
 async def ensure_table(db: Database, tx: Executor) -> None:
@@ -61,6 +70,27 @@ async def ensure_table(db: Database, tx: Executor) -> None:
     if not await db.table_columns(TABLE):
         await tx.ddl(DDL)
         await tx.ddl(INDEX)
+
+
+async def check_secrets(app: App) -> int:
+    """At start, as for webhook secrets: SecretsKeyError (the server does not start) when a secret
+    is sealed with a key this process was not given; otherwise how many are stored in clear."""
+    return await check_keys(app.db, app.keys, SECRET)
+
+
+def clear_warning(app: App, in_clear: int) -> str:
+    """A note for the operator at start while authenticator secrets are stored in clear ("" when none are)."""
+    if not in_clear:
+        return ""
+    if app.keys.current is None:
+        return (
+            f"Warning: {in_clear} authenticator app secret(s) are stored in clear in the database: set "
+            "SATCHEL_ENCRYPTION_KEY or --encryption-key-file to encrypt them (generate a key with `satchel keys new`)."
+        )
+    return (
+        f"Note: {in_clear} authenticator app secret(s) written before a key was configured are still in clear: "
+        "`satchel keys rotate` encrypts them."
+    )
 
 
 def _of(collection_id: str, record_id: str) -> ir.Expr:
@@ -78,12 +108,14 @@ async def get(app: App, record: Record) -> Totp | None:
     if row is None:
         return None
     codes = loads(row["recoveryCodes"] or "[]")
+    secret, error = SECRET.open_stored(app.keys, str(row["id"]), row["secret"])
     return Totp(
         id=str(row["id"]),
-        secret=str(row["secret"]),
+        secret=secret,
         active=bool(row["active"]),
         last_step=int(row["lastStep"] or 0),
         recovery_codes=tuple(str(c) for c in codes) if isinstance(codes, list) else (),
+        secret_error=error,
     )
 
 
@@ -100,8 +132,10 @@ async def is_active(app: App, record: Record) -> bool:
 
 
 async def save_pending(app: App, record: Record, secret: str) -> None:
-    """A new, not yet verified secret for `record` (replacing a pending one; never an active one)."""
+    """A new, not yet verified secret for `record` (replacing a pending one; never an active one),
+    sealed under the current key when there is one."""
     now = now_str()
+    row_id = random_id()
     async with app.db.transaction() as tx:
         await tx.execute(
             ir.Delete(
@@ -113,10 +147,10 @@ async def save_pending(app: App, record: Record, secret: str) -> None:
             ir.Insert(
                 TABLE,
                 {
-                    "id": ir.Param(random_id()),
+                    "id": ir.Param(row_id),
                     "collectionRef": ir.Param(record.collection_id),
                     "recordRef": ir.Param(record.id),
-                    "secret": ir.Param(secret),
+                    "secret": ir.Param(SECRET.seal(app.keys, row_id, secret)),
                     "active": ir.Param(0),
                     "lastStep": ir.Param(0),
                     "recoveryCodes": ir.Param("[]"),

@@ -2,7 +2,10 @@
 
 A backup carries the secrets as they were stored, sealed with the key of the instance (and the
 time) it was made with. Restoring one this instance cannot open would leave it unable to load its
-settings, so such a backup is refused before anything is replaced, naming the key it needs.
+settings, to start (webhook and authenticator secrets are checked at start), to sign webhooks or
+to check authenticator codes, so such a backup is refused before anything is replaced, naming the
+key it needs. Every sealed value of the columns in `App.sealed_columns` is opened (a few per
+record at most); record fields are judged by one value each (there may be millions).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from satchel.core.collections.store import COLLECTIONS_TABLE
 from satchel.core.errors import BadRequestError
 from satchel.core.params import PARAMS_TABLE
 from satchel.core.records.sealed_fields import shadow
+from satchel.core.sealed_columns import check_copy
 from satchel.core.secrets_at_rest import SecretsKeyError
 from satchel.core.settings import SETTINGS_KEY
 from satchel.tools.jsonutil import JSONDecodeError, loads
@@ -53,6 +57,8 @@ async def check_backup_secrets(app: App, db_file: Path) -> None:
             if isinstance(options := _json(row["options"]), dict):
                 app.secrets.open_auth(options, str(row["name"]))
         await _check_record_fields(app, db_file)
+        for column in app.sealed_columns:
+            await check_copy(app.db, db_file, app.keys, column)
     except SecretsKeyError as exc:
         message = str(exc).replace("Nothing was changed.", "The backup was not restored.")
         raise BadRequestError(f"The backup cannot be restored with this key. {message}") from exc

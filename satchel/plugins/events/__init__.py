@@ -12,17 +12,19 @@ from typing import TYPE_CHECKING
 from satchel.plugins.events import outbox_store
 from satchel.plugins.events.config import EventsConfig
 from satchel.plugins.events.plugin import Events
+from satchel.plugins.events.webhooks import rekey
 from satchel.plugins.events.webhooks.api import routes
 from satchel.ports.event_sink import EventSink
 
 if TYPE_CHECKING:
     from satchel.core.app import App
 
-__all__ = ["Events", "EventsConfig", "keep_ids_on_restore", "register"]
+__all__ = ["Events", "EventsConfig", "check_secrets_on_restore", "keep_ids_on_restore", "register"]
 
 
 def register(app: App, config: EventsConfig, sinks: list[EventSink] | None = None) -> Events:
     keep_ids_on_restore(app)
+    check_secrets_on_restore(app)
     events = Events(app, config, list(sinks or ()))
     app.routes.extend(routes(events.webhooks))
     return events
@@ -33,3 +35,10 @@ def keep_ids_on_restore(app: App) -> None:
     events (`satchel backup restore` runs without the plugin): the outbox's sequence is kept."""
     if outbox_store.SEQUENCE_KEPT not in app.kept_on_restore:
         app.kept_on_restore.append(outbox_store.SEQUENCE_KEPT)
+
+
+def check_secrets_on_restore(app: App) -> None:
+    """A backup whose webhook secrets no configured key opens is refused before it is restored,
+    whether or not this app dispatches events (`satchel backup restore` runs without the plugin)."""
+    if rekey.SECRET not in app.sealed_columns:
+        app.sealed_columns.append(rekey.SECRET)

@@ -10,12 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from satchel.core.sealed_columns import SealedColumn
 from satchel.core.secrets_at_rest import SecretsKeyError
 from satchel.plugins.events.webhooks.sealing import looks_sealed, open_stored, seal
 from satchel.plugins.events.webhooks.store import WEBHOOKS
 from satchel.ports.database import Database
 from satchel.tools.keyring import KeyRing, stored_key_id
 from satchel.tools.sql import ir
+
+SECRET = SealedColumn(WEBHOOKS, "secret", "webhooks", "the webhook")
+"""The column as the core sees sealed columns (a backup's copy is checked against it): its labels
+are `sealing.label`'s."""
 
 
 async def _rows(db: Database) -> list[dict[str, Any]]:
