@@ -48,7 +48,9 @@ def no_key_warning(app: App) -> str:
 def prepare(cfg: BootConfig) -> None:
     """Everything that should stop the server before any worker starts; raises `ClickException`."""
     from satchel.core.auth import totp_store
+    from satchel.core.sealed_columns import check_keys
     from satchel.plugins.events.webhooks import rekey as webhook_keys
+    from satchel.plugins.events.webhooks import store as webhook_store
     from satchel.wiring import event_sinks_from_urls, open_app
 
     async def probe() -> None:
@@ -67,7 +69,7 @@ def prepare(cfg: BootConfig) -> None:
         except SecretsKeyError as exc:  # stored secrets sealed with another key, or no key given
             raise click.ClickException(str(exc)) from exc
         try:
-            in_clear = await webhook_keys.check_keys(app.db, app.keys)  # what each worker's events plugin checks
+            in_clear = await check_keys(app.db, app.keys, webhook_store.SECRET)  # as each worker's events plugin does
             totps_in_clear = await totp_store.check_secrets(app)  # and each worker's start
         except SecretsKeyError as exc:
             await app.realtime.close()

@@ -52,7 +52,7 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
     from satchel.core.key_rotation import count_rows, rotate
     from satchel.core.records.sealed_fields import SealedFieldError
     from satchel.core.secrets_at_rest import SecretsKeyError
-    from satchel.plugins.events.webhooks import rekey as webhook_keys
+    from satchel.plugins.events.webhooks import store as webhook_store
     from satchel.wiring import open_app
 
     try:
@@ -70,10 +70,12 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
             raise click.ClickException(str(exc)) from exc
         try:
             totps_count = await sealed_columns.count(app.db, totp_store.SECRET)
-            total = await count_rows(app) + await webhook_keys.count(app.db) + totps_count
+            total = await count_rows(app) + await sealed_columns.count(app.db, webhook_store.SECRET) + totps_count
             with click.progressbar(length=total, label="Re-encrypting records", file=sys.stderr) as bar:
                 report = await rotate(app, progress=bar.update, batch=batch_size)
-                hooks = await webhook_keys.reseal(app.db, app.keys, app.keys, progress=bar.update)
+                hooks = await sealed_columns.reseal(
+                    app.db, webhook_store.SECRET, app.keys, app.keys, progress=bar.update
+                )
                 totps = await sealed_columns.reseal(app.db, totp_store.SECRET, app.keys, app.keys, progress=bar.update)
             current_id = app.keys.key_id
             older_archives = await _archives_under_older_keys(app)

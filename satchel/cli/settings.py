@@ -84,7 +84,7 @@ def settings_rotate_key(
     from satchel.core.auth import totp_store
     from satchel.core.secrets_at_rest import Secrets
     from satchel.core.secrets_rotation import reseal
-    from satchel.plugins.events.webhooks import rekey as webhook_keys
+    from satchel.plugins.events.webhooks import store as webhook_store
     from satchel.tools.keyring import KeyRing
     from satchel.tools.secretbox import SecretBox
     from satchel.wiring import open_app
@@ -106,10 +106,10 @@ def settings_rotate_key(
                     f"The collections {', '.join(encrypted)} have encrypted fields, which this command does not "
                     "re-encrypt: use `satchel keys rotate` (docs/encryption.md). Nothing was changed."
                 )
-            await webhook_keys.check_keys(app.db, app.keys)  # before anything changes
+            await sealed_columns.check_keys(app.db, app.keys, webhook_store.SECRET)  # before anything changes
             await totp_store.check_secrets(app)
             done = await reseal(app, Secrets(SecretBox(new) if new else None))
-            hooks = await webhook_keys.reseal(app.db, app.keys, KeyRing(new))
+            hooks = await sealed_columns.reseal(app.db, webhook_store.SECRET, app.keys, KeyRing(new))
             totps = await sealed_columns.reseal(app.db, totp_store.SECRET, app.keys, KeyRing(new))
         finally:
             await app.realtime.close()

@@ -8,9 +8,8 @@ Without a key the secret is stored in clear, as the settings secrets are. Any ri
 `SATCHEL_ENCRYPTION_KEYS_OLD` covers a rotation; rows written in clear before a key was configured
 keep working and are sealed by `satchel keys rotate` or `satchel settings rotate-key`.
 
-The same rules as `satchel.plugins.events.webhooks.sealing` (whose labels are `webhooks.<id>.secret`),
-written once for any table so a backup's copy can be checked against every such column before a
-restore (`App.sealed_columns`).
+Written once for every such column (webhook signing secrets, authenticator secrets), so a backup's
+copy can be checked against all of them before a restore (`App.sealed_columns`).
 """
 
 from __future__ import annotations

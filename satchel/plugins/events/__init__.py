@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from satchel.plugins.events import outbox_store
 from satchel.plugins.events.config import EventsConfig
 from satchel.plugins.events.plugin import Events
-from satchel.plugins.events.webhooks import rekey
+from satchel.plugins.events.webhooks import store as webhook_store
 from satchel.plugins.events.webhooks.api import routes
 from satchel.ports.event_sink import EventSink
 
@@ -40,5 +40,5 @@ def keep_ids_on_restore(app: App) -> None:
 def check_secrets_on_restore(app: App) -> None:
     """A backup whose webhook secrets no configured key opens is refused before it is restored,
     whether or not this app dispatches events (`satchel backup restore` runs without the plugin)."""
-    if rekey.SECRET not in app.sealed_columns:
-        app.sealed_columns.append(rekey.SECRET)
+    if webhook_store.SECRET not in app.sealed_columns:
+        app.sealed_columns.append(webhook_store.SECRET)

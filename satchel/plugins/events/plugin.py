@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from satchel.core.sealed_columns import check_keys
 from satchel.plugins.events import outbox_store
 from satchel.plugins.events.config import EventsConfig
 from satchel.plugins.events.dispatcher import Dispatcher
 from satchel.plugins.events.outbox_writer import OutboxWriter
-from satchel.plugins.events.webhooks import rekey, store
+from satchel.plugins.events.webhooks import store
 from satchel.plugins.events.webhooks.service import WebhooksService
 from satchel.ports.database import DatabaseError, IntegrityError
 from satchel.ports.event_sink import EventSink
@@ -42,7 +43,7 @@ class Events:
             await self._prepare()
         except (IntegrityError, DatabaseError):
             await self._prepare()  # a sibling worker created the same tables at the same moment
-        await rekey.check_keys(self.app.db, self.app.keys)
+        await check_keys(self.app.db, self.app.keys, store.SECRET)
         self.app.sync_listeners.append(self.refresh)
         await self.refresh()
         self.dispatcher.start()

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from satchel.core import sealed_columns
 from satchel.core.secrets_at_rest import SecretsKeyError
-from satchel.plugins.events.webhooks import rekey, sealing, store
+from satchel.plugins.events.webhooks import store
 from satchel.tools.keyring import KeyRing, parse_sealed, stored_key_id
 from satchel.tools.secretbox import key_id_of
 from satchel.tools.sql import ir
@@ -111,16 +112,16 @@ async def test_a_secret_under_an_old_key_signs_while_that_key_is_listed_and_rota
             assert stored_key_id(await stored(env, sealed_hook)) == key_id_of(KEY)
             await delivered_signed(env, receiver, "after the new key")
             # rotation is what moves the rows nobody saved: the clear one here, an old-key one below
-            await store_raw(env, sealed_hook, KeyRing(OLD).seal_text(SECRET, sealing.label(sealed_hook)))
+            await store_raw(env, sealed_hook, KeyRing(OLD).seal_text(SECRET, store.SECRET.label(sealed_hook)))
             await delivered_signed(env, receiver, "old key still opens")
             seen: list[int] = []
-            done = await rekey.reseal(env.app.db, env.app.keys, env.app.keys, progress=seen.append)
+            done = await sealed_columns.reseal(env.app.db, store.SECRET, env.app.keys, env.app.keys, progress=seen.append)
             assert (done.rows, done.rewritten, done.raced, done.failures) == (2, 2, 0, [])
             assert sum(seen) == 2
             for hook_id in (sealed_hook, legacy_hook):
                 raw = await stored(env, hook_id)
                 assert SECRET not in str(raw) and stored_key_id(raw) == key_id_of(KEY)
-            again = await rekey.reseal(env.app.db, env.app.keys, env.app.keys)
+            again = await sealed_columns.reseal(env.app.db, store.SECRET, env.app.keys, env.app.keys)
             assert again.rewritten == 0
     async with start_env(data, encryption_key=KEY) as env:  # the old key dropped
         with Receiver() as receiver:
@@ -151,7 +152,7 @@ async def test_a_secret_that_cannot_be_opened_is_said_not_a_500(
         with Receiver() as receiver:
             hook = (await env.webhook(receiver.url))["id"]
             # a sibling started with another key, or a restored backup, wrote it
-            await store_raw(env, hook, KeyRing(OTHER).seal_text(SECRET, sealing.label(hook)))
+            await store_raw(env, hook, KeyRing(OTHER).seal_text(SECRET, store.SECRET.label(hook)))
             await env.create("unsignable")
             letters: list[dict[str, Any]] = []
             deadline = time.monotonic() + 15

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from satchel.core.errors import ErrorTree, FieldError, ValidationError
-from satchel.plugins.events.webhooks.sealing import looks_sealed
+from satchel.core.sealed_columns import looks_sealed
 
 ACTIONS = ("create", "update", "delete")
 MIN_SECRET = 16

@@ -2,8 +2,14 @@
 attempt, for the dashboard) and `_webhookDeadLetters` (events given up on, kept for replay).
 
 Internal tables, not collections: PocketBase has none of them and its collection list must stay
-identical. The signing secret is sealed with the key ring when one is configured (see `sealing`),
+identical. The signing secret is sealed with the key ring when one is configured (`SECRET`),
 opened on every read (it must be usable to sign) and never answered.
+
+Whoever reads a webhook's secret can sign events its receiver trusts, so a database dump or a
+backup must not hand it out. Without a key the secret is stored in clear, as settings secrets are,
+and a sealed one then cannot be used: at start that stops the server (`SecretsKeyError`, naming the
+key and the fix); met later (a sibling started with another key, a restored backup) it fails that
+webhook's deliveries with the reason instead of signing with something else.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from satchel.plugins.events.webhooks.sealing import open_stored, seal
+from satchel.core.sealed_columns import SealedColumn
 from satchel.ports.database import Database, Executor, Row
 from satchel.tools.jsonutil import JSONDecodeError, dumps, loads
 from satchel.tools.keyring import KeyRing
@@ -20,6 +26,8 @@ from satchel.tools.sql import ir
 WEBHOOKS = "_webhooks"
 ATTEMPTS = "_webhookAttempts"
 DEAD_LETTERS = "_webhookDeadLetters"
+SECRET = SealedColumn(WEBHOOKS, "secret", "webhooks", "the webhook")
+"""The signing secret's column; each value is bound to `webhooks.<id>.secret`."""
 
 _TABLES = (
     ir.CreateTable(
@@ -129,7 +137,7 @@ def _strings(raw: Any) -> tuple[str, ...]:
 
 def _webhook(row: Row, keys: KeyRing) -> Webhook:
     stored = "" if row["secret"] is None else str(row["secret"])
-    secret, error = open_stored(keys, str(row["id"]), stored)
+    secret, error = SECRET.open_stored(keys, str(row["id"]), stored)
     return Webhook(
         id=str(row["id"]),
         name=str(row["name"]),
@@ -148,7 +156,7 @@ def _webhook(row: Row, keys: KeyRing) -> Webhook:
 def _values(hook: Webhook, keys: KeyRing) -> dict[str, ir.Expr]:
     """The row to write: the secret sealed under the current key (so a row read in clear, or under
     an older key, is sealed anew on save), or as it was stored when it cannot be opened."""
-    secret = hook.stored_secret if hook.secret_error else seal(keys, hook.id, hook.secret)
+    secret = hook.stored_secret if hook.secret_error else SECRET.seal(keys, hook.id, hook.secret)
     return {
         "id": ir.Param(hook.id),
         "name": ir.Param(hook.name),
