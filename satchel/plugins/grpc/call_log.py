@@ -6,10 +6,11 @@ the REST status the answer maps to, the time it took, the caller (`logAuthId`) a
 It is also where a finished call reports the `grpc.call` probe (`satchel.tools.probes`), so the
 metrics plugin counts it with the REST requests without knowing about gRPC.
 
-A call the client cancels mid-handler is logged and counted too, with status 499 (nginx's "client
-closed request"). REST never needs it: the HTTP server lets a handler whose client hung up run to
-its end, and the entry shows the status it answered. grpc cancels the handler instead, so there
-is no answer to show, and a 5xx would count the client's leaving as the server's failure."""
+A call the client cancels mid-handler (or whose deadline passes) is logged and counted too, with
+status 499 (nginx's "client closed request"). REST never needs it: the HTTP server lets a handler
+whose client hung up run to its end, and the entry shows the status it answered. grpc cancels the
+handler instead, so there is no answer to show, and a 5xx would count the client's leaving as the
+server's failure."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ METHOD = "POST"
 """Every gRPC call is an HTTP/2 POST to `/package.Service/Method`."""
 PROBE = "grpc.call"
 CLIENT_CLOSED = 499
-CLIENT_CLOSED_MESSAGE = "The client cancelled the call."
+CLIENT_CLOSED_MESSAGE = "The call was cancelled before it was answered."
+"""The client cancelled it, or its deadline passed (grpc cancels the handler either way)."""
 
 
 class CallLog:
