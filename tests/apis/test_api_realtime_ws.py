@@ -26,8 +26,10 @@ from satchel.apis.rest import realtime_ws
 from satchel.apis.rest.realtime import MAX_TOPIC_LENGTH, MAX_TOPICS
 from satchel.apis.server import create_app
 from satchel.core.app import App
+from satchel.core.logs.model import ERROR
 from satchel.core.realtime.broker import LocalTransport
-from satchel.testing import client_for
+from satchel.testing import client_for, superuser_token
+from tests.apis.helpers import create_user, login
 from tests.apis.test_api_realtime import Server, open_stream, start_server, su_headers
 from tests.apis.ws_client import BINARY, Closed, WebSocket, connect
 
@@ -669,3 +671,59 @@ async def test_oauth2_redirect_reaches_the_socket(app: App) -> None:
     socket.send({"type": "subscribe", "topics": []})
     assert (await socket.next())["topics"] == ["chat"]  # one code per sign-in: `@oauth2` is dropped
     await socket.hang_up()
+
+
+async def test_a_socket_leaves_one_request_entry_when_it_ends(app: App) -> None:
+    """The request log's WebSocket sessions (docs/logs.md): the realtime socket's auth comes from
+    its `auth` message, and a websocket path no route serves is a refused handshake."""
+    async with client_for(app) as http:
+        su = {"Authorization": await superuser_token(app, http)}
+        await create_user(http, "alice@example.com")
+        alice = await login(http, "alice@example.com")
+        socket = await AsgiSocket(app).open()
+        socket.send({"type": "auth", "token": alice["Authorization"]})
+        assert (await socket.next())["auth"]["collectionName"] == "users"
+        await socket.hang_up()
+        signed_out = await AsgiSocket(app).open()
+        for token in (alice["Authorization"], ""):
+            signed_out.send({"type": "auth", "token": token})
+            await signed_out.next()
+        await signed_out.hang_up()
+        nowhere = {**socket_scope("/api/nowhere"), "query_string": b"token=s3cret"}
+        sent: list[dict[str, Any]] = []
+        connect_then_hang_up = iter([{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}])
+
+        async def receive() -> dict[str, Any]:
+            return next(connect_then_hang_up)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await create_app(app)(nowhere, receive, send)
+        assert [m["type"] for m in sent] == ["websocket.close"]  # refused before any accept
+        r = await http.get("/api/logs", params={"filter": "data.method = 'GET' && data.status != 200"}, headers=su)
+        assert r.status_code == 200, r.text
+        items = r.json()["items"]
+    realtime = [e["data"] for e in items if e["data"]["url"] == "/api/realtime"]
+    sessions = sorted((data["auth"], data["status"], data["closeCode"]) for data in realtime)
+    assert sessions == [("", 101, 1001), ("users", 101, 1001)]  # the one that signed out ended a guest
+    [refused] = [e for e in items if e["data"]["url"].startswith("/api/nowhere")]
+    assert (refused["data"]["status"], refused["data"]["closeCode"], refused["level"]) == (403, 1000, ERROR)
+    assert refused["message"] == "GET /api/nowhere?token=***"  # credentials in the query are masked
+
+
+def socket_scope(path: str) -> dict[str, Any]:
+    return {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"satchel.test")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("satchel.test", 80),
+        "subprotocols": [],
+        "state": {},
+    }

@@ -11,6 +11,14 @@ path, and the stdout line to a buffer written in whole-line chunks (`StdoutBuffe
 retention off (`maxDays` 0) and no stdout format, a request costs an id and a wrapped `send`. The
 stdout line carries the route template and the path, never the query string (it may carry a
 token), and the auth id and client IP only when `settings.logs` allows them in the logs.
+
+A WebSocket session (GraphQL subscriptions, the realtime socket, any websocket route) is one
+request too, logged when it ends: `GET`, its path and route, 101 once accepted (or the status it
+was refused with before that: 403 for a close before accept, as ASGI servers answer it), the
+whole session's duration, the auth the session had when it ended (the token of its
+`connection_init` or `auth` message: the front middleware never sees a websocket scope) and the
+close code. Only its control messages are looked at; text frames pass with one comparison. The
+HTTP path pays nothing for this: websocket scopes are told apart inside the non-HTTP branch.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from satchel.core.app import App
 from satchel.core.collections.model import SUPERUSERS
 from satchel.core.errors import SatchelError
 from satchel.core.logs.audit_entry import AuditAction, audit_entry, is_audited, is_superuser_sign_in
-from satchel.core.logs.request_entry import RequestSummary
+from satchel.core.logs.request_entry import RequestSummary, SocketSummary
 from satchel.tools.cheap_ids import ProcessIds
 from satchel.tools.log_format import StdoutBuffer, iso_time, render
 
@@ -38,6 +46,12 @@ STDOUT = StdoutBuffer()
 """The process's request lines (one buffer however many apps: they share file descriptor 1)."""
 ERROR_KEY = "error"
 """`scope["state"]` key where the error handler leaves the exception it turned into the response."""
+SOCKET_STATUS = "socket_status"
+"""`scope["state"]` key where a WebSocket session's logged status is left when it ends, so the
+metrics middleware counts the session as logged without watching its messages itself."""
+SOCKET_ACCEPTED = 101
+SOCKET_REFUSED = 403
+"""What the server answers a handshake the app closed (or ended) before accepting (ASGI spec)."""
 SKIP_SUCCESS_LOG = "skip_success_log"
 """`scope["state"]` flag: a successful response leaves no `_logs` entry (PocketBase's
 SkipSuccessActivityLog, set by the logs API); failures are still logged."""
@@ -61,7 +75,10 @@ class RequestLogMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.asgi(scope, receive, send)
+            if scope["type"] == "websocket":
+                await self._session(scope, receive, send)
+            else:
+                await self.asgi(scope, receive, send)
             return
         start = time.perf_counter_ns()
         given = referer = agent = None
@@ -146,6 +163,83 @@ class RequestLogMiddleware:
         if self.fmt:
             self.stdout.add(render(stdout_fields(summary, logs), self.fmt))
 
+    async def _session(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run a WebSocket session, then log it as one request (see the module docstring)."""
+        start = time.perf_counter_ns()
+        given, referer, agent = _log_headers(scope)
+        request_id = incoming_request_id(given) or _REQUEST_IDS.next()
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        session = _Session()
+
+        async def watch_send(message: Message) -> None:
+            if message["type"] != "websocket.send":
+                session.sent(message)
+            await send(message)
+
+        async def watch_receive() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.disconnect" and session.close_code is None:
+                session.close_code = message.get("code", 1005)  # 1005: closed without a code
+            return message
+
+        raised: Exception | None = None
+        try:
+            await self.asgi(scope, watch_receive, watch_send)
+        except Exception as exc:
+            raised = exc
+            raise
+        finally:
+            elapsed = (time.perf_counter_ns() - start) // 1000 / 1000
+            status = session.status or (500 if raised is not None else SOCKET_REFUSED)
+            state[SOCKET_STATUS] = status
+            self._log_session(scope, session, status, elapsed, request_id, referer, agent, raised)
+
+    def _log_session(
+        self,
+        scope: Scope,
+        session: _Session,
+        status: int,
+        exec_ms: float,
+        request_id: str,
+        referer: bytes | None,
+        agent: bytes | None,
+        raised: Exception | None,
+    ) -> None:
+        settings = self.app.settings.current
+        logs = settings["logs"]
+        if logs["maxDays"] <= 0 and not self.fmt:
+            return
+        auth = scope["state"].get("auth")
+        remote = scope.get("client")
+        message, details = ("", None) if raised is None else _error_parts(raised)
+        summary = SocketSummary(
+            method="GET",
+            path=scope["path"],
+            query=scope["query_string"].decode("latin-1") if scope.get("query_string") else "",
+            status=status,
+            exec_ms=exec_ms,
+            request_id=request_id,
+            route=_route_path(scope.get("route")),
+            auth_collection="" if auth is None else auth.collection_name,
+            auth_id="" if auth is None else auth.id,
+            user_ip=client_ip(scope, settings["trustedProxy"]) if logs.get("logIP") or self.fmt else "",
+            remote_ip=str(remote[0]) if remote else "",
+            referer="" if referer is None else referer.decode("latin-1"),
+            user_agent="" if agent is None else agent.decode("latin-1"),
+            error=message or (session.reason if status >= 400 else ""),
+            details=details,
+            created=time.time(),
+        )
+        summary.close_code = session.close_code
+        if logs["maxDays"] > 0:
+            self.app.logs.add_request(summary, logs)
+        if self.fmt:
+            fields = stdout_fields(summary, logs)
+            if summary.close_code is not None:
+                fields["closeCode"] = summary.close_code
+            self.stdout.add(render(fields, self.fmt))
+
     def _is_superusers(self, scope: Scope) -> bool:
         name = (scope.get("path_params") or {}).get("collection")
         collection = self.app.collections.get(name) if isinstance(name, str) else None
@@ -192,6 +286,43 @@ class RequestLogMiddleware:
         )
         level, message, data = audit_entry(action)
         self.app.logs.add(level, message, data, audit=True)
+
+
+class _Session:
+    """What a WebSocket session's control messages said: its status and close code."""
+
+    __slots__ = ("close_code", "reason", "status")
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.close_code: int | None = None
+        self.reason = ""
+
+    def sent(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.status = SOCKET_ACCEPTED
+        elif kind == "websocket.close":
+            if not self.status:
+                self.status = SOCKET_REFUSED
+            if self.close_code is None:
+                self.close_code = message.get("code", 1000)
+                self.reason = message.get("reason") or ""
+        elif kind == "websocket.http.response.start":  # the denial response extension
+            self.status = message["status"]
+
+
+def _log_headers(scope: Scope) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """X-Request-Id, Referer and User-Agent (the HTTP path reads them inline)."""
+    given = referer = agent = None
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            given = value
+        elif name == b"referer":
+            referer = value
+        elif name == b"user-agent":
+            agent = value
+    return given, referer, agent
 
 
 def _route_path(route: BaseRoute | None) -> str:

@@ -300,12 +300,11 @@ class RealtimeSocket:
     async def _auth(self, token: Any) -> dict[str, Any]:
         if not isinstance(token, str):
             raise BadRequestError(BAD_TOKEN)
-        auth: Record | None = None
-        if token:
-            if self.app.stale():  # a sibling worker changed collections or settings: see it first
-                await self.app.sync()
-            await authenticate(self.app, self.websocket.scope, token)
-            auth = self.websocket.scope["state"]["auth"]
+        if token and self.app.stale():  # a sibling worker changed collections or settings: see it first
+            await self.app.sync()
+        # an empty token signs out of the scope too: the session's request log entry shows its last auth
+        await authenticate(self.app, self.websocket.scope, token or None)
+        auth: Record | None = self.websocket.scope["state"]["auth"]
         # the subscriptions stay; the broker checks them against the new auth from now on
         self.broker.subscribe(self.client, list(self.client.subscriptions), auth)
         if token and auth is None:

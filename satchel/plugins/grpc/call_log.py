@@ -4,10 +4,17 @@ the REST status the answer maps to, the time it took, the caller (`logAuthId`) a
 (`logIP`), and the error and its details.
 
 It is also where a finished call reports the `grpc.call` probe (`satchel.tools.probes`), so the
-metrics plugin counts it with the REST requests without knowing about gRPC."""
+metrics plugin counts it with the REST requests without knowing about gRPC.
+
+A call the client cancels mid-handler (or whose deadline passes) is logged and counted too, with
+status 499 (nginx's "client closed request"). REST never needs it: the HTTP server lets a handler
+whose client hung up run to its end, and the entry shows the status it answered. grpc cancels the
+handler instead, so there is no answer to show, and a 5xx would count the client's leaving as the
+server's failure."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -25,6 +32,9 @@ from satchel.tools.log_format import render
 METHOD = "POST"
 """Every gRPC call is an HTTP/2 POST to `/package.Service/Method`."""
 PROBE = "grpc.call"
+CLIENT_CLOSED = 499
+CLIENT_CLOSED_MESSAGE = "The call was cancelled before it was answered."
+"""The client cancelled it, or its deadline passed (grpc cancels the handler either way)."""
 
 
 class CallLog:
@@ -42,7 +52,8 @@ class CallLog:
 
     def done(self, error: BaseException | None = None) -> None:
         ended = time.perf_counter_ns()
-        status = 200 if error is None else http_status(error)
+        cancelled = isinstance(error, asyncio.CancelledError)
+        status = 200 if error is None else CLIENT_CLOSED if cancelled else http_status(error)
         if probes.active:
             attrs = {
                 "rpc.system": "grpc",
@@ -60,6 +71,8 @@ class CallLog:
         message, details = "", None
         if isinstance(error, SatchelError):
             message, details = error.message, dict(error.data)
+        elif cancelled:
+            message = CLIENT_CLOSED_MESSAGE
         elif error is not None:
             message = f"{type(error).__name__} (unhandled)"
         summary = RequestSummary(

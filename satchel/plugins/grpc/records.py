@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar
 
@@ -47,10 +48,14 @@ class Records(RecordsServicer):
         self.calls = Calls(app)
 
     async def answer(self, context: Context, method: str, work: Callable[[CallLog], Awaitable[T]]) -> T:
-        """`work`'s result, or the call aborted with the status its error maps to; logged either way."""
+        """`work`'s result, or the call aborted with the status its error maps to; logged either way,
+        and so is a call the client cancelled mid-handler (grpc cancels the handler's task)."""
         log = CallLog(self.app, SERVICE, method, context)
         try:
             result = await work(log)
+        except asyncio.CancelledError as exc:
+            log.done(exc)
+            raise
         except Exception as exc:
             log.done(exc)
             code, message, trailing = status_of(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from satchel.core.logs.model import ERROR, INFO
-from satchel.core.logs.request_entry import RequestSummary, masked_query, request_entry
+from satchel.core.logs.request_entry import RequestSummary, SocketSummary, masked_query, request_entry
 
 SETTINGS: dict[str, Any] = {"maxDays": 5, "minLevel": 0, "logIP": True, "logAuthId": False, "maxDataSize": 0}
 
@@ -75,3 +75,18 @@ def test_credentials_in_the_query_string_are_masked() -> None:
 def test_long_values_are_cut() -> None:
     _, _, data = request_entry(_summary(path="/" + "a" * 5000, user_agent="u" * 5000, method="x" * 80), SETTINGS)
     assert (len(data["url"]), len(data["userAgent"]), len(data["method"])) == (3000, 2000, 50)
+
+
+def _session(close_code: int | None, **changes: Any) -> SocketSummary:
+    session = SocketSummary(*_summary(path="/api/graphql", query="", **changes))
+    session.close_code = close_code
+    return session
+
+
+def test_a_websocket_session_adds_its_close_code() -> None:
+    level, _, data = request_entry(_session(4408, status=101), SETTINGS)
+    assert level == INFO and data["status"] == 101 and data["closeCode"] == 4408
+    level, _, data = request_entry(_session(1000, status=403), SETTINGS)
+    assert level == ERROR and data["closeCode"] == 1000 and data["error"] == "Request failed."
+    _, _, data = request_entry(_session(None, status=101), SETTINGS)
+    assert "closeCode" not in data
