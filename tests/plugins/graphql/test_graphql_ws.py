@@ -93,10 +93,12 @@ SUB = "subscription($f: String) { postsChanged(filter: $f) { action record { tit
 
 
 async def subscribed(app: App, socket: Socket, op_id: str, query: str = SUB, **variables: Any) -> None:
-    before = len(app.realtime.clients)
+    before = sum(bool(c.subscriptions) for c in app.realtime.clients.values())
     socket.send({"type": "subscribe", "id": op_id, "payload": {"query": query, "variables": variables}})
-    for _ in range(200):  # the operation starts on the socket's reader: wait for its broker client
-        if len(app.realtime.clients) > before:
+    # the operation starts on the socket's reader: wait until its broker client holds the topic (a client
+    # is listed before it joined: the first one waits for idle peers to broadcast to this node again)
+    for _ in range(500):
+        if sum(bool(c.subscriptions) for c in app.realtime.clients.values()) > before:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the subscription never reached the broker")
