@@ -22,6 +22,15 @@ PROBE_TIMEOUT = 2.0
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 _UNSPECIFIED = ("", "0.0.0.0", "::")  # noqa: S104 (addresses recognised, not bound)
 HEALTHY = orjson.dumps({"message": "API is healthy.", "code": 200, "data": {}})
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+)
+"""The main listener's (`front.SECURITY_HEADERS` and `API_CSP`, a test keeps them equal), copied rather
+than imported: `front` brings the whole app along, a second in this one-worker listener's start."""
 UNHEALTHY = orjson.dumps({"message": "The HTTPS listener is not accepting connections.", "code": 503, "data": {}})
 
 
@@ -86,7 +95,7 @@ async def _accepting(host: str, port: int) -> bool:
 
 
 async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    headers = [*headers, *SECURITY_HEADERS, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

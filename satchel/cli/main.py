@@ -278,6 +278,12 @@ def serve(
                 check(cfg.grpc, cfg.grpc_cert, cfg.grpc_key)  # in the main process: not once per worker
             except GrpcConfigError as exc:
                 raise ConfigError(str(exc)) from exc
+            if cfg.grpc and cfg.https and cfg.tls_self_signed and not cfg.grpc_cert:
+                # HTTPS's development certificate (the one granian reuses), made only once the options passed
+                from satchel.tools.dev_certificate import ensure_dev_certificate
+
+                certificate = ensure_dev_certificate(cfg.dir.resolve(), parse_http(cfg.https)[0])
+                cfg.grpc_cert, cfg.grpc_key = str(certificate.cert_file), str(certificate.key_file)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     cfg.dir = cfg.dir.resolve()

@@ -168,6 +168,8 @@ async def test_list_params(client: httpx2.AsyncClient, world: dict) -> None:
         {"sort": "nosuch"},
         {"perPage": "x"},
         {"filter": "secret = 'a'"},
+        {"fields": "id,body:excerpt(0)"},  # modifiers PocketBase refuses with a 400
+        {"fields": "id,body:nosuch(5)"},
     ):
         r = await client.get("/api/collections/posts/records", params=params, headers=h)
         assert r.status_code == 400, (params, r.text)

@@ -1,5 +1,5 @@
 """Routes served by plugins: webhooks (the events plugin, always on with `satchel serve`) and
-GraphQL (`--graphql`). Described here, listed only when the server has their routes."""
+GraphQL (on unless `SATCHEL_GRAPHQL=0`). Described here, listed only when the server has their routes."""
 
 from __future__ import annotations
 

@@ -504,4 +504,4 @@ class EventView:
             if "expand" in expanded:
                 out["expand"] = expanded["expand"]
         fields = str(request.query.get("fields") or "")
-        return apply_fields(out, parse_fields(fields)) if fields else out
+        return apply_fields(out, parse_fields(fields, strict=False)) if fields else out

@@ -11,7 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_EXCERPT = re.compile(r"^(?P<name>[^:]+):excerpt\((?P<max>\d+)\s*(?:,\s*(?P<ell>true|false|1|0|t|f)\s*)?\)$", re.I)
+from satchel.core.errors import BadRequestError
+
+_MODIFIER_SEPARATORS = re.compile(r"[(), ]+")
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+"""What Go's strconv.ParseBool (through spf13/cast) reads as true; anything else is false."""
+_GO_INT = re.compile(r"[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)")
+_INT64 = 1 << 63
 _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
 
@@ -23,8 +29,12 @@ class _Node:
     leaf: bool = False
 
 
-def parse_fields(raw: str) -> _Node | None:
-    """Parse the parameter into a tree; None (no filtering) when empty."""
+def parse_fields(raw: str, *, strict: bool = True) -> _Node | None:
+    """Parse the parameter into a tree; None (no filtering) when empty.
+
+    A modifier PocketBase refuses (unknown, no or bad arguments) fails the request with its 400, as
+    PocketBase's picker does; with `strict` off (realtime options, read per event) that key is dropped.
+    """
     raw = raw.strip()
     if not raw:
         return None
@@ -34,17 +44,47 @@ def parse_fields(raw: str) -> _Node | None:
         if not part:
             continue
         excerpt: tuple[int, bool] | None = None
-        m = _EXCERPT.match(part)
-        if m:
-            part = m.group("name")
-            ell = (m.group("ell") or "false").lower() in ("true", "1", "t")
-            excerpt = (int(m.group("max")), ell)
+        part, colon, modifier = part.partition(":")
+        if colon:
+            excerpt = _excerpt(modifier)
+            if excerpt is None:
+                if strict:
+                    raise BadRequestError()
+                continue
         node = root
         for seg in part.split("."):
             node = node.children.setdefault(seg, _Node())
         node.leaf = True
         node.excerpt = excerpt
     return root
+
+
+def _excerpt(modifier: str) -> tuple[int, bool] | None:
+    """(max, withEllipsis) of `excerpt(max, withEllipsis?)`, None where PocketBase refuses it: it splits
+    on parentheses, commas and spaces, wants the name `excerpt` and one or two arguments, and reads
+    max as Go's cast does (0 when unreadable; 0 refused, a negative one fails when cutting)."""
+    name, *args = [t for t in _MODIFIER_SEPARATORS.split(modifier) if t] or [""]
+    if name != "excerpt" or not 1 <= len(args) <= 2:
+        return None
+    max_len = _go_int(args[0])
+    if max_len <= 0:
+        return None
+    return max_len, len(args) > 1 and args[1] in _GO_TRUE
+
+
+def _go_int(text: str) -> int:
+    """spf13/cast's ToInt: a zero decimal part dropped, then strconv.ParseInt with base prefixes
+    (a leading 0 is octal); 0 when that fails or overflows."""
+    stripped = re.sub(r"(?<=\d)\.0+$", "", text)
+    if not _GO_INT.fullmatch(stripped) or "__" in stripped or stripped.endswith("_"):
+        return 0
+    sign, digits = (-1, stripped[1:]) if stripped[0] == "-" else (1, stripped.lstrip("+"))
+    digits = digits.replace("_", "")
+    prefix = digits[:2].lower()
+    base = {"0x": 16, "0o": 8, "0b": 2}.get(prefix)
+    value = int(digits[2:], base) if base else int(digits, 8 if len(digits) > 1 and digits[0] == "0" else 10)
+    value *= sign
+    return value if -_INT64 <= value < _INT64 else 0
 
 
 def _split(raw: str) -> list[str]:

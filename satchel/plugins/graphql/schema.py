@@ -33,6 +33,7 @@ from graphql import (
 from satchel.core.collections.model import Collection
 from satchel.core.errors import NotFoundError
 from satchel.core.records.service import ListParams
+from satchel.plugins.graphql.audit import audited
 from satchel.plugins.graphql.batching import Group, Node
 from satchel.plugins.graphql.context import Context
 from satchel.plugins.graphql.input_types import InputTypes
@@ -116,21 +117,25 @@ def _mutations(entry: CollectionTypes, out: dict[str, GraphQLField], type_names:
     collection_id = entry.collection.id
     capital = entry.type_name
 
+    name = entry.collection.name
+
     async def create(_: Any, info: Any, data: dict[str, Any]) -> Node:
         ctx: Context = info.context
         body = inputs.body(data)
-        item = await ctx.app.records.create(collection_id, body, ctx.request_for("POST", body=body))
+        work = ctx.app.records.create(collection_id, body, ctx.request_for("POST", body=body))
+        item = await audited(ctx, "POST", name, "", body, work)
         return _adopt(ctx, collection_id, [item])[0]
 
     async def update(_: Any, info: Any, id: str, data: dict[str, Any]) -> Node:
         ctx: Context = info.context
         body = inputs.body(data)
-        item = await ctx.app.records.update(collection_id, id, body, ctx.request_for("PATCH", body=body))
+        work = ctx.app.records.update(collection_id, id, body, ctx.request_for("PATCH", body=body))
+        item = await audited(ctx, "PATCH", name, id, body, work)
         return _adopt(ctx, collection_id, [item])[0]
 
     async def delete(_: Any, info: Any, id: str) -> bool:
         ctx: Context = info.context
-        await ctx.app.records.delete(collection_id, id, ctx.request_for("DELETE"))
+        await audited(ctx, "DELETE", name, id, {}, ctx.app.records.delete(collection_id, id, ctx.request_for("DELETE")))
         return True
 
     id_arg = GraphQLArgument(GraphQLNonNull(GraphQLID))

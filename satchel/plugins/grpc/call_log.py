@@ -3,6 +3,9 @@ are on, as each REST request does: the dashboard's logs show `POST /satchel.v1.R
 the REST status the answer maps to, the time it took, the caller (`logAuthId`) and address
 (`logIP`), and the error and its details.
 
+A superuser's Create, Update or Delete also leaves an audit entry (`satchel.core.logs.audit_entry`), as
+a superuser's REST write does: the gRPC port must not be a way around the trail.
+
 It is also where a finished call reports the `grpc.call` probe (`satchel.tools.probes`), so the
 metrics plugin counts it with the REST requests without knowing about gRPC.
 
@@ -23,6 +26,7 @@ import grpc
 from satchel.apis.middleware.request_log import STDOUT, stdout_fields
 from satchel.core.app import App
 from satchel.core.errors import SatchelError
+from satchel.core.logs.audit_entry import AuditAction, audit_entry
 from satchel.core.logs.request_entry import RequestSummary
 from satchel.core.records.model import Record
 from satchel.plugins.grpc.errors import http_status
@@ -35,10 +39,15 @@ PROBE = "grpc.call"
 CLIENT_CLOSED = 499
 CLIENT_CLOSED_MESSAGE = "The call was cancelled before it was answered."
 """The client cancelled it, or its deadline passed (grpc cancels the handler either way)."""
+AUDITED = frozenset({"Create", "Update", "Delete"})
+"""The calls that may change something (REST's non-GET methods)."""
 
 
 class CallLog:
-    __slots__ = ("app", "auth", "ip", "method", "path", "service", "started", "user_agent")
+    __slots__ = (
+        "api_key_id", "app", "auth", "body", "collection", "ip", "method", "path", "record_id", "service",
+        "started", "user_agent",
+    )  # fmt: skip
 
     def __init__(self, app: App, service: str, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         self.app = app
@@ -48,6 +57,9 @@ class CallLog:
         self.auth: Record | None = None
         """Set once the caller is known (a call refused before that is logged as a guest's)."""
         self.ip = ""
+        self.collection, self.record_id, self.api_key_id = "", "", ""
+        self.body: dict[str, Any] = {}
+        """What the call was about, for the audit entry of a superuser's write (set with `auth`)."""
         self.user_agent = next((str(v) for k, v in context.invocation_metadata() or () if k == "user-agent"), "")
 
     def done(self, error: BaseException | None = None) -> None:
@@ -63,11 +75,13 @@ class CallLog:
                 "http.response.status_code": status,
             }
             probes.emit(PROBE, self.started, ended, attrs, error)
+        auth = self.auth
+        if auth is not None and auth.is_superuser and self.method in AUDITED:
+            self._audit(auth, status)
         logs = self.app.settings.current["logs"]
         line_format = self.app.config.log_format  # the stdout request lines (`--log-requests`, `--dev`)
         if logs["maxDays"] <= 0 and not line_format:
             return
-        auth = self.auth
         message, details = "", None
         if isinstance(error, SatchelError):
             message, details = error.message, dict(error.data)
@@ -95,3 +109,21 @@ class CallLog:
             self.app.logs.add_request(summary, logs)
         if line_format:
             STDOUT.add(render(stdout_fields(summary, logs), line_format))
+
+    def _audit(self, auth: Record, status: int) -> None:
+        action = AuditAction(
+            method=METHOD,
+            path=self.path,
+            route=self.path,
+            status=status,
+            auth_id=auth.id,
+            auth_email=str(auth.get("email") or ""),
+            user_ip=self.ip,
+            remote_ip=self.ip,
+            api_key_id=self.api_key_id,
+            collection=self.collection,
+            record_id=self.record_id,
+            body=self.body,
+        )
+        level, message, data = audit_entry(action)
+        self.app.logs.add(level, message, data, audit=True)

@@ -92,6 +92,8 @@ class Calls:
         auth, key = await self._caller(headers.get(AUTHORIZATION), keys=route is not WATCH)
         if log is not None:
             log.auth, log.ip = auth, ip
+            log.collection, log.record_id, log.body = collection, record_id, body or {}
+            log.api_key_id = "" if key is None else key.id
         if auth is not None and auth.is_superuser and not superuser_ip_allowed(app.settings.current, ip):
             raise ForbiddenError()
         info = RequestInfo(

@@ -17,6 +17,7 @@ from satchel.core.realtime.broker import LocalTransport
 from satchel.core.realtime.subscriptions import CLIENT_QUEUE
 from satchel.plugins.graphql import ws
 from satchel.plugins.graphql.plugin import GraphQL
+from satchel.testing import SUPERUSER_EMAIL
 from tests.apis.helpers import POSTS, create_collection, create_user, login
 from tests.plugins.graphql.conftest import gql
 
@@ -350,3 +351,38 @@ async def test_event_relations_are_read_in_the_realtime_context(
     query = "{ postsList { items { author { email } } } }"
     assert (await gql(client, query))["data"]["postsList"]["items"] == [{"author": None}]  # not in a query
     await socket.hang_up()
+
+
+async def test_a_superusers_mutations_are_audited_over_the_socket_and_http(
+    app: App, client: httpx2.AsyncClient, su: dict[str, str], world: dict[str, Any]
+) -> None:
+    """docs/security.md: every superuser action leaves an audit entry; a mutation sent over the socket
+    is no HTTP request for the request log to see, and over HTTP the request's own entry cannot say
+    which records the operation touched."""
+    socket = Socket(app)
+    await socket.init({"Authorization": su["Authorization"]})
+    author = world["alice"]["id"]
+    create = f'mutation {{ createPosts(data: {{title: "by ws", author: "{author}"}}) {{ id }} }}'
+    socket.send({"type": "subscribe", "id": "c", "payload": {"query": create}})
+    created = await socket.next()
+    record_id = created["payload"]["data"]["createPosts"]["id"]
+    assert await socket.next() == {"type": "complete", "id": "c"}
+    await socket.hang_up()
+    body = await gql(client, f'mutation {{ updatePosts(id: "{record_id}", data: {{title: "t2"}}) {{ id }} }}', su)
+    assert body["data"]["updatePosts"] == {"id": record_id}
+    body = await gql(client, 'mutation { deletePosts(id: "nosuchrecord12") }', su)
+    assert body["errors"][0]["extensions"]["code"] == 404  # attempts are audited too
+    await gql(client, 'mutation { createPosts(data: {title: "x"}) { id } }', world["ha"])  # not a superuser
+
+    r = await client.get(
+        "/api/logs",
+        params={"filter": 'data.audit = true && data.action.route = "/api/graphql"', "perPage": 100, "sort": "created"},
+        headers=su,
+    )
+    entries = [e["data"]["action"] for e in r.json()["items"] if e["data"]["action"]["collection"]]
+    assert [(a["method"], a["url"], a["status"], a["recordId"], a["fields"]) for a in entries] == [
+        ("POST", "/api/collections/posts/records", 200, record_id, ["author", "title"]),
+        ("PATCH", f"/api/collections/posts/records/{record_id}", 200, record_id, ["title"]),
+        ("DELETE", "/api/collections/posts/records/nosuchrecord12", 404, "nosuchrecord12", []),
+    ]
+    assert {e["data"]["actor"]["email"] for e in r.json()["items"]} == {SUPERUSER_EMAIL}

@@ -316,6 +316,68 @@ async def test_calls_leave_request_entries_in_the_logs(server: GrpcServe) -> Non
     assert (watched["data"]["status"], watched["data"]["auth"]) == (200, "users")
 
 
+async def test_a_superusers_writes_are_audited_as_over_rest(server: GrpcServe) -> None:
+    """docs/security.md: every superuser request that may change something leaves an audit entry; a
+    gRPC call must not be a way around the trail."""
+    su = server.auth("superuser")
+    async with server.stub() as stub:
+        created = await stub.Create(
+            pb.CreateRequest(collection="posts", data=struct({"title": "audited"})), metadata=su
+        )
+        record_id = plain(created.record)["id"]
+        await stub.Update(
+            pb.UpdateRequest(collection="posts", id=record_id, data=struct({"title": "audited 2", "views": 1})),
+            metadata=su,
+        )
+        await stub.Delete(pb.DeleteRequest(collection="posts", id=record_id), metadata=su)
+        with pytest.raises(grpc.aio.AioRpcError):
+            await stub.Delete(pb.DeleteRequest(collection="posts", id=record_id), metadata=su)  # refused: still audited
+        await stub.List(pb.ListRequest(collection="posts"), metadata=su)  # a read: not audited
+        await stub.Create(
+            pb.CreateRequest(collection="posts", data=struct({"title": "x", "owner": server.ids["alice"]})),
+            metadata=server.auth("alice"),
+        )  # not a superuser: not audited
+
+    def audited() -> list[dict[str, Any]]:
+        with server.rest() as http:
+            r = http.get(
+                "/api/logs",
+                headers=server.headers("superuser"),
+                params={"filter": 'data.audit = true && message ~ "/satchel.v1.Records/"', "perPage": 100},
+            )
+            items: list[dict[str, Any]] = r.json()["items"]
+            return items
+
+    found: list[dict[str, Any]] = []
+
+    def logged() -> bool:
+        found[:] = audited()
+        return len(found) >= 4
+
+    wait_for(logged)
+    actions = sorted((e["data"]["action"]["url"], e["data"]["action"]["status"]) for e in found)
+    assert actions == [
+        ("/satchel.v1.Records/Create", 200),
+        ("/satchel.v1.Records/Delete", 200),
+        ("/satchel.v1.Records/Delete", 404),
+        ("/satchel.v1.Records/Update", 200),
+    ]
+    update = next(e["data"] for e in found if e["data"]["action"]["url"].endswith("/Update"))
+    create = next(e for e in found if e["data"]["action"]["url"].endswith("/Create"))
+    assert update["actor"]["id"] and update["actor"]["email"] and update["actor"]["userIP"] == "127.0.0.1"
+    assert update["action"] | {"url": "", "status": 0} == {
+        "method": "POST",
+        "route": "/satchel.v1.Records/Update",
+        "url": "",
+        "status": 0,
+        "collection": "posts",
+        "recordId": record_id,
+        "fields": ["title", "views"],
+        "fieldCount": 2,
+    }
+    assert create["level"] == 4 and create["message"] == "Superuser action: POST /satchel.v1.Records/Create"
+
+
 async def test_files_upload_like_multipart_parts(server: GrpcServe) -> None:
     with server.rest() as http:
         body = {

@@ -90,6 +90,24 @@ def test_with_https_the_grpc_port_uses_its_certificate(tmp_path: Path) -> None:
         server.serve.stop()
 
 
+def test_with_https_self_signed_the_grpc_port_uses_the_development_certificate(tmp_path: Path) -> None:
+    """`--tls-self-signed` is HTTPS's certificate as much as `--tls-cert` is: gRPC must not stay in clear."""
+    https = f"127.0.0.1:{free_port()}"
+    server = start(tmp_path / "data", "--https", https, "--tls-self-signed")
+    try:
+        dev_cert = tmp_path / "data" / "tls" / "dev-cert.pem"
+        credentials = grpc.ssl_channel_credentials(root_certificates=dev_cert.read_bytes())
+        wait_ready(grpc.secure_channel(server.target, credentials), server.serve)
+        with grpc.secure_channel(server.target, credentials) as channel:
+            reply = records_pb2_grpc.RecordsStub(channel).List(pb.ListRequest(collection="users"))
+        assert (reply.page, reply.per_page) == (1, 30)
+        with grpc.insecure_channel(server.target) as plain, pytest.raises(grpc.RpcError) as caught:
+            records_pb2_grpc.RecordsStub(plain).List(pb.ListRequest(collection="users"), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        server.serve.stop()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -16,7 +16,9 @@ from click.testing import CliRunner
 from cryptography import x509
 from transit_ca import TestCA
 
+from satchel.apis import https_redirect
 from satchel.apis.https_redirect import redirect_app
+from satchel.apis.middleware import front
 from satchel.apis.server import create_app
 from satchel.cli.main import main
 from satchel.config import BootConfig, ConfigError
@@ -220,3 +222,19 @@ async def test_health_over_http_reports_whether_https_accepts() -> None:
     assert up.status_code == 200 and up.json()["message"] == "API is healthy."
     down = await _redirect(redirect_app("127.0.0.1", port), "/api/health", "x")  # closed now
     assert down.status_code == 503 and down.json()["code"] == 503
+
+
+async def test_the_redirecting_listener_sends_the_security_headers_too() -> None:
+    """docs/security.md: security headers on every response, the plain-HTTP listener's included."""
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        port = listening.getsockname()[1]
+        for r in (
+            await _redirect(redirect_app("127.0.0.1", port), "/a?b=1", "example.com"),
+            await _redirect(redirect_app("127.0.0.1", port), "/api/health", "example.com"),
+        ):
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert r.headers["x-frame-options"] == "DENY"
+            assert r.headers["referrer-policy"] == "no-referrer"
+            assert r.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+            assert "strict-transport-security" not in r.headers  # never over plain HTTP
+    assert (*front.SECURITY_HEADERS, front.API_CSP) == https_redirect.SECURITY_HEADERS  # the main listener's
