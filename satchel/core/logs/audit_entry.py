@@ -51,6 +51,9 @@ class AuditAction:
     record_id: str = ""
     body: dict[str, Any] = field(default_factory=dict)
     sign_in: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+    """Added to `action`: what an action that is not a plain REST request adds to its entry (a
+    GraphQL mutation's operation and root field)."""
 
 
 def is_audited(method: str, is_superuser: bool) -> bool:
@@ -117,6 +120,7 @@ def audit_entry(action: AuditAction) -> tuple[int, str, dict[str, Any]]:
     }
     if action.route == "/api/batch":
         what["batch"] = _batch(action.body)
+    what.update(action.details)
     data: dict[str, Any] = {"type": AUDIT_TYPE, "audit": True, "actor": actor, "action": what}
     if action.request_id:
         data["requestId"] = action.request_id

@@ -16,6 +16,14 @@ class Context:
     """The caller as REST sees it (auth, headers, API key scopes, address), built once per operation."""
     base_url: str
     """`http(s)://host` the client reached, for file URLs."""
+    request_id: str = ""
+    """The HTTP request's id, or the WebSocket session's (`X-Request-Id`): audit entries carry it."""
+    api_key_id: str = ""
+    """The API key that authenticated the caller, if one did (audit entries name it)."""
+    remote_ip: str = ""
+    """The connection's peer, beside `request.ip` (the client's address through `trustedProxy`)."""
+    transport: str = "http"
+    """`http` or `websocket`: how the operation came (audit entries say it)."""
 
     def request_for(
         self, method: str, query: dict[str, Any] | None = None, body: dict[str, Any] | None = None

@@ -76,7 +76,16 @@ def endpoint(service: GraphQLService) -> Any:
             return _refused(USE_WEBSOCKET)
         if prepared.operation is OperationType.MUTATION and request.method == "GET":
             return _refused(GET_MUTATION, 405)
-        ctx = Context(app, request_info(request), str(request.base_url).rstrip("/"))
+        state = request.scope.get("state") or {}
+        key, peer = state.get("api_key"), request.client
+        ctx = Context(
+            app,
+            request_info(request),
+            str(request.base_url).rstrip("/"),
+            request_id=str(state.get("request_id", "")),
+            api_key_id="" if key is None else key.id,
+            remote_ip="" if peer is None else str(peer.host),
+        )
         return JSONResponse(await service.execute(ctx, prepared, variables, operation_name))
 
     return graphql_http

@@ -123,19 +123,20 @@ def _mutations(entry: CollectionTypes, out: dict[str, GraphQLField], type_names:
         ctx: Context = info.context
         body = inputs.body(data)
         work = ctx.app.records.create(collection_id, body, ctx.request_for("POST", body=body))
-        item = await audited(ctx, "POST", name, "", body, work)
+        item = await audited(ctx, info, "POST", name, "", body, work)
         return _adopt(ctx, collection_id, [item])[0]
 
     async def update(_: Any, info: Any, id: str, data: dict[str, Any]) -> Node:
         ctx: Context = info.context
         body = inputs.body(data)
         work = ctx.app.records.update(collection_id, id, body, ctx.request_for("PATCH", body=body))
-        item = await audited(ctx, "PATCH", name, id, body, work)
+        item = await audited(ctx, info, "PATCH", name, id, body, work)
         return _adopt(ctx, collection_id, [item])[0]
 
     async def delete(_: Any, info: Any, id: str) -> bool:
         ctx: Context = info.context
-        await audited(ctx, "DELETE", name, id, {}, ctx.app.records.delete(collection_id, id, ctx.request_for("DELETE")))
+        work = ctx.app.records.delete(collection_id, id, ctx.request_for("DELETE"))
+        await audited(ctx, info, "DELETE", name, id, {}, work)
         return True
 
     id_arg = GraphQLArgument(GraphQLNonNull(GraphQLID))

@@ -14,6 +14,8 @@ Auth: `connection_init`'s payload `{"Authorization": "<token>"}` (what browsers 
 not check out closes the socket with 4403. Queries and mutations may be sent as well: one `next`,
 then `complete`. Protocol violations close with the protocol's codes (4400 bad message, 4401 not
 acknowledged, 4406 subprotocol, 4408 no init in time, 4409 duplicate id, 4429 repeated init).
+A superuser's mutation leaves an audit entry as it runs (`satchel.plugins.graphql.audit`), with
+the session's request id: the session's own request entry is written only when it ends.
 
 Limits are the realtime WebSocket's (`satchel.apis.rest.realtime_ws`), with the broker's settings:
 a socket nothing was written to for `PING_INTERVAL` gets a `ping` message (proxies keep it open, and
@@ -218,7 +220,16 @@ class GraphQLSocket:
         )
         base = str(self.websocket.base_url).rstrip("/")
         base = "http" + base[2:] if base.startswith("ws") else base
-        return Context(self.app, request, base)
+        peer = scope.get("client")
+        return Context(
+            self.app,
+            request,
+            base,
+            request_id=str(state.get("request_id", "")),  # the session's, from the request log
+            api_key_id="" if key is None else key.id,
+            remote_ip=str(peer[0]) if peer else "",
+            transport="websocket",
+        )
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if self.ctx is None:
