@@ -83,6 +83,18 @@ async function control(collection, record, f) {
         if (removed.size) json[`${f.name}-`] = [...removed];
       }];
     }
+    case "geoPoint": {
+      // an object, not text: a text box would show "[object Object]", which the server reads as (0, 0)
+      const point = value && typeof value === "object" ? value : { lon: 0, lat: 0 };
+      const lon = h("input", { type: "number", step: "any", value: String(point.lon ?? 0) });
+      const lat = h("input", { type: "number", step: "any", value: String(point.lat ?? 0) });
+      const lonWrap = field(`${f.name} longitude`, lon);
+      const latWrap = field(`${f.name} latitude`, lat);
+      const wrap = h("fieldset", { class: "choices" }, h("legend", {}, f.name), lonWrap, latWrap);
+      wrap.setError = (message) => lonWrap.setError(message);
+      const number = (input) => (input.value === "" ? 0 : Number(input.value));
+      return [wrap, (fd, json) => { json[f.name] = { lon: number(lon), lat: number(lat) }; }];
+    }
     case "editor": {
       const area = h("textarea", { rows: 6 }, value ?? "");
       return [field(f.name, area, { hint: "HTML, stored as written" }), (fd, json) => { json[f.name] = area.value; }];
