@@ -142,6 +142,34 @@ async def test_batch_and_logs_bounds(client: httpx2.AsyncClient, su_headers: dic
     assert r.json()["data"] == {"logs": {"maxDays": below(0)}}
 
 
+async def test_numbers_are_decoded_as_go_ints(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+    """PocketBase decodes these into Go ints: a fraction, an exponent or a value past int64 is a load
+    error, never a 500 (a value past 64 bits could not even be stored)."""
+    for body in (
+        {"logs": {"maxDays": 1.5}},
+        {"logs": {"maxDays": 5.0}},
+        {"logs": {"maxDays": 99999999999999999999999}},
+        {"logs": {"maxDays": 1 << 63}},
+        {"batch": {"enabled": True, "timeout": 1e30}},
+        {"smtp": {"port": 1e30}},
+        {"backups": {"cronMaxKeep": -(1 << 63) - 1}},
+    ):
+        r = await patch(client, su_headers, body)
+        assert r.json() == error(400, LOAD_FAILED), body
+    r = await patch(client, su_headers, {"batch": {"maxBodySize": (1 << 63) - 1}})
+    assert r.status_code == 200 and r.json()["batch"]["maxBodySize"] == (1 << 63) - 1
+
+
+async def test_logs_bounds_as_pocketbase(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+    safe = (1 << 53) - 1
+    r = await patch(client, su_headers, {"logs": {"maxDays": safe + 1, "minLevel": safe + 1, "maxDataSize": -1}})
+    above = {"code": "validation_max_less_equal_than_required", "message": f"Must be no greater than {safe}.",
+             "params": {"threshold": safe}}
+    assert r.json() == error(400, SAVE_FAILED, {"logs": {"maxDays": above, "minLevel": above, "maxDataSize": below(0)}})
+    r = await patch(client, su_headers, {"logs": {"maxDays": safe, "minLevel": -safe - 1, "maxDataSize": safe}})
+    assert r.status_code == 200
+
+
 async def test_superuser_ips_and_trusted_proxy(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
     r = await patch(client, su_headers, {"superuserIPs": ["", "10.0.0.0/8", "nope", "1.2.3.4/33"]})
     assert r.json() == error(400, SAVE_FAILED, {"superuserIPs": {"0": BLANK, "2": BAD_IP, "3": BAD_IP}})
