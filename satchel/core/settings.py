@@ -101,6 +101,10 @@ def _typed(key: str, value: Any, default: Any, stored: bool = False) -> Any:
     raise TypeError(key)
 
 
+def _zero(defaults: dict[str, Any]) -> dict[str, Any]:
+    return {key: _zero(value) if isinstance(value, dict) else type(value)() for key, value in defaults.items()}
+
+
 def _merge(
     base: dict[str, Any], patch: dict[str, Any], defaults: dict[str, Any], stored: bool = False
 ) -> dict[str, Any]:
@@ -110,7 +114,9 @@ def _merge(
         if key not in defaults:
             continue
         default = defaults[key]
-        if isinstance(default, dict):
+        if isinstance(default, dict) and value is None:
+            out[key] = _zero(default)  # PocketBase: a `null` section is that section's zero value
+        elif isinstance(default, dict):
             if not isinstance(value, dict):
                 raise TypeError(key)
             out[key] = _merge(base.get(key, {}), value, default, stored)

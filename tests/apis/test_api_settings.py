@@ -160,6 +160,20 @@ async def test_numbers_are_decoded_as_go_ints(client: httpx2.AsyncClient, su_hea
     assert r.status_code == 200 and r.json()["batch"]["maxBodySize"] == (1 << 63) - 1
 
 
+async def test_a_null_section_is_its_zero_value(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+    """As PocketBase answers (checked against its binary): not a load error, not "keep"."""
+    r = await patch(client, su_headers, {"logs": None, "trustedProxy": None, "rateLimits": None})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["logs"] == {"maxDays": 0, "minLevel": 0, "logIP": False, "logAuthId": False, "maxDataSize": 0}
+    assert body["trustedProxy"] == {"headers": [], "useLeftmostIP": False}
+    assert body["rateLimits"] == {"rules": [], "excludedIPs": [], "enabled": False}
+    r = await patch(client, su_headers, {"meta": None})
+    assert r.json() == error(
+        400, SAVE_FAILED, {"meta": {key: BLANK for key in ("appName", "appURL", "senderName", "senderAddress")}}
+    )
+
+
 async def test_logs_bounds_as_pocketbase(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
     safe = (1 << 53) - 1
     r = await patch(client, su_headers, {"logs": {"maxDays": safe + 1, "minLevel": safe + 1, "maxDataSize": -1}})
