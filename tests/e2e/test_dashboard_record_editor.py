@@ -118,3 +118,22 @@ def test_geo_point_has_its_own_controls_and_is_kept(server: Server, watched: Wat
     dialog.get_by_role("button", name="Save record").click()
     dialog.get_by_role("alert").filter(has_text="atitude").first.wait_for()
     watched.assert_clean()
+
+
+def test_an_untouched_date_keeps_its_milliseconds(server: Server, watched: Watched) -> None:
+    """The date box shows seconds; saving another change must not round the stored date to them."""
+    token = server.sign_in(EMAIL, PASSWORD)
+    fields = [{"name": "title", "type": "text"}, {"name": "due", "type": "date"}]
+    server.api("POST", "/api/collections", {"name": "deadlines", "type": "base", "fields": fields}, token=token)
+    made = server.api("POST", "/api/collections/deadlines/records", {"title": "a", "due": "2031-02-03 04:05:06.789Z"}, token=token)
+    page = watched.page
+    sign_in(watched, server)
+    page.goto(server.url + "/_/#/collections/deadlines")
+    page.get_by_role("button", name=f"Edit record {made['id']}").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("title", exact=True).fill("b")
+    dialog.get_by_role("button", name="Save record").click()
+    dialog.wait_for(state="detached")
+    kept = server.api("GET", f"/api/collections/deadlines/records/{made['id']}", token=token)
+    assert (kept["title"], kept["due"]) == ("b", "2031-02-03 04:05:06.789Z")
+    watched.assert_clean()

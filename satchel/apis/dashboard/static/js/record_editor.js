@@ -38,8 +38,12 @@ async function control(collection, record, f) {
       return [field(f.name, input), (fd, json) => { json[f.name] = input.value; }];
     }
     case "date": {
-      const input = h("input", { type: "datetime-local", step: "1", value: toLocalInput(value) });
-      return [field(f.name, input, { hint: "Your local time; stored in UTC." }), (fd, json) => { json[f.name] = fromLocalInput(input.value); }];
+      const shown = toLocalInput(value);
+      const input = h("input", { type: "datetime-local", step: "1", value: shown });
+      // the box has whole seconds: an untouched date is sent back as stored, milliseconds included
+      return [field(f.name, input, { hint: "Your local time; stored in UTC." }), (fd, json) => {
+        json[f.name] = value && input.value === shown ? value : fromLocalInput(input.value);
+      }];
     }
     case "select": {
       const chosen = new Set(Array.isArray(value) ? value : value ? [value] : []);
