@@ -73,7 +73,7 @@ def _meta_errors(meta: dict[str, Any]) -> ErrorTree:
     if color and len(color) != 7:
         errors["accentColor"] = _length(7, 7)
     elif color and not _HEX_COLOR.match(color):
-        errors["accentColor"] = FieldError("validation_is_hex_color", "Must be a valid hex color code.")
+        errors["accentColor"] = FieldError("validation_is_hex_color", "Must be a valid hexadecimal color code.")
     for key in ("appName", "senderName"):
         if error := _name_error(meta[key]):
             errors[key] = error

@@ -122,7 +122,7 @@ async def test_meta_is_validated_as_pocketbase(client: httpx2.AsyncClient, su_he
     r = await patch(client, su_headers, {"meta": {"accentColor": "#12345g", "appURL": "", "senderAddress": ""}})
     assert r.json()["data"] == {
         "meta": {
-            "accentColor": {"code": "validation_is_hex_color", "message": "Must be a valid hex color code."},
+            "accentColor": {"code": "validation_is_hex_color", "message": "Must be a valid hexadecimal color code."},
             "appURL": BLANK,
             "senderAddress": BLANK,
         }
