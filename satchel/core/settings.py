@@ -69,11 +69,15 @@ def default_settings() -> dict[str, Any]:
     }
 
 
-def _typed(key: str, value: Any, default: Any) -> Any:
+GO_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _typed(key: str, value: Any, default: Any, stored: bool = False) -> Any:
     """`value` when its JSON type matches the default's (ints stay ints); TypeError otherwise.
 
     `null` is the zero value of the default's type, as Go decodes it into PocketBase's settings
     struct (an empty list, "", 0 or false; validation then judges it like any other value).
+    `stored`: read from the database, where versions before the int check left floats (`1.5`).
     """
     if value is None:
         return type(default)()
@@ -81,10 +85,14 @@ def _typed(key: str, value: Any, default: Any) -> Any:
         if isinstance(default, bool) and isinstance(value, bool):
             return value
         raise TypeError(key)
-    if isinstance(default, int | float):
-        if not isinstance(value, int | float):
+    if isinstance(default, int):
+        if stored and isinstance(value, float) and GO_INT64[0] <= value <= GO_INT64[1]:
+            return int(value)  # what Go would have kept of it; refusing it would stop the start
+        # Go's int64: a number written with a fraction or an exponent (a float here) or past 64 bits
+        # fails the decoding, as it does in PocketBase; a 65-bit value could not even be stored
+        if not isinstance(value, int) or not GO_INT64[0] <= value <= GO_INT64[1]:
             raise TypeError(key)
-        return int(value) if isinstance(default, int) and float(value).is_integer() else value
+        return value
     for kind in (str, list):
         if isinstance(default, kind):
             if not isinstance(value, kind):
@@ -93,19 +101,27 @@ def _typed(key: str, value: Any, default: Any) -> Any:
     raise TypeError(key)
 
 
-def _merge(base: dict[str, Any], patch: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+def _zero(defaults: dict[str, Any]) -> dict[str, Any]:
+    return {key: _zero(value) if isinstance(value, dict) else type(value)() for key, value in defaults.items()}
+
+
+def _merge(
+    base: dict[str, Any], patch: dict[str, Any], defaults: dict[str, Any], stored: bool = False
+) -> dict[str, Any]:
     """Merge known keys only; a value's JSON type must match the default's."""
     out = copy.deepcopy(base)
     for key, value in patch.items():
         if key not in defaults:
             continue
         default = defaults[key]
-        if isinstance(default, dict):
+        if isinstance(default, dict) and value is None:
+            out[key] = _zero(default)  # PocketBase: a `null` section is that section's zero value
+        elif isinstance(default, dict):
             if not isinstance(value, dict):
                 raise TypeError(key)
-            out[key] = _merge(base.get(key, {}), value, default)
+            out[key] = _merge(base.get(key, {}), value, default, stored)
         else:
-            out[key] = _typed(key, value, default)
+            out[key] = _typed(key, value, default, stored)
     return out
 
 
@@ -158,7 +174,7 @@ class SettingsStore:
             if isinstance(stored, str):  # the same, stored as a JSON string
                 stored = self.secrets.open_pocketbase_settings(stored)
             if isinstance(stored, dict):
-                self.current = _merge(default_settings(), self.secrets.open_settings(stored), default_settings())
+                self.current = _merge(default_settings(), self.secrets.open_settings(stored), default_settings(), True)
         await self._loaded()
 
     async def _loaded(self) -> None:

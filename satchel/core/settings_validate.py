@@ -13,7 +13,7 @@ from typing import Any
 from satchel.core.backups.settings_check import schedule_errors
 from satchel.core.errors import ErrorTree, FieldError, required
 from satchel.core.fields.email import is_email
-from satchel.core.fields.number import below_min
+from satchel.core.fields.number import MAX_SAFE_INT, below_min
 from satchel.core.fields.url import is_url
 from satchel.core.ratelimit import section as rate_limits
 
@@ -30,7 +30,7 @@ def validate(s: dict[str, Any]) -> ErrorTree:
     errors: ErrorTree = {}
     errors.update(_nonempty("superuserIPs", _ip_list_errors(s["superuserIPs"])))
     errors.update(_nonempty("meta", _meta_errors(s["meta"])))
-    errors.update(_nonempty("logs", _min_errors(s["logs"], ("maxDays",))))
+    errors.update(_nonempty("logs", _logs_errors(s["logs"])))
     errors.update(_nonempty("smtp", _smtp_errors(s["smtp"])))
     errors.update(_nonempty("s3", _s3_errors(s["s3"])))
     backups = {**_nonempty("s3", _s3_errors(s["backups"]["s3"])), **schedule_errors(s["backups"])}
@@ -73,7 +73,7 @@ def _meta_errors(meta: dict[str, Any]) -> ErrorTree:
     if color and len(color) != 7:
         errors["accentColor"] = _length(7, 7)
     elif color and not _HEX_COLOR.match(color):
-        errors["accentColor"] = FieldError("validation_is_hex_color", "Must be a valid hex color code.")
+        errors["accentColor"] = FieldError("validation_is_hex_color", "Must be a valid hexadecimal color code.")
     for key in ("appName", "senderName"):
         if error := _name_error(meta[key]):
             errors[key] = error
@@ -90,6 +90,19 @@ def _meta_errors(meta: dict[str, Any]) -> ErrorTree:
 
 def _min_errors(section: dict[str, Any], keys: tuple[str, ...]) -> ErrorTree:
     return {key: below_min(0) for key in keys if section[key] < 0}
+
+
+def _logs_errors(logs: dict[str, Any]) -> ErrorTree:
+    """`maxDays` and `maxDataSize` in 0..2^53-1, `minLevel` at most 2^53-1 (JSON-safe integers)."""
+    errors = _min_errors(logs, ("maxDays", "maxDataSize"))
+    for key in ("maxDays", "minLevel", "maxDataSize"):
+        if key not in errors and logs[key] > MAX_SAFE_INT:
+            errors[key] = FieldError(  # an int threshold: written as one, not as Go writes a float
+                "validation_max_less_equal_than_required",
+                f"Must be no greater than {MAX_SAFE_INT}.",
+                {"threshold": MAX_SAFE_INT},
+            )
+    return errors
 
 
 def _batch_errors(batch: dict[str, Any]) -> ErrorTree:

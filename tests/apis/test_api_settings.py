@@ -122,7 +122,7 @@ async def test_meta_is_validated_as_pocketbase(client: httpx2.AsyncClient, su_he
     r = await patch(client, su_headers, {"meta": {"accentColor": "#12345g", "appURL": "", "senderAddress": ""}})
     assert r.json()["data"] == {
         "meta": {
-            "accentColor": {"code": "validation_is_hex_color", "message": "Must be a valid hex color code."},
+            "accentColor": {"code": "validation_is_hex_color", "message": "Must be a valid hexadecimal color code."},
             "appURL": BLANK,
             "senderAddress": BLANK,
         }
@@ -140,6 +140,48 @@ async def test_batch_and_logs_bounds(client: httpx2.AsyncClient, su_headers: dic
     assert r.json()["data"] == {"batch": {"maxRequests": BLANK, "timeout": below(0)}}
     r = await patch(client, su_headers, {"logs": {"maxDays": -1}})
     assert r.json()["data"] == {"logs": {"maxDays": below(0)}}
+
+
+async def test_numbers_are_decoded_as_go_ints(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+    """PocketBase decodes these into Go ints: a fraction, an exponent or a value past int64 is a load
+    error, never a 500 (a value past 64 bits could not even be stored)."""
+    for body in (
+        {"logs": {"maxDays": 1.5}},
+        {"logs": {"maxDays": 5.0}},
+        {"logs": {"maxDays": 99999999999999999999999}},
+        {"logs": {"maxDays": 1 << 63}},
+        {"batch": {"enabled": True, "timeout": 1e30}},
+        {"smtp": {"port": 1e30}},
+        {"backups": {"cronMaxKeep": -(1 << 63) - 1}},
+    ):
+        r = await patch(client, su_headers, body)
+        assert r.json() == error(400, LOAD_FAILED), body
+    r = await patch(client, su_headers, {"batch": {"maxBodySize": (1 << 63) - 1}})
+    assert r.status_code == 200 and r.json()["batch"]["maxBodySize"] == (1 << 63) - 1
+
+
+async def test_a_null_section_is_its_zero_value(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+    """As PocketBase answers (checked against its binary): not a load error, not "keep"."""
+    r = await patch(client, su_headers, {"logs": None, "trustedProxy": None, "rateLimits": None})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["logs"] == {"maxDays": 0, "minLevel": 0, "logIP": False, "logAuthId": False, "maxDataSize": 0}
+    assert body["trustedProxy"] == {"headers": [], "useLeftmostIP": False}
+    assert body["rateLimits"] == {"rules": [], "excludedIPs": [], "enabled": False}
+    r = await patch(client, su_headers, {"meta": None})
+    assert r.json() == error(
+        400, SAVE_FAILED, {"meta": {key: BLANK for key in ("appName", "appURL", "senderName", "senderAddress")}}
+    )
+
+
+async def test_logs_bounds_as_pocketbase(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:
+    safe = (1 << 53) - 1
+    r = await patch(client, su_headers, {"logs": {"maxDays": safe + 1, "minLevel": safe + 1, "maxDataSize": -1}})
+    above = {"code": "validation_max_less_equal_than_required", "message": f"Must be no greater than {safe}.",
+             "params": {"threshold": safe}}
+    assert r.json() == error(400, SAVE_FAILED, {"logs": {"maxDays": above, "minLevel": above, "maxDataSize": below(0)}})
+    r = await patch(client, su_headers, {"logs": {"maxDays": safe, "minLevel": -safe - 1, "maxDataSize": safe}})
+    assert r.status_code == 200
 
 
 async def test_superuser_ips_and_trusted_proxy(client: httpx2.AsyncClient, su_headers: dict[str, str]) -> None:

@@ -359,3 +359,39 @@ def test_thumbnails_of_protected_files_use_a_file_token(server: Server, watched:
     thumb.evaluate("img => img.decode()")  # rejects if the server refused the thumbnail
     assert "token=" in (thumb.get_attribute("src") or "") and name in (thumb.get_attribute("src") or "")
     watched.assert_clean()
+
+
+def test_a_rejected_index_shows_its_error_under_the_box(server: Server, watched: Watched) -> None:
+    """The server answers index errors per statement (`indexes.0`): the box shows them, not only
+    the bare "Failed to update collection."."""
+    token = server.sign_in(EMAIL, PASSWORD)
+    server.api("POST", "/api/collections", {"name": "gadgets", "type": "base", "fields": [{"name": "n", "type": "text"}]}, token=token)
+    page = watched.page
+    sign_in(watched, server)
+    page.goto(server.url + "/_/#/collections/gadgets/edit")
+    page.get_by_role("heading", name="Edit collection gadgets").wait_for()
+    box = page.get_by_label("Indexes (one CREATE INDEX statement per line)")
+    box.fill("CREATE INDEX idx_gadgets_n ON gadgets (n)\nCREATE INDEX idx_gadgets_x ON gadgets (nope)")
+    page.get_by_role("button", name="Save changes").click()
+    error = page.locator(f"#{box.get_attribute('id')}-error")
+    error.filter(has_text="no such column").wait_for()
+    assert error.inner_text().startswith("Index 2:")
+    assert box.get_attribute("aria-invalid") == "true"
+    assert server.api("GET", "/api/collections/gadgets", token=token)["indexes"] == []
+    watched.assert_clean()
+
+
+def test_view_records_are_read_only(server: Server, watched: Watched) -> None:
+    token = server.sign_in(EMAIL, PASSWORD)
+    server.api("POST", "/api/collections", {"name": "tools", "type": "base", "fields": [{"name": "label", "type": "text"}]}, token=token)
+    server.api("POST", "/api/collections/tools/records", {"label": "hammer"}, token=token)
+    server.api("POST", "/api/collections", {"name": "tool_labels", "type": "view", "viewQuery": "SELECT id, label FROM tools"}, token=token)
+    page = watched.page
+    sign_in(watched, server)
+    page.goto(server.url + "/_/#/collections/tool_labels")
+    page.get_by_role("cell", name="hammer").wait_for()
+    # a view's records cannot be created, changed or deleted: nothing offers to
+    assert page.get_by_role("button", name="New record").count() == 0
+    assert page.get_by_role("button", name="Edit").count() == 0
+    assert page.get_by_role("checkbox").count() == 0
+    watched.assert_clean()

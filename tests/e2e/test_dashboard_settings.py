@@ -205,3 +205,35 @@ def test_hide_controls_hides_collection_changes(server: Server, watched: Watched
         watched.assert_clean()
     finally:
         server.api("PATCH", "/api/settings", {"meta": {"hideControls": False}}, token=token)
+
+
+def test_logs_settings_and_crons(server: Server, watched: Watched) -> None:
+    """What PocketBase's dashboard has under its logs settings and Settings > Crons."""
+    page = watched.page
+    sign_in(watched, server)
+    page.goto(server.url + "/_/#/settings")
+    sections = page.get_by_role("navigation", name="Settings sections")
+    sections.get_by_role("link", name="Logs").click()
+    page.get_by_role("heading", name="Logs", exact=True).wait_for()
+    days = page.get_by_label("Days to keep (0 turns the logs off)")
+    days.fill("9007199254740992")  # past PocketBase's bound: the server's error, inline
+    page.get_by_role("button", name="Save logs settings").click()
+    page.locator(f"#{days.get_attribute('id')}-error").filter(has_text="Must be no greater than 9007199254740991.").wait_for()
+    days.fill("7")
+    page.get_by_label("Lowest level kept").select_option("4")
+    page.get_by_label("Keep the id of the signed-in record").check()
+    page.get_by_label("Keep the client IP addresses").uncheck()
+    page.get_by_role("button", name="Save logs settings").click()
+    page.get_by_role("status").filter(has_text="Settings saved.").wait_for()
+    token = server.sign_in(EMAIL, PASSWORD)
+    logs = server.api("GET", "/api/settings", token=token)["logs"]
+    assert logs == {"maxDays": 7, "minLevel": 4, "logIP": False, "logAuthId": True, "maxDataSize": 0}
+
+    sections.get_by_role("link", name="Crons").click()
+    page.get_by_role("heading", name="Crons", exact=True).wait_for()
+    jobs = [job["id"] for job in server.api("GET", "/api/crons", token=token)]
+    assert page.locator("tbody tr td.mono").filter(has_text="__").count() == len(jobs)
+    page.get_by_role("button", name="Run now __pbLogsCleanup__").click()
+    page.get_by_role("status").filter(has_text="Started __pbLogsCleanup__.").wait_for()
+    shot(watched, "settings-crons")
+    watched.assert_clean()

@@ -184,7 +184,10 @@ class LogsService:
 
     async def delete_older_than(self, days: int, now: datetime | None = None) -> int:
         """Retention: entries created more than `days` days ago (PocketBase's `DeleteOldLogs`)."""
-        cutoff = format_dt((now or datetime.now(UTC)) - timedelta(days=days))
+        try:
+            cutoff = format_dt((now or datetime.now(UTC)) - timedelta(days=days))
+        except OverflowError:  # a cutoff before year 1 (maxDays may be up to 2^53-1): nothing is that old
+            return 0
         async with self.db.transaction() as tx:
             return await tx.execute(ir.Delete(LOGS_TABLE, ir.Binary("<=", ir.col("created"), ir.Param(cutoff))))
 

@@ -6,6 +6,7 @@ renders what comes back; everything PocketBase decides about records happens her
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -61,18 +62,13 @@ class ListParams:
     @staticmethod
     def from_query(query: dict[str, str]) -> ListParams:
         """Parse list query parameters; malformed numbers are a 400 as in PocketBase."""
-        try:
-            page = int(query.get("page") or 1)
-            per_page = int(query.get("perPage") or DEFAULT_PER_PAGE)
-        except ValueError as exc:
-            raise BadRequestError() from exc
-        if abs(page) > MAX_INT or abs(per_page) > MAX_INT:
-            raise BadRequestError()
+        page = _go_int(query.get("page") or "1")
+        per_page = _go_int(query.get("perPage") or str(DEFAULT_PER_PAGE))
         page = min(max(page, 1), MAX_PAGE)
         if per_page <= 0:
             per_page = DEFAULT_PER_PAGE
         per_page = min(per_page, MAX_PER_PAGE)
-        skip = (query.get("skipTotal") or "").lower() in ("1", "true", "t", "yes")
+        skip = _go_bool(query.get("skipTotal") or "")
         return ListParams(
             page=page,
             per_page=per_page,
@@ -82,6 +78,27 @@ class ListParams:
             fields=query.get("fields", ""),
             skip_total=skip,
         )
+
+
+_GO_INT = re.compile(r"[+-]?[0-9]+")
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_GO_FALSE = ("", "0", "f", "F", "FALSE", "false", "False")
+
+
+def _go_int(text: str) -> int:
+    """Go's strconv.Atoi: Python's int() would also take `1_0`, spaces and non-ASCII digits."""
+    if not _GO_INT.fullmatch(text) or abs(value := int(text)) > MAX_INT:
+        raise BadRequestError()
+    return value
+
+
+def _go_bool(text: str) -> bool:
+    """Go's strconv.ParseBool (an empty value is false): anything else is PocketBase's 400."""
+    if text in _GO_TRUE:
+        return True
+    if text in _GO_FALSE:
+        return False
+    raise BadRequestError()
 
 
 def _not_unique() -> FieldError:

@@ -151,6 +151,17 @@ async def test_retention_removes_entries_older_than_max_days(app: App) -> None:
     assert sorted(await _messages(app)) == ["0d", "4d"]
 
 
+async def test_retention_longer_than_the_calendar_keeps_everything(app: App) -> None:
+    """`maxDays` may be up to 2^53-1 (PocketBase's bound); its cutoff is before year 1, which a
+    datetime cannot hold: nothing is old enough, and the job must not fail every 6 hours."""
+    app.logs.writer.add(INFO, "old", {}, created=format_dt(datetime.now(UTC) - timedelta(days=3000)))
+    await app.logs.flush()
+    await app.settings.patch({"logs": {"maxDays": (1 << 53) - 1}})
+    await app.logs.cleanup()
+    assert await app.logs.delete_older_than(1_000_000) == 0
+    assert await _messages(app) == ["old"]
+
+
 def test_oversized_data_is_cut_to_max_data_size() -> None:
     data = {"type": "request", "url": "/x" * 1000, "details": {"big": "y" * 5000}, "status": 400}
     small = fit_data(data, 600)

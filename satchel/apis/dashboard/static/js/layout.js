@@ -9,7 +9,7 @@ const NAV = [
   { path: "/logs", label: "Logs", active: ["logs"] },
   { path: "/webhooks", label: "Webhooks", active: ["webhooks", "newWebhook", "webhook"] },
   { path: "/superusers", label: "Superusers", active: ["superusers"] },
-  { path: "/settings", label: "Settings", active: ["settings", "mailSettings", "storageSettings", "backupsSettings", "rateLimitsSettings"] },
+  { path: "/settings", label: "Settings", active: ["settings", "mailSettings", "storageSettings", "backupsSettings", "rateLimitsSettings", "logsSettings", "cronsSettings"] },
 ];
 
 export function layout(root, route) {

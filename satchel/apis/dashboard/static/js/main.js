@@ -12,6 +12,7 @@ import { logsPage } from "./page_logs.js";
 import { settingsPage } from "./page_settings.js";
 import { backupsSettingsPage } from "./page_settings_backups.js";
 import { mailSettingsPage } from "./page_settings_mail.js";
+import { cronsSettingsPage, logsSettingsPage } from "./page_settings_logs.js";
 import { rateLimitsSettingsPage } from "./page_settings_ratelimits.js";
 import { storageSettingsPage } from "./page_settings_storage.js";
 import { signinPage } from "./page_signin.js";
@@ -32,6 +33,8 @@ const PAGES = {
   storageSettings: storageSettingsPage,
   backupsSettings: backupsSettingsPage,
   rateLimitsSettings: rateLimitsSettingsPage,
+  logsSettings: logsSettingsPage,
+  cronsSettings: cronsSettingsPage,
   webhooks: webhooksPage,
   newWebhook: newWebhookPage,
   webhook: webhookPage,

@@ -69,6 +69,15 @@ function fieldEditor(spec, collections, actions) {
   return row;
 }
 
+/** The server's errors per statement (`indexes.<i>`) as one message, numbered as sent. */
+function indexErrors(tree) {
+  if (!tree || typeof tree !== "object") return "";
+  return Object.entries(tree)
+    .filter(([, item]) => item && typeof item.message === "string")
+    .map(([i, item]) => `Index ${Number(i) + 1}: ${item.message}`)
+    .join(" ");
+}
+
 export async function collectionEditor(root, route) {
   if ((await appMeta()).hideControls === true) {
     root.append(h("h1", {}, "Collection changes are off"),
@@ -177,7 +186,7 @@ export async function collectionEditor(root, route) {
         if (!(error instanceof ApiError)) throw error;
         nameField.setError(error.fieldMessage("name"));
         viewField.setError(error.fieldMessage("viewQuery"));
-        indexesField.setError(error.fieldMessage("indexes"));
+        indexesField.setError(error.fieldMessage("indexes") || indexErrors(error.data.indexes));
         for (const [key] of RULES) ruleFields[key].setError(error.fieldMessage(key));
         auth.showErrors(error.data);
         const fieldErrors = error.data.fields || {};

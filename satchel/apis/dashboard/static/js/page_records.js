@@ -107,18 +107,20 @@ export async function collectionPage(root, route) {
     return h("th", { scope: "col", "aria-sort": dir || "none" },
       h("a", { class: "sort", href: link(url({ sort: next, page: 1 })) }, f.name, dir ? (dir === "ascending" ? " ▲" : " ▼") : ""));
   };
+  const readOnly = collection.type === "view"; // a view's records are never created, changed or deleted
   const draw = () => {
     const shown = fields.filter((f) => visible.has(f.name));
     const all = h("input", { type: "checkbox", "aria-label": "Select all on this page", checked: result.items.length > 0 && result.items.every((r) => selected.has(r.id)),
       onchange: () => { result.items.forEach((r) => (all.checked ? selected.add(r.id) : selected.delete(r.id))); draw(); } });
     table.replaceChildren(
       h("caption", { class: "sr-only" }, `Records of ${collection.name}`),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, all), shown.map(sortButton), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
+      h("thead", {}, h("tr", {}, readOnly ? null : h("th", { scope: "col" }, all), shown.map(sortButton),
+        readOnly ? null : h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
       h("tbody", {}, result.items.map((record) => {
         const box = h("input", { type: "checkbox", "aria-label": `Select record ${record.id}`, checked: selected.has(record.id),
           onchange: () => { if (box.checked) selected.add(record.id); else selected.delete(record.id); bulk.hidden = selected.size === 0; } });
-        return h("tr", {}, h("td", {}, box), shown.map((f) => cell(collection, record, f, labels, fileToken)),
-          h("td", {}, h("button", { type: "button", class: "btn btn-small", onclick: () => openEditor(collection, record, load) }, "Edit", h("span", { class: "sr-only" }, ` record ${record.id}`))));
+        return h("tr", {}, readOnly ? null : h("td", {}, box), shown.map((f) => cell(collection, record, f, labels, fileToken)),
+          readOnly ? null : h("td", {}, h("button", { type: "button", class: "btn btn-small", onclick: () => openEditor(collection, record, load) }, "Edit", h("span", { class: "sr-only" }, ` record ${record.id}`))));
       })),
     );
     bulk.hidden = selected.size === 0;
@@ -158,7 +160,7 @@ export async function collectionPage(root, route) {
     h("div", { class: "page-head" },
       h("h1", {}, collection.name),
       h("div", { class: "actions" },
-        collection.type !== "view" ? h("button", { type: "button", class: "btn btn-primary", onclick: () => openEditor(collection, null, load) }, "New record") : null,
+        !readOnly ? h("button", { type: "button", class: "btn btn-primary", onclick: () => openEditor(collection, null, load) }, "New record") : null,
         meta.hideControls === true ? null : h("a", { class: "btn", href: link(`/collections/${encodeURIComponent(collection.name)}/edit`) }, "Edit collection"),
         h("a", { class: "btn", href: link(`/collections/${encodeURIComponent(collection.name)}/api`) }, "API preview"),
       ),

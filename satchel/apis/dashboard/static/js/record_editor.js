@@ -38,8 +38,12 @@ async function control(collection, record, f) {
       return [field(f.name, input), (fd, json) => { json[f.name] = input.value; }];
     }
     case "date": {
-      const input = h("input", { type: "datetime-local", step: "1", value: toLocalInput(value) });
-      return [field(f.name, input, { hint: "Your local time; stored in UTC." }), (fd, json) => { json[f.name] = fromLocalInput(input.value); }];
+      const shown = toLocalInput(value);
+      const input = h("input", { type: "datetime-local", step: "1", value: shown });
+      // the box has whole seconds: an untouched date is sent back as stored, milliseconds included
+      return [field(f.name, input, { hint: "Your local time; stored in UTC." }), (fd, json) => {
+        json[f.name] = value && input.value === shown ? value : fromLocalInput(input.value);
+      }];
     }
     case "select": {
       const chosen = new Set(Array.isArray(value) ? value : value ? [value] : []);
@@ -82,6 +86,18 @@ async function control(collection, record, f) {
         for (const file of input.files) fd.append(record ? `${f.name}+` : f.name, file);
         if (removed.size) json[`${f.name}-`] = [...removed];
       }];
+    }
+    case "geoPoint": {
+      // an object, not text: a text box would show "[object Object]", which the server reads as (0, 0)
+      const point = value && typeof value === "object" ? value : { lon: 0, lat: 0 };
+      const lon = h("input", { type: "number", step: "any", value: String(point.lon ?? 0) });
+      const lat = h("input", { type: "number", step: "any", value: String(point.lat ?? 0) });
+      const lonWrap = field(`${f.name} longitude`, lon);
+      const latWrap = field(`${f.name} latitude`, lat);
+      const wrap = h("fieldset", { class: "choices" }, h("legend", {}, f.name), lonWrap, latWrap);
+      wrap.setError = (message) => lonWrap.setError(message);
+      const number = (input) => (input.value === "" ? 0 : Number(input.value));
+      return [wrap, (fd, json) => { json[f.name] = { lon: number(lon), lat: number(lat) }; }];
     }
     case "editor": {
       const area = h("textarea", { rows: 6 }, value ?? "");

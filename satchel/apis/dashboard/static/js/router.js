@@ -14,6 +14,8 @@ const ROUTES = [
   { name: "storageSettings", pattern: /^\/settings\/storage$/ },
   { name: "backupsSettings", pattern: /^\/settings\/backups$/ },
   { name: "rateLimitsSettings", pattern: /^\/settings\/rate-limits$/ },
+  { name: "logsSettings", pattern: /^\/settings\/logs$/ },
+  { name: "cronsSettings", pattern: /^\/settings\/crons$/ },
   { name: "webhooks", pattern: /^\/webhooks$/ },
   { name: "newWebhook", pattern: /^\/webhooks\/new$/ },
   { name: "webhook", pattern: /^\/webhooks\/([^/]+)$/, keys: ["id"] },

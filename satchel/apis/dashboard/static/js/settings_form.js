@@ -10,6 +10,8 @@ const SECTIONS = [
   ["/storage", "File storage"],
   ["/backups", "Backups"],
   ["/rate-limits", "Rate limits"],
+  ["/logs", "Logs"],
+  ["/crons", "Crons"],
 ];
 
 export function settingsNav(current) {
