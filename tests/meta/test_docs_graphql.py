@@ -71,10 +71,28 @@ async def test_the_documented_complexity_example(app: App) -> None:
     assert prepared.errors[0]["message"].startswith(f"The query's complexity is at least {example[2]};")
 
 
+async def test_the_documented_alias_example(app: App) -> None:
+    async with client_for(app) as client:
+        await create_collection(client, {"Authorization": await superuser_token(app, client)}, POSTS)
+    example = re.search(r"An alias `(.*?)` weighs (\d+), so (\d+) of them are refused: `(.*?) \.\.\.`", FLAT)
+    assert example is not None
+    alias, weight, refused, message = example[1], int(example[2]), int(example[3]), example[4]
+    service = execution.GraphQLService(app)
+    operation = lambda n: "{ " + " ".join(f"a{i}: {alias}" for i in range(n)) + " }"  # noqa: E731
+    assert service.prepare(operation(refused - 1), {}, None).errors == []
+    [error] = service.prepare(operation(refused), {}, None).errors
+    assert error["message"].startswith(message)
+    assert message.startswith(f"The query's complexity is at least {refused * weight};")
+
+
 def test_the_documented_limits_and_codes_are_the_codes() -> None:
     assert f"at most {limits.DEFAULT_MAX_DEPTH} nested selection levels" in FLAT
     assert f"at most {limits.DEFAULT_MAX_COMPLEXITY}," in FLAT
     assert f"{limits.LIST_ESTIMATE} times" in FLAT
+    assert f"at most {limits.MAX_ROOT_FIELDS} per query or mutation" in FLAT
+    assert f"every database query adds {limits.QUERY_COST}:" in FLAT
+    assert f"a count adds {limits.COUNT_COST}:" in FLAT
+    assert f"every mutation adds {limits.WRITE_COST}." in FLAT
     assert f"at most {execution.MAX_TOKENS} tokens" in FLAT
     assert f"({execution.MAX_CACHED_DOCUMENTS} of them, up to {execution.MAX_CACHED_LENGTH >> 10} KB each)" in FLAT
     assert f"({CLIENT_QUEUE} pending events)" in FLAT

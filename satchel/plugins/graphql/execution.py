@@ -41,6 +41,7 @@ MAX_TOKENS = 10_000
 class Options:
     max_depth: int = limits.DEFAULT_MAX_DEPTH
     max_complexity: int = limits.DEFAULT_MAX_COMPLEXITY
+    max_root_fields: int = limits.MAX_ROOT_FIELDS
 
 
 @dataclass(slots=True)
@@ -105,7 +106,12 @@ class GraphQLService:
             document = parse(query, max_tokens=MAX_TOKENS)
         except GraphQLError as exc:
             return Prepared(schema, None, None, formatted([exc]))
-        errors = validate(schema, document, [*specified_rules, limits.depth_rule(self.options.max_depth)])
+        rules = [
+            *specified_rules,
+            limits.depth_rule(self.options.max_depth),
+            limits.root_fields_rule(self.options.max_root_fields),
+        ]
+        errors = validate(schema, document, rules)
         if errors:
             return Prepared(schema, None, None, formatted(errors))
         operation = get_operation_ast(document, operation_name)

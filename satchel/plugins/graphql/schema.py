@@ -37,6 +37,7 @@ from satchel.plugins.graphql.audit import audited
 from satchel.plugins.graphql.batching import Group, Node
 from satchel.plugins.graphql.context import Context
 from satchel.plugins.graphql.input_types import InputTypes
+from satchel.plugins.graphql.limits import selects_totals
 from satchel.plugins.graphql.names import Names
 from satchel.plugins.graphql.record_types import CollectionTypes, RecordTypes
 from satchel.plugins.graphql.subscriptions import RecordChanges
@@ -101,6 +102,8 @@ def _queries(entry: CollectionTypes, out: dict[str, GraphQLField], type_names: N
         ctx: Context = info.context
         query = _query_strings(args)
         params = ListParams.from_query(query)
+        if not any(selects_totals(node.selection_set, info.fragments.get, frozenset()) for node in info.field_nodes):
+            params.skip_total = True  # nobody reads the count: do not run it (REST's skipTotal)
         result = await ctx.app.records.list(collection_id, ctx.request_for("GET", query), params)
         return {**result, "items": _adopt(ctx, collection_id, result["items"])}
 

@@ -11,7 +11,7 @@ from graphql import get_introspection_query, parse, validate
 from satchel.config import BootConfig
 from satchel.core.app import App
 from satchel.plugins.graphql.execution import GraphQLService, Options
-from satchel.plugins.graphql.limits import complexity_rule
+from satchel.plugins.graphql.limits import QUERY_COST, complexity_rule
 from satchel.plugins.graphql.plugin import GraphQL
 from satchel.wiring import build_asgi
 from tests.apis.helpers import POSTS, create_collection
@@ -49,14 +49,18 @@ async def test_complexity_limit_counts_per_page_and_lists(
     await create_collection(client, su, POSTS)
     small = GraphQLService(app, Options(max_complexity=200))
     query = "query($n: Int) { postsList(perPage: $n) { items { id title author { id } } } }"
-    # 1 (postsList) + n * (1 items + 1 id + 1 title + 1 author + 1 author.id)
-    prepared = small.prepare(query, {"n": 39}, None)
+    # 1 (postsList) + 1 (items) + n * (1 id + 1 title + 1 author + 1 author.id), plus two queries
+    # (the page and the authors: no count, no total is selected)
+    queries = 2 * QUERY_COST
+    prepared = small.prepare(query, {"n": 24}, None)
     assert prepared.errors == []
-    prepared = small.prepare(query, {"n": 40}, None)
-    assert prepared.errors[0]["message"].startswith("The query's complexity is at least 201; at most 200 is allowed.")
-    # a list-valued relation weighs LIST_ESTIMATE (10) times its selection: 1 + 20 * (1 + 1 + (1 + 10 * 1))
+    prepared = small.prepare(query, {"n": 25}, None)
+    assert prepared.errors[0]["message"].startswith(
+        f"The query's complexity is at least {2 + 4 * 25 + queries}; at most 200 is allowed."
+    )
+    # a list-valued relation weighs LIST_ESTIMATE (10) times its selection: 1 + (1 + 20 * (1 + (1 + 10 * 1)))
     prepared = small.prepare("{ postsList(perPage: 20) { items { author { posts_via_author { id } } } } }", {}, None)
-    assert prepared.errors[0]["message"].startswith("The query's complexity is at least 261;")
+    assert prepared.errors[0]["message"].startswith(f"The query's complexity is at least {242 + 3 * QUERY_COST};")
 
 
 async def test_introspection_is_allowed_and_not_limited(
@@ -147,7 +151,7 @@ async def test_documents_are_cached_per_schema_and_complexity_still_checked(
     first = service.prepare(query, {"n": 1}, None)
     assert service.prepare(query, {"n": 2}, None).document is first.document  # parsed and validated once
     refused = service.prepare(query, {"n": 40}, None)  # the cached document, other variables
-    assert refused.errors[0]["message"].startswith("The query's complexity is at least 201;")
+    assert refused.errors[0]["message"].startswith(f"The query's complexity is at least {2 + 4 * 40 + 2 * QUERY_COST};")
     # the same check as a validation rule, for callers that validate documents themselves
     errors = validate(first.schema, parse(query), [complexity_rule(200, {"n": 40})])
     assert [e.message for e in errors] == [refused.errors[0]["message"]]
