@@ -39,8 +39,9 @@ class Cache(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def hit(self, key: str, window: float) -> WindowCount:
-        """Count one hit in the fixed window `key` (created with a `window`-second lifetime)."""
+    async def hit(self, key: str, window: float, amount: int = 1) -> WindowCount:
+        """Count `amount` hits (>= 1) in the fixed window `key` (created with a `window`-second
+        lifetime): one request that does the work of several is counted as several at once."""
         ...
 
     async def close(self) -> None: ...

@@ -73,14 +73,14 @@ class MemoryCache:
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)
 
-    async def hit(self, key: str, window: float) -> WindowCount:
+    async def hit(self, key: str, window: float, amount: int = 1) -> WindowCount:
         _check_ttl(window)
         now = self._now()
         entry = self._values.get(key)
-        count = 1
+        count = amount
         if entry is not None and (not entry[1] or entry[1] > now):
             try:
-                count = int(entry[0]) + 1
+                count = int(entry[0]) + amount
             except ValueError as exc:  # Redis answers the same way: INCR on a non-integer value
                 raise CacheError(f"value of {key!r} is not an integer") from exc
             if entry[1]:  # the common case: a live window goes on

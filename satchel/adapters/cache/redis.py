@@ -22,7 +22,7 @@ TIMEOUT = 2.0
 """Seconds to connect or answer before a command fails (a hung Redis must not hang requests)."""
 
 _HIT = """
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -76,10 +76,10 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             raise CacheError(str(exc)) from exc
 
-    async def hit(self, key: str, window: float) -> WindowCount:
+    async def hit(self, key: str, window: float, amount: int = 1) -> WindowCount:
         ms = _ms(window)
         try:
-            count, ttl = await self._hit(keys=[self._prefix + key], args=[ms])
+            count, ttl = await self._hit(keys=[self._prefix + key], args=[ms, amount])
         except (RedisError, OSError) as exc:
             raise CacheError(str(exc)) from exc
         return WindowCount(int(count), int(ttl) / 1000)

@@ -12,6 +12,11 @@ collection is not counted: the endpoint answers 404, as PocketBase does before i
 Refused requests get PocketBase's 429 body plus `Retry-After`; every counted response carries
 `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until the window
 ends), which PocketBase does not send. If the cache is unreachable requests pass (logged).
+
+The rule is found from the path, before the body is read, so a request is counted once here. An
+endpoint whose one request does the work of several (GraphQL's root fields: each is a list, a view
+or a write REST would serve as a request of its own) finds the request's `Charge` in the scope and
+counts the rest on the same counter (`charge_of`); the limit headers then show the final count.
 """
 
 from __future__ import annotations
@@ -19,16 +24,19 @@ from __future__ import annotations
 import math
 
 import orjson
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from satchel.apis.client_ip import client_ip
 from satchel.core.app import App
 from satchel.core.ratelimit import Rule, RuleSet, Verdict, collection_labels, consume, counter_key, path_labels, ruleset
 from satchel.core.ratelimit.limiter import cache_unavailable
-from satchel.ports.cache import CacheError
+from satchel.ports.cache import Cache, CacheError
 from satchel.tools import probes
 
 TOO_MANY = orjson.dumps({"data": {}, "message": "Too Many Requests.", "status": 429})
+CHARGE = "ratelimit"
+"""The scope state key of the request's `Charge`."""
 
 # `/api/collections/{collection}/<suffix>`: PocketBase's tags per route (apis/record_auth.go, record_crud.go)
 _COLLECTION_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -55,6 +63,45 @@ _VIEW_REFUSED = {"create", "update"}
 """Actions a view collection answers 400 for before PocketBase's check: not counted."""
 
 
+class Charge:
+    """The counter a request was counted on, for an endpoint that does the work of several."""
+
+    __slots__ = ("cache", "key", "rule", "verdict")
+
+    def __init__(self, cache: Cache, key: str, rule: Rule, verdict: Verdict) -> None:
+        self.cache = cache
+        self.key = key
+        self.rule = rule
+        self.verdict = verdict
+
+    async def more(self, amount: int) -> bool:
+        """Count `amount` more requests; False when that exceeds the rule (answer `too_many`).
+        An unreachable cache lets them through, as it does the request itself."""
+        if amount <= 0:
+            return True
+        try:
+            self.verdict = await consume(self.cache, self.key, self.rule, amount)
+        except CacheError as exc:
+            cache_unavailable(exc)
+            return True
+        if not self.verdict.allowed and probes.active:
+            probes.instant("ratelimit.reject", {"ratelimit.label": self.rule.label})
+        return self.verdict.allowed
+
+
+def charge_of(scope: Scope) -> Charge | None:
+    """The request's `Charge`; None when no rule counts it (limits off, a superuser, no rule...)."""
+    charge = scope.get("state", {}).get(CHARGE)
+    return charge if isinstance(charge, Charge) else None
+
+
+def too_many(charge: Charge) -> Response:
+    """PocketBase's 429, from an endpoint that counted more than its budget (`Charge.more`); the
+    middleware adds the limit headers."""
+    retry = max(1, math.ceil(charge.verdict.reset_in))
+    return Response(TOO_MANY, 429, {"retry-after": str(retry)}, media_type="application/json")
+
+
 class RateLimitMiddleware:
     def __init__(self, asgi: ASGIApp, app: App) -> None:
         self.asgi = asgi
@@ -65,15 +112,16 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or not section["enabled"]:
             await self.asgi(scope, receive, send)
             return
-        verdict = await self._count(scope, ruleset(section))
-        if verdict is None:
+        charge = await self._count(scope, ruleset(section))
+        if charge is None:
             await self.asgi(scope, receive, send)
-        elif not verdict.allowed:
-            await _too_many(send, verdict)
+        elif not charge.verdict.allowed:
+            await _too_many(send, charge.verdict)
         else:
-            await self.asgi(scope, receive, _with_limit_headers(send, verdict))
+            scope.setdefault("state", {})[CHARGE] = charge
+            await self.asgi(scope, receive, _with_limit_headers(send, charge))
 
-    async def _count(self, scope: Scope, rules: RuleSet) -> Verdict | None:
+    async def _count(self, scope: Scope, rules: RuleSet) -> Charge | None:
         """Count this request against the rule that applies (None: no rule, or not limited)."""
         auth = scope.get("state", {}).get("auth")
         if auth is not None and auth.is_superuser:
@@ -85,14 +133,15 @@ class RateLimitMiddleware:
         if target is None:
             return None
         rule, counted = target
+        key = counter_key(counted, rule, ip)
         try:
-            verdict = await consume(self.app.cache, counter_key(counted, rule, ip), rule)
+            verdict = await consume(self.app.cache, key, rule)
         except CacheError as exc:
             cache_unavailable(exc)
             return None
         if not verdict.allowed and probes.active:
             probes.instant("ratelimit.reject", {"ratelimit.label": rule.label})
-        return verdict
+        return Charge(self.app.cache, key, rule, verdict)
 
     def _target(self, scope: Scope, rules: RuleSet, authenticated: bool) -> tuple[Rule, str] | None:
         """The rule for this request and what its counter is kept for."""
@@ -144,10 +193,10 @@ def _limit_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
     ]
 
 
-def _with_limit_headers(send: Send, verdict: Verdict) -> Send:
+def _with_limit_headers(send: Send, charge: Charge) -> Send:
     async def sender(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), *_limit_headers(verdict)]
+        if message["type"] == "http.response.start":  # the count as the endpoint left it
+            message["headers"] = [*message.get("headers", ()), *_limit_headers(charge.verdict)]
         await send(message)
 
     return sender

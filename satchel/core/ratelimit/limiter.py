@@ -36,9 +36,9 @@ def counter_key(scope: str, rule: Rule, client: str) -> str:
     return f"rl:{scope}|{rule.audience}|{rule.duration}|{rule.max_requests}|{client}"
 
 
-async def consume(cache: Cache, key: str, rule: Rule) -> Verdict:
-    """Count one request (CacheError propagates: the caller decides to fail open)."""
-    window = await cache.hit(key, rule.window)
+async def consume(cache: Cache, key: str, rule: Rule, amount: int = 1) -> Verdict:
+    """Count one request, or `amount` (CacheError propagates: the caller decides to fail open)."""
+    window = await cache.hit(key, rule.window, amount)
     remaining = rule.max_requests - window.count
     return Verdict(remaining >= 0, rule.max_requests, max(0, remaining), window.reset_in)
 

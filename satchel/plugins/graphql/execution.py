@@ -53,6 +53,9 @@ class Prepared:
     document: DocumentNode | None
     operation: OperationType | None
     errors: list[dict[str, Any]]
+    root_fields: int = 0
+    """The operation's root fields: each does the work of one REST request (the rate limiter
+    counts them so)."""
 
 
 MAX_CACHED_DOCUMENTS = 256
@@ -117,7 +120,7 @@ class GraphQLService:
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return Prepared(schema, None, None, formatted([GraphQLError("Unknown or ambiguous operation name.")]))
-        return Prepared(schema, document, operation.operation, [])
+        return Prepared(schema, document, operation.operation, [], limits.root_fields(schema, document, operation))
 
     async def execute(
         self, ctx: Context, prepared: Prepared, variables: dict[str, Any], operation_name: str | None

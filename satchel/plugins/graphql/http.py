@@ -4,6 +4,9 @@ POST takes `{"query", "variables", "operationName"}` as JSON (or the document it
 `application/graphql`); GET takes the same as query parameters and runs queries only, never a
 mutation. A request GraphQL can answer is answered 200 with `{data, errors}`; a body that is not
 a GraphQL request at all gets 400 with `{errors}` (GraphQL clients read errors only from there).
+Rate limits count each root field as one request (`ratelimit.Charge`): an operation of ten
+aliases spends the budget of ten REST calls, and is refused with PocketBase's 429 before it runs
+when that exceeds the rule.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
+from satchel.apis.middleware.ratelimit import charge_of, too_many
 from satchel.apis.request import parse_json_object, request_info
 from satchel.apis.responses import JSONResponse
 from satchel.core.app import App
@@ -76,6 +80,9 @@ def endpoint(service: GraphQLService) -> Any:
             return _refused(USE_WEBSOCKET)
         if prepared.operation is OperationType.MUTATION and request.method == "GET":
             return _refused(GET_MUTATION, 405)
+        charge = charge_of(request.scope)  # the request was counted once: count its other root fields
+        if charge is not None and not await charge.more(prepared.root_fields - 1):
+            return too_many(charge)
         state = request.scope.get("state") or {}
         key, peer = state.get("api_key"), request.client
         ctx = Context(

@@ -267,6 +267,13 @@ def root_fields_error(count: int, limit: int, node: OperationDefinitionNode) -> 
     )
 
 
+def root_fields(schema: GraphQLSchema, document: DocumentNode, node: OperationDefinitionNode) -> int:
+    """How many root fields `node` selects (fragments expanded, aliases each one)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    walker = Walker(schema, fragments.get, 0)
+    return sum(1 for _ in walker.fields(node.selection_set, walker.root(node), frozenset()))
+
+
 class _Limit(ValidationRule):
     limit = 0
     variables: dict[str, Any] = {}

@@ -106,6 +106,17 @@ async def test_hit_counts_in_a_fixed_window(backend: Backend) -> None:
     assert again.count == 1 and 0 < again.reset_in <= WINDOW
 
 
+async def test_hit_counts_an_amount_at_once(backend: Backend) -> None:
+    c = backend.cache
+    first = await c.hit("many", WINDOW, 3)
+    assert first.count == 3 and 0 < first.reset_in <= WINDOW
+    assert (await c.hit("many", WINDOW)).count == 4
+    assert (await c.hit("many", WINDOW, 5)).count == 9
+    assert await c.get("many") == b"9"
+    await backend.advance(WINDOW * 1.5)
+    assert (await c.hit("many", WINDOW, 2)).count == 2  # a new window starts at the amount
+
+
 async def test_hit_is_atomic_under_concurrency(backend: Backend) -> None:
     counts = await asyncio.gather(*(backend.cache.hit("burst", 60) for _ in range(50)))
     assert sorted(w.count for w in counts) == list(range(1, 51))
