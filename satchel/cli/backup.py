@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from satchel.cli.instance import require_database
 from satchel.config import BootConfig, ConfigError
 
 if TYPE_CHECKING:
@@ -57,8 +58,14 @@ def _passphrase(cfg: BootConfig, value: str | None, env_name: str | None) -> str
 
 
 def _run(
-    data_dir: str | None, passphrase: str | None, env_name: str | None, action: Callable[[App], Awaitable[None]]
+    data_dir: str | None,
+    passphrase: str | None,
+    env_name: str | None,
+    action: Callable[[App], Awaitable[None]],
+    *,
+    create: bool = False,
 ) -> None:
+    """`action` on the directory's app; only a restore (`create`) may start from no database."""
     from satchel.core.errors import SatchelError
     from satchel.wiring import open_app
 
@@ -66,6 +73,8 @@ def _run(
         cfg = BootConfig.from_env(dir=data_dir)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    if not create:
+        require_database(cfg)
     secret = _passphrase(cfg, passphrase, env_name)
 
     async def run() -> None:
@@ -163,4 +172,4 @@ def backup_restore(name: str, data_dir: str | None, passphrase: str | None, pass
             progress.close()
         click.echo(f'Successfully restored backup "{name}"!')
 
-    _run(data_dir, passphrase, passphrase_env, action)
+    _run(data_dir, passphrase, passphrase_env, action, create=True)  # a new machine's empty directory too

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from satchel.cli.instance import require_database
 from satchel.config import BootConfig, ConfigError
 from satchel.tools.secretbox import new_key
 
@@ -62,6 +63,7 @@ def keys_rotate(data_dir: str | None, db: str | None, encryption_key_file: str |
         raise click.UsageError(str(exc)) from exc
     if not current:
         raise click.UsageError("no current key: set SATCHEL_ENCRYPTION_KEY (or --encryption-key-file) to the new key")
+    require_database(cfg)
 
     async def run() -> None:
         try:

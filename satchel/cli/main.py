@@ -10,6 +10,7 @@ import click
 
 from satchel import __version__
 from satchel.cli.backup import backup
+from satchel.cli.instance import require_database
 from satchel.cli.keys import keys
 from satchel.cli.migrate import migrate_data
 from satchel.cli.migrations import migrate
@@ -308,6 +309,8 @@ def _run_superuser(data_dir: str | None, action: str, email: str, password: str 
 
     configure_passwords()
     cfg = BootConfig.from_env(dir=data_dir)
+    if action == "delete":  # upsert may make the first superuser of a new instance, as PocketBase's does
+        require_database(cfg)
 
     async def run() -> None:
         app = await open_app(

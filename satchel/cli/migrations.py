@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from satchel.cli.instance import require_database
 from satchel.config import BootConfig, ConfigError, redact_url
 
 if TYPE_CHECKING:
@@ -39,11 +40,14 @@ def _config(data_dir: str | None, db: str | None, migrations_dir: str | None) ->
         raise click.UsageError(str(exc)) from exc
 
 
-def _with_app(cfg: BootConfig, work: Callable[[App], Awaitable[T]]) -> T:
+def _with_app(cfg: BootConfig, work: Callable[[App], Awaitable[T]], *, create: bool = False) -> T:
+    """`work` on the app; only `migrate up` (`create`) may start from no database."""
     from satchel.core.migrations import SchemaMigrationError
     from satchel.ports.database import DatabaseError
     from satchel.wiring import configure_passwords, open_app
 
+    if not create:
+        require_database(cfg)
     configure_passwords()
 
     async def run() -> T:
@@ -78,7 +82,7 @@ def migrate_up(data_dir: str | None, db: str | None, migrations_dir: str | None)
     from satchel.core.migrations import run_pending
 
     cfg = _config(data_dir, db, migrations_dir)
-    applied = _with_app(cfg, lambda app: run_pending(app, cfg.migrations_folder))
+    applied = _with_app(cfg, lambda app: run_pending(app, cfg.migrations_folder), create=True)
     for name in applied:
         click.echo(f"Applied {name}")
     if not applied:

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from satchel.cli.instance import require_database
 from satchel.config import BootConfig
 
 DIR_HELP = "Directory of the database and uploaded files (env SATCHEL_DIR; default ./satchel_data)."
@@ -27,6 +28,7 @@ def _document(data_dir: str | None, db: str | None, *, public: bool, server_url:
     from satchel.wiring import open_app
 
     cfg = BootConfig.from_env(dir=data_dir, db=db)
+    require_database(cfg)
 
     async def build() -> dict[str, Any]:
         app = await open_app(cfg.dir, db_url=cfg.db, encryption_key=cfg.encryption_key_bytes())

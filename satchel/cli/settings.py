@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from satchel.cli.instance import require_database
 from satchel.config import BootConfig, ConfigError, read_encryption_key
 from satchel.tools.secretbox import key_id_of, new_key
 
@@ -93,6 +94,7 @@ def settings_rotate_key(
         cfg = BootConfig.from_env(dir=data_dir, db=db, encryption_key_file=encryption_key_file)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    require_database(cfg)
     new = _new_key(new_key_file, new_key_env, to_plaintext)
 
     async def run() -> None:

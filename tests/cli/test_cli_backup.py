@@ -69,6 +69,7 @@ def test_create_list_restore(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_passphrases(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "d"
+    _add_collection(data, "kept")  # an instance to back up: `backup create` refuses a directory without one
     monkeypatch.setenv("MY_BACKUP_KEY", "from the environment")
     r = runner.invoke(
         main, ["backup", "create", "--name", "enc.zip", "--passphrase-env", "MY_BACKUP_KEY", "--dir", str(data)]
@@ -89,6 +90,7 @@ def test_passphrases(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_restore_is_refused_while_a_server_runs(runner: CliRunner, tmp_path: Path) -> None:
     data = tmp_path / "d"
+    _add_collection(data, "kept")  # an instance to back up: `backup create` refuses a directory without one
     assert runner.invoke(main, ["backup", "create", "--name", "a.zip", "--dir", str(data)]).exit_code == 0
     server = FileLock(data / SERVER_LOCK)  # what a running server's process holds
     assert server.try_acquire("pid 1")
@@ -139,6 +141,7 @@ def test_keys_rotate_names_the_archives_that_still_need_an_older_key(
 ) -> None:
     key, new = "74" * 32, "75" * 32
     data = tmp_path / "d"
+    _add_collection(data, "kept")  # an instance to back up: `backup create` refuses a directory without one
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", key)
     monkeypatch.delenv("SATCHEL_ENCRYPTION_KEYS_OLD", raising=False)
     assert runner.invoke(main, ["backup", "create", "--name", "old.zip", "--dir", str(data)]).exit_code == 0

@@ -74,7 +74,9 @@ def test_long_data_dirs_meet_in_a_private_temp_dir(tmp_path: Path) -> None:
     assert socket_dir(tmp_path / "short") == tmp_path / "short" / ".realtime"
 
 
-def test_serve_stops_when_the_broker_is_unreachable(tmp_path: Path, isolated_env: None, fake_granian: list[Any]) -> None:
+def test_serve_stops_when_the_broker_is_unreachable(
+    tmp_path: Path, isolated_env: None, fake_granian: list[Any]
+) -> None:
     url = "redis://:s3cret@127.0.0.1:1/0"  # nothing listens on port 1
     r = CliRunner().invoke(main, ["serve", "--dir", str(tmp_path), "--broker-url", url])
     assert r.exit_code == 1 and "cannot reach the broker at redis://:***@127.0.0.1:1/0" in r.output

@@ -44,7 +44,9 @@ def test_no_sinks_needs_no_factory(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_missing_factory_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wiring, "EVENT_SINKS_MODULE", "satchel.adapters.no_such_module")
-    with pytest.raises(ConfigError, match=re.escape("--event-sink needs satchel.adapters.no_such_module.sink_from_url")):
+    with pytest.raises(
+        ConfigError, match=re.escape("--event-sink needs satchel.adapters.no_such_module.sink_from_url")
+    ):
         wiring.event_sinks_from_urls("nats://127.0.0.1:4222")
 
 

@@ -55,6 +55,10 @@ SOCKET_REFUSED = 403
 SKIP_SUCCESS_LOG = "skip_success_log"
 """`scope["state"]` flag: a successful response leaves no `_logs` entry (PocketBase's
 SkipSuccessActivityLog, set by the logs API); failures are still logged."""
+AUDITED_BY_HANDLER = "audited_by_handler"
+"""`scope["state"]` flag: the endpoint audits what it does itself (GraphQL, one entry per mutation:
+only it knows which records an operation touched, and a query touches none), so a superuser's
+request to it leaves no audit entry of its own here."""
 
 
 def incoming_request_id(value: bytes | None) -> str:
@@ -126,7 +130,8 @@ class RequestLogMiddleware:
         state: dict[str, Any] = scope.get("state") or {}
         auth = state.get("auth")
         if auth is not None and is_audited(scope["method"], auth.is_superuser):
-            self._audit(scope, state, status, request_id, settings)
+            if not state.get(AUDITED_BY_HANDLER):  # read here only: unaudited requests pay nothing
+                self._audit(scope, state, status, request_id, settings)
         elif (
             scope["method"] == "POST"
             and is_superuser_sign_in(scope["method"], _route_path(scope.get("route")))

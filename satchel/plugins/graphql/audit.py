@@ -1,12 +1,13 @@
 """A superuser's mutations leave audit entries (`satchel.core.logs.audit_entry`), one per mutation.
 
-The request log audits a superuser's `POST /api/graphql` as a whole, but cannot say which records
-its operation touched, and a mutation sent over the WebSocket is no HTTP request at all: without
-this, a superuser could change records through GraphQL and leave no trail. Each entry reads as the
-REST request doing the same (`PATCH /api/collections/posts/records/ID`, its field names, the status
-REST would answer), with `route` `/api/graphql` telling how it came and `action.graphql` what the
-operation was: its transport (`http`, `websocket`), operation name, the mutation's root field and
-the names of the variables the operation declares, never their values (a `data` variable may hold a password).
+The request log cannot say which records a `POST /api/graphql` touched (so it leaves that request to
+this module: `AUDITED_BY_HANDLER`, and a query is not audited at all), and a mutation sent over the
+WebSocket is no HTTP request at all: without this, a superuser could change records through GraphQL
+and leave no trail. Each entry reads as the REST request doing the same
+(`PATCH /api/collections/posts/records/ID`, its field names, the status REST would answer), with
+`route` `/api/graphql` telling how it came and `action.graphql` what the operation was: its transport
+(`http`, `websocket`), operation name, the mutation's root field and the names of the variables the
+operation declares, never their values (a `data` variable may hold a password).
 
 Its `requestId` is the HTTP request's, or over the WebSocket the session's (whose own request entry
 is written only when the session ends), so the entry leads to the connection it came on. A mutation

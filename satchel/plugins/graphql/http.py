@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from satchel.apis.middleware.ratelimit import charge_of, too_many
+from satchel.apis.middleware.request_log import AUDITED_BY_HANDLER
 from satchel.apis.request import parse_json_object, request_info
 from satchel.apis.responses import JSONResponse
 from satchel.core.app import App
@@ -60,6 +61,7 @@ async def _read(request: Request) -> tuple[Any, Any, Any]:
 
 def endpoint(service: GraphQLService) -> Any:
     async def graphql_http(request: Request) -> Response:
+        request.scope.setdefault("state", {})[AUDITED_BY_HANDLER] = True  # one entry per mutation: `audit`
         app: App = request.app.state.satchel
         try:
             query, variables, operation_name = await _read(request)
