@@ -86,6 +86,16 @@ async def database_url(data_dir: Path) -> str:
     return _with_search_path(url, f"{schema},public") + "&synchronous_commit=off"
 
 
+def hold(data_dir: Path) -> None:
+    """Keep `data_dir`'s schema through the per-test drops: an app that a module's tests share (seeded
+    once, only read) outlives each test. `release` hands it back to the next drop."""
+    _created.discard(schema_for(data_dir))
+
+
+def release(data_dir: Path) -> None:
+    _created.add(schema_for(data_dir))
+
+
 async def drop_schemas() -> None:
     """Drop every schema made since the last call (a test's teardown)."""
     if not _created:

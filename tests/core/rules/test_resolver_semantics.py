@@ -8,23 +8,26 @@ requiring every related item to match unless a `?` operator asks for any).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from satchel.core.app import App
 from satchel.core.auth.superusers import upsert_superuser
 from satchel.core.errors import BadRequestError
 from satchel.core.records.service import ListParams
 from satchel.core.rules.request_info import RequestInfo
+from satchel.testing import postgres as pg_testing
+from satchel.testing import running_app
 
 
 async def _create(app: App, coll: str, su: RequestInfo, **data: Any) -> dict[str, Any]:
     return await app.records.create(coll, data, su)
 
 
-@pytest.fixture
-async def world(app: App) -> tuple[App, RequestInfo, dict[str, Any]]:
+async def seed(app: App) -> tuple[App, RequestInfo, dict[str, Any]]:
     admin = await upsert_superuser(app, "root@example.com", "password-123")
     su = RequestInfo(auth=admin)
     svc = app.collections_service
@@ -60,6 +63,26 @@ async def world(app: App) -> tuple[App, RequestInfo, dict[str, Any]]:
     for row in rows:
         await _create(app, "posts", su, **row)
     return app, su, {"users": users, "tags": tags}
+
+
+@pytest.fixture
+async def world(app: App) -> tuple[App, RequestInfo, dict[str, Any]]:
+    """A world of its own, for the tests that change rules or records."""
+    return await seed(app)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[App, RequestInfo, dict[str, Any]]]:
+    """One world seeded once for the tests that only list (the filter cases): seeding per case was
+    most of this module's time, on both passes."""
+    data_dir = tmp_path_factory.mktemp("semantics") / "pb_data"
+    async with running_app(data_dir) as app:
+        if pg_testing.enabled():
+            pg_testing.hold(data_dir)
+        yield await seed(app)
+    if pg_testing.enabled():
+        pg_testing.release(data_dir)
+        await pg_testing.drop_schemas()
 
 
 async def titles(app: App, request: RequestInfo, flt: str, coll: str = "posts") -> list[str]:
@@ -115,9 +138,10 @@ CASES = [
 ]
 
 
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize(("flt", "expected"), CASES)
-async def test_filter(world: tuple[App, RequestInfo, dict[str, Any]], flt: str, expected: list[str]) -> None:
-    app, su, _ = world
+async def test_filter(shared_world: tuple[App, RequestInfo, dict[str, Any]], flt: str, expected: list[str]) -> None:
+    app, su, _ = shared_world
     assert await titles(app, su, flt) == expected
 
 
@@ -154,8 +178,11 @@ async def test_body_rules_on_create(world: tuple[App, RequestInfo, dict[str, Any
 
 @pytest.mark.parametrize("flt", ["nosuch = 1", "author.nosuch = 1", "title.x = 1", "@collection.nope.x = 1",
                                  "unknownfn(1) = 1", "@whatever = 1"])
-async def test_unresolvable_filters_are_client_errors(world: tuple[App, RequestInfo, dict[str, Any]], flt: str) -> None:
-    app, su, _ = world
+@pytest.mark.asyncio(loop_scope="module")
+async def test_unresolvable_filters_are_client_errors(
+    shared_world: tuple[App, RequestInfo, dict[str, Any]], flt: str
+) -> None:
+    app, su, _ = shared_world
     with pytest.raises(BadRequestError):
         await titles(app, su, flt)
 
