@@ -58,8 +58,10 @@ def _wait(predicate: Any, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Any:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One server for the module: each test reads only the lines and log entries of its own requests."""
+    tmp_path = tmp_path_factory.mktemp("serve-logs")
     port = _free_port()
     out = tmp_path / "stdout.txt"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -119,7 +121,8 @@ def test_json_lines_for_requests_and_app_logs(server: tuple[str, Path]) -> None:
     assert status == 404 and headers["x-request-id"] == "it-1"
     for i in range(10):
         _get(base + f"/api/collections/users/records/id{i}", {"Authorization": "Bearer not-a-token"})
-    _wait(lambda: sum(1 for line in _lines(out) if line.get("type") == "request") >= 12, "request lines")
+    ours = ("/api/collections/{collection}/records", "/api/collections/{collection}/records/{id}")  # 11 requests
+    _wait(lambda: sum(1 for x in _lines(out) if x.get("type") == "request" and x.get("route") in ours) >= 11, "lines")
     lines = _lines(out)
     text = out.read_text()
     assert "secret-token" not in text and "not-a-token" not in text
