@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from collections.abc import AsyncIterator
 from email.utils import formatdate
 from typing import Any
 
 import httpx2
 import pytest
+import pytest_asyncio
 from PIL import Image
 from s3_service import s3_config, s3_endpoint, settings_section
 
@@ -23,6 +25,8 @@ from satchel.core.auth.tokens import TYPE_FILE, issue_record_token
 from satchel.core.files import thumbs
 from satchel.core.records.model import Record
 from satchel.ports.blobs import one_chunk
+from satchel.testing import client_for, running_app, superuser_token
+from satchel.testing import postgres as pg_testing
 from satchel.tools import tokens
 from satchel.tools.ids import random_id
 from tests.apis.helpers import create_collection, create_user, error, login
@@ -75,8 +79,7 @@ async def put_record(app: App, collection: str, values: dict[str, Any], files: d
     return record
 
 
-@pytest.fixture
-async def docs(app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]) -> Record:
+async def seed_docs(app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]) -> Record:
     await create_collection(
         client,
         su_headers,
@@ -102,6 +105,27 @@ async def docs(app: App, client: httpx2.AsyncClient, su_headers: dict[str, str])
     return await put_record(app, "docs", {"f": list(files)}, files)
 
 
+@pytest.fixture
+async def docs(app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]) -> Record:
+    """A record of its own, for the tests that change or add files (rewrites, thumbs)."""
+    return await seed_docs(app, client, su_headers)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_docs(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[httpx2.AsyncClient, Record]]:
+    """One record seeded once for the tests that only read its originals (lookups, types, ranges,
+    revalidation): seeding per test was most of their time, on both passes."""
+    data_dir = tmp_path_factory.mktemp("files") / "pb_data"
+    async with running_app(data_dir) as app:
+        if pg_testing.enabled():
+            pg_testing.hold(data_dir)
+        async with client_for(app) as client:
+            yield client, await seed_docs(app, client, {"Authorization": await superuser_token(app, client)})
+    if pg_testing.enabled():
+        pg_testing.release(data_dir)
+        await pg_testing.drop_schemas()
+
+
 def url(record: Record, name: str, collection: str = "docs") -> str:
     return f"/api/files/{collection}/{record.id}/{name}"
 
@@ -109,7 +133,9 @@ def url(record: Record, name: str, collection: str = "docs") -> str:
 # ------------------------------------------------------------------- lookups
 
 
-async def test_unknown_collection_record_or_file_is_404(client: httpx2.AsyncClient, docs: Record) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_unknown_collection_record_or_file_is_404(shared_docs: tuple[httpx2.AsyncClient, Record]) -> None:
+    client, docs = shared_docs
     r = await client.get(f"/api/files/missing/{docs.id}/{PNG_NAME}")
     assert (r.status_code, r.json()) == (404, error(404, "Missing or invalid collection context."))
     for path in (
@@ -134,7 +160,9 @@ async def test_a_name_held_by_the_record_but_missing_from_the_store_is_404(
 # ------------------------------------------------------------------ originals
 
 
-async def test_serves_an_image_inline_with_pocketbase_headers(client: httpx2.AsyncClient, docs: Record) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_serves_an_image_inline_with_pocketbase_headers(shared_docs: tuple[httpx2.AsyncClient, Record]) -> None:
+    client, docs = shared_docs
     r = await client.get(url(docs, PNG_NAME))
     assert r.status_code == 200
     assert r.content == PNG
@@ -149,12 +177,16 @@ async def test_serves_an_image_inline_with_pocketbase_headers(client: httpx2.Asy
     assert h["etag"].startswith('"') and h["last-modified"].endswith(" GMT")
 
 
-async def test_collection_may_be_named_by_id(client: httpx2.AsyncClient, docs: Record) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_collection_may_be_named_by_id(shared_docs: tuple[httpx2.AsyncClient, Record]) -> None:
+    client, docs = shared_docs
     r = await client.get(url(docs, PNG_NAME, docs.collection_id))
     assert r.status_code == 200 and r.content == PNG
 
 
-async def test_head_sends_the_headers_only(client: httpx2.AsyncClient, docs: Record) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_head_sends_the_headers_only(shared_docs: tuple[httpx2.AsyncClient, Record]) -> None:
+    client, docs = shared_docs
     r = await client.head(url(docs, PNG_NAME))
     assert r.status_code == 200 and r.content == b""
     assert r.headers["content-length"] == str(len(PNG)) and r.headers["content-type"] == "image/png"
@@ -170,9 +202,11 @@ async def test_head_sends_the_headers_only(client: httpx2.AsyncClient, docs: Rec
         (HTML_NAME, "text/html; charset=utf-8", "attachment"),
     ],
 )
+@pytest.mark.asyncio(loop_scope="module")
 async def test_type_and_disposition_follow_the_content(
-    client: httpx2.AsyncClient, docs: Record, name: str, content_type: str, disposition: str
+    shared_docs: tuple[httpx2.AsyncClient, Record], name: str, content_type: str, disposition: str
 ) -> None:
+    client, docs = shared_docs
     r = await client.get(url(docs, name))
     assert r.status_code == 200
     assert r.headers["content-type"] == content_type
@@ -181,9 +215,11 @@ async def test_type_and_disposition_follow_the_content(
 
 
 @pytest.mark.parametrize(("value", "disposition"), [("1", "attachment"), ("true", "attachment"), ("0", "inline")])
+@pytest.mark.asyncio(loop_scope="module")
 async def test_download_forces_an_attachment(
-    client: httpx2.AsyncClient, docs: Record, value: str, disposition: str
+    shared_docs: tuple[httpx2.AsyncClient, Record], value: str, disposition: str
 ) -> None:
+    client, docs = shared_docs
     r = await client.get(url(docs, PNG_NAME), params={"download": value})
     assert r.status_code == 200 and r.content == PNG
     assert r.headers["content-disposition"] == f'{disposition}; filename="{PNG_NAME}"'
@@ -201,7 +237,11 @@ async def test_download_forces_an_attachment(
         ("bytes=5-99999", 5, len(PNG)),
     ],
 )
-async def test_single_range_is_206(client: httpx2.AsyncClient, docs: Record, header: str, start: int, end: int) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_single_range_is_206(
+    shared_docs: tuple[httpx2.AsyncClient, Record], header: str, start: int, end: int
+) -> None:
+    client, docs = shared_docs
     r = await client.get(url(docs, PNG_NAME), headers={"Range": header})
     assert r.status_code == 206
     assert r.content == PNG[start:end]
@@ -209,7 +249,9 @@ async def test_single_range_is_206(client: httpx2.AsyncClient, docs: Record, hea
     assert r.headers["content-length"] == str(end - start)
 
 
-async def test_range_past_the_end_is_416(client: httpx2.AsyncClient, docs: Record) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_range_past_the_end_is_416(shared_docs: tuple[httpx2.AsyncClient, Record]) -> None:
+    client, docs = shared_docs
     r = await client.get(url(docs, PNG_NAME), headers={"Range": f"bytes={len(PNG)}-"})
     assert r.status_code == 416
     assert r.headers["content-range"] == f"bytes */{len(PNG)}"
@@ -217,12 +259,16 @@ async def test_range_past_the_end_is_416(client: httpx2.AsyncClient, docs: Recor
 
 
 @pytest.mark.parametrize("header", [b"bytes=abc", b"items=0-1", b"bytes=9-3", b"bytes=-", b"bytes=\xb2-", b"bytes= - "])
-async def test_malformed_range_is_416(client: httpx2.AsyncClient, docs: Record, header: bytes) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_malformed_range_is_416(shared_docs: tuple[httpx2.AsyncClient, Record], header: bytes) -> None:
+    client, docs = shared_docs
     r = await client.get(url(docs, PNG_NAME), headers={"Range": header})
     assert r.status_code == 416 and "content-range" not in r.headers
 
 
-async def test_huge_range_numbers_are_past_the_end(client: httpx2.AsyncClient, docs: Record) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_huge_range_numbers_are_past_the_end(shared_docs: tuple[httpx2.AsyncClient, Record]) -> None:
+    client, docs = shared_docs
     r = await client.get(url(docs, PNG_NAME), headers={"Range": "bytes=" + "9" * 5000 + "-"})
     assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(PNG)}"
     r = await client.get(url(docs, PNG_NAME), headers={"Range": "bytes=3-" + "9" * 5000})
@@ -231,12 +277,16 @@ async def test_huge_range_numbers_are_past_the_end(client: httpx2.AsyncClient, d
     assert r.status_code == 206 and r.content == PNG
 
 
-async def test_several_ranges_get_the_whole_file(client: httpx2.AsyncClient, docs: Record) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_several_ranges_get_the_whole_file(shared_docs: tuple[httpx2.AsyncClient, Record]) -> None:
+    client, docs = shared_docs
     r = await client.get(url(docs, PNG_NAME), headers={"Range": "bytes=0-1,5-6"})
     assert r.status_code == 200 and r.content == PNG
 
 
-async def test_if_range_of_another_version_gets_the_whole_file(client: httpx2.AsyncClient, docs: Record) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_if_range_of_another_version_gets_the_whole_file(shared_docs: tuple[httpx2.AsyncClient, Record]) -> None:
+    client, docs = shared_docs
     etag = (await client.head(url(docs, PNG_NAME))).headers["etag"]
     r = await client.get(url(docs, PNG_NAME), headers={"Range": "bytes=0-9", "If-Range": '"other"'})
     assert r.status_code == 200 and r.content == PNG
@@ -247,7 +297,9 @@ async def test_if_range_of_another_version_gets_the_whole_file(client: httpx2.As
 # --------------------------------------------------------------- revalidation
 
 
-async def test_etag_and_last_modified_revalidate(client: httpx2.AsyncClient, docs: Record) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_etag_and_last_modified_revalidate(shared_docs: tuple[httpx2.AsyncClient, Record]) -> None:
+    client, docs = shared_docs
     first = await client.get(url(docs, PNG_NAME))
     etag, modified = first.headers["etag"], first.headers["last-modified"]
     r = await client.get(url(docs, PNG_NAME), headers={"If-None-Match": etag})
