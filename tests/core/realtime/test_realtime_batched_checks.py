@@ -3,11 +3,13 @@ one-by-one checks of `EventView.message`, which are the reference: same answers,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -19,6 +21,8 @@ from satchel.core.realtime.visibility import EventView, subscriber_request
 from satchel.core.records.model import Record
 from satchel.core.rules.request_info import RequestInfo
 from satchel.ports.database import Executor
+from satchel.testing import client_for, running_app, superuser_token
+from satchel.testing import postgres as pg_testing
 from satchel.tools.sql import batch, ir
 from satchel.tools.sql.sqlite import compile_statement
 from tests.apis.helpers import POSTS, create_collection
@@ -92,9 +96,8 @@ async def post(client: httpx2.AsyncClient, su: dict[str, str], url: str, body: d
     return result
 
 
-@pytest.fixture
-async def world(app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]) -> dict[str, Any]:
-    su = su_headers
+async def seed(app: App, client: httpx2.AsyncClient, su: dict[str, str]) -> dict[str, str]:
+    """The roles, users, posts, follows and members collections and their records: the users' ids by name."""
     roles = await create_collection(
         client, su, {"name": "roles", "type": "base", "listRule": "", "fields": [{"name": "name", "type": "text"}]}
     )
@@ -128,19 +131,24 @@ async def world(app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]
         "carol": {"name": "", "verified": True},
         "dave": {"name": "a", "verified": False, "role": editor["id"], "age": 2},
     }
-    records: dict[str, Record] = {}
-    users_c = app.collections.get("users")
-    assert users_c is not None
+    ids: dict[str, str] = {}
     for name, extra in users.items():
         password = {"password": "password-123", "passwordConfirm": "password-123"}
         body = {"email": f"{name}@example.com", **password, **extra}
-        created = await post(client, su, "/api/collections/users/records", body)
-        found = await app.records.get_by_id(users_c, created["id"])
+        ids[name] = (await post(client, su, "/api/collections/users/records", body))["id"]
+    await post(client, su, "/api/collections/follows/records", {"follower": ids["bob"], "author": ids["alice"]})
+    return ids
+
+
+async def world_of(app: App, client: httpx2.AsyncClient, su: dict[str, str], ids: dict[str, str]) -> dict[str, Any]:
+    """The subscribers' auth records, read through `app` from a seeded database."""
+    records: dict[str, Record] = {}
+    users_c = app.collections.get("users")
+    assert users_c is not None
+    for name, record_id in ids.items():
+        found = await app.records.get_by_id(users_c, record_id)
         assert found is not None
         records[name] = found
-    await post(
-        client, su, "/api/collections/follows/records", {"follower": records["bob"].id, "author": records["alice"].id}
-    )
     members = app.collections.get("members")
     supers = app.collections.get("_superusers")
     assert members is not None and supers is not None
@@ -152,6 +160,47 @@ async def world(app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]
     member = Record(members, {f.name: f.zero() for f in members.fields} | {"id": records["alice"].id, "verified": True})
     auths: list[Record | None] = [None, *records.values(), ghost, member, su_record]
     return {"auths": auths, "users": records, "su": su}
+
+
+@pytest.fixture
+async def world(app: App, client: httpx2.AsyncClient, su_headers: dict[str, str]) -> dict[str, Any]:
+    """A world of its own, for the tests that change the schema or records."""
+    return await world_of(app, client, su_headers, await seed(app, client, su_headers))
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str], dict[str, str]]]:
+    """One database seeded per module for the tests that only decide (seeding per case was most of
+    their time, on PostgreSQL above all); each test opens its own app on it, so no probe cache is
+    shared between tests."""
+    data_dir = tmp_path_factory.mktemp("batched") / "pb_data"
+
+    async def make() -> tuple[dict[str, str], dict[str, str]]:
+        async with running_app(data_dir) as app:
+            if pg_testing.enabled():
+                pg_testing.hold(data_dir)
+            async with client_for(app) as client:
+                su = {"Authorization": await superuser_token(app, client)}
+                return await seed(app, client, su), su
+
+    ids, su = asyncio.run(make())
+    yield data_dir, ids, su
+    if pg_testing.enabled():
+        pg_testing.release(data_dir)
+        asyncio.run(pg_testing.drop_schemas())
+
+
+@pytest.fixture
+async def reopened(
+    seeded: tuple[Path, dict[str, str], dict[str, str]],
+) -> AsyncIterator[tuple[App, dict[str, Any]]]:
+    """A fresh app on the seeded database, and its world (read only: nothing is written)."""
+    data_dir, ids, su = seeded
+    async with running_app(data_dir) as app:
+        if pg_testing.enabled():
+            pg_testing.hold(data_dir)
+        async with client_for(app) as client:
+            yield app, await world_of(app, client, su, ids)
 
 
 def posts_record(app: App, **values: Any) -> Record:
@@ -200,7 +249,8 @@ TOPICS = [
 
 
 @pytest.mark.parametrize("rule", RULES)
-async def test_batched_decisions_equal_one_by_one(app: App, world: dict[str, Any], rule: str | None) -> None:
+async def test_batched_decisions_equal_one_by_one(reopened: tuple[App, dict[str, Any]], rule: str | None) -> None:
+    app, world = reopened
     pairs = subscriptions(world["auths"], TOPICS)
     seen: set[bool] = set()
     for _ in range(2):  # the second round runs on probes cached by the first
@@ -292,8 +342,9 @@ def statements(opened: list[Executor]) -> int:
     ],
 )
 async def test_statements_for_many_distinct_auths_are_bounded(
-    app: App, world: dict[str, Any], rule: str, bound: int
+    reopened: tuple[App, dict[str, Any]], rule: str, bound: int
 ) -> None:
+    app, world = reopened
     users = app.collections.get("users")
     assert users is not None
     many: list[Record | None] = [None]
