@@ -93,6 +93,7 @@ def hold(data_dir: Path) -> None:
 
 
 def release(data_dir: Path) -> None:
+    """Hand a held schema back: the next `drop_schemas` drops it (the sharing module calls that at its end)."""
     _created.add(schema_for(data_dir))
 
 
