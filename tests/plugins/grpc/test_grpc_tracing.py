@@ -53,8 +53,14 @@ class TracedGrpc:
     def spans(self) -> list[ReadableSpan]:
         return list(self.exporter.get_finished_spans())
 
-    def span(self, name: str) -> ReadableSpan:
-        matching = [s for s in self.spans() if s.name == name]
+    async def span(self, name: str) -> ReadableSpan:
+        """The call's span once it ended: `context.abort` sends the status before the handler (and so the
+        interceptor's `finally`) returns, so a client can hold a failed answer before its span ends."""
+        for _ in range(500):
+            matching = [s for s in self.spans() if s.name == name]
+            if matching:
+                break
+            await asyncio.sleep(0.01)
         assert len(matching) == 1, [s.name for s in self.spans()]
         return matching[0]
 
@@ -96,7 +102,7 @@ async def test_a_call_is_a_server_span_under_the_callers_traceparent_with_its_qu
     reply = await traced.stub.List(pb.ListRequest(collection="posts", filter="title != 'x'"), metadata=metadata)
     assert reply.page == 1
 
-    span = traced.span(LIST)
+    span = await traced.span(LIST)
     assert span.kind is SpanKind.SERVER and span.status.status_code is StatusCode.UNSET
     assert format(span.context.trace_id, "032x") == TRACE_ID
     assert span.parent is not None and span.parent.is_remote and format(span.parent.span_id, "016x") == PARENT_ID
@@ -129,7 +135,7 @@ async def test_hooks_are_children_and_a_client_error_leaves_the_status_unset(tra
     data = struct_pb2.Struct()
     data.update({"title": "hooked"})
     await traced.stub.Create(pb.CreateRequest(collection="posts", data=data))
-    created = traced.span("satchel.v1.Records/Create")
+    created = await traced.span("satchel.v1.Records/Create")
     (hook,) = traced.children(created, "hook.trigger")
     assert hook.kind is SpanKind.INTERNAL and attributes(hook)["hook.name"] == "on_record_create_request"
     assert any(attributes(q)["db.operation"] == "INSERT" for q in traced.children(created, "db.query"))
@@ -137,7 +143,7 @@ async def test_hooks_are_children_and_a_client_error_leaves_the_status_unset(tra
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await traced.stub.Get(pb.GetRequest(collection="posts", id="missing1234567"))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
-    span = traced.span("satchel.v1.Records/Get")
+    span = await traced.span("satchel.v1.Records/Get")
     assert span.status.status_code is StatusCode.UNSET  # the client's mistake, as REST's 404
     assert attributes(span)["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
     assert "error.type" not in attributes(span) and span.events == ()
@@ -151,7 +157,7 @@ async def test_an_unhandled_error_is_an_error_span_without_its_message(traced: T
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await traced.stub.List(pb.ListRequest(collection="posts"))
     assert caught.value.code() == grpc.StatusCode.INTERNAL
-    span = traced.span(LIST)
+    span = await traced.span(LIST)
     assert span.status.status_code is StatusCode.ERROR
     attrs = attributes(span)
     assert attrs["rpc.grpc.status_code"] == grpc.StatusCode.INTERNAL.value[0] and attrs["error.type"] == "RuntimeError"
@@ -168,7 +174,7 @@ async def test_an_unsampled_caller_is_respected_and_health_checks_are_not_traced
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
     assert traced.spans() == []
     await traced.stub.List(pb.ListRequest(collection="posts"))  # no traceparent: a new trace
-    span = traced.span(LIST)
+    span = await traced.span(LIST)
     assert span.parent is None and span.context.trace_id != 0
 
 
@@ -188,7 +194,7 @@ async def test_a_watch_is_one_span_for_the_streams_life(traced: TracedGrpc) -> N
         if any(s.name == "satchel.v1.Records/Watch" for s in traced.spans()):
             break
         await asyncio.sleep(0.02)
-    span = traced.span("satchel.v1.Records/Watch")
+    span = await traced.span("satchel.v1.Records/Watch")
     assert format(span.context.trace_id, "032x") == TRACE_ID
     assert span.status.status_code is StatusCode.UNSET  # the client leaving is no server error
     attrs = attributes(span)
