@@ -80,7 +80,10 @@ def test_end_to_end_on_satchel_with_the_python_loader(tmp_path: Path) -> None:
     assert sat_rt["connected"] == 3
     assert sat_rt["created"] > 0
     assert sat_rt["lost"] == 0 and sat_rt["delivered"] == 3 * sat_rt["created"], sat_rt
-    assert sat_rt["unstamped_reads"] == 0  # Linux stamps every read: latencies run to the kernel's arrival time
+    # Linux stamps reads (latencies run to the kernel's arrival time) once its timestamping is switched on:
+    # the first socket asking for it switches it on from a deferred work item, so under load a subscriber's
+    # first read (its PB_CONNECT) can come unstamped; every subscriber reads at least twice (connect, events)
+    assert sat_rt["unstamped_reads"] <= sat_rt["connected"], sat_rt
     # memory was sampled around the connecting (the per-connection figure itself is noise at 3 subscribers)
     assert sat_rt["rss_before_kb"] > 10_000 and sat_rt["rss_connected_kb"] > 10_000
     assert sat_rt["rss_kib_per_conn"] is not None and sat_rt["pss_kib_per_conn"] is not None
