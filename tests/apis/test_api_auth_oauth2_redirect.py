@@ -13,7 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.apis.test_api_realtime import Server, Stream, open_stream, start_server, su_headers
+from tests.apis.test_api_realtime import Server, Stream, open_stream, shared_server, su_headers
 from tests.oauth2.oidc_server import REDIRECT_URI, OIDCProvider, authorize, oidc_provider
 
 __all__ = ["oidc_provider"]
@@ -24,9 +24,8 @@ FAILURE = "Failed to authenticate. You can close this window and go back to the 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = start_server(tmp_path_factory.mktemp("oauth2-rt"))
-    yield s
-    s.stop()
+    with shared_server(tmp_path_factory.mktemp("oauth2-rt")) as s:
+        yield s
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from satchel.testing import postgres as pg_testing
 from tests.conformance.servers import (
     SUPERUSER_EMAIL,
     SUPERUSER_PASSWORD,
@@ -124,4 +125,7 @@ def test_a_pocketbase_backup_restores_into_every_satchel_worker(tmp_path: Path) 
         server.stop()
 
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(pg_testing.enabled(), reason="always on SQLite: run once, in the default pass"),
+]

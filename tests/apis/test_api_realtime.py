@@ -25,6 +25,8 @@ from typing import Any
 import httpx2
 import pytest
 
+from satchel.testing import postgres as pg_testing
+
 EMAIL, PASSWORD = "admin@example.com", "Admin12345!"
 
 ENTRY = textwrap.dedent(
@@ -36,7 +38,7 @@ ENTRY = textwrap.dedent(
 
     install_granian_hook()
 
-    core = build_app(os.environ["SATCHEL_DIR"])
+    core = build_app(os.environ["SATCHEL_DIR"], db_url=os.environ["SATCHEL_DB"])
     core.realtime.idle_timeout = float(os.environ.get("RT_IDLE", "300"))
 
     async def startup():
@@ -71,16 +73,24 @@ class Server:
         self.proc.wait(10)
 
 
-def start_server(tmp: Path, **env: str) -> Server:
+def start_server(tmp: Path, db: str = "", **env: str) -> Server:
+    """A server on `tmp/data`, on `db` (empty: the SQLite file there)."""
     data = tmp / "data"
     subprocess.run(
         [sys.executable, "-m", "satchel.cli.main", "superuser", "upsert", EMAIL, PASSWORD, "--dir", str(data)],
+        env={**os.environ, "SATCHEL_DB": db},
         check=True,
         capture_output=True,
     )
     (tmp / "rt_entry.py").write_text(ENTRY)
     port = free_port()
-    environ = {**os.environ, "SATCHEL_DIR": str(data), "PYTHONPATH": f"{tmp}{os.pathsep}{Path.cwd()}", **env}
+    environ = {
+        **os.environ,
+        "SATCHEL_DIR": str(data),
+        "SATCHEL_DB": db,
+        "PYTHONPATH": f"{tmp}{os.pathsep}{Path.cwd()}",
+        **env,
+    }
     cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
         [*cmd, "rt_entry:app"],
@@ -110,11 +120,31 @@ def healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def shared_server(tmp: Path) -> Iterator[Server]:
+    """The server a module's tests share, on the pass's database: under `SATCHEL_TEST_DB=postgres` a
+    PostgreSQL schema, held through the per-test drops until the module ends (one start, real coverage
+    of the served app on PostgreSQL; the tests that start servers of their own stay on SQLite)."""
+    data, db = tmp / "data", ""
+    if pg_testing.enabled():
+        db = asyncio.run(pg_testing.database_url(data))
+        pg_testing.hold(data)
+    try:
+        s = start_server(tmp, db)
+        try:
+            yield s
+        finally:
+            s.stop()
+    finally:
+        if pg_testing.enabled():
+            pg_testing.release(data)
+            asyncio.run(pg_testing.drop_schemas())
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = start_server(tmp_path_factory.mktemp("rt"))
-    yield s
-    s.stop()
+    with shared_server(tmp_path_factory.mktemp("rt")) as s:
+        yield s
 
 
 @dataclass
@@ -299,6 +329,7 @@ async def test_hangup_frees_the_client(http: httpx2.AsyncClient, server: Server)
         assert r.status_code == 404
 
 
+@pytest.mark.skipif(pg_testing.enabled(), reason="always on SQLite: run once, in the default pass")
 async def test_idle_stream_is_closed(tmp_path: Path) -> None:
     server = start_server(tmp_path, RT_IDLE="0.3")
     try:
@@ -312,6 +343,7 @@ async def test_idle_stream_is_closed(tmp_path: Path) -> None:
         server.stop()
 
 
+@pytest.mark.skipif(pg_testing.enabled(), reason="always on SQLite: run once, in the default pass")
 async def test_sigterm_ends_open_streams_and_the_server_stops(tmp_path: Path) -> None:
     server = start_server(tmp_path)
     try:

@@ -27,7 +27,10 @@ from nats_service import nats_url
 from redis_service import redis_url
 
 from satchel.core.realtime.broker import NODE_ID_LENGTH
+from satchel.testing import postgres as pg_testing
 from tests.apis.test_api_realtime import EMAIL, PASSWORD, Stream, free_port, healthy
+
+pytestmark = pytest.mark.skipif(pg_testing.enabled(), reason="always on SQLite: run once, in the default pass")
 
 POSTS = {
     "name": "posts",

@@ -30,7 +30,7 @@ from satchel.core.logs.model import ERROR
 from satchel.core.realtime.broker import LocalTransport
 from satchel.testing import client_for, superuser_token
 from tests.apis.helpers import create_user, login
-from tests.apis.test_api_realtime import Server, open_stream, start_server, su_headers
+from tests.apis.test_api_realtime import Server, open_stream, shared_server, su_headers
 from tests.apis.ws_client import BINARY, Closed, WebSocket, connect
 
 SOMETHING_WRONG = "Something went wrong while processing your request."
@@ -42,9 +42,8 @@ USERS = "_pb_users_auth_"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = start_server(tmp_path_factory.mktemp("rtws"))
-    yield s
-    s.stop()
+    with shared_server(tmp_path_factory.mktemp("rtws")) as s:
+        yield s
 
 
 @pytest.fixture

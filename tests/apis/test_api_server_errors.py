@@ -29,6 +29,7 @@ from satchel.core.hooks import RecordEvent
 from satchel.core.logs.handler import attach
 from satchel.core.logs.model import ERROR
 from satchel.plugins.extend import Registrar, RouteEvent
+from satchel.testing import postgres as pg_testing
 from satchel.testing import running_app, superuser_token
 from tests.apis.test_api_realtime import EMAIL, PASSWORD, free_port, healthy
 from tests.apis.test_api_realtime_scaleout import Serve
@@ -315,6 +316,7 @@ def wait_for_lines(path: Path, request_id: str, count: int) -> list[dict[str, An
     raise AssertionError(f"{count} lines of {request_id} never came: {path.read_text()}")
 
 
+@pytest.mark.skipif(pg_testing.enabled(), reason="always on SQLite: run once, in the default pass")
 def test_through_a_real_server(server: tuple[Serve, Path]) -> None:
     served, out = server
     with httpx2.Client(base_url=served.url, timeout=10) as http:

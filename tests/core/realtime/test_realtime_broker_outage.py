@@ -20,8 +20,11 @@ from satchel.core.app import App
 from satchel.core.realtime.relay import BrokerTransport
 from satchel.core.realtime.subscriptions import Client
 from satchel.ports.broker import BrokerError
+from satchel.testing import postgres as pg_testing
 from satchel.wiring import build_app
 from tests.apis.test_api_realtime import free_port
+
+pytestmark = pytest.mark.skipif(pg_testing.enabled(), reason="always on SQLite: run once, in the default pass")
 
 
 class Redis:
