@@ -19,8 +19,11 @@ from satchel.adapters.cache.redis import RedisCache
 from satchel.core.app import App
 from satchel.core.auth.login_guard import Limit
 from satchel.testing import client_for, superuser_token
+from satchel.testing import postgres as pg_testing
 from satchel.wiring import build_app
 from tests.apis.helpers import create_user
+
+pytestmark = pytest.mark.skipif(pg_testing.enabled(), reason="always on SQLite: run once, in the default pass")
 
 
 @dataclass
