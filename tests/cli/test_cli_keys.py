@@ -14,13 +14,12 @@ from click.testing import CliRunner
 from satchel.cli.main import main
 from satchel.core.params import get_param
 from satchel.core.settings import SETTINGS_KEY
-from satchel.testing import client_for, database_url_for, running_app, superuser_token
+from satchel.testing import client_for, running_app, superuser_token
 from satchel.tools.keyring import stored_key_id
 from satchel.tools.secretbox import key_id_of, parse_key
 from satchel.tools.sql import ir
+from tests.cli.key_commands import NEW, OLD, where, without_keys
 
-OLD = "11" * 32
-NEW = "22" * 32
 PASSWORD = "smtp-password-kept-secret"
 NOTES = {
     "name": "notes",
@@ -33,8 +32,7 @@ ROWS = 25
 
 @pytest.fixture
 def runner(isolated_env: None, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in ("SATCHEL_ENCRYPTION_KEY", "SATCHEL_ENCRYPTION_KEY_FILE", "SATCHEL_ENCRYPTION_KEYS_OLD"):
-        monkeypatch.delenv(name, raising=False)
+    without_keys(monkeypatch)
     return CliRunner()
 
 
@@ -50,12 +48,6 @@ def _seed(data: Path) -> None:
             await app.settings.patch({"smtp": {"password": PASSWORD}})
 
     asyncio.run(run())
-
-
-def _where(data: Path) -> list[str]:
-    """The command's data options: the directory, and the PostgreSQL schema on that test pass."""
-    url = asyncio.run(database_url_for(data))
-    return ["--dir", str(data), *(["--db", url] if url else [])]
 
 
 def _inspect(data: Path, key: str, old: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -92,11 +84,11 @@ def test_rotate_moves_everything_to_the_new_key_and_the_old_key_can_go(
 
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEYS_OLD", OLD)
-    r = runner.invoke(main, ["keys", "rotate", *_where(data), "--batch-size", "7"])
+    r = runner.invoke(main, ["keys", "rotate", *where(data), "--batch-size", "7"])
     assert r.exit_code == 0, r.output
     assert "Re-encrypting records" in r.output
     assert f"{ROWS} of {ROWS} records re-encrypted with the key {new_id}; settings secrets re-encrypted." in r.output
-    r = runner.invoke(main, ["keys", "rotate", *_where(data)])  # idempotent: nothing left to do
+    r = runner.invoke(main, ["keys", "rotate", *where(data)])  # idempotent: nothing left to do
     assert r.exit_code == 0 and f"0 of {ROWS} records re-encrypted" in r.output and "settings" not in r.output
 
     after = _inspect(data, NEW)  # the old key removed
@@ -110,7 +102,7 @@ def test_a_key_file_holds_the_ring(runner: CliRunner, tmp_path: Path) -> None:
     _seed(data)
     ring = tmp_path / "ring.key"
     ring.write_text(f"{NEW}\n{OLD}\n")
-    r = runner.invoke(main, ["keys", "rotate", *_where(data), "--encryption-key-file", str(ring)])
+    r = runner.invoke(main, ["keys", "rotate", *where(data), "--encryption-key-file", str(ring)])
     assert r.exit_code == 0, r.output
     assert f"{ROWS} of {ROWS} records re-encrypted" in r.output
     assert _inspect(data, NEW)["key_ids"] == {key_id_of(parse_key(NEW))}
@@ -122,7 +114,7 @@ def test_without_the_old_key_nothing_starts_and_nothing_changes(
     data = tmp_path / "d"
     _seed(data)
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
-    r = runner.invoke(main, ["keys", "rotate", *_where(data)])
+    r = runner.invoke(main, ["keys", "rotate", *where(data)])
     assert r.exit_code == 1 and key_id_of(parse_key(OLD)) in r.output and "Traceback" not in r.output
     assert _inspect(data, OLD)["key_ids"] == {key_id_of(parse_key(OLD))}
 
@@ -143,7 +135,7 @@ def test_settings_rotate_key_sends_encrypted_fields_to_keys_rotate(runner: CliRu
     old_file, new_file = tmp_path / "old.key", tmp_path / "new.key"
     old_file.write_text(OLD)
     new_file.write_text(NEW)
-    args = ["settings", "rotate-key", *_where(data), "--encryption-key-file", str(old_file)]
+    args = ["settings", "rotate-key", *where(data), "--encryption-key-file", str(old_file)]
     r = runner.invoke(main, [*args, "--new-key-file", str(new_file)])
     assert r.exit_code == 1 and "satchel keys rotate" in r.output and "Nothing was changed" in r.output
     assert _inspect(data, OLD)["password"] == PASSWORD
@@ -155,13 +147,13 @@ def test_serve_refuses_encrypted_fields_without_their_key_and_passes_the_ring_on
     data = tmp_path / "d"
     _seed(data)
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", OLD)  # the settings open; the fields need it too
-    r = runner.invoke(main, ["serve", *_where(data)])
+    r = runner.invoke(main, ["serve", *where(data)])
     assert r.exit_code == 0, r.output
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
-    r = runner.invoke(main, ["serve", *_where(data)])
+    r = runner.invoke(main, ["serve", *where(data)])
     assert r.exit_code == 1 and key_id_of(parse_key(OLD)) in r.output and "Traceback" not in r.output
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEYS_OLD", OLD)
-    r = runner.invoke(main, ["serve", *_where(data)])
+    r = runner.invoke(main, ["serve", *where(data)])
     assert r.exit_code == 0, r.output
     assert len(fake_granian) == 2
     assert os.environ["SATCHEL_ENCRYPTION_KEYS_OLD"] == OLD  # what the workers read

@@ -17,28 +17,20 @@ from satchel.core.app import App
 from satchel.core.auth import totp, totp_store
 from satchel.core.records import storage
 from satchel.core.records.model import Record
-from satchel.testing import database_url_for, running_app
+from satchel.testing import running_app
 from satchel.tools.keyring import stored_key_id
 from satchel.tools.secretbox import key_id_of, parse_key
 from satchel.tools.sql import ir
+from tests.cli.key_commands import NEW, OLD, key_files, where, without_keys
 
-OLD = "11" * 32
-NEW = "22" * 32
-OTHER = "33" * 32
 SECRETS = ("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "KRUGS4ZANFZSAYJAORSXG5BAONSWG4TF")
 T = 1_700_000_010.0
 
 
 @pytest.fixture
 def runner(isolated_env: None, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in ("SATCHEL_ENCRYPTION_KEY", "SATCHEL_ENCRYPTION_KEY_FILE", "SATCHEL_ENCRYPTION_KEYS_OLD"):
-        monkeypatch.delenv(name, raising=False)
+    without_keys(monkeypatch)
     return CliRunner()
-
-
-def _where(data: Path) -> list[str]:
-    url = asyncio.run(database_url_for(data))
-    return ["--dir", str(data), *(["--db", url] if url else [])]
 
 
 async def _users(app: App) -> list[Record]:
@@ -106,11 +98,11 @@ def test_keys_rotate_reseals_authenticator_secrets_under_the_current_key(
 
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEYS_OLD", OLD)
-    r = runner.invoke(main, ["keys", "rotate", *_where(data)])
+    r = runner.invoke(main, ["keys", "rotate", *where(data)])
     assert r.exit_code == 0, r.output
     assert "Re-encrypting records" in r.output and "2 of 2 authenticator app secrets re-encrypted" in r.output
     assert all(s not in r.output for s in SECRETS)
-    r = runner.invoke(main, ["keys", "rotate", *_where(data)])  # nothing left to do
+    r = runner.invoke(main, ["keys", "rotate", *where(data)])  # nothing left to do
     assert r.exit_code == 0 and "authenticator" not in r.output, r.output
 
     after = _stored(data, NEW)  # the old key dropped
@@ -124,7 +116,7 @@ def test_keys_rotate_lists_authenticator_secrets_no_key_opens(
     data = tmp_path / "d"
     _seed(data)
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)  # OLD forgotten
-    r = runner.invoke(main, ["keys", "rotate", *_where(data)])
+    r = runner.invoke(main, ["keys", "rotate", *where(data)])
     assert r.exit_code == 1 and "1 values could not be opened" in r.output, r.output
     assert "authenticator app" in r.output and key_id_of(parse_key(OLD)) in r.output
     assert stored_key_id(_stored(data, OLD)["raw"]["u0" + "a" * 13]) == key_id_of(parse_key(OLD))  # left as it was
@@ -135,15 +127,15 @@ def test_serve_refuses_authenticator_secrets_without_their_key(
 ) -> None:
     data = tmp_path / "d"
     _seed(data)
-    r = runner.invoke(main, ["serve", *_where(data)])  # no key at all
+    r = runner.invoke(main, ["serve", *where(data)])  # no key at all
     assert r.exit_code == 1 and key_id_of(parse_key(OLD)) in r.output and "authenticator app" in r.output, r.output
     assert "Traceback" not in r.output and all(s not in r.output for s in SECRETS)
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
-    r = runner.invoke(main, ["serve", *_where(data)])
+    r = runner.invoke(main, ["serve", *where(data)])
     assert r.exit_code == 1 and key_id_of(parse_key(OLD)) in r.output and "SATCHEL_ENCRYPTION_KEYS_OLD" in r.output
     assert fake_granian == []
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEYS_OLD", OLD)
-    r = runner.invoke(main, ["serve", *_where(data)])
+    r = runner.invoke(main, ["serve", *where(data)])
     assert r.exit_code == 0, r.output
     assert len(fake_granian) == 1
     assert "1 authenticator app secret(s) written before a key was configured are still in clear" in r.output
@@ -154,7 +146,7 @@ def test_serve_warns_when_authenticator_secrets_are_kept_in_clear(
 ) -> None:
     data = tmp_path / "d"
     _seed(data, key="")
-    r = runner.invoke(main, ["serve", *_where(data)])
+    r = runner.invoke(main, ["serve", *where(data)])
     assert r.exit_code == 0, r.output
     assert "Warning: 2 authenticator app secret(s) are stored in clear" in r.output
     assert all(s not in r.output for s in SECRETS)
@@ -166,10 +158,8 @@ def test_settings_rotate_key_moves_authenticator_secrets_to_the_new_key_and_to_c
     data = tmp_path / "d"
     _seed(data)
     sealed, clear = "u0" + "a" * 13, "u1" + "a" * 13
-    files = {name: tmp_path / f"{name}.key" for name in ("old", "new", "other")}
-    for (_, path), key in zip(files.items(), (OLD, NEW, OTHER), strict=True):
-        path.write_text(key)
-    rotate = ["settings", "rotate-key", *_where(data), "--encryption-key-file"]
+    files = key_files(tmp_path)
+    rotate = ["settings", "rotate-key", *where(data), "--encryption-key-file"]
 
     r = runner.invoke(main, [*rotate, str(files["other"]), "--new-key-file", str(files["new"])])
     assert r.exit_code == 1 and "Nothing was changed" in r.output and key_id_of(parse_key(OLD)) in r.output

@@ -13,27 +13,18 @@ from click.testing import CliRunner
 
 from satchel.cli.main import main
 from satchel.plugins.events.webhooks import store
-from satchel.testing import database_url_for, running_app
+from satchel.testing import running_app
 from satchel.tools.keyring import KeyRing, stored_key_id
 from satchel.tools.secretbox import key_id_of, parse_key
 from satchel.tools.sql import ir
+from tests.cli.key_commands import NEW, OLD, key_files, where, without_keys
 from tests.plugins.events.conftest import SECRET, start_env
-
-OLD = "11" * 32
-NEW = "22" * 32
-OTHER = "33" * 32
 
 
 @pytest.fixture
 def runner(isolated_env: None, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in ("SATCHEL_ENCRYPTION_KEY", "SATCHEL_ENCRYPTION_KEY_FILE", "SATCHEL_ENCRYPTION_KEYS_OLD"):
-        monkeypatch.delenv(name, raising=False)
+    without_keys(monkeypatch)
     return CliRunner()
-
-
-def _where(data: Path) -> list[str]:
-    url = asyncio.run(database_url_for(data))
-    return ["--dir", str(data), *(["--db", url] if url else [])]
 
 
 def _seed(data: Path) -> list[str]:
@@ -76,11 +67,11 @@ def test_keys_rotate_reseals_webhook_secrets_under_the_current_key(
 
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEYS_OLD", OLD)
-    r = runner.invoke(main, ["keys", "rotate", *_where(data)])
+    r = runner.invoke(main, ["keys", "rotate", *where(data)])
     assert r.exit_code == 0, r.output
     assert "Re-encrypting records" in r.output and "2 of 2 webhook secrets re-encrypted" in r.output
     assert SECRET not in r.output
-    r = runner.invoke(main, ["keys", "rotate", *_where(data)])  # nothing left to do
+    r = runner.invoke(main, ["keys", "rotate", *where(data)])  # nothing left to do
     assert r.exit_code == 0 and "webhook" not in r.output, r.output
 
     after = _stored(data, NEW)  # the old key dropped
@@ -93,14 +84,14 @@ def test_serve_refuses_webhook_secrets_without_their_key(
 ) -> None:
     data = tmp_path / "d"
     _seed(data)
-    r = runner.invoke(main, ["serve", *_where(data)])  # no key at all
+    r = runner.invoke(main, ["serve", *where(data)])  # no key at all
     assert r.exit_code == 1 and key_id_of(parse_key(OLD)) in r.output and "webhook" in r.output, r.output
     assert "Traceback" not in r.output and SECRET not in r.output
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEY", NEW)
-    r = runner.invoke(main, ["serve", *_where(data)])
+    r = runner.invoke(main, ["serve", *where(data)])
     assert r.exit_code == 1 and key_id_of(parse_key(OLD)) in r.output and "SATCHEL_ENCRYPTION_KEYS_OLD" in r.output
     monkeypatch.setenv("SATCHEL_ENCRYPTION_KEYS_OLD", OLD)
-    r = runner.invoke(main, ["serve", *_where(data)])
+    r = runner.invoke(main, ["serve", *where(data)])
     assert r.exit_code == 0, r.output
     assert len(fake_granian) == 1
     assert "1 webhook secret(s) written before a key was configured are still in clear" in r.output
@@ -117,7 +108,7 @@ def test_serve_warns_when_webhook_secrets_are_kept_in_clear(
             await env.webhook("http://127.0.0.1:9/unused")
 
     asyncio.run(seed())
-    r = runner.invoke(main, ["serve", *_where(data)])
+    r = runner.invoke(main, ["serve", *where(data)])
     assert r.exit_code == 0, r.output
     assert "Warning: 1 webhook secret(s) are stored in clear" in r.output and SECRET not in r.output
 
@@ -127,10 +118,8 @@ def test_settings_rotate_key_moves_webhook_secrets_to_the_new_key_and_to_clear(
 ) -> None:
     data = tmp_path / "d"
     sealed, clear = _seed(data)
-    files = {name: tmp_path / f"{name}.key" for name in ("old", "new", "other")}
-    for (_, path), key in zip(files.items(), (OLD, NEW, OTHER), strict=True):
-        path.write_text(key)
-    rotate = ["settings", "rotate-key", *_where(data), "--encryption-key-file"]
+    files = key_files(tmp_path)
+    rotate = ["settings", "rotate-key", *where(data), "--encryption-key-file"]
 
     r = runner.invoke(main, [*rotate, str(files["other"]), "--new-key-file", str(files["new"])])
     assert r.exit_code == 1 and "Nothing was changed" in r.output and key_id_of(parse_key(OLD)) in r.output
